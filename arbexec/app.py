@@ -1,0 +1,164 @@
+"""Wiring: a deployment plus the installed plugins become a running engine.
+
+Every configured name is checked against the plugin host first, so a missing plugin is one
+clear error (naming the package to install) before any venue is contacted.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from attrs import define, field
+
+from arbexec.config import Deployment, PluginConfig
+from arbexec.engine import Engine, OpenPolicy, PolicyLike
+from arbexec.errors import ConfigError, UnknownNameError
+from arbexec.exchange import Exchange, ExchangeSettings
+from arbexec.halt import JournalHaltFlag
+from arbexec.journal import Journal
+from arbexec.plugins import PluginHost
+from arbexec.sinks.base import Sink, SinkSettings
+from arbexec.sinks.hub import SinkHub
+from arbexec.sources.base import Source, SourceSettings
+
+
+def check_names(deployment: Deployment, host: PluginHost) -> list[str]:
+    """Every problem with the names a deployment uses, as one line each."""
+    problems = []
+    for kind, entries in (("exchange", deployment.venues), ("sink", deployment.sinks)):
+        for entry in entries:
+            try:
+                host.require(kind, entry.type, where=f"{deployment.source}:{entry.key}")
+            except UnknownNameError as exc:
+                problems.append(str(exc))
+    if deployment.request_source is not None:
+        try:
+            host.require("source", deployment.request_source.type,
+                         where=f"{deployment.source}:source")
+        except UnknownNameError as exc:
+            problems.append(str(exc))
+    rules = host.risk_rules()
+    for i, table in enumerate(deployment.risk_rules):
+        name = table.get("rule")
+        if name not in rules:
+            available = ", ".join(sorted(rules)) or "none"
+            problems.append(f"{deployment.source}:risk.rules[{i}].rule: unknown risk rule "
+                            f"{name!r}; available: {available}")
+    return problems
+
+
+def build_policy(
+    deployment: Deployment, host: PluginHost, *, policy_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> PolicyLike:
+    """The deployment's policy: ``--policy FILE`` wins, then ``[risk] policy``, then
+    ``[[risk.rules]]``; the legacy environment limits fill in what none of them sets."""
+    from arbexec.risk import policy as policy_module
+
+    available = host.risk_rules()
+    chosen = policy_file or deployment.policy_file
+    if chosen is not None:
+        policy = policy_module.load_policy_file(chosen, available=available)
+    elif deployment.risk_rules:
+        policy = policy_module.load_policy(list(deployment.risk_rules), available=available,
+                                           source=deployment.source)
+    else:
+        policy = policy_module.load_policy([], available=available, source=deployment.source)
+    env = os.environ if environ is None else environ
+    return policy_module.apply_legacy_env(policy, env, available=available)
+
+
+def build_venue(entry: PluginConfig, deployment: Deployment, host: PluginHost) -> Exchange:
+    spec = host.require("exchange", entry.type, where=f"{deployment.source}:{entry.key}")
+    settings = ExchangeSettings(name=entry.name, options=dict(entry.options),
+                                state_dir=str(deployment.state_dir / "venues" / entry.name),
+                                source=deployment.source)
+    try:
+        return spec.factory(settings)
+    except ConfigError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(str(exc), source=deployment.source, key=entry.key) from None
+
+
+def build_sinks(deployment: Deployment, host: PluginHost, *, json_output: bool,
+                quiet: bool = False) -> list[Sink]:
+    sinks = []
+    for entry in deployment.sinks:
+        if quiet and entry.type == "stdout":
+            continue
+        spec = host.require("sink", entry.type, where=f"{deployment.source}:{entry.key}")
+        settings = SinkSettings(name=entry.name, options=dict(entry.options),
+                                json_output=json_output, source=deployment.source)
+        sinks.append(spec.factory(settings))
+    return sinks
+
+
+def build_source(entry: PluginConfig, deployment: Deployment, host: PluginHost) -> Source:
+    spec = host.require("source", entry.type, where=f"{deployment.source}:{entry.key}")
+    source: Source = spec.factory(SourceSettings(name=entry.name, options=dict(entry.options),
+                                                 source=deployment.source))
+    return source
+
+
+@define
+class Runtime:
+    """An engine with everything it drives, opened together and closed together."""
+
+    deployment: Deployment
+    journal: Journal
+    engine: Engine
+    venues: dict[str, Exchange] = field(factory=dict)
+
+    async def aclose(self) -> None:
+        try:
+            await self.engine.aclose()
+        finally:
+            self.journal.close()
+
+
+def open_runtime(
+    deployment: Deployment,
+    host: PluginHost,
+    *,
+    journal_path: Path | None = None,
+    policy_file: Path | None = None,
+    json_output: bool = False,
+    quiet: bool = False,
+    extra_sinks: list[Sink] | None = None,
+    venue_names: list[str] | None = None,
+    lock: bool = True,
+    policy: PolicyLike | None = None,
+) -> Runtime:
+    """Check names, build venues, policy and sinks, open and lock the journal."""
+    problems = check_names(deployment, host)
+    if problems:
+        raise UnknownNameError("\n".join(problems))
+    chosen_policy = policy if policy is not None else build_policy(
+        deployment, host, policy_file=policy_file)
+    venues: dict[str, Exchange] = {}
+    for entry in deployment.venues:
+        if venue_names is None or entry.name in venue_names:
+            venues[entry.name] = build_venue(entry, deployment, host)
+    sinks = build_sinks(deployment, host, json_output=json_output, quiet=quiet)
+    sinks.extend(extra_sinks or [])
+    journal = Journal.open(journal_path or deployment.journal_path,
+                           durability=deployment.durability)
+    try:
+        if lock:
+            journal.lock_for_engine()
+    except BaseException:
+        journal.close()
+        raise
+    engine = Engine(journal=journal, venues=venues, halt=JournalHaltFlag(journal),
+                    hub=SinkHub(sinks), policy=chosen_policy, settings=deployment.engine,
+                    market_events=dict(deployment.market_events))
+    return Runtime(deployment=deployment, journal=journal, engine=engine, venues=venues)
+
+
+def open_policy_free(deployment: Deployment, host: PluginHost, **kwargs: Any) -> Runtime:
+    """A runtime whose policy allows every valid request (tests and drills only)."""
+    return open_runtime(deployment, host, policy=OpenPolicy(), **kwargs)

@@ -1,0 +1,667 @@
+"""The ``arbexec`` command line.
+
+Only click is imported at start; the engine, the journal and every plugin load when a
+command needs them, so ``arbexec --help`` answers at once. User mistakes print one line
+(``error: ...``) and exit with status 2; they never print a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from arbexec.app import Runtime
+    from arbexec.config import Deployment
+    from arbexec.journal import Journal, JournalRow
+    from arbexec.model import ExecutionResult
+    from arbexec.plugins import PluginHost
+
+T = TypeVar("T")
+
+
+class App:
+    """Shared state of one invocation, built lazily."""
+
+    def __init__(self, config: str | None, journal: str | None, json_output: bool,
+                 strict: bool) -> None:
+        self.config_path = config
+        self.journal_override = journal
+        self.json_output = json_output
+        self.strict = strict
+        self._host: PluginHost | None = None
+        self._deployment: Deployment | None = None
+
+    @property
+    def host(self) -> PluginHost:
+        if self._host is None:
+            from arbexec.plugins import PluginHost
+
+            self._host = PluginHost.create(strict=self.strict or None)
+        return self._host
+
+    @property
+    def deployment(self) -> Deployment:
+        if self._deployment is None:
+            from arbexec.config import load_deployment
+
+            self._deployment = load_deployment(self.config_path)
+        return self._deployment
+
+    @property
+    def journal_path(self) -> Path:
+        return Path(self.journal_override) if self.journal_override else (
+            self.deployment.journal_path)
+
+    def open_journal(self) -> Journal:
+        from arbexec.journal import Journal
+
+        return Journal.open(self.journal_path, durability=self.deployment.durability)
+
+    def runtime(self, **kwargs: Any) -> Runtime:
+        from arbexec.app import open_runtime
+
+        return open_runtime(self.deployment, self.host, json_output=self.json_output,
+                            journal_path=self.journal_path, **kwargs)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    import asyncio
+
+    return asyncio.run(coro)
+
+
+def echo_json(value: Any) -> None:
+    from arbexec.journal import dumps
+
+    click.echo(dumps(value))
+
+
+class ArbexecGroup(click.Group):
+    """Adds plugin commands on first use, and turns user errors into one line."""
+
+    _plugins_loaded = False
+
+    def _load_plugin_commands(self, ctx: click.Context) -> None:
+        if ArbexecGroup._plugins_loaded:
+            return
+        ArbexecGroup._plugins_loaded = True
+        app = ctx.find_object(App)
+        from arbexec.plugins import PluginHost
+
+        host = app.host if app is not None else PluginHost.create()
+        host.register_commands(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands(ctx)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            self._load_plugin_commands(ctx)
+            command = super().get_command(ctx, cmd_name)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from arbexec.errors import ArbexecError, UserError
+
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+        except ArbexecError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=ArbexecGroup)
+@click.option("--config", "-c", "config", type=click.Path(dir_okay=False),
+              envvar="ARBEXEC_CONFIG", help="Deployment TOML file (default: the built-in paper "
+              "deployment). Env: ARBEXEC_CONFIG.")
+@click.option("--journal", type=click.Path(dir_okay=False), envvar="ARBEXEC_JOURNAL",
+              help="Journal file, overriding the deployment's [journal] path.")
+@click.option("--json", "json_output", is_flag=True, help="Machine-readable output.")
+@click.option("--strict", is_flag=True, help="Treat any plugin load failure as fatal.")
+@click.version_option(package_name="arbexec")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, journal: str | None, json_output: bool,
+        strict: bool) -> None:
+    """Risk-checked, journaled execution for prediction markets."""
+    ctx.obj = App(config, journal, json_output, strict)
+
+
+# ---------------------------------------------------------------------------- plugins
+
+
+@cli.command()
+@pass_app
+def plugins(app: App) -> None:
+    """List installed plugins, what each provides, and whether it loaded."""
+    records = app.host.records()
+    failed = [r for r in records if r.status == "failed"]
+    if app.json_output:
+        echo_json([r.as_dict() for r in records])
+    else:
+        for r in records:
+            provides = "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(r.provides.items()))
+            line = f"{r.distribution} {r.version}  [{r.name}]  {r.status}"
+            if provides:
+                line += f"  provides {provides}"
+            click.echo(line)
+            if r.error:
+                click.echo(f"    {r.error}")
+    if failed and app.strict:
+        sys.exit(1)
+
+
+# ---------------------------------------------------------------------------- config
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Check or show deployment files."""
+
+
+@config_group.command("check")
+@click.option("--policy", type=click.Path(dir_okay=False), help="A policy file to check too.")
+@pass_app
+def config_check(app: App, policy: str | None) -> None:
+    """Validate the deployment: syntax, values, and that every venue, rule, sink and source
+    is provided by an installed plugin."""
+    from arbexec.app import build_policy, build_venue, check_names
+    from arbexec.errors import ConfigError
+
+    deployment = app.deployment
+    problems = check_names(deployment, app.host)
+    if not problems:
+        try:
+            build_policy(deployment, app.host, policy_file=Path(policy) if policy else None)
+            for entry in deployment.venues:
+                venue = build_venue(entry, deployment, app.host)
+                run_async(venue.aclose())
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems:
+        for problem in problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(2)
+    names = ", ".join(f"{v.name} ({v.type})" for v in deployment.venues) or "none"
+    click.echo(f"ok: {deployment.source}: venues {names}; journal {app.journal_path}")
+
+
+@config_group.command("show-default")
+def config_show_default() -> None:
+    """Print the built-in default deployment, to copy and adapt."""
+    from importlib import resources
+
+    click.echo(resources.files("arbexec").joinpath("defaults/default.toml").read_text(), nl=False)
+
+
+# ---------------------------------------------------------------------------- run
+
+
+@cli.command()
+@click.argument("source", required=False)
+@click.option("--policy", type=click.Path(dir_okay=False), help="Risk policy file for this run.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary.")
+@pass_app
+def run(app: App, source: str | None, policy: str | None, quiet: bool) -> None:
+    """Execute requests from SOURCE (a JSON-lines file, or - for stdin; default: the
+    deployment's [source]) and print results as they complete, then a summary."""
+    from arbexec.app import build_source
+    from arbexec.config import PluginConfig
+    from arbexec.errors import ConfigError
+
+    deployment = app.deployment
+    if source is not None:
+        if source != "-" and not Path(source).is_file():
+            raise click.BadParameter(f"request file {source!r} does not exist",
+                                     param_hint="SOURCE")
+        entry = PluginConfig(name="jsonl", type="jsonl", options={"path": source}, key="SOURCE")
+    elif deployment.request_source is not None:
+        entry = deployment.request_source
+    else:
+        raise ConfigError("no request source: give a file (arbexec run requests.jsonl), '-' "
+                          "for stdin, or a [source] table in the deployment",
+                          source=deployment.source)
+    request_source = build_source(entry, deployment, app.host)
+    runtime = app.runtime(policy_file=Path(policy) if policy else None, quiet=quiet)
+    from arbexec.runner import run_source
+
+    summary = run_async(run_source(runtime, request_source))
+    if app.json_output:
+        echo_json({"summary": summary.as_dict()})
+    else:
+        click.echo(summary.render())
+
+
+# ---------------------------------------------------------------------------- orders
+
+
+def _print_result(app: App, result: ExecutionResult) -> None:
+    from arbexec.sinks.render import result_row, result_to_dict
+
+    if app.json_output:
+        echo_json(result_to_dict(result))
+    else:
+        click.echo(result_row(result))
+
+
+@cli.group()
+def order() -> None:
+    """Place, inspect or cancel one order."""
+
+
+@order.command("place")
+@click.option("--venue", required=True)
+@click.option("--market", required=True)
+@click.option("--outcome", required=True, type=click.Choice(["YES", "NO"], case_sensitive=False))
+@click.option("--side", required=True, type=click.Choice(["BUY", "SELL"], case_sensitive=False))
+@click.option("--quantity", required=True, help="Contracts.")
+@click.option("--price", "limit_price", required=True, help="Limit price in (0, 1).")
+@click.option("--tif", "time_in_force", default="GTC",
+              type=click.Choice(["GTC", "GTD", "IOC", "FOK"], case_sensitive=False))
+@click.option("--post-only", is_flag=True)
+@click.option("--expires", "expires_at", help="Expiry for GTD (ISO-8601 with timezone).")
+@click.option("--reference-price", help="Price the signal saw, for slippage checks.")
+@click.option("--key", "idempotency_key", help="Idempotency key (default: a new one).")
+@click.option("--request-id", help="Request id (default: the key).")
+@click.option("--tag", "tags", multiple=True, help="NAME=VALUE, repeatable.")
+@click.option("--policy", type=click.Path(dir_okay=False))
+@pass_app
+def order_place(app: App, policy: str | None, tags: tuple[str, ...], **values: Any) -> None:
+    """Risk-check, send and follow one order."""
+    import uuid
+
+    from arbexec.model import RequestError
+    from arbexec.sources.parse import request_from_mapping
+
+    data = {k: v for k, v in values.items() if v not in (None, False)}
+    data["outcome"] = data["outcome"].upper()
+    data["side"] = data["side"].upper()
+    data["time_in_force"] = data["time_in_force"].upper()
+    data.setdefault("idempotency_key", f"cli-{uuid.uuid4().hex}")
+    tag_map = {}
+    for tag in tags:
+        name, sep, value = tag.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{tag!r} is not NAME=VALUE", param_hint="--tag")
+        tag_map[name] = value
+    if tag_map:
+        data["tags"] = tag_map
+    try:
+        request = request_from_mapping(data)
+    except RequestError as exc:
+        raise click.BadParameter(exc.message, param_hint=f"--{exc.field.replace('_', '-')}"
+                                 ) from None
+    runtime = app.runtime(policy_file=Path(policy) if policy else None, quiet=True)
+
+    async def go() -> ExecutionResult:
+        try:
+            await runtime.engine.start()
+            await runtime.engine.reconcile()
+            return await runtime.engine.submit(request)
+        finally:
+            await runtime.aclose()
+
+    _print_result(app, run_async(go()))
+
+
+def _find_row(journal: Journal, ref: str) -> JournalRow:
+    from arbexec.errors import UserError
+
+    row = journal.get(ref)
+    if row is None:
+        rows = journal.find_by_request_id(ref)
+        if len(rows) > 1:
+            raise UserError(f"request id {ref!r} names {len(rows)} orders; use the key")
+        row = rows[0] if rows else None
+    if row is None:
+        raise UserError(f"no order with key or request id {ref!r} in {journal.path}")
+    return row
+
+
+@order.command("status")
+@click.argument("ref")
+@pass_app
+def order_status(app: App, ref: str) -> None:
+    """Show one order from the journal (REF: idempotency key or request id)."""
+    journal = app.open_journal()
+    try:
+        row = _find_row(journal, ref)
+        fills = journal.fills(row.idempotency_key)
+    finally:
+        journal.close()
+    result = row.to_result()
+    if app.json_output:
+        from arbexec.sinks.render import result_to_dict
+
+        echo_json({**result_to_dict(result), "fills": [
+            {"trade_id": f.trade_id, "quantity": str(f.quantity), "price": str(f.price),
+             "fee": str(f.fee), "final": f.final} for f in fills]})
+    else:
+        _print_result(app, result)
+        for f in fills:
+            click.echo(f"    fill {f.trade_id}: {f.quantity} @ {f.price} fee {f.fee}"
+                       f"{'' if f.final else ' (provisional)'}")
+
+
+@order.command("cancel")
+@click.argument("ref")
+@pass_app
+def order_cancel(app: App, ref: str) -> None:
+    """Cancel one order on its venue (REF: idempotency key or request id)."""
+    runtime = app.runtime(quiet=True)
+
+    async def go() -> ExecutionResult:
+        try:
+            await runtime.engine.start()
+            return await runtime.engine.cancel(ref)
+        finally:
+            await runtime.aclose()
+
+    _print_result(app, run_async(go()))
+
+
+@cli.command()
+@click.option("--status", "statuses", multiple=True, help="Only these statuses (repeatable).")
+@click.option("--open", "only_open", is_flag=True, help="Only orders not yet final.")
+@click.option("--venue")
+@click.option("--market")
+@click.option("--limit", type=int, default=200, show_default=True)
+@click.option("--watch", is_flag=True, help="Refresh every second until Ctrl-C.")
+@pass_app
+def orders(app: App, statuses: tuple[str, ...], only_open: bool, venue: str | None,
+           market: str | None, limit: int, watch: bool) -> None:
+    """List orders from the journal."""
+    import time
+
+    from arbexec.journal import NON_FINAL
+    from arbexec.sinks.render import result_row, result_to_dict
+
+    wanted = tuple(s.upper() for s in statuses) or (NON_FINAL if only_open else ())
+    while True:
+        journal = app.open_journal()
+        try:
+            rows = journal.query(venue=venue, market=market, status=wanted)[-limit:]
+        finally:
+            journal.close()
+        if app.json_output:
+            echo_json([result_to_dict(r.to_result()) for r in rows])
+        else:
+            if watch:
+                click.clear()
+            for r in rows:
+                click.echo(result_row(r.to_result()))
+            if not rows:
+                click.echo("no orders")
+        if not watch:
+            return
+        try:
+            time.sleep(1.0)
+        except KeyboardInterrupt:
+            return
+
+
+# ---------------------------------------------------------------------------- venue reads
+
+
+def _venue_runtime(app: App, venue: str | None) -> Runtime:
+    from arbexec.errors import UserError
+
+    names = [v.name for v in app.deployment.venues]
+    if venue is not None and venue not in names:
+        raise UserError(f"venue {venue!r} is not configured; configured venues: "
+                        f"{', '.join(names) or 'none'}")
+    return app.runtime(quiet=True, venue_names=[venue] if venue else None, lock=False)
+
+
+@cli.command()
+@click.option("--venue", help="One venue (default: every configured venue).")
+@pass_app
+def balance(app: App, venue: str | None) -> None:
+    """Cash on each venue."""
+    runtime = _venue_runtime(app, venue)
+
+    async def go() -> list[Any]:
+        try:
+            return [await v.fetch_balance() for v in runtime.venues.values()]
+        finally:
+            await runtime.aclose()
+
+    balances = run_async(go())
+    if app.json_output:
+        echo_json([{"venue": b.venue, "total": str(b.total), "available": str(b.available),
+                    "currency": b.currency} for b in balances])
+    else:
+        for b in balances:
+            click.echo(f"{b.venue}: total {b.total} {b.currency}, available {b.available}")
+
+
+@cli.command()
+@click.option("--venue")
+@pass_app
+def positions(app: App, venue: str | None) -> None:
+    """Positions on each venue."""
+    runtime = _venue_runtime(app, venue)
+
+    async def go() -> list[Any]:
+        try:
+            out = []
+            for v in runtime.venues.values():
+                out.extend(await v.fetch_positions())
+            return out
+        finally:
+            await runtime.aclose()
+
+    found = run_async(go())
+    if app.json_output:
+        echo_json([{"venue": p.venue, "market": p.market, "outcome": p.outcome.value,
+                    "quantity": str(p.quantity),
+                    "average_price": None if p.average_price is None else str(p.average_price)}
+                   for p in found])
+    else:
+        for p in found:
+            click.echo(f"{p.venue} {p.market} {p.outcome.value}: {p.quantity} "
+                       f"@ {p.average_price}")
+        if not found:
+            click.echo("no positions")
+
+
+@cli.command()
+@click.argument("venue")
+@click.argument("market")
+@click.option("--depth", type=int, default=5, show_default=True)
+@pass_app
+def book(app: App, venue: str, market: str, depth: int) -> None:
+    """The order book of MARKET on VENUE (YES prices; NO is the mirror)."""
+    runtime = _venue_runtime(app, venue)
+
+    async def go() -> Any:
+        try:
+            return await runtime.venues[venue].fetch_order_book(market)
+        finally:
+            await runtime.aclose()
+
+    ob = run_async(go())
+    if app.json_output:
+        echo_json({"venue": ob.venue, "market": ob.market, "timestamp": ob.timestamp,
+                   "bids": [[str(lv.price), str(lv.size)] for lv in ob.bids[:depth]],
+                   "asks": [[str(lv.price), str(lv.size)] for lv in ob.asks[:depth]]})
+        return
+    click.echo(f"{ob.venue} {ob.market} (YES) at {ob.timestamp.isoformat()}")
+    click.echo(f"{'bid size':>12} {'bid':>8} | {'ask':<8} {'ask size':<12}")
+    for i in range(max(min(depth, len(ob.bids)), min(depth, len(ob.asks)))):
+        b = ob.bids[i] if i < len(ob.bids) else None
+        a = ob.asks[i] if i < len(ob.asks) else None
+        click.echo(f"{str(b.size) if b else '':>12} {str(b.price) if b else '':>8} | "
+                   f"{str(a.price) if a else '':<8} {str(a.size) if a else '':<12}")
+
+
+# ---------------------------------------------------------------------------- audit
+
+
+@cli.command()
+@click.option("--events", "show_events", is_flag=True, help="The event history, not orders.")
+@click.option("--kind", "kinds", multiple=True, help="Event kinds (with --events).")
+@click.option("--key", help="One idempotency key.")
+@click.option("--request-id")
+@click.option("--venue")
+@click.option("--market")
+@click.option("--status", "statuses", multiple=True)
+@click.option("--since", help="ISO-8601 time (with timezone).")
+@click.option("--until", help="ISO-8601 time (with timezone).")
+@click.option("--tag", help="NAME=VALUE: orders whose request carried this tag.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default=None,
+              help="Output format (default: table, or json with --json).")
+@pass_app
+def audit(app: App, show_events: bool, kinds: tuple[str, ...], key: str | None,
+          request_id: str | None, venue: str | None, market: str | None,
+          statuses: tuple[str, ...], since: str | None, until: str | None, tag: str | None,
+          fmt: str | None) -> None:
+    """Query the journal: orders (default) or the append-only event history."""
+    import csv
+
+    from arbexec.model import utc_datetime
+    from arbexec.sinks.render import result_to_dict
+
+    fmt = fmt or ("json" if app.json_output else "table")
+
+    def when(value: str | None, name: str) -> Any:
+        if value is None:
+            return None
+        try:
+            return utc_datetime(value)
+        except (TypeError, ValueError) as exc:
+            raise click.BadParameter(f"{exc}", param_hint=name) from None
+
+    since_at, until_at = when(since, "--since"), when(until, "--until")
+    tag_pair = None
+    if tag is not None:
+        name, sep, value = tag.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{tag!r} is not NAME=VALUE", param_hint="--tag")
+        tag_pair = (name, value)
+    journal = app.open_journal()
+    try:
+        if show_events:
+            rows: list[dict[str, Any]] = []
+            for seq, event in journal.events(kinds=kinds, key=key):
+                if since_at and event.at < since_at or until_at and event.at >= until_at:
+                    continue
+                rows.append({"seq": seq, "at": event.at.isoformat(), "kind": event.kind,
+                             "request_id": event.request_id,
+                             "data": json.dumps(dict(event.data), default=str)})
+        else:
+            found = journal.query(venue=venue, market=market,
+                                  status=tuple(s.upper() for s in statuses), since=since_at,
+                                  until=until_at, request_id=request_id, tag=tag_pair)
+            if key is not None:
+                found = [r for r in found if r.idempotency_key == key]
+            rows = [result_to_dict(r.to_result()) for r in found]
+    finally:
+        journal.close()
+    if fmt == "json":
+        echo_json(rows)
+    elif fmt == "csv":
+        if rows:
+            writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({k: json.dumps(v) if isinstance(v, dict) else v
+                                 for k, v in row.items()})
+    else:
+        for row in rows:
+            if show_events:
+                click.echo(f"{row['seq']:>6} {row['at']} {row['kind']:<16} {row['data']}")
+            else:
+                click.echo(f"{row['status']:<16} {row['request_id']:<16} {row['venue']} "
+                           f"{row['market']} {row['side']} {row['quantity']} {row['outcome']} "
+                           f"@<={row['limit_price']} filled {row['filled_quantity']}"
+                           + (f" @{row['average_price']}" if row['average_price'] else "")
+                           + (f" [{row['reason_code']}] {row['reason']}" if row['reason'] else ""))
+        if not rows:
+            click.echo("nothing matches")
+
+
+# ---------------------------------------------------------------------------- kill switch
+
+
+@cli.command()
+@click.option("--reason", default="manual halt", show_default=True)
+@pass_app
+def halt(app: App, reason: str) -> None:
+    """Stop all new orders (persisted; survives restarts; lifted only by `resume`)."""
+    import getpass
+
+    journal = app.open_journal()
+    try:
+        state = journal.set_halt(True, reason=reason, by=getpass.getuser())
+    finally:
+        journal.close()
+    if app.json_output:
+        echo_json({"halted": True, "reason": state.reason, "at": state.at})
+    else:
+        click.echo(f"halted: {reason} (journal {app.journal_path}); lift with `arbexec resume`")
+
+
+@cli.command()
+@pass_app
+def resume(app: App) -> None:
+    """Lift the halt."""
+    import getpass
+
+    journal = app.open_journal()
+    try:
+        journal.set_halt(False, reason=None, by=getpass.getuser())
+    finally:
+        journal.close()
+    if app.json_output:
+        echo_json({"halted": False})
+    else:
+        click.echo(f"resumed: new orders allowed (journal {app.journal_path})")
+
+
+# ---------------------------------------------------------------------------- reconcile
+
+
+@cli.command()
+@pass_app
+def reconcile(app: App) -> None:
+    """Look every unfinished order up on its venue and report what changed."""
+    runtime = app.runtime(quiet=True)
+
+    async def go() -> list[dict[str, Any]]:
+        try:
+            await runtime.engine.start()
+            report = await runtime.engine.reconcile()
+            report.extend(await runtime.engine.compare_venues())
+            return report
+        finally:
+            await runtime.aclose()
+
+    report = run_async(go())
+    if app.json_output:
+        echo_json(report)
+        return
+    for line in report:
+        click.echo("  ".join(f"{k}={v}" for k, v in line.items()))
+    if not report:
+        click.echo("nothing to reconcile: every journal order is final and venues agree")
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="arbexec")
+
+
+_: Callable[..., Any] = main

@@ -1,0 +1,240 @@
+"""Deployment files: TOML, with secrets interpolated from the environment.
+
+Every error names the file, the key and what would be valid. Secrets are written in the file
+as ``${ENV_VAR}`` and resolved at load time (a ``.env`` file in the working directory or
+beside the deployment file is honoured); resolved values live only in option tables whose
+repr is hidden, and never reach the journal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from attrs import field, frozen
+
+from arbexec.engine import EngineSettings
+from arbexec.errors import ConfigError
+
+DEFAULT_NAME = "<built-in default>"
+_TOP_LEVEL = {"journal", "engine", "venues", "risk", "sinks", "source", "events"}
+_ENGINE_KEYS = {
+    "wait_budget": float, "max_in_flight": int, "venue_concurrency": int,
+    "poll_interval": float, "poll_max_interval": float, "unknown_grace": float,
+    "breaker_window": float, "background_tracking": bool,
+}
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@frozen(kw_only=True)
+class PluginConfig:
+    """One configured venue, sink or source: its deployment name, its type, its table."""
+
+    name: str
+    type: str
+    options: Mapping[str, Any] = field(factory=dict, repr=False, hash=False)
+    key: str  # where it sits in the file, for messages
+
+
+@frozen(kw_only=True)
+class Deployment:
+    source: str  # the file it came from, or DEFAULT_NAME
+    journal_path: Path
+    durability: str = "normal"
+    engine: EngineSettings = field(factory=EngineSettings)
+    venues: tuple[PluginConfig, ...] = ()
+    risk_rules: tuple[Mapping[str, Any], ...] = field(default=(), hash=False)
+    policy_file: Path | None = None
+    sinks: tuple[PluginConfig, ...] = ()
+    request_source: PluginConfig | None = None
+    market_events: Mapping[str, str] = field(factory=dict, hash=False)
+    state_dir: Path = Path(".arbexec")
+
+
+def load_env_files(*directories: Path) -> None:
+    """Honour ``.env`` files (never overriding variables already set)."""
+    for directory in directories:
+        candidate = directory / ".env"
+        if candidate.is_file():
+            from dotenv import load_dotenv
+
+            load_dotenv(candidate, override=False)
+
+
+def _interpolate(value: Any, key: str, source: str, environ: Mapping[str, str]) -> Any:
+    if isinstance(value, str):
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in environ:
+                raise ConfigError(
+                    f"environment variable {name} is not set (set it, or put it in a .env "
+                    "file beside the deployment file)", source=source, key=key)
+            return environ[name]
+
+        return _VAR.sub(replace, value)
+    if isinstance(value, dict):
+        return {
+            k: _interpolate(v, f"{key}.{k}" if key else k, source, environ)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_interpolate(v, f"{key}[{i}]", source, environ) for i, v in enumerate(value)]
+    return value
+
+
+def _table(data: Mapping[str, Any], name: str, source: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"must be a table ([{name}])", source=source, key=name)
+    return value
+
+
+def _engine_settings(table: Mapping[str, Any], source: str) -> EngineSettings:
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        kind = _ENGINE_KEYS.get(key)
+        if kind is None:
+            raise ConfigError(f"unknown key; valid keys: {', '.join(sorted(_ENGINE_KEYS))}",
+                              source=source, key=f"engine.{key}")
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise ConfigError("must be true or false", source=source, key=f"engine.{key}")
+        elif kind is int:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError("must be a whole number of at least 1", source=source,
+                                  key=f"engine.{key}")
+        else:
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ConfigError("must be a number of seconds, 0 or more", source=source,
+                                  key=f"engine.{key}")
+            value = float(value)
+        values[key] = value
+    return EngineSettings(**values)
+
+
+def _plugin_entries(table: Mapping[str, Any], section: str, source: str) -> list[PluginConfig]:
+    entries = []
+    for name, options in table.items():
+        key = f"{section}.{name}"
+        if not isinstance(options, dict):
+            raise ConfigError(f"must be a table ([{key}])", source=source, key=key)
+        kind = options.get("type", name)
+        if not isinstance(kind, str) or not kind:
+            raise ConfigError("'type' must name an installed plugin", source=source,
+                              key=f"{key}.type")
+        rest = {k: v for k, v in options.items() if k != "type"}
+        entries.append(PluginConfig(name=name, type=kind, options=rest, key=key))
+    return entries
+
+
+def parse_deployment(
+    data: Mapping[str, Any], *, source: str, base_dir: Path,
+    environ: Mapping[str, str] | None = None,
+) -> Deployment:
+    env = os.environ if environ is None else environ
+    unknown = sorted(set(data) - _TOP_LEVEL)
+    if unknown:
+        raise ConfigError(f"unknown section; valid sections: {', '.join(sorted(_TOP_LEVEL))}",
+                          source=source, key=unknown[0])
+    data = _interpolate(dict(data), "", source, env)
+
+    journal = _table(data, "journal", source)
+    for key in journal:
+        if key not in ("path", "durability", "state_dir"):
+            raise ConfigError("unknown key; valid keys: durability, path, state_dir",
+                              source=source, key=f"journal.{key}")
+    path = journal.get("path", ".arbexec/journal.sqlite3")
+    if not isinstance(path, str) or not path:
+        raise ConfigError("must be a file path", source=source, key="journal.path")
+    durability = journal.get("durability", "normal")
+    if durability not in ("normal", "full"):
+        raise ConfigError(f"{durability!r} is not 'normal' or 'full'", source=source,
+                          key="journal.durability")
+    state_dir = journal.get("state_dir")
+    journal_path = (base_dir / path) if not Path(path).is_absolute() else Path(path)
+    state = (base_dir / state_dir) if isinstance(state_dir, str) else journal_path.parent
+
+    venues_table = _table(data, "venues", source)
+    venues = _plugin_entries(venues_table, "venues", source)
+
+    risk = _table(data, "risk", source)
+    for key in risk:
+        if key not in ("rules", "policy"):
+            raise ConfigError("unknown key; valid keys: policy, rules", source=source,
+                              key=f"risk.{key}")
+    rules = risk.get("rules", [])
+    if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+        raise ConfigError("must be an array of tables ([[risk.rules]])", source=source,
+                          key="risk.rules")
+    policy = risk.get("policy")
+    if policy is not None and not isinstance(policy, str):
+        raise ConfigError("must be the path of a policy file", source=source, key="risk.policy")
+    policy_file = None if policy is None else (base_dir / policy)
+
+    sinks_value = data.get("sinks", [{"type": "stdout"}])
+    if not isinstance(sinks_value, list) or not all(isinstance(s, dict) for s in sinks_value):
+        raise ConfigError("must be an array of tables ([[sinks]] with a 'type')", source=source,
+                          key="sinks")
+    sinks = []
+    for i, table in enumerate(sinks_value):
+        kind = table.get("type")
+        if not isinstance(kind, str) or not kind:
+            raise ConfigError("every sink needs a 'type' (e.g. \"stdout\" or \"jsonl\")",
+                              source=source, key=f"sinks[{i}].type")
+        options = {k: v for k, v in table.items() if k not in ("type", "name")}
+        if kind == "jsonl" and isinstance(options.get("path"), str):
+            options["path"] = str(base_dir / options["path"])
+        sinks.append(PluginConfig(name=str(table.get("name", kind)), type=kind,
+                                  options=options, key=f"sinks[{i}]"))
+
+    request_source = None
+    if "source" in data:
+        table = _table(data, "source", source)
+        kind = table.get("type", "jsonl")
+        options = {k: v for k, v in table.items() if k != "type"}
+        if kind == "jsonl" and isinstance(options.get("path"), str) and options["path"] != "-":
+            options["path"] = str(base_dir / options["path"])
+        request_source = PluginConfig(name=str(kind), type=str(kind), options=options,
+                                      key="source")
+
+    events = _table(data, "events", source)
+    for key, value in events.items():
+        if not isinstance(value, str) or ":" not in key:
+            raise ConfigError("map \"venue:market\" = \"event\"", source=source,
+                              key=f"events.{key}")
+
+    return Deployment(
+        source=source, journal_path=journal_path, durability=durability,
+        engine=_engine_settings(_table(data, "engine", source), source),
+        venues=tuple(venues), risk_rules=tuple(rules), policy_file=policy_file,
+        sinks=tuple(sinks), request_source=request_source, market_events=dict(events),
+        state_dir=state,
+    )
+
+
+def load_deployment(path: str | Path | None, *, environ: Mapping[str, str] | None = None
+                    ) -> Deployment:
+    """Load a deployment file, or the built-in default (paper venue, local journal)."""
+    cwd = Path.cwd()
+    if path is None:
+        load_env_files(cwd)
+        text = resources.files("arbexec").joinpath("defaults/default.toml").read_text()
+        return parse_deployment(tomllib.loads(text), source=DEFAULT_NAME, base_dir=cwd,
+                                environ=environ)
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError("deployment file not found (check the path given to --config)",
+                          source=str(path))
+    load_env_files(cwd, file.parent)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", source=str(path)) from None
+    except UnicodeDecodeError:
+        raise ConfigError("not a UTF-8 text file", source=str(path)) from None
+    return parse_deployment(data, source=str(path), base_dir=file.parent, environ=environ)

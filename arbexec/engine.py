@@ -1,0 +1,895 @@
+"""The path of one request: validate, dedupe, halt, risk, journal, send, follow, report.
+
+Every step that could lose or double an order is ordered so it cannot:
+
+* the idempotency key is checked against in-flight requests and the journal before anything
+  else, and the journal's UNIQUE key settles races between two concurrent submissions;
+* the risk policy runs synchronously and the exposure reservation follows it, so concurrent
+  requests cannot together pass a limit that each passes alone;
+* the intent, with its venue-side identity, is committed before the send;
+* an ambiguous send is UNKNOWN, resolved by looking the identity up, never by resending;
+* a send is shielded from cancellation (Ctrl-C waits for the venue's answer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Protocol
+
+from attrs import define, field, frozen
+
+from arbexec.errors import (
+    AmbiguousSubmission,
+    ExchangeError,
+    NetworkError,
+    OrderNotFound,
+)
+from arbexec.events import Event
+from arbexec.exchange import Exchange, MarketRules, PreparedOrder
+from arbexec.halt import HaltFlag
+from arbexec.journal import Journal, JournalRow, order_state_summary
+from arbexec.ledger import ExposureLedger, InMemoryLedger, scope_keys
+from arbexec.model import (
+    ZERO,
+    ExecutionResult,
+    Fill,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    Side,
+    now_utc,
+)
+from arbexec.risk.base import Claim, Need, OrderOutcome, RiskContext, VenueHealth, Verdict
+from arbexec.sinks.hub import SinkHub
+from arbexec.sinks.render import result_to_dict
+
+log = logging.getLogger("arbexec.engine")
+
+#: Fill sizes a venue reports may differ from ours by this much (rounding in venue units);
+#: within it a fill total is clamped to the order quantity, beyond it an alert is raised.
+FILL_TOLERANCE = Decimal("0.000001")
+
+
+class PolicyDecisionLike(Protocol):
+    allowed: bool
+    verdict: Verdict | None
+    verdicts: Sequence[Verdict]
+    claims: Sequence[Claim]
+
+
+class PolicyLike(Protocol):
+    needs: frozenset[Need]
+    observers: Sequence[Any]
+
+    def evaluate(self, request: OrderRequest, ctx: RiskContext) -> PolicyDecisionLike: ...
+
+
+@frozen
+class _Allow:
+    allowed: bool = True
+    verdict: Verdict | None = None
+    verdicts: tuple[Verdict, ...] = ()
+    claims: tuple[Claim, ...] = ()
+
+
+@frozen
+class OpenPolicy:
+    """No rules: everything valid is allowed (only for tests and explicit opt-in)."""
+
+    needs: frozenset[Need] = frozenset()
+    observers: tuple[Any, ...] = ()
+
+    def evaluate(self, request: OrderRequest, ctx: RiskContext) -> PolicyDecisionLike:
+        return _Allow()
+
+
+@frozen(kw_only=True)
+class EngineSettings:
+    wait_budget: float = 2.0  # seconds to follow a resting order before reporting it
+    max_in_flight: int = 512  # requests executing at once (all venues)
+    venue_concurrency: int = 64  # sends in flight per venue
+    poll_interval: float = 0.05  # first poll delay when following an order
+    poll_max_interval: float = 2.0
+    unknown_grace: float = 10.0  # seconds a lookup miss is not yet proof of "never received"
+    breaker_window: float = 60.0  # seconds of outcomes kept for reject-rate checks
+    background_tracking: bool = True
+
+
+@define
+class _Health:
+    """Per-venue counters the breaker and rate rules read."""
+
+    consecutive_failures: int = 0
+    outcomes: deque[tuple[float, bool]] = field(factory=deque)  # (time, rejected)
+    sends: deque[float] = field(factory=deque)
+    unknown: int = 0
+
+    def snapshot(self, now: float, window: float) -> VenueHealth:
+        while self.outcomes and now - self.outcomes[0][0] > window:
+            self.outcomes.popleft()
+        while self.sends and now - self.sends[0] > 60.0:
+            self.sends.popleft()
+        last_second = 0
+        for t in reversed(self.sends):
+            if now - t > 1.0:
+                break
+            last_second += 1
+        return VenueHealth(
+            consecutive_failures=self.consecutive_failures,
+            recent_outcomes=len(self.outcomes),
+            recent_rejects=sum(1 for _, r in self.outcomes if r),
+            unknown_count=self.unknown,
+            orders_last_second=last_second,
+            orders_last_minute=len(self.sends),
+        )
+
+
+@define
+class _Live:
+    """An acknowledged order that is not final yet."""
+
+    key: str
+    request: OrderRequest
+    identity: str
+    venue_order_id: str | None
+    status: OrderStatus
+    started: float  # perf_counter at submission
+    updates: asyncio.Queue[OrderState] = field(factory=asyncio.Queue)
+    seen_trades: set[str] = field(factory=set)
+
+
+@define
+class _CostBasis:
+    quantity: Decimal = ZERO
+    cost: Decimal = ZERO
+
+
+@define
+class Engine:
+    journal: Journal
+    venues: Mapping[str, Exchange]
+    halt: HaltFlag
+    hub: SinkHub
+    policy: PolicyLike = field(factory=OpenPolicy)
+    ledger: ExposureLedger = field(factory=InMemoryLedger)
+    settings: EngineSettings = field(factory=EngineSettings)
+    market_events: Mapping[str, str] = field(factory=dict)  # "venue:market" -> event (config)
+    _inflight: dict[str, asyncio.Future[ExecutionResult]] = field(factory=dict)
+    _live: dict[str, _Live] = field(factory=dict)
+    _by_venue_id: dict[tuple[str, str], _Live] = field(factory=dict)
+    _open_per_market: dict[tuple[str, str], int] = field(factory=dict)
+    _health: dict[str, _Health] = field(factory=dict)
+    _venue_gates: dict[str, asyncio.Semaphore] = field(factory=dict)
+    _streams: dict[str, asyncio.Task[None]] = field(factory=dict)
+    _background: set[asyncio.Task[Any]] = field(factory=set)
+    _basis: dict[tuple[str, str, str], _CostBasis] = field(factory=dict)
+    _pnl_day: str = ""
+    _pnl_today: Decimal = ZERO
+    _started: bool = False
+    _closing: bool = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        self.hub.start()
+        self._recover()
+
+    def _recover(self) -> None:
+        """Turn what a crash left into visible state: PENDING orders may have been sent, so
+        they become UNKNOWN; every non-final order holds its exposure again."""
+        for row in self.journal.non_final():
+            if row.status is OrderStatus.PENDING:
+                event = Event(kind="order.unknown", request_id=row.request_id, data={
+                    "venue": row.venue, "identity": row.identity,
+                    "reason": "the engine stopped while the order was being sent",
+                })
+                self.journal.record_state(
+                    row.idempotency_key, status=OrderStatus.UNKNOWN,
+                    reason_code="engine_restart",
+                    reason="the engine stopped while the order was being sent; "
+                           "resolved by looking it up on the venue",
+                    events=[event],
+                )
+            self._restore_reservation(row)
+
+    def _restore_reservation(self, row: JournalRow) -> None:
+        if not isinstance(self.ledger, InMemoryLedger) or row.side != Side.BUY.value:
+            return
+        remaining = row.quantity - row.filled_quantity
+        amount = remaining * row.limit_price
+        event = self.market_events.get(f"{row.venue}:{row.market}")
+        self.ledger.restore(row.idempotency_key, scope_keys(row.venue, row.market, event), amount)
+
+    async def aclose(self, *, close_venues: bool = True) -> None:
+        """Stop cleanly: wait for sends to be answered, stop background tracking (the
+        journal keeps those orders OPEN for the next start to reconcile), flush sinks."""
+        self._closing = True
+        if self._inflight:
+            await asyncio.wait(list(self._inflight.values()), timeout=30)
+        for task in list(self._background) + list(self._streams.values()):
+            task.cancel()
+        for task in list(self._background) + list(self._streams.values()):
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        await self.hub.aclose()
+        if close_venues:
+            for exchange in self.venues.values():
+                try:
+                    await exchange.aclose()
+                except Exception as exc:
+                    log.warning("closing venue %s failed: %s", exchange.name, exc)
+
+    # ------------------------------------------------------------------ submit
+
+    async def submit(self, request: OrderRequest) -> ExecutionResult:
+        """Execute one request and return its result. Never raises for a trading outcome."""
+        key = request.idempotency_key
+        running = self._inflight.get(key)
+        if running is not None:
+            earlier = await asyncio.shield(running)
+            return _as_duplicate(earlier)
+        future: asyncio.Future[ExecutionResult] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            result = await self._execute(request)
+            future.set_result(result)
+            return result
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved
+            raise
+        finally:
+            del self._inflight[key]
+
+    async def _execute(self, request: OrderRequest) -> ExecutionResult:
+        started = time.perf_counter()
+        existing = self.journal.get(request.idempotency_key)
+        if existing is not None and existing.status is not OrderStatus.DENIED:
+            return self._emit_result(existing.to_result(duplicate=True))
+
+        exchange = self.venues.get(request.venue)
+        if exchange is None:
+            configured = ", ".join(sorted(self.venues)) or "none"
+            return self._deny(request, "unknown_venue",
+                              f"venue {request.venue!r} is not configured; configured venues: "
+                              f"{configured}", started)
+
+        halt = self.halt.current()
+        if halt.halted:
+            return self._deny(request, "halted",
+                              f"trading is halted ({halt.reason or 'no reason given'}); "
+                              "lift it with `arbexec resume`", started)
+
+        try:
+            ctx, rules = await self._context(request, exchange)
+        except ExchangeError as exc:
+            return self._deny(request, "risk_data_unavailable",
+                              f"could not fetch what the risk policy needs from "
+                              f"{request.venue}: {exc}", started)
+        decision = self.policy.evaluate(request, ctx)
+        if not decision.allowed:
+            verdict = decision.verdict
+            code = verdict.code if verdict and verdict.code else "risk"
+            message = verdict.message if verdict else "denied by the risk policy"
+            figures = dict(verdict.figures) if verdict else {}
+            return self._deny(request, code, message, started,
+                              rule=verdict.rule if verdict else None, figures=figures)
+        claims = list(decision.claims)
+        breached = await self.ledger.try_reserve(request.idempotency_key, claims)
+        if breached is not None:
+            current = await self.ledger.exposure(breached.key)
+            return self._deny(
+                request, breached.code,
+                f"{breached.key} exposure would be {current + breached.amount} against a limit "
+                f"of {breached.limit}", started, rule=breached.rule,
+                figures={"limit": str(breached.limit), "current": str(current),
+                         "order": str(breached.amount)},
+            )
+
+        try:
+            prepared = await exchange.prepare_order(request)
+        except ExchangeError as exc:
+            await self.ledger.release(request.idempotency_key)
+            return self._deny(request, exc.reason_code, str(exc), started)
+
+        sent_event = Event(kind="order.sent", request_id=request.request_id, data={
+            "venue": request.venue, "market": request.market, "identity": prepared.identity,
+            "outcome": request.outcome.value, "side": request.side.value,
+            "quantity": str(request.quantity), "limit_price": str(request.limit_price),
+        })
+        taken = self.journal.record_intent(request, identity=prepared.identity,
+                                           venue_order_id=prepared.venue_order_id,
+                                           events=[sent_event])
+        if taken is not None:
+            await self.ledger.release(request.idempotency_key)
+            return self._emit_result(taken.to_result(duplicate=True))
+        self.hub.emit(sent_event)
+        return await self._send(request, exchange, prepared, started)
+
+    async def _context(
+        self, request: OrderRequest, exchange: Exchange
+    ) -> tuple[RiskContext, MarketRules | None]:
+        needs = self.policy.needs
+        rules = book = balance = None
+        positions: tuple[Any, ...] = ()
+        if needs:
+            wanted: dict[str, Any] = {}
+            if Need.MARKET_RULES in needs or Need.BOOK in needs:
+                wanted["rules"] = exchange.market_rules(request.market)
+            if Need.BOOK in needs:
+                wanted["book"] = exchange.fetch_order_book(request.market)
+            if Need.BALANCE in needs:
+                wanted["balance"] = exchange.fetch_balance()
+            if Need.POSITIONS in needs:
+                wanted["positions"] = exchange.fetch_positions()
+            values = await asyncio.gather(*wanted.values())
+            got = dict(zip(wanted, values, strict=True))
+            rules, book, balance = got.get("rules"), got.get("book"), got.get("balance")
+            positions = tuple(got.get("positions") or ())
+        ledger_now = getattr(self.ledger, "exposure_now", None)
+        event = self.market_events.get(f"{request.venue}:{request.market}") or (
+            rules.event if rules is not None else None)
+        ctx = RiskContext(
+            now=now_utc(),
+            venue=request.venue,
+            market_rules=rules,
+            book=book,
+            balance=balance,
+            positions=positions,
+            exposure=ledger_now if ledger_now is not None else (lambda _key: ZERO),
+            reserved_on_venue=self._reserved_on(request.venue),
+            open_orders_market=self._open_per_market.get((request.venue, request.market), 0),
+            open_orders_total=len(self._live),
+            health=self._health_of(request.venue).snapshot(
+                time.monotonic(), self.settings.breaker_window),
+            daily_realised_pnl=self._today_pnl(),
+            halted=False,
+            fee=exchange.fee,
+            event=event,
+        )
+        return ctx, rules
+
+    def _reserved_on(self, venue: str) -> Decimal:
+        held = ZERO
+        for live in self._live.values():
+            r = live.request
+            if r.venue == venue and r.side is Side.BUY:
+                held += r.quantity * r.limit_price
+        return held
+
+    def _health_of(self, venue: str) -> _Health:
+        health = self._health.get(venue)
+        if health is None:
+            health = self._health[venue] = _Health()
+        return health
+
+    def _gate(self, venue: str) -> asyncio.Semaphore:
+        gate = self._venue_gates.get(venue)
+        if gate is None:
+            gate = self._venue_gates[venue] = asyncio.Semaphore(self.settings.venue_concurrency)
+        return gate
+
+    # ------------------------------------------------------------------ send and follow
+
+    async def _send(
+        self, request: OrderRequest, exchange: Exchange, prepared: PreparedOrder, started: float
+    ) -> ExecutionResult:
+        key = request.idempotency_key
+        health = self._health_of(request.venue)
+        health.sends.append(time.monotonic())
+        async with self._gate(request.venue):
+            try:
+                # Shielded: a Ctrl-C must not abandon a send whose answer is on its way.
+                state = await asyncio.shield(exchange.create_order(prepared))
+            except AmbiguousSubmission as exc:
+                return await self._unknown(request, exchange, prepared, started, str(exc))
+            except ExchangeError as exc:
+                failure = isinstance(exc, NetworkError)
+                return await self._rejected(request, exc, started, failure=failure)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a plugin bug: the order may have left
+                log.exception("venue %s raised unexpectedly on create", request.venue)
+                return await self._unknown(request, exchange, prepared, started,
+                                           f"unexpected {type(exc).__name__}: {exc}")
+        acked = time.perf_counter()
+        health.consecutive_failures = 0
+        live = _Live(key=key, request=request, identity=prepared.identity,
+                     venue_order_id=state.venue_order_id, status=state.status, started=started)
+        latency_ack = (acked - started) * 1000
+        if state.is_final:
+            return await self._finish(live, state, latency_ack_ms=latency_ack)
+        self._track(live)
+        self._journal_state(live, state, latency_ack_ms=latency_ack)
+        return await self._follow(live, exchange, latency_ack)
+
+    async def _follow(self, live: _Live, exchange: Exchange, latency_ack: float) -> ExecutionResult:
+        """Wait for a final state within the wait budget; hand the rest to the background."""
+        deadline = time.perf_counter() + self.settings.wait_budget
+        state = await self._wait_final(live, exchange, deadline)
+        if state is not None:
+            return await self._finish(live, state)
+        if self.settings.background_tracking and not self._closing:
+            task = asyncio.get_running_loop().create_task(self._background_follow(live, exchange))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        row = self.journal.get(live.key)
+        assert row is not None
+        return self._emit_result(row.to_result())
+
+    async def _wait_final(
+        self, live: _Live, exchange: Exchange, deadline: float | None
+    ) -> OrderState | None:
+        delay = self.settings.poll_interval
+        self._ensure_stream(live.request.venue, exchange)
+        while True:
+            remaining = None if deadline is None else deadline - time.perf_counter()
+            if remaining is not None and remaining <= 0:
+                return None
+            wait = delay if remaining is None else min(delay, remaining)
+            try:
+                state = await asyncio.wait_for(live.updates.get(), timeout=wait)
+            except TimeoutError:
+                try:
+                    assert live.venue_order_id is not None
+                    state = await exchange.fetch_order(live.venue_order_id)
+                except OrderNotFound:
+                    state = None
+                except ExchangeError as exc:
+                    log.info("poll of %s on %s failed: %s", live.venue_order_id,
+                             live.request.venue, exc)
+                    state = None
+                delay = min(delay * 2, self.settings.poll_max_interval)
+            if state is None:
+                continue
+            if state.is_final:
+                return state
+            self._journal_state(live, state)
+
+    async def _background_follow(self, live: _Live, exchange: Exchange) -> None:
+        state = await self._wait_final(live, exchange, None)
+        if state is not None:
+            await self._finish(live, state)
+
+    def _ensure_stream(self, venue: str, exchange: Exchange) -> None:
+        if venue in self._streams or self._closing:
+            return
+        stream = exchange.watch_orders() if exchange.capabilities.order_stream else None
+        if stream is None:
+            return
+
+        async def pump() -> None:
+            async for state in stream:
+                live = self._by_venue_id.get((venue, state.venue_order_id))
+                if live is not None:
+                    live.updates.put_nowait(state)
+
+        self._streams[venue] = asyncio.get_running_loop().create_task(pump())
+
+    def _track(self, live: _Live) -> None:
+        self._live[live.key] = live
+        if live.venue_order_id is not None:
+            self._by_venue_id[(live.request.venue, live.venue_order_id)] = live
+        market = (live.request.venue, live.request.market)
+        self._open_per_market[market] = self._open_per_market.get(market, 0) + 1
+
+    def _untrack(self, live: _Live) -> None:
+        if self._live.pop(live.key, None) is None:
+            return
+        if live.venue_order_id is not None:
+            self._by_venue_id.pop((live.request.venue, live.venue_order_id), None)
+        market = (live.request.venue, live.request.market)
+        self._open_per_market[market] = self._open_per_market.get(market, 1) - 1
+
+    def _new_fills(self, live: _Live, state: OrderState) -> list[Fill]:
+        fresh = []
+        for fill in state.fills:
+            marker = f"{fill.trade_id}:{int(fill.final)}"
+            if marker not in live.seen_trades:
+                live.seen_trades.add(marker)
+                fresh.append(fill)
+        return fresh
+
+    def _checked_fill_total(self, live: _Live, state: OrderState) -> tuple[Decimal, list[Event]]:
+        filled = state.filled_quantity
+        quantity = live.request.quantity
+        if filled <= quantity:
+            return filled, []
+        if filled - quantity <= FILL_TOLERANCE * max(quantity, Decimal(1)):
+            return quantity, []
+        alert = Event(kind="alert", request_id=live.request.request_id, data={
+            "reason": "venue reports more filled than ordered",
+            "venue": live.request.venue, "ordered": str(quantity), "filled": str(filled),
+        })
+        return filled, [alert]
+
+    def _journal_state(
+        self, live: _Live, state: OrderState, *, latency_ack_ms: float | None = None
+    ) -> None:
+        fills = self._new_fills(live, state)
+        if state.status is live.status and not fills and latency_ack_ms is None:
+            return
+        live.status = state.status
+        if live.venue_order_id is None and state.venue_order_id:
+            live.venue_order_id = state.venue_order_id
+            self._by_venue_id[(live.request.venue, state.venue_order_id)] = live
+        filled, alerts = self._checked_fill_total(live, state)
+        event = Event(kind="order.state", request_id=live.request.request_id,
+                      data=order_state_summary(state))
+        self.journal.record_state(
+            live.key, status=state.status, venue_order_id=state.venue_order_id,
+            filled_quantity=filled, average_price=state.average_price, fees=state.fees,
+            fills=fills, acknowledged_at=now_utc() if latency_ack_ms is not None else None,
+            latency_ack_ms=latency_ack_ms, events=[event, *alerts],
+        )
+        self.hub.emit(event)
+        for alert in alerts:
+            self.hub.emit(alert)
+
+    async def _finish(
+        self, live: _Live, state: OrderState, *, latency_ack_ms: float | None = None
+    ) -> ExecutionResult:
+        now = now_utc()
+        latency_final = (time.perf_counter() - live.started) * 1000
+        fills = self._new_fills(live, state)
+        filled, alerts = self._checked_fill_total(live, state)
+        event = Event(kind="order.state", request_id=live.request.request_id,
+                      data=order_state_summary(state), at=now)
+        self.journal.record_state(
+            live.key, status=state.status, venue_order_id=state.venue_order_id,
+            filled_quantity=filled, average_price=state.average_price, fees=state.fees,
+            fills=fills, reason_code=_reason_code(state), reason=state.reason,
+            acknowledged_at=now if latency_ack_ms is not None else None,
+            executed_at=now, latency_ack_ms=latency_ack_ms, latency_final_ms=latency_final,
+            events=[event, *alerts], replace_reason=True,
+        )
+        self._untrack(live)
+        request = live.request
+        money = filled * (state.average_price or ZERO)
+        await self.ledger.settle(live.key, money if request.side is Side.BUY else -money)
+        realised = self._book_fills(request, fills)
+        self._observe(OrderOutcome(
+            venue=request.venue, market=request.market, request=request, status=state.status,
+            filled_quantity=filled, average_price=state.average_price, fees=state.fees,
+            realised_pnl=realised,
+        ))
+        for alert in alerts:
+            self.hub.emit(alert)
+        row = self.journal.get(live.key)
+        assert row is not None
+        return self._emit_result(row.to_result())
+
+    async def _rejected(
+        self, request: OrderRequest, exc: ExchangeError, started: float, *, failure: bool
+    ) -> ExecutionResult:
+        health = self._health_of(request.venue)
+        health.outcomes.append((time.monotonic(), True))
+        health.consecutive_failures = health.consecutive_failures + 1 if failure else 0
+        await self.ledger.release(request.idempotency_key)
+        reason = exc.venue_message or str(exc)
+        event = Event(kind="order.state", request_id=request.request_id, data={
+            "venue": request.venue, "status": OrderStatus.REJECTED.value,
+            "reason_code": exc.reason_code, "reason": reason, "venue_code": exc.venue_code,
+        })
+        self.journal.record_state(
+            request.idempotency_key, status=OrderStatus.REJECTED, reason_code=exc.reason_code,
+            reason=reason, executed_at=now_utc(),
+            latency_final_ms=(time.perf_counter() - started) * 1000, events=[event],
+        )
+        self._observe(OrderOutcome(venue=request.venue, market=request.market, request=request,
+                                   status=OrderStatus.REJECTED, failure=failure))
+        row = self.journal.get(request.idempotency_key)
+        assert row is not None
+        return self._emit_result(row.to_result())
+
+    async def _unknown(
+        self, request: OrderRequest, exchange: Exchange, prepared: PreparedOrder,
+        started: float, why: str,
+    ) -> ExecutionResult:
+        health = self._health_of(request.venue)
+        health.consecutive_failures += 1
+        health.unknown += 1
+        event = Event(kind="order.unknown", request_id=request.request_id, data={
+            "venue": request.venue, "identity": prepared.identity, "reason": why,
+        })
+        self.journal.record_state(
+            request.idempotency_key, status=OrderStatus.UNKNOWN, reason_code="ambiguous",
+            reason=f"{why}; looking the order up by its identity, never resending",
+            events=[event],
+        )
+        self.hub.emit(event)
+        self._observe(OrderOutcome(venue=request.venue, market=request.market, request=request,
+                                   status=OrderStatus.UNKNOWN, failure=True))
+        live = _Live(key=request.idempotency_key, request=request, identity=prepared.identity,
+                     venue_order_id=prepared.venue_order_id, status=OrderStatus.UNKNOWN,
+                     started=started)
+        self._track(live)
+        deadline = time.perf_counter() + self.settings.wait_budget
+        resolved = await self._resolve_unknown(live, exchange, deadline)
+        if resolved is not None:
+            health.unknown = max(health.unknown - 1, 0)
+            if resolved.is_final:
+                return await self._finish(live, resolved)
+            self._journal_state(live, resolved)
+            return await self._follow(live, exchange, 0.0)
+        if self.settings.background_tracking and not self._closing:
+            task = asyncio.get_running_loop().create_task(
+                self._background_resolve(live, exchange))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+        row = self.journal.get(live.key)
+        assert row is not None
+        return self._emit_result(row.to_result())
+
+    async def _resolve_unknown(
+        self, live: _Live, exchange: Exchange, deadline: float | None
+    ) -> OrderState | None:
+        delay = self.settings.poll_interval
+        while deadline is None or time.perf_counter() < deadline:
+            try:
+                found = await exchange.lookup_order(live.identity)
+            except ExchangeError:
+                found = None
+            if found is not None:
+                return found
+            wait = delay if deadline is None else min(delay, max(deadline - time.perf_counter(), 0))
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, self.settings.poll_max_interval)
+        return None
+
+    async def _background_resolve(self, live: _Live, exchange: Exchange) -> None:
+        deadline = time.perf_counter() + self.settings.unknown_grace
+        found = await self._resolve_unknown(live, exchange, deadline)
+        if found is None:
+            await self.conclude_never_received(live.key)
+            self._untrack(live)
+            return
+        self._health_of(live.request.venue).unknown = max(
+            self._health_of(live.request.venue).unknown - 1, 0)
+        if found.is_final:
+            await self._finish(live, found)
+        else:
+            self._journal_state(live, found)
+            await self._background_follow(live, exchange)
+
+    async def conclude_never_received(self, key: str) -> None:
+        """An UNKNOWN order the venue still does not know after the grace period: it never
+        arrived. Recorded as REJECTED with that reason; its reservation is released."""
+        row = self.journal.get(key)
+        if row is None or row.status.is_final:
+            return
+        event = Event(kind="order.state", request_id=row.request_id, data={
+            "venue": row.venue, "status": OrderStatus.REJECTED.value,
+            "reason": "the venue never received the order",
+        })
+        self.journal.record_state(key, status=OrderStatus.REJECTED, reason_code="never_received",
+                                  reason="the venue never received the order (looked up by "
+                                         f"identity {row.identity})",
+                                  executed_at=now_utc(), events=[event])
+        self.hub.emit(event)
+        await self.ledger.release(key)
+
+    # ------------------------------------------------------------------ outcomes
+
+    def _deny(
+        self, request: OrderRequest, code: str, message: str, started: float, *,
+        rule: str | None = None, figures: Mapping[str, str] | None = None,
+    ) -> ExecutionResult:
+        event = Event(kind="order.denied", request_id=request.request_id, data={
+            "venue": request.venue, "market": request.market, "code": code, "reason": message,
+            "rule": rule, "figures": dict(figures or {}),
+        })
+        taken = self.journal.record_denial(request, code=code, reason=message, events=[event])
+        if taken is not None:
+            return self._emit_result(taken.to_result(duplicate=True))
+        self.hub.emit(event)
+        now = now_utc()
+        return self._emit_result(ExecutionResult(
+            request_id=request.request_id, idempotency_key=request.idempotency_key,
+            status=OrderStatus.DENIED, venue=request.venue, market=request.market,
+            outcome=request.outcome, side=request.side, quantity=request.quantity,
+            limit_price=request.limit_price, reason_code=code, reason=message,
+            tags=request.tags, requested_at=request.requested_at, executed_at=now,
+            latency_final_ms=(time.perf_counter() - started) * 1000,
+        ))
+
+    def deny_invalid(self, position: str, field_name: str | None, reason: str,
+                     raw: str | None = None) -> ExecutionResult:
+        """A request that could not be parsed: recorded as an event, answered as DENIED."""
+        message = f"{position}: {field_name}: {reason}" if field_name else f"{position}: {reason}"
+        event = Event(kind="request.invalid", data={
+            "position": position, "field": field_name, "reason": reason,
+            "raw": (raw or "")[:500],
+        })
+        self.journal.append_events([event])
+        self.hub.emit(event)
+        return self._emit_result(ExecutionResult(
+            request_id=position, idempotency_key="", status=OrderStatus.DENIED, venue="",
+            market="", reason_code="invalid_request", reason=message, executed_at=now_utc(),
+        ))
+
+    def _emit_result(self, result: ExecutionResult) -> ExecutionResult:
+        self.hub.emit(Event(kind="result", request_id=result.request_id,
+                            data={"result": result_to_dict(result), "result_obj": result}))
+        return result
+
+    def _observe(self, outcome: OrderOutcome) -> None:
+        health = self._health_of(outcome.venue)
+        if outcome.status is not OrderStatus.REJECTED and not outcome.failure:
+            health.outcomes.append((time.monotonic(), False))
+        observers = self.policy.observers
+        if not observers:
+            return
+        now = now_utc()
+        events: list[Event] = []
+        for observer in observers:
+            try:
+                events.extend(observer.observe(outcome, now))
+            except Exception:
+                log.exception("risk rule %s failed to observe an outcome",
+                              getattr(observer, "name", observer))
+        if events:
+            self.journal.append_events(events)
+            for event in events:
+                self.hub.emit(event)
+
+    def _book_fills(self, request: OrderRequest, fills: Sequence[Fill]) -> Decimal:
+        """Average-cost book of positions per (venue, market, outcome): realised P&L of
+        sells, minus fees, for the daily loss limit."""
+        realised = ZERO
+        key = (request.venue, request.market, request.outcome.value)
+        basis = self._basis.setdefault(key, _CostBasis())
+        for fill in fills:
+            if request.side is Side.BUY:
+                basis.quantity += fill.quantity
+                basis.cost += fill.quantity * fill.price
+            else:
+                average = basis.cost / basis.quantity if basis.quantity > 0 else fill.price
+                realised += fill.quantity * (fill.price - average)
+                basis.quantity -= fill.quantity
+                basis.cost -= fill.quantity * average
+            realised -= fill.fee
+        self._today_pnl()
+        self._pnl_today += realised
+        return realised
+
+    def _today_pnl(self) -> Decimal:
+        day = now_utc().date().isoformat()
+        if day != self._pnl_day:
+            self._pnl_day = day
+            self._pnl_today = ZERO
+        return self._pnl_today
+
+    # ------------------------------------------------------------------ reconciliation
+
+    async def reconcile(self) -> list[dict[str, Any]]:
+        """Look every non-final journal order up on its venue and take the venue's word.
+
+        Found orders take the venue's state and fills; orders the venue never received
+        become REJECTED with that reason; live ones go back to tracking. Returns one report
+        line per order.
+        """
+        report: list[dict[str, Any]] = []
+        for row in self.journal.non_final():
+            exchange = self.venues.get(row.venue)
+            entry: dict[str, Any] = {"idempotency_key": row.idempotency_key,
+                                     "venue": row.venue, "was": row.status.value}
+            if exchange is None:
+                entry.update(now=row.status.value, note="venue not configured; left as is")
+                report.append(entry)
+                continue
+            try:
+                found = await exchange.lookup_order(row.identity or "")
+            except ExchangeError as exc:
+                entry.update(now=row.status.value, note=f"lookup failed: {exc}")
+                report.append(entry)
+                continue
+            if row.status is OrderStatus.PENDING:
+                row = self.journal.get(row.idempotency_key) or row
+            live = _Live(key=row.idempotency_key, request=row.to_request(),
+                         identity=row.identity or "", venue_order_id=row.venue_order_id,
+                         status=row.status, started=time.perf_counter())
+            for fill in self.journal.fills(row.idempotency_key):
+                live.seen_trades.add(f"{fill.trade_id}:{int(fill.final)}")
+            if found is None:
+                await self.conclude_never_received(row.idempotency_key)
+                entry.update(now=OrderStatus.REJECTED.value, note="never received by the venue")
+            elif found.is_final:
+                self._track(live)
+                await self._finish(live, found)
+                entry.update(now=found.status.value, filled=str(found.filled_quantity))
+            else:
+                self._track(live)
+                self._journal_state(live, found)
+                entry.update(now=found.status.value, filled=str(found.filled_quantity))
+                if self.settings.background_tracking and not self._closing:
+                    task = asyncio.get_running_loop().create_task(
+                        self._background_follow(live, exchange))
+                    self._background.add(task)
+                    task.add_done_callback(self._background.discard)
+            report.append(entry)
+        if report:
+            event = Event(kind="reconcile", data={"orders": len(report)})
+            self.journal.append_events([event])
+            self.hub.emit(event)
+        return report
+
+    async def compare_venues(self) -> list[dict[str, Any]]:
+        """Venue orders the journal does not know, reported (never adopted silently)."""
+        report: list[dict[str, Any]] = []
+        for name, exchange in self.venues.items():
+            try:
+                open_orders = await exchange.fetch_open_orders()
+            except ExchangeError as exc:
+                report.append({"venue": name, "note": f"could not list open orders: {exc}"})
+                continue
+            for state in open_orders:
+                if self.journal.find_by_venue_order_id(name, state.venue_order_id) is None:
+                    report.append({
+                        "venue": name, "venue_order_id": state.venue_order_id,
+                        "market": state.market, "status": state.status.value,
+                        "note": "open on the venue but not in the journal (not adopted)",
+                    })
+        return report
+
+    # ------------------------------------------------------------------ venue calls
+
+    async def cancel(self, key_or_request_id: str) -> ExecutionResult:
+        row = self.journal.get(key_or_request_id)
+        if row is None:
+            rows = self.journal.find_by_request_id(key_or_request_id)
+            row = rows[0] if len(rows) == 1 else None
+        if row is None:
+            raise OrderNotFound(f"no order with key or request id {key_or_request_id!r} in "
+                                "the journal")
+        if row.status.is_final:
+            return row.to_result()
+        exchange = self.venues.get(row.venue)
+        if exchange is None or row.venue_order_id is None:
+            raise OrderNotFound(f"order {key_or_request_id!r} has no venue order id yet")
+        state = await exchange.cancel_order(row.venue_order_id)
+        live = self._live.get(row.idempotency_key) or _Live(
+            key=row.idempotency_key, request=row.to_request(), identity=row.identity or "",
+            venue_order_id=row.venue_order_id, status=row.status, started=time.perf_counter())
+        if state.is_final:
+            if live.key not in self._live:
+                self._track(live)
+            return await self._finish(live, state)
+        self._journal_state(live, state)
+        refreshed = self.journal.get(row.idempotency_key)
+        assert refreshed is not None
+        return refreshed.to_result()
+
+
+def _as_duplicate(result: ExecutionResult) -> ExecutionResult:
+    from attrs import evolve
+
+    return evolve(result, duplicate=True)
+
+
+def _reason_code(state: OrderState) -> str | None:
+    if state.status is OrderStatus.CANCELLED:
+        return "cancelled_with_fills" if state.filled_quantity > 0 else "cancelled"
+    if state.status is OrderStatus.EXPIRED:
+        return "expired"
+    if state.status is OrderStatus.REJECTED:
+        return "venue_rejected"
+    return None
+
+
+__all__ = [
+    "Engine",
+    "EngineSettings",
+    "OpenPolicy",
+    "PolicyLike",
+]

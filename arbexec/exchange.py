@@ -1,0 +1,174 @@
+"""The contract every venue plugin implements.
+
+Sending an order is two steps so that nothing is ever sent twice or lost:
+
+1. ``prepare_order(request)`` checks the request against the market's grid and fixes the
+   venue-side identity (Kalshi ``client_order_id``, Polymarket order hash, paper id) without
+   sending anything. The engine journals that identity *before* step 2.
+2. ``create_order(prepared)`` sends it. If the outcome is ambiguous the plugin raises
+   ``AmbiguousSubmission``; the engine marks the order UNKNOWN and later calls
+   ``lookup_order(prepared.identity)``, which answers from the venue's own records.
+
+All methods are async (two legs of an arbitrage go out concurrently). Prices and quantities
+are core units (probability dollars, contracts); venue units stay inside the plugin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from decimal import Decimal
+from typing import Any, Protocol, runtime_checkable
+
+from attrs import field, frozen
+
+from arbexec.errors import OffGridOrder
+from arbexec.model import (
+    Balance,
+    Liquidity,
+    OrderBook,
+    OrderRequest,
+    OrderState,
+    Position,
+    TimeInForce,
+    to_decimal,
+)
+
+
+@frozen(kw_only=True)
+class Capabilities:
+    """What a venue can do. The engine consults it instead of guessing."""
+
+    time_in_force: frozenset[TimeInForce] = frozenset(TimeInForce)
+    post_only: bool = True
+    batch_orders: bool = False
+    cancel_all: bool = True
+    order_stream: bool = False
+    amend: bool = False
+    market_orders: bool = False
+
+
+@frozen(kw_only=True)
+class MarketRules:
+    """The grid a market trades on. Requests off the grid are refused, never rounded."""
+
+    market: str
+    tick_size: Decimal = field(converter=to_decimal)
+    quantity_step: Decimal = field(default=Decimal(1), converter=to_decimal)
+    min_quantity: Decimal = field(default=Decimal(1), converter=to_decimal)
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    event: str | None = None  # group of related markets, for per-event exposure limits
+    closes_at: Any = None  # datetime | None: when the market stops trading
+
+    def check(self, request: OrderRequest) -> None:
+        """Raise ``OffGridOrder`` naming the figure if the request is off this grid."""
+        lowest = self.min_price if self.min_price is not None else self.tick_size
+        highest = self.max_price if self.max_price is not None else 1 - self.tick_size
+        price = request.limit_price
+        if price % self.tick_size != 0:
+            raise OffGridOrder(
+                f"price {price} is not a multiple of the tick size {self.tick_size} on "
+                f"{self.market}; use a price on the grid (e.g. "
+                f"{(price // self.tick_size) * self.tick_size})"
+            )
+        if not lowest <= price <= highest:
+            raise OffGridOrder(
+                f"price {price} is outside [{lowest}, {highest}] on {self.market}"
+            )
+        if request.quantity % self.quantity_step != 0:
+            raise OffGridOrder(
+                f"quantity {request.quantity} is not a multiple of {self.quantity_step} "
+                f"contracts on {self.market}"
+            )
+        if request.quantity < self.min_quantity:
+            raise OffGridOrder(
+                f"quantity {request.quantity} is below the minimum {self.min_quantity} "
+                f"contracts on {self.market}"
+            )
+
+
+@frozen(kw_only=True)
+class PreparedOrder:
+    """A request made ready for one venue, with its venue-side identity fixed.
+
+    ``identity`` is what ``lookup_order`` takes. ``venue_order_id`` is known in advance on
+    venues where the client computes it (Polymarket's order hash, paper ids); ``None`` where
+    the venue assigns it. ``payload`` is the plugin's own (for example the signed body) and
+    never appears in a repr.
+    """
+
+    request: OrderRequest
+    identity: str
+    venue_order_id: str | None = None
+    payload: Any = field(default=None, repr=False, eq=False)
+
+
+@runtime_checkable
+class Exchange(Protocol):
+    """A venue adapter. Constructed by an ``ExchangeSpec`` factory from validated settings."""
+
+    name: str
+    capabilities: Capabilities
+
+    async def market_rules(self, market: str) -> MarketRules:
+        """The market's grid and metadata (cached by the plugin)."""
+        ...
+
+    async def prepare_order(self, request: OrderRequest) -> PreparedOrder:
+        """Validate against the grid and fix the venue identity. Sends nothing."""
+        ...
+
+    async def create_order(self, order: PreparedOrder) -> OrderState:
+        """Send the order. Raise an ``ExchangeError``; ``AmbiguousSubmission`` when unsure."""
+        ...
+
+    async def lookup_order(self, identity: str) -> OrderState | None:
+        """The venue's state of the order with this identity, or None if it never arrived."""
+        ...
+
+    async def cancel_order(self, venue_order_id: str) -> OrderState:
+        """Cancel; returns the state after the cancel (CANCELLED, or final if it already was)."""
+        ...
+
+    async def cancel_all_orders(self, market: str | None = None) -> int:
+        """Cancel every open order (of one market); returns how many were cancelled."""
+        ...
+
+    async def fetch_order(self, venue_order_id: str) -> OrderState:
+        """Raise ``OrderNotFound`` if the venue does not know the id."""
+        ...
+
+    async def fetch_open_orders(self, market: str | None = None) -> list[OrderState]: ...
+
+    async def fetch_balance(self) -> Balance: ...
+
+    async def fetch_positions(self) -> list[Position]: ...
+
+    async def fetch_order_book(self, market: str) -> OrderBook: ...
+
+    def watch_orders(self) -> AsyncIterator[OrderState] | None:
+        """A stream of order updates, or None where the venue has none (then: polling)."""
+        ...
+
+    def fee(
+        self, market: str, price: Decimal, quantity: Decimal, liquidity: Liquidity
+    ) -> Decimal:
+        """The fee the venue will charge for such a fill, in dollars."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+@frozen(kw_only=True)
+class ExchangeSettings:
+    """What a venue factory receives: its deployment name and its config table.
+
+    ``options`` holds the venue table from the deployment file (secrets already resolved
+    from the environment and never printed). ``state_dir`` is where a plugin may keep files
+    (the paper venue's account, caches).
+    """
+
+    name: str
+    options: Mapping[str, Any] = field(factory=dict, repr=False, hash=False)
+    state_dir: str | None = None
+    source: str | None = None  # the config file, for error messages

@@ -1,0 +1,163 @@
+"""The risk-rule contract.
+
+A rule looks at one request and a ``RiskContext`` and returns a ``Verdict``. Rules never do
+I/O and never raise for a denial: everything a rule needs (a fresh book, the balance) is
+fetched by the engine *before* the policy runs, as the rule declares in ``needs``. The
+policy then runs synchronously, so the check and the exposure reservation that follows it
+are atomic with respect to every other in-flight request of this engine; across engines the
+ledger's ``try_reserve`` is the atomic step.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol, runtime_checkable
+
+from attrs import field, frozen
+
+from arbexec.exchange import MarketRules
+from arbexec.events import Event
+from arbexec.model import (
+    Balance,
+    Liquidity,
+    OrderBook,
+    OrderRequest,
+    OrderStatus,
+    Position,
+)
+
+
+class Need(enum.StrEnum):
+    """Data a rule needs fetched before it runs."""
+
+    BOOK = "book"
+    BALANCE = "balance"
+    POSITIONS = "positions"
+    MARKET_RULES = "market_rules"
+
+
+@frozen(kw_only=True)
+class Claim:
+    """A request for exposure headroom: ``amount`` more under ``key``, which may hold ``limit``.
+
+    Keys name scopes: ``total``, ``venue:<v>``, ``event:<v>:<e>``, ``market:<v>:<m>``, or a
+    rule's own (``strategy:<name>``). The ledger grants all claims of a request or none.
+    """
+
+    key: str
+    amount: Decimal
+    limit: Decimal
+    rule: str
+    code: str
+
+
+@frozen(kw_only=True)
+class Verdict:
+    """One rule's answer. ``figures`` states the numbers behind it (limit, actual, ...)."""
+
+    rule: str
+    allowed: bool
+    code: str | None = None
+    message: str = ""
+    figures: Mapping[str, str] = field(factory=dict, hash=False)
+    claims: tuple[Claim, ...] = ()
+
+    @classmethod
+    def allow(cls, rule: str, message: str = "", **figures: Any) -> Verdict:
+        return cls(rule=rule, allowed=True, message=message,
+                   figures={k: str(v) for k, v in figures.items()})
+
+    @classmethod
+    def deny(cls, rule: str, code: str, message: str, **figures: Any) -> Verdict:
+        return cls(rule=rule, allowed=False, code=code, message=message,
+                   figures={k: str(v) for k, v in figures.items()})
+
+
+@frozen(kw_only=True)
+class VenueHealth:
+    """Recent outcomes on one venue, kept by the engine for breakers and rate limits."""
+
+    consecutive_failures: int = 0
+    recent_outcomes: int = 0  # in the breaker window
+    recent_rejects: int = 0
+    unknown_count: int = 0
+    orders_last_second: int = 0
+    orders_last_minute: int = 0
+
+
+@frozen(kw_only=True)
+class RiskContext:
+    """Everything a rule may look at. Fields a rule did not ask for may be ``None``."""
+
+    now: datetime
+    venue: str
+    market_rules: MarketRules | None = None
+    book: OrderBook | None = None
+    balance: Balance | None = None
+    positions: tuple[Position, ...] = ()
+    exposure: Callable[[str], Decimal] = field(eq=False)
+    reserved_on_venue: Decimal = Decimal(0)  # cash held by this engine's resting buys
+    open_orders_market: int = 0
+    open_orders_total: int = 0
+    health: VenueHealth = field(factory=VenueHealth)
+    daily_realised_pnl: Decimal = Decimal(0)
+    halted: bool = False
+    fee: Callable[[str, Decimal, Decimal, Liquidity], Decimal] | None = field(
+        default=None, eq=False
+    )
+    event: str | None = None
+
+    @property
+    def book_age_seconds(self) -> float | None:
+        if self.book is None:
+            return None
+        return (self.now - self.book.timestamp).total_seconds()
+
+
+@runtime_checkable
+class RiskRule(Protocol):
+    """A rule built by a ``RiskRuleSpec`` factory from its policy parameters."""
+
+    name: str
+    needs: frozenset[Need]
+
+    def check(self, request: OrderRequest, ctx: RiskContext) -> Verdict: ...
+
+
+@runtime_checkable
+class OutcomeObserver(Protocol):
+    """Optional for rules with memory (circuit breaker, loss limits, rate limits).
+
+    The engine calls ``observe`` for every order outcome it learns (after each venue answer,
+    each final state, each UNKNOWN) and emits the returned events to the journal and sinks,
+    so every state transition of a rule is recorded. ``observe`` must not do I/O.
+    """
+
+    def observe(self, outcome: OrderOutcome, now: datetime) -> Sequence[Event]: ...
+
+
+@frozen(kw_only=True)
+class OrderOutcome:
+    """What the engine tells observing rules about one order."""
+
+    venue: str
+    market: str
+    request: OrderRequest | None
+    status: OrderStatus
+    filled_quantity: Decimal = Decimal(0)
+    average_price: Decimal | None = None
+    fees: Decimal = Decimal(0)
+    realised_pnl: Decimal = Decimal(0)
+    failure: bool = False  # a venue failure (transport, 5xx, UNKNOWN), not a business reject
+
+
+def money_at_risk(request: OrderRequest) -> Decimal:
+    """Money a request can lose on a binary payoff: a buy at p risks quantity x p.
+
+    A sell closes contracts already held, so it adds no new risk (it reduces risk when it
+    fills, which the ledger learns from fills).
+    """
+    return request.quantity * request.limit_price if request.side.value == "BUY" else Decimal(0)

@@ -1,0 +1,81 @@
+"""The main job: consume a source, execute concurrently, account for every request.
+
+Ctrl-C stops reading; requests already taken run to their venue's answer (sends are never
+abandoned half-way), so nothing is left UNKNOWN that could have been resolved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+
+from arbexec.app import Runtime
+from arbexec.model import ExecutionResult
+from arbexec.sources.base import Source, SourceItem
+from arbexec.summary import RunSummary
+
+
+async def run_source(runtime: Runtime, source: Source) -> RunSummary:
+    engine = runtime.engine
+    summary = RunSummary()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    installed = False
+    try:
+        loop.add_signal_handler(signal.SIGINT, _on_interrupt, stop, loop)
+        installed = True
+    except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+        pass
+    started = time.perf_counter()
+    gate = asyncio.Semaphore(engine.settings.max_in_flight)
+    tasks: set[asyncio.Task[ExecutionResult]] = set()
+
+    def finished(task: asyncio.Task[ExecutionResult], item: SourceItem) -> None:
+        tasks.discard(task)
+        gate.release()
+        if not task.cancelled() and task.exception() is None:
+            summary.add(task.result())
+            ack = loop.create_task(source.ack(item))
+            ack.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+    try:
+        await engine.start()
+        await engine.reconcile()
+        async for item in source.items():
+            if stop.is_set():
+                break
+            if item.request is None:
+                summary.add(engine.deny_invalid(item.position, item.error_field,
+                                                item.error or "invalid request", item.raw))
+                await source.ack(item)
+                continue
+            await gate.acquire()
+            if stop.is_set():
+                gate.release()
+                break
+            task = loop.create_task(engine.submit(item.request))
+            task.add_done_callback(lambda t, it=item: finished(t, it))
+            tasks.add(task)
+        if tasks:
+            await asyncio.gather(*list(tasks), return_exceptions=True)
+    finally:
+        summary.wall_seconds = time.perf_counter() - started
+        if installed:
+            loop.remove_signal_handler(signal.SIGINT)
+        await source.aclose()
+        await runtime.aclose()
+    if stop.is_set():
+        print("stopped by Ctrl-C: requests already taken were finished; the rest were not read",
+              file=sys.stderr)
+    return summary
+
+
+def _on_interrupt(stop: asyncio.Event, loop: asyncio.AbstractEventLoop) -> None:
+    if stop.is_set():  # a second Ctrl-C: stop waiting
+        loop.remove_signal_handler(signal.SIGINT)
+        raise KeyboardInterrupt
+    stop.set()
+    print("\nCtrl-C: finishing requests in flight (Ctrl-C again to stop waiting)",
+          file=sys.stderr)

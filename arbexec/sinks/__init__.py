@@ -1,0 +1,1 @@
+"""Result sinks: the contract and the built-in jsonl and stdout sinks."""

@@ -1,0 +1,1 @@
+"""Request sources: the contract, request parsing, and the built-in jsonl source."""

@@ -1,0 +1,94 @@
+"""The built-in ``jsonl`` source: one request per line, from a file or stdin.
+
+A bad line becomes an item carrying its line number and the reason; the run records it as a
+DENIED result and goes on. Blank lines and lines starting with ``#`` are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import IO, Any
+
+from attrs import define, field
+
+from arbexec.errors import ConfigError
+from arbexec.model import RequestError
+from arbexec.sources.base import SourceItem, SourceSettings
+from arbexec.sources.parse import request_from_mapping
+
+#: Set by the arbitrage module when it is loaded: parses a ``{"pair": {...}}`` line.
+PairParser = Callable[[dict[str, Any]], Any]
+
+
+def parse_line(text: str, position: str, pair_parser: PairParser | None = None) -> SourceItem:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return SourceItem(position=position, raw=text, error_field="request",
+                          error=f"not valid JSON ({exc.msg} at column {exc.colno})")
+    try:
+        if isinstance(data, dict) and "pair" in data:
+            if pair_parser is None:
+                raise RequestError("pair", "pair requests are not supported by this engine")
+            return SourceItem(position=position, raw=text, request=pair_parser(data["pair"]))
+        return SourceItem(position=position, raw=text, request=request_from_mapping(data))
+    except RequestError as exc:
+        return SourceItem(position=position, raw=text, error=exc.message, error_field=exc.field)
+
+
+@define
+class JsonlSource:
+    name: str
+    path: str  # "-" for stdin
+    pair_parser: PairParser | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: SourceSettings) -> JsonlSource:
+        path = settings.options.get("path", "-")
+        if not isinstance(path, str) or not path:
+            raise ConfigError("'path' must be a file path or '-' for stdin",
+                              source=settings.source, key="source.path")
+        if path != "-" and not Path(path).is_file():
+            raise ConfigError(f"request file {path!r} does not exist", source=settings.source,
+                              key="source.path")
+        return cls(name=settings.name, path=path)
+
+    @property
+    def label(self) -> str:
+        return "stdin" if self.path == "-" else self.path
+
+    async def items(self) -> AsyncIterator[SourceItem]:
+        if self.path == "-":
+            stream: IO[str] = sys.stdin
+            loop = asyncio.get_running_loop()
+            lineno = 0
+            while True:
+                line = await loop.run_in_executor(None, stream.readline)
+                if not line:
+                    return
+                lineno += 1
+                item = self._item(line, lineno)
+                if item is not None:
+                    yield item
+        else:
+            with open(self.path, encoding="utf-8") as handle:
+                for lineno, line in enumerate(handle, start=1):
+                    item = self._item(line, lineno)
+                    if item is not None:
+                        yield item
+
+    def _item(self, line: str, lineno: int) -> SourceItem | None:
+        text = line.strip()
+        if not text or text.startswith("#"):
+            return None
+        return parse_line(text, f"{self.label}:{lineno}", self.pair_parser)
+
+    async def ack(self, item: SourceItem) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        return None

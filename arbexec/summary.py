@@ -1,0 +1,110 @@
+"""The end-of-run summary: what happened to every request, with money and latency figures."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+from typing import Any
+
+from attrs import define, field
+
+from arbexec.model import ExecutionResult, OrderStatus, Side
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in [0, 100]) of an unsorted list."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+@define
+class RunSummary:
+    statuses: Counter[str] = field(factory=Counter)
+    duplicates: int = 0
+    invalid: int = 0
+    bought: Decimal = Decimal(0)
+    sold: Decimal = Decimal(0)
+    fees: Decimal = Decimal(0)
+    contracts: Decimal = Decimal(0)
+    latencies_ms: list[float] = field(factory=list)
+    ack_latencies_ms: list[float] = field(factory=list)
+    wall_seconds: float = 0.0
+
+    def add(self, result: ExecutionResult) -> None:
+        self.statuses[result.status.value] += 1
+        if result.duplicate:
+            self.duplicates += 1
+            return
+        if result.reason_code == "invalid_request":
+            self.invalid += 1
+        if result.average_price is not None and result.filled_quantity:
+            notional = result.filled_quantity * result.average_price
+            if result.side is Side.SELL:
+                self.sold += notional
+            else:
+                self.bought += notional
+            self.contracts += result.filled_quantity
+        self.fees += result.fees
+        if result.latency_final_ms is not None and result.status is not OrderStatus.DENIED:
+            self.latencies_ms.append(result.latency_final_ms)
+        if result.latency_ack_ms is not None:
+            self.ack_latencies_ms.append(result.latency_ack_ms)
+
+    @property
+    def total(self) -> int:
+        return sum(self.statuses.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        lat = self.latencies_ms
+        return {
+            "requests": self.total,
+            "statuses": dict(sorted(self.statuses.items())),
+            "duplicates": self.duplicates,
+            "invalid_lines": self.invalid,
+            "contracts_filled": str(self.contracts),
+            "notional_bought": str(self.bought),
+            "notional_sold": str(self.sold),
+            "fees": str(self.fees),
+            "latency_ms": {
+                "p50": _round(percentile(lat, 50)),
+                "p90": _round(percentile(lat, 90)),
+                "p99": _round(percentile(lat, 99)),
+                "max": _round(max(lat) if lat else None),
+            },
+            "wall_seconds": round(self.wall_seconds, 3),
+            "requests_per_second": (
+                round(self.total / self.wall_seconds, 1) if self.wall_seconds > 0 else None
+            ),
+        }
+
+    def render(self) -> str:
+        d = self.as_dict()
+        order = ["FILLED", "PARTIALLY_FILLED", "OPEN", "CANCELLED", "EXPIRED", "DENIED",
+                 "REJECTED", "UNKNOWN", "PENDING"]
+        counts = ", ".join(f"{s.lower().replace('_', ' ')} {self.statuses[s]}"
+                           for s in order if self.statuses.get(s))
+        lat = d["latency_ms"]
+        lines = [
+            "",
+            f"Summary: {d['requests']} requests in {d['wall_seconds']}s"
+            + (f" ({d['requests_per_second']}/s)" if d["requests_per_second"] else ""),
+            f"  outcomes:  {counts or 'none'}",
+        ]
+        if self.duplicates:
+            lines.append(f"  duplicates: {self.duplicates} (idempotency key already executed; "
+                         "nothing sent)")
+        if self.invalid:
+            lines.append(f"  invalid lines: {self.invalid} (recorded as DENIED)")
+        lines.append(f"  filled:    {d['contracts_filled']} contracts; bought "
+                     f"${d['notional_bought']}, sold ${d['notional_sold']}; fees ${d['fees']}")
+        if lat["p50"] is not None:
+            lines.append(f"  latency:   p50 {lat['p50']}ms  p90 {lat['p90']}ms  "
+                         f"p99 {lat['p99']}ms  max {lat['max']}ms (request to final or report)")
+        return "\n".join(lines)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)

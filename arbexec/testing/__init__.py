@@ -1,0 +1,1 @@
+"""Tools for plugin authors: the exchange conformance suite and recorded-HTTP fixtures."""

@@ -1,0 +1,630 @@
+"""An in-memory Kalshi speaking the documented Trade API v2 shapes, served as an httpx
+transport handler.
+
+It verifies request signatures with the account's public key and the timestamp window,
+matches orders against resting liquidity on a single YES book, answers with the 2026
+fixed-point strings and the venue's error bodies. Offline tests use it directly; the
+cassettes under ``cassettes/kalshi/`` were recorded from it (see their README).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from attrs import define, field
+
+from arbexec_kalshi.environment import API_PREFIX
+from arbexec_kalshi.fees import CENTICENT, ceil_to
+
+ONE = Decimal(1)
+SKEW_MS = 10_000
+
+
+def _d4(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.0001")))
+
+
+def _fp(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
+
+
+def _error(status: int, code: str, message: str, details: str | None = None) -> httpx.Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return httpx.Response(status, json={"error": body})
+
+
+@define
+class FakeOrder:
+    order_id: str
+    client_order_id: str
+    ticker: str
+    book_side: str
+    yes_price: Decimal
+    initial: Decimal
+    filled: Decimal = Decimal(0)
+    cancelled: bool = False
+    fees: Decimal = Decimal(0)
+    cost: Decimal = Decimal(0)
+    created_ms: int = 0
+    updated_ms: int = 0
+    expiration: int | None = None
+    time_in_force: str = "good_till_canceled"
+
+    @property
+    def remaining(self) -> Decimal:
+        return Decimal(0) if self.cancelled else self.initial - self.filled
+
+    @property
+    def status(self) -> str:
+        if self.remaining == 0 and self.filled == self.initial:
+            return "executed"
+        return "canceled" if self.cancelled else "resting"
+
+    def as_json(self, status: str | None = None) -> dict[str, Any]:
+        outcome = "yes" if self.book_side == "bid" else "no"
+        return {
+            "order_id": self.order_id,
+            "user_id": "user-0001",
+            "client_order_id": self.client_order_id,
+            "ticker": self.ticker,
+            "outcome_side": outcome,
+            "book_side": self.book_side,
+            "side": outcome,
+            "action": "buy",
+            "type": "limit",
+            "status": status or self.status,
+            "yes_price_dollars": _d4(self.yes_price),
+            "no_price_dollars": _d4(ONE - self.yes_price),
+            "initial_count_fp": _fp(self.initial),
+            "fill_count_fp": _fp(self.filled),
+            "remaining_count_fp": _fp(
+                self.remaining if status is None else self.initial - self.filled
+            ),
+            "taker_fill_cost_dollars": _d4(self.cost),
+            "maker_fill_cost_dollars": "0.0000",
+            "taker_fees_dollars": f"{self.fees:.6f}",
+            "maker_fees_dollars": "0.000000",
+            "created_time": _iso(self.created_ms),
+            "last_update_time": _iso(self.updated_ms),
+            "expiration_time": _iso(self.expiration * 1000) if self.expiration else None,
+            "self_trade_prevention_type": "taker_at_cross",
+        }
+
+
+def _iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+
+
+@define
+class FakeKalshi:
+    """State of one fake account and its markets. Call it as an httpx transport handler."""
+
+    public_key_pem: str | None = field(default=None, repr=False)
+    key_id: str | None = None
+    clock_ms: Callable[[], int] = field(default=lambda: time.time_ns() // 1_000_000)
+    balance_cents: int = 100_000
+    markets: dict[str, dict[str, Any]] = field(factory=dict)
+    events: dict[str, dict[str, Any]] = field(factory=dict)
+    series: dict[str, dict[str, Any]] = field(factory=dict)
+    #: resting liquidity of other members: ticker -> {"yes": {price: size}, "no": {price: size}}
+    liquidity: dict[str, dict[str, dict[Decimal, Decimal]]] = field(factory=dict)
+    orders: dict[str, FakeOrder] = field(factory=dict)
+    fills: list[dict[str, Any]] = field(factory=list)
+    positions: dict[str, Decimal] = field(factory=dict)
+    settlements: list[dict[str, Any]] = field(factory=list)
+    #: scripted faults: path -> list of (status, body) served before normal handling
+    faults: dict[str, list[tuple[int, Any]]] = field(factory=dict)
+    #: order ids whose next N reads still show "resting" after a cancel (read lag)
+    stale_reads: dict[str, int] = field(factory=dict)
+    page_size: int = 100
+    requests: list[httpx.Request] = field(factory=list, repr=False)
+    _ids: int = 0
+    _verify: Any = field(default=None, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.public_key_pem:
+            from cryptography.hazmat.primitives import hashes, serialization
+            from cryptography.hazmat.primitives.asymmetric import ed25519, padding
+
+            key = serialization.load_pem_public_key(self.public_key_pem.encode())
+            if isinstance(key, ed25519.Ed25519PublicKey):
+                self._verify = lambda sig, msg: key.verify(sig, msg)
+            else:
+                pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+                self._verify = lambda sig, msg: key.verify(sig, msg, pss, hashes.SHA256())  # type: ignore
+
+    # ------------------------------------------------------------------ setup
+
+    def add_market(
+        self,
+        ticker: str,
+        *,
+        structure: str = "linear_cent",
+        price_ranges: list[dict[str, str]] | None = None,
+        fractional: bool = False,
+        status: str = "active",
+        fee_type: str = "quadratic_with_maker_fees",
+        fee_multiplier: str = "1",
+        yes_bids: dict[str, str] | None = None,
+        no_bids: dict[str, str] | None = None,
+    ) -> None:
+        series_ticker, event_ticker = ticker.split("-")[0], "-".join(ticker.split("-")[:2])
+        ranges = (
+            price_ranges
+            or {
+                "linear_cent": [{"start": "0.0000", "end": "1.0000", "step": "0.0100"}],
+                "tapered_deci_cent": [
+                    {"start": "0.0000", "end": "0.1000", "step": "0.0010"},
+                    {"start": "0.1000", "end": "0.9000", "step": "0.0100"},
+                    {"start": "0.9000", "end": "1.0000", "step": "0.0010"},
+                ],
+                "deci_cent": [{"start": "0.0000", "end": "1.0000", "step": "0.0010"}],
+            }[structure]
+        )
+        self.markets[ticker] = {
+            "ticker": ticker,
+            "event_ticker": event_ticker,
+            "market_type": "binary",
+            "status": status,
+            "price_level_structure": structure,
+            "price_ranges": ranges,
+            "fractional_trading_enabled": fractional,
+            "close_time": "2026-12-31T23:00:00Z",
+            "yes_bid_dollars": "0.0000",
+            "yes_ask_dollars": "0.0000",
+            "volume_fp": "0.00",
+        }
+        self.events[event_ticker] = {
+            "event_ticker": event_ticker,
+            "series_ticker": series_ticker,
+            "title": f"Fake event {event_ticker}",
+            "mutually_exclusive": False,
+        }
+        self.series[series_ticker] = {
+            "ticker": series_ticker,
+            "title": f"Fake series {series_ticker}",
+            "fee_type": fee_type,
+            "fee_multiplier": fee_multiplier,
+        }
+        self.liquidity[ticker] = {
+            "yes": {Decimal(p): Decimal(s) for p, s in (yes_bids or {}).items()},
+            "no": {Decimal(p): Decimal(s) for p, s in (no_bids or {}).items()},
+        }
+
+    def fail_next(self, path: str, status: int, body: Any) -> None:
+        self.faults.setdefault(path, []).append((status, body))
+
+    # ------------------------------------------------------------------ transport
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        path = request.url.path
+        if not path.startswith(API_PREFIX):
+            return httpx.Response(404, json={"msg": "not found"})
+        route = path[len(API_PREFIX) :]
+        if self.faults.get(route):
+            status, body = self.faults[route].pop(0)
+            return httpx.Response(status, json=body)
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(str(request.url)).query).items()}
+        body = json.loads(request.content) if request.content else None
+        if route.startswith("/portfolio"):
+            denied = self._authenticate(request)
+            if denied is not None:
+                return denied
+        try:
+            return self._route(request.method, route, query, body)
+        except KeyError as exc:
+            return _error(400, "missing_parameters", f"missing {exc}")
+
+    def _authenticate(self, request: httpx.Request) -> httpx.Response | None:
+        headers = request.headers
+        signature = headers.get("KALSHI-ACCESS-SIGNATURE")
+        if not signature:
+            return _error(401, "signature_is_missing_from_headers", "signature missing")
+        if self.key_id and headers.get("KALSHI-ACCESS-KEY") != self.key_id:
+            return _error(401, "authentication_error", "authentication error", "NOT_FOUND")
+        stamp = headers.get("KALSHI-ACCESS-TIMESTAMP", "")
+        if not stamp.isdigit() or abs(int(stamp) - self.clock_ms()) > SKEW_MS:
+            return _error(401, "header_timestamp_expired", "timestamp expired")
+        if self._verify is not None:
+            message = f"{stamp}{request.method}{request.url.path}".encode()
+            try:
+                self._verify(base64.b64decode(signature), message)
+            except Exception:
+                return _error(
+                    401,
+                    "authentication_error",
+                    "authentication error",
+                    "INCORRECT_API_KEY_SIGNATURE",
+                )
+        return None
+
+    def _route(self, method: str, route: str, query: dict[str, str], body: Any) -> httpx.Response:
+        parts = [p for p in route.split("/") if p]
+        if method == "GET":
+            return self._get(parts, query)
+        if route == "/portfolio/orders" and method == "POST":
+            return _error(
+                410,
+                "deprecated_v1_order_endpoint",
+                "This endpoint has been deprecated. Please use /portfolio/events/orders.",
+            )
+        if parts[:3] == ["portfolio", "events", "orders"]:
+            rest = parts[3:]
+            if method == "POST" and not rest:
+                return self._create(body)
+            if method == "POST" and rest == ["batched"]:
+                return self._batch_create(body)
+            if method == "DELETE" and rest == ["batched"]:
+                return self._batch_cancel(body)
+            if method == "DELETE" and len(rest) == 1:
+                return self._cancel(rest[0])
+            if method == "POST" and len(rest) == 2 and rest[1] == "amend":
+                return self._amend(rest[0], body)
+            if method == "POST" and len(rest) == 2 and rest[1] == "decrease":
+                return self._decrease(rest[0], body)
+        return httpx.Response(404, json={"msg": f"no route {method} {route}"})
+
+    # ------------------------------------------------------------------ reads
+
+    def _page(self, items: list[Any], key: str, query: dict[str, str]) -> httpx.Response:
+        limit = int(query.get("limit", self.page_size))
+        if limit > 1000:
+            return httpx.Response(400, json={"msg": "Parameter validation failed: limit"})
+        limit = min(limit, self.page_size)
+        start = int(query.get("cursor") or 0)
+        chunk = items[start : start + limit]
+        cursor = str(start + limit) if start + limit < len(items) else ""
+        return httpx.Response(200, json={key: chunk, "cursor": cursor})
+
+    def _get(self, parts: list[str], query: dict[str, str]) -> httpx.Response:
+        match parts:
+            case ["exchange", "status"]:
+                return httpx.Response(200, json={"exchange_active": True, "trading_active": True})
+            case ["markets"]:
+                items = [m for m in self.markets.values() if _matches(m, query)]
+                return self._page(items, "markets", query)
+            case ["markets", ticker]:
+                if ticker not in self.markets:
+                    return _error(404, "not_found", "market not found")
+                return httpx.Response(200, json={"market": self.markets[ticker]})
+            case ["markets", ticker, "orderbook"]:
+                if ticker not in self.markets:
+                    return _error(404, "not_found", "market not found")
+                return httpx.Response(200, json={"orderbook_fp": self._book(ticker)})
+            case ["events"]:
+                return self._page(list(self.events.values()), "events", query)
+            case ["events", event]:
+                if event not in self.events:
+                    return _error(404, "not_found", "event not found")
+                payload: dict[str, Any] = {"event": self.events[event]}
+                if query.get("with_nested_markets") == "true":
+                    payload["event"] = {
+                        **self.events[event],
+                        "markets": [m for m in self.markets.values() if m["event_ticker"] == event],
+                    }
+                return httpx.Response(200, json=payload)
+            case ["series", ticker]:
+                if ticker not in self.series:
+                    return _error(404, "not_found", "series not found")
+                return httpx.Response(200, json={"series": self.series[ticker]})
+            case ["portfolio", "balance"]:
+                return httpx.Response(
+                    200,
+                    json={
+                        "balance": self.balance_cents,
+                        "balance_dollars": _d4(Decimal(self.balance_cents) / 100),
+                        "portfolio_value": 0,
+                        "updated_ts": self.clock_ms() // 1000,
+                    },
+                )
+            case ["portfolio", "orders"]:
+                orders = [o for o in self.orders.values() if _order_matches(o, query)]
+                orders.sort(key=lambda o: o.created_ms, reverse=True)
+                return self._page([o.as_json() for o in orders], "orders", query)
+            case ["portfolio", "orders", order_id]:
+                order = self.orders.get(order_id)
+                if order is None:
+                    return _error(404, "not_found", "order not found")
+                if self.stale_reads.get(order_id, 0) > 0:
+                    self.stale_reads[order_id] -= 1
+                    return httpx.Response(200, json={"order": order.as_json(status="resting")})
+                return httpx.Response(200, json={"order": order.as_json()})
+            case ["portfolio", "fills"]:
+                items = [
+                    f
+                    for f in self.fills
+                    if ("order_id" not in query or f["order_id"] == query["order_id"])
+                    and ("ticker" not in query or f["ticker"] == query["ticker"])
+                ]
+                return self._page(items, "fills", query)
+            case ["portfolio", "positions"]:
+                items = [
+                    {
+                        "ticker": t,
+                        "position_fp": _fp(q),
+                        "market_exposure_dollars": "0.0000",
+                        "realized_pnl_dollars": "0.0000",
+                        "fees_paid_dollars": "0.0000",
+                    }
+                    for t, q in self.positions.items()
+                ]
+                page = self._page(items, "market_positions", query)
+                data = json.loads(page.content)
+                data["event_positions"] = []
+                return httpx.Response(200, json=data)
+            case ["portfolio", "settlements"]:
+                return self._page(self.settlements, "settlements", query)
+        return _error(404, "not_found", "not found")
+
+    def _book(self, ticker: str) -> dict[str, Any]:
+        yes: dict[Decimal, Decimal] = dict(self.liquidity[ticker]["yes"])
+        no: dict[Decimal, Decimal] = dict(self.liquidity[ticker]["no"])
+        for order in self.orders.values():
+            if order.ticker == ticker and order.status == "resting":
+                if order.book_side == "bid":
+                    yes[order.yes_price] = yes.get(order.yes_price, Decimal(0)) + order.remaining
+                else:
+                    q = ONE - order.yes_price
+                    no[q] = no.get(q, Decimal(0)) + order.remaining
+        return {
+            "yes_dollars": [[_d4(p), _fp(s)] for p, s in sorted(yes.items()) if s > 0],
+            "no_dollars": [[_d4(p), _fp(s)] for p, s in sorted(no.items()) if s > 0],
+        }
+
+    # ------------------------------------------------------------------ writes
+
+    def _next_id(self) -> str:
+        self._ids += 1
+        return str(uuid.UUID(int=0xA11CE << 64 | self._ids))
+
+    def _validate(self, body: Any) -> tuple[dict[str, Any], httpx.Response | None]:
+        for name in (
+            "ticker",
+            "side",
+            "count",
+            "price",
+            "time_in_force",
+            "self_trade_prevention_type",
+        ):
+            if name not in body:
+                return body, _error(400, "invalid_order", f"missing {name}")
+        for name in ("count", "price"):
+            if not isinstance(body[name], str):
+                return body, httpx.Response(
+                    400,
+                    json={
+                        "code": "bad_request",
+                        "message": "bad request",
+                        "details": f"json: cannot unmarshal number into .{name} of type string",
+                    },
+                )
+        market = self.markets.get(body["ticker"])
+        if market is None:
+            return body, _error(404, "market_not_found", "market not found")
+        if market["status"] not in ("active", "open"):
+            return body, _error(400, "market_closed", "market is closed")
+        price = Decimal(body["price"])
+        from arbexec_kalshi.grid import PriceGrid
+
+        if not PriceGrid.from_market(market).is_valid(price):
+            return body, _error(400, "invalid_price", "invalid price")
+        return body, None
+
+    def _create(self, body: Any) -> httpx.Response:
+        body, problem = self._validate(body)
+        if problem is not None:
+            return problem
+        cid = body.get("client_order_id") or ""
+        if cid and any(o.client_order_id == cid for o in self.orders.values()):
+            return _error(409, "order_already_exists", "order already exists")
+        entry = self._enter(body)
+        if isinstance(entry, httpx.Response):
+            return entry
+        return httpx.Response(201, json=entry)
+
+    def _enter(self, body: dict[str, Any]) -> dict[str, Any] | httpx.Response:
+        ticker, side = body["ticker"], body["side"]
+        price, count = Decimal(body["price"]), Decimal(body["count"])
+        own_price = price if side == "bid" else ONE - price
+        if own_price * count * 100 > self.balance_cents:
+            return _error(400, "insufficient_balance", "insufficient balance")
+        now = self.clock_ms()
+        order = FakeOrder(
+            order_id=self._next_id(),
+            client_order_id=body.get("client_order_id") or "",
+            ticker=ticker,
+            book_side=side,
+            yes_price=price,
+            initial=count,
+            created_ms=now,
+            updated_ms=now,
+            expiration=body.get("expiration_time"),
+            time_in_force=body["time_in_force"],
+        )
+        # the opposite ladder: a bid takes NO bids (YES asks at 1 - q), an ask takes YES bids
+        ladder = self.liquidity[ticker]["no" if side == "bid" else "yes"]
+        crossing = sorted(
+            (q for q in ladder if (ONE - q <= price if side == "bid" else q >= price)),
+            reverse=True,
+        )
+        if body.get("post_only") and crossing:
+            return _error(400, "invalid_order", "invalid order", "post only cross")
+        available = sum((ladder[q] for q in crossing), Decimal(0))
+        if body["time_in_force"] == "fill_or_kill" and available < count:
+            crossing = []
+        fills_value = Decimal(0)
+        fee_total = Decimal(0)
+        for q in crossing:
+            take = min(ladder[q], order.initial - order.filled)
+            if take <= 0:
+                break
+            ladder[q] -= take
+            yes_price = ONE - q if side == "bid" else q
+            paid = yes_price if side == "bid" else ONE - yes_price
+            fee = ceil_to(Decimal("0.07") * take * yes_price * (ONE - yes_price), CENTICENT)
+            order.filled += take
+            order.cost += paid * take
+            order.fees += fee
+            fills_value += yes_price * take
+            fee_total += fee
+            self.fills.append(
+                {
+                    "fill_id": self._next_id(),
+                    "trade_id": f"t-{len(self.fills) + 1}",
+                    "order_id": order.order_id,
+                    "ticker": ticker,
+                    "outcome_side": "yes" if side == "bid" else "no",
+                    "book_side": side,
+                    "count_fp": _fp(take),
+                    "yes_price_dollars": _d4(yes_price),
+                    "no_price_dollars": _d4(ONE - yes_price),
+                    "is_taker": True,
+                    "fee_cost": f"{fee:.6f}",
+                    "created_time": _iso(now),
+                    "ts": now // 1000,
+                }
+            )
+            self.positions[ticker] = self.positions.get(ticker, Decimal(0)) + (
+                take if side == "bid" else -take
+            )
+            self.balance_cents -= int((paid * take + fee) * 100)
+        if body["time_in_force"] in ("immediate_or_cancel", "fill_or_kill"):
+            order.cancelled = order.remaining > 0 or order.filled == 0
+        self.orders[order.order_id] = order
+        answer: dict[str, Any] = {
+            "order_id": order.order_id,
+            "client_order_id": order.client_order_id,
+            "fill_count": _fp(order.filled),
+            "remaining_count": _fp(order.remaining),
+            "ts_ms": now,
+        }
+        if order.filled > 0:
+            answer["average_fill_price"] = _d4(fills_value / order.filled)
+            answer["average_fee_paid"] = _d4(fee_total / order.filled)
+        return answer
+
+    def _batch_create(self, body: Any) -> httpx.Response:
+        out = []
+        for item in body.get("orders", []):
+            item, problem = self._validate(item)
+            if problem is None and any(
+                o.client_order_id == item.get("client_order_id") for o in self.orders.values()
+            ):
+                problem = _error(409, "order_already_exists", "order already exists")
+            entry = problem if problem is not None else self._enter(item)
+            if isinstance(entry, httpx.Response):
+                err = json.loads(entry.content).get("error", {})
+                out.append(
+                    {
+                        "client_order_id": item.get("client_order_id"),
+                        "error": {**err, "status": entry.status_code},
+                    }
+                )
+            else:
+                out.append(entry)
+        return httpx.Response(201, json={"orders": out})
+
+    def _cancel(self, order_id: str) -> httpx.Response:
+        order = self.orders.get(order_id)
+        if order is None or order.status != "resting":
+            return _error(404, "not_found", "order not found")
+        reduced = order.remaining
+        order.cancelled = True
+        order.updated_ms = self.clock_ms()
+        return httpx.Response(
+            200,
+            json={
+                "order_id": order_id,
+                "client_order_id": order.client_order_id,
+                "reduced_by": _fp(reduced),
+                "ts_ms": order.updated_ms,
+            },
+        )
+
+    def _batch_cancel(self, body: Any) -> httpx.Response:
+        out = []
+        for item in body.get("orders", []):
+            answer = self._cancel(item["order_id"])
+            data = json.loads(answer.content)
+            if answer.status_code == 200:
+                out.append(data)
+            else:
+                out.append(
+                    {"order_id": item["order_id"], "reduced_by": "0.00", "error": data["error"]}
+                )
+        return httpx.Response(200, json={"orders": out})
+
+    def _amend(self, order_id: str, body: Any) -> httpx.Response:
+        order = self.orders.get(order_id)
+        if order is None or order.status != "resting":
+            return _error(404, "not_found", "order not found")
+        _, problem = self._validate(
+            {**body, "time_in_force": "good_till_canceled", "self_trade_prevention_type": "maker"}
+        )
+        if problem is not None:
+            return problem
+        order.yes_price = Decimal(body["price"])
+        order.initial = Decimal(body["count"])
+        order.updated_ms = self.clock_ms()
+        return httpx.Response(
+            200,
+            json={
+                "order_id": order_id,
+                "client_order_id": order.client_order_id,
+                "remaining_count": _fp(order.remaining),
+                "fill_count": _fp(order.filled),
+                "ts_ms": order.updated_ms,
+            },
+        )
+
+    def _decrease(self, order_id: str, body: Any) -> httpx.Response:
+        order = self.orders.get(order_id)
+        if order is None or order.status != "resting":
+            return _error(404, "not_found", "order not found")
+        if ("reduce_by" in body) == ("reduce_to" in body):
+            return _error(400, "invalid_parameters", "exactly one of reduce_by, reduce_to")
+        if "reduce_by" in body:
+            order.initial -= min(Decimal(body["reduce_by"]), order.remaining)
+        else:
+            order.initial = order.filled + min(Decimal(body["reduce_to"]), order.remaining)
+        if order.remaining == 0 and order.filled < order.initial:
+            order.cancelled = True
+        if order.initial == order.filled and order.filled == 0:
+            order.cancelled = True
+        order.updated_ms = self.clock_ms()
+        return httpx.Response(
+            200,
+            json={
+                "order_id": order_id,
+                "client_order_id": order.client_order_id,
+                "remaining_count": _fp(order.remaining),
+                "ts_ms": order.updated_ms,
+            },
+        )
+
+
+def _matches(market: dict[str, Any], query: dict[str, str]) -> bool:
+    if "event_ticker" in query and market["event_ticker"] != query["event_ticker"]:
+        return False
+    if "tickers" in query and market["ticker"] not in query["tickers"].split(","):
+        return False
+    return not ("status" in query and query["status"] == "open" and market["status"] != "active")
+
+
+def _order_matches(order: FakeOrder, query: dict[str, str]) -> bool:
+    if "ticker" in query and order.ticker != query["ticker"]:
+        return False
+    if "status" in query and order.status != query["status"]:
+        return False
+    return not ("min_ts" in query and order.created_ms // 1000 < int(query["min_ts"]))

@@ -1,0 +1,187 @@
+"""Signed HTTP to the Kalshi REST API: one place for auth, limits, retries and errors.
+
+Reads are retried (429, 5xx, transport errors) with exponential backoff and jitter, each
+attempt freshly signed. Writes are sent once: a refused write raises; an order post whose
+outcome is unknown (timeout after sending, 5xx) raises ``AmbiguousSubmission`` so that it
+is resolved by lookup, never resent blindly. A ``header_timestamp_expired`` refusal proves
+the request was not processed, so it is re-signed and resent once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from attrs import define, field
+
+from arbexec import errors as ax
+from arbexec_kalshi.errors import parse_error_body, to_exception
+from arbexec_kalshi.ratelimit import DEFAULT_COST, TokenBucket
+from arbexec_kalshi.signing import Signer
+
+log = logging.getLogger("arbexec.kalshi")
+
+USER_AGENT = "arbexec-kalshi/0.1"
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+def make_client(
+    *,
+    proxy: str | None = None,
+    timeout: float | httpx.Timeout | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """An AsyncClient for one venue; ``proxy`` may be http(s):// or socks5://."""
+    kwargs: dict[str, Any] = {
+        "timeout": DEFAULT_TIMEOUT if timeout is None else timeout,
+        "headers": {"User-Agent": USER_AGENT, "Accept": "application/json"},
+        "follow_redirects": False,
+    }
+    if transport is not None:
+        kwargs["transport"] = transport
+    elif proxy:
+        kwargs["proxy"] = proxy
+    return httpx.AsyncClient(**kwargs)
+
+
+def _sent(exc: httpx.TransportError) -> bool:
+    """Whether the request bytes may have reached the venue before the error."""
+    return not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+@define
+class KalshiHttp:
+    """Signed JSON requests against one REST base URL."""
+
+    base_url: str
+    client: httpx.AsyncClient = field(repr=False)
+    signer: Signer | None = field(default=None, repr=False)
+    read_bucket: TokenBucket | None = field(default=None, repr=False)
+    write_bucket: TokenBucket | None = field(default=None, repr=False)
+    max_read_attempts: int = 4
+    backoff_base: float = 0.25
+    backoff_cap: float = 4.0
+    sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
+    _prefix: str = field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.base_url = self.base_url.rstrip("/")
+        self._prefix = urlsplit(self.base_url).path.rstrip("/")
+
+    def backoff(self, attempt: int) -> float:
+        delay = min(self.backoff_cap, self.backoff_base * (2**attempt))
+        return delay * (0.5 + random.random() / 2)
+
+    def _headers(self, method: str, path: str, auth: bool) -> dict[str, str]:
+        if not auth:
+            return {}
+        if self.signer is None:
+            raise ax.AuthenticationError(
+                "this Kalshi call needs credentials: set KALSHI_API_KEY_ID and "
+                "KALSHI_PRIVATE_KEY (or KALSHI_PRIVATE_KEY_PATH)",
+                venue="kalshi",
+            )
+        return self.signer.headers(method, self._prefix + path)
+
+    async def get(self, path: str, params: Mapping[str, Any] | None = None, **kw: Any) -> Any:
+        return await self.request("GET", path, params=params, **kw)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        auth: bool = True,
+        cost: float = DEFAULT_COST,
+        operation: str | None = None,
+        order_post: bool = False,
+        order_request: bool = False,
+    ) -> Any:
+        """Send one call; returns the decoded JSON (``{}`` for an empty body)."""
+        method = method.upper()
+        write = method != "GET"
+        operation = operation or f"{method} {path}"
+        query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
+        bucket = self.write_bucket if write else self.read_bucket
+        attempts = 1 if write else max(1, self.max_read_attempts)
+        resigned = False
+        attempt = 0
+        while True:
+            if bucket is not None:
+                await bucket.acquire(cost)
+            headers = self._headers(method, path, auth)  # fresh timestamp on every attempt
+            try:
+                response = await self.client.request(
+                    method, self.base_url + path, params=query, json=json, headers=headers
+                )
+            except httpx.TransportError as exc:
+                kind = type(exc).__name__
+                if order_post and _sent(exc):
+                    raise ax.AmbiguousSubmission(
+                        f"Kalshi {operation}: {kind} after the order was sent; its fate is "
+                        "unknown until looked up by client_order_id",
+                        venue="kalshi",
+                    ) from None
+                attempt += 1
+                if attempt < attempts:
+                    log.info("kalshi %s: %s, retry %d", operation, kind, attempt)
+                    await self.sleep(self.backoff(attempt))
+                    continue
+                raise ax.NetworkError(
+                    f"Kalshi {operation} failed: {kind} (no answer from the venue)",
+                    venue="kalshi",
+                ) from None
+            status = response.status_code
+            if status < 400:
+                return _decode(response, operation)
+            error = parse_error_body(status, response.content)
+            if error.code == "header_timestamp_expired" and not resigned:
+                resigned = True
+                log.warning("kalshi %s: timestamp refused, re-signing once", operation)
+                continue
+            if order_post and status >= 500:
+                raise ax.AmbiguousSubmission(
+                    f"Kalshi answered HTTP {status} to {operation}; the order may or may not "
+                    "exist until looked up by client_order_id",
+                    venue="kalshi",
+                    venue_code=error.code,
+                    venue_message=error.message,
+                    http_status=status,
+                )
+            if (status == 429 or status >= 500) and attempt + 1 < attempts:
+                attempt += 1
+                log.info("kalshi %s: HTTP %d, retry %d", operation, status, attempt)
+                await self.sleep(self.backoff(attempt))
+                continue
+            raise to_exception(error, operation=operation, order_request=order_request)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple | set | frozenset):
+        return ",".join(str(v) for v in value)
+    return value
+
+
+def _decode(response: httpx.Response, operation: str) -> Any:
+    if not response.content:
+        return {}
+    try:
+        return response.json()
+    except ValueError:
+        raise ax.ExchangeError(
+            f"Kalshi answered {operation} with a non-JSON body (HTTP {response.status_code})",
+            venue="kalshi",
+            http_status=response.status_code,
+        ) from None

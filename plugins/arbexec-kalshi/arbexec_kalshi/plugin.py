@@ -1,0 +1,37 @@
+"""Hook implementations only: importing this module must stay cheap."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from arbexec.hookspecs import hookimpl
+from arbexec.specs import ExchangeSpec
+
+if TYPE_CHECKING:
+    import click
+
+    from arbexec.exchange import Exchange, ExchangeSettings
+
+
+def make_exchange(settings: ExchangeSettings) -> Exchange:
+    from arbexec_kalshi.exchange import KalshiExchange
+
+    return KalshiExchange.from_settings(settings)
+
+
+@hookimpl
+def arbexec_exchanges() -> list[ExchangeSpec]:
+    return [
+        ExchangeSpec(
+            name="kalshi",
+            factory=make_exchange,
+            description="Kalshi Trade API v2 (event-order endpoints, RSA-PSS/Ed25519 keys)",
+        )
+    ]
+
+
+@hookimpl
+def arbexec_register_commands(cli: click.Group) -> None:
+    from arbexec_kalshi.cli import kalshi
+
+    cli.add_command(kalshi, name="kalshi")

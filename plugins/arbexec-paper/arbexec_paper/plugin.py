@@ -1,0 +1,38 @@
+"""Hook implementations only: importing this module must stay cheap."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from arbexec.hookspecs import hookimpl
+from arbexec.specs import ExchangeSpec
+
+if TYPE_CHECKING:
+    import click
+
+    from arbexec.exchange import Exchange, ExchangeSettings
+
+
+def _make_exchange(settings: ExchangeSettings) -> Exchange:
+    from arbexec_paper.exchange import make_exchange
+
+    return make_exchange(settings)
+
+
+@hookimpl
+def arbexec_exchanges() -> list[ExchangeSpec]:
+    return [
+        ExchangeSpec(
+            name="paper",
+            factory=_make_exchange,
+            description="Simulated venue: seeded, snapshot or shadow books; book-walking "
+            "fills, fees, persistence and settlement.",
+        )
+    ]
+
+
+@hookimpl
+def arbexec_register_commands(cli: click.Group) -> None:
+    from arbexec_paper.cli import paper_group
+
+    cli.add_command(paper_group, name="paper")

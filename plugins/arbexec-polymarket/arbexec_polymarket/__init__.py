@@ -1,0 +1,1 @@
+"""arbexec venue plugin: polymarket."""

@@ -1,0 +1,197 @@
+"""Venue JSON to core values: orders, trades (fills), books and balances.
+
+Status strings arrive bare (``LIVE``) or prefixed (``ORDER_STATUS_LIVE``,
+``TRADE_STATUS_CONFIRMED``); prefixes are stripped and unknown values tolerated. A fill is
+provisional (``final=False``) from ``MATCHED`` until its trade is ``CONFIRMED``; ``FAILED``
+trades are dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from arbexec.model import (
+    ZERO,
+    Balance,
+    Fill,
+    Liquidity,
+    OrderBook,
+    OrderState,
+    OrderStatus,
+    Outcome,
+    PriceLevel,
+    Side,
+)
+from arbexec_polymarket.venue_errors import VENUE
+
+_UNIT = Decimal(10) ** 6
+_FINAL_TRADE = "CONFIRMED"
+_DROPPED_TRADE = "FAILED"
+
+
+def status_name(value: Any) -> str:
+    text = str(value or "").strip().upper()
+    for prefix in ("ORDER_STATUS_", "TRADE_STATUS_"):
+        if text.startswith(prefix):
+            return text[len(prefix):]
+    return text
+
+
+def dec(value: Any, default: Decimal = ZERO) -> Decimal:
+    if value is None or value == "":
+        return default
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return default
+
+
+def from_units(value: Any) -> Decimal:
+    """Integer 1e-6 units (as the venue sends balances) to dollars or shares."""
+    return dec(value) / _UNIT
+
+
+def timestamp(value: Any) -> datetime:
+    """Unix seconds (or milliseconds), numeric or string, or ISO-8601, to aware UTC."""
+    if value in (None, ""):
+        return datetime.now(timezone.utc)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        text = str(value).replace("Z", "+00:00")
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            return datetime.now(timezone.utc)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    if number > 1e11:
+        number /= 1000
+    return datetime.fromtimestamp(number, tz=timezone.utc)
+
+
+def fills_for(order_id: str, trades: Iterable[Mapping[str, Any]]) -> list[Fill]:
+    """This order's part of each trade, de-duplicated by trade id (latest status wins)."""
+    latest: dict[str, Fill] = {}
+    wanted = order_id.lower()
+    for trade in trades:
+        status = status_name(trade.get("status"))
+        trade_id = str(trade.get("id") or "")
+        if not trade_id:
+            continue
+        if status == _DROPPED_TRADE:
+            latest.pop(trade_id, None)
+            continue
+        quantity, price, liquidity = None, None, Liquidity.TAKER
+        if str(trade.get("taker_order_id") or "").lower() == wanted:
+            quantity, price = dec(trade.get("size")), dec(trade.get("price"))
+        else:
+            for maker in trade.get("maker_orders") or ():
+                if str(maker.get("order_id") or "").lower() == wanted:
+                    quantity, price = dec(maker.get("matched_amount")), dec(maker.get("price"))
+                    liquidity = Liquidity.MAKER
+                    break
+        if not quantity or quantity <= 0 or price is None or not ZERO < price < 1:
+            continue
+        latest[trade_id] = Fill(
+            trade_id=trade_id,
+            quantity=quantity,
+            price=price,
+            liquidity=liquidity,
+            timestamp=timestamp(trade.get("match_time") or trade.get("matchtime")),
+            final=status == _FINAL_TRADE,
+        )
+    return list(latest.values())
+
+
+def order_status(raw: Mapping[str, Any], matched: Decimal, size: Decimal) -> OrderStatus:
+    status = status_name(raw.get("status"))
+    order_type = str(raw.get("order_type") or raw.get("orderType") or "").upper()
+    if status in ("LIVE", "DELAYED", "OPEN"):
+        return OrderStatus.PARTIALLY_FILLED if matched > 0 else OrderStatus.OPEN
+    if status in ("MATCHED", "FILLED"):
+        if matched >= size:
+            return OrderStatus.FILLED
+        if order_type in ("FAK", "FOK"):
+            return OrderStatus.CANCELLED  # the rest was killed
+        return OrderStatus.PARTIALLY_FILLED if matched > 0 else OrderStatus.OPEN
+    if status == "CANCELED_EXPIRED_ORDER" or status == "EXPIRED":
+        return OrderStatus.EXPIRED
+    if status.startswith("CANCEL"):
+        return OrderStatus.CANCELLED
+    if status in ("INVALID", "UNMATCHED"):
+        return OrderStatus.REJECTED if matched == 0 else OrderStatus.CANCELLED
+    return OrderStatus.PARTIALLY_FILLED if matched > 0 else OrderStatus.OPEN
+
+
+def order_state(
+    raw: Mapping[str, Any],
+    *,
+    market: str,
+    outcome: Outcome,
+    fills: list[Fill] | None = None,
+) -> OrderState:
+    """An order object of ``/data/order`` or ``/data/orders`` (or a WS order event)."""
+    size = dec(raw.get("original_size"))
+    matched = dec(raw.get("size_matched"))
+    fills = fills or []
+    filled_by_fills = sum((f.quantity for f in fills), ZERO)
+    matched = max(matched, filled_by_fills)
+    average = (
+        sum((f.quantity * f.price for f in fills), ZERO) / filled_by_fills
+        if filled_by_fills > 0
+        else None
+    )
+    status = order_status(raw, matched, size)
+    return OrderState(
+        venue=VENUE,
+        venue_order_id=str(raw.get("id") or raw.get("orderID") or ""),
+        market=market,
+        outcome=outcome,
+        side=Side(str(raw.get("side") or "BUY").upper()),
+        status=status,
+        quantity=size if size > 0 else max(matched, Decimal("0.01")),
+        limit_price=dec(raw.get("price")),
+        filled_quantity=min(matched, size) if size > 0 else matched,
+        average_price=average,
+        fills=tuple(fills),
+        reason=status_name(raw.get("status")) or None,
+        updated_at=timestamp(raw.get("timestamp") or raw.get("created_at")),
+    )
+
+
+def order_book(
+    raw: Mapping[str, Any], *, market: str, outcome: Outcome = Outcome.YES
+) -> OrderBook:
+    """``/book`` of one token as the YES book of ``market`` (mirrored when it is the NO token).
+
+    Levels are not assumed sorted: bids are sorted descending and asks ascending here.
+    """
+
+    def levels(key: str) -> list[tuple[Decimal, Decimal]]:
+        merged: dict[Decimal, Decimal] = {}
+        for level in raw.get(key) or ():
+            price, size = dec(level.get("price")), dec(level.get("size"))
+            if size > 0 and ZERO < price < 1:
+                merged[price] = merged.get(price, ZERO) + size
+        return list(merged.items())
+
+    bids, asks = levels("bids"), levels("asks")
+    if outcome is Outcome.NO:
+        bids, asks = [(1 - p, s) for p, s in asks], [(1 - p, s) for p, s in bids]
+    tick = raw.get("tick_size")
+    return OrderBook(
+        venue=VENUE,
+        market=market,
+        bids=[PriceLevel(price=p, size=s) for p, s in sorted(bids, reverse=True)],
+        asks=[PriceLevel(price=p, size=s) for p, s in sorted(asks)],
+        timestamp=timestamp(raw.get("timestamp")),
+        tick_size=dec(tick) if tick not in (None, "") else None,
+    )
+
+
+def balance(raw: Mapping[str, Any], reserved: Decimal = ZERO) -> Balance:
+    total = from_units(raw.get("balance"))
+    return Balance(venue=VENUE, total=total, available=total - reserved, currency="pUSD")

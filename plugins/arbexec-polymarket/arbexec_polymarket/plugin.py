@@ -1,0 +1,37 @@
+"""Hook implementations only: importing this module must stay cheap."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from arbexec.hookspecs import hookimpl
+from arbexec.specs import ExchangeSpec
+
+if TYPE_CHECKING:
+    import click
+
+    from arbexec.exchange import Exchange, ExchangeSettings
+
+
+def _make_exchange(settings: ExchangeSettings) -> Exchange:
+    from arbexec_polymarket.exchange import make_exchange
+
+    return make_exchange(settings)
+
+
+@hookimpl
+def arbexec_exchanges() -> list[ExchangeSpec]:
+    return [
+        ExchangeSpec(
+            name="polymarket",
+            factory=_make_exchange,
+            description="Polymarket CLOB V2 (EIP-712 signed orders, L1/L2 auth, user channel)",
+        )
+    ]
+
+
+@hookimpl
+def arbexec_register_commands(cli: click.Group) -> None:
+    from arbexec_polymarket.cli import polymarket_group
+
+    cli.add_command(polymarket_group, name="polymarket")

@@ -1,0 +1,69 @@
+"""Fixtures for the Kalshi plugin tests: vectors, throwaway keys, a fake venue."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def vectors() -> dict[str, Any]:
+    return json.loads((DATA / "kalshi_vectors.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def rsa_key(vectors: dict[str, Any]) -> dict[str, Any]:
+    return vectors["test_keys"]["rsa_2048"]
+
+
+@pytest.fixture(scope="session")
+def ed_key(vectors: dict[str, Any]) -> dict[str, Any]:
+    return vectors["test_keys"]["ed25519"]
+
+
+TICKER = "KXHIGHNY-26NOV22-B57.5"
+SUBPENNY = "KXSUB-26DEC31-T5"
+
+
+@pytest.fixture
+def fake(rsa_key: dict[str, Any]) -> Any:
+    """A fake Kalshi account that verifies RSA-PSS signatures with the test public key."""
+    from arbexec_kalshi.fake import FakeKalshi
+
+    venue = FakeKalshi(public_key_pem=rsa_key["public_key_pem"], key_id=rsa_key["key_id"])
+    venue.add_market(
+        TICKER,
+        yes_bids={"0.4000": "10", "0.3500": "5"},
+        no_bids={"0.5500": "4", "0.5800": "3"},
+    )
+    venue.add_market(SUBPENNY, structure="tapered_deci_cent", fractional=True)
+    return venue
+
+
+@pytest.fixture
+def make_exchange(rsa_key: dict[str, Any]) -> Any:
+    """Build a KalshiExchange over an httpx transport, with instant sleeps."""
+    from arbexec_kalshi.config import KalshiConfig
+    from arbexec_kalshi.exchange import KalshiExchange
+    from arbexec_kalshi.signing import Signer
+
+    sleeps: list[float] = []
+
+    async def no_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    def build(transport: Any = None, *, clock: Any = None, **config: Any) -> KalshiExchange:
+        kwargs = {} if clock is None else {"clock": clock}
+        signer = Signer.from_pem(rsa_key["key_id"], rsa_key["private_key_pem"], **kwargs)
+        exchange = KalshiExchange(
+            config=KalshiConfig(**config), signer=signer, transport=transport, sleep=no_sleep
+        )
+        exchange.sleeps = sleeps  # type: ignore[attr-defined]
+        return exchange
+
+    return build

@@ -1,0 +1,196 @@
+"""Shared fixtures of the Polymarket plugin tests.
+
+Recorded-HTTP tests build the exchange with ``venue``: in replay (record mode ``none``, the
+default) its client has the ordinary transport, which the cassette answers; only when
+re-recording does the transport become the loopback ``FakeClob`` (see the cassette
+README). Credentials are the public throwaway test key of the golden vectors and fake API
+values; the cassettes hold neither.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from arbexec.testing import recording
+from arbexec_polymarket.auth import ApiCredentials
+from arbexec_polymarket.config import PolymarketConfig
+from arbexec_polymarket.credentials import Credentials
+from arbexec_polymarket.exchange import PolymarketExchange
+from arbexec_polymarket.signer import Signer
+
+HERE = Path(__file__).parent
+DATA = HERE / "data"
+VECTORS: dict[str, Any] = json.loads((DATA / "vectors.json").read_text())
+TEST_KEY = VECTORS["test_key"]["private_key"]
+_FIRST = VECTORS["vectors"][0]["inputs"]
+API = ApiCredentials(
+    api_key=_FIRST["api_key"], secret=_FIRST["api_secret"], passphrase=_FIRST["api_passphrase"]
+)
+#: Orders in recorded tests are signed at this fixed time (milliseconds), so hashes repeat.
+ORDER_TIME_MS = 1_763_000_000_000
+CLOCK = 1_763_000_000.0
+
+
+def _load_fake_clob() -> Any:
+    name = "polymarket_fake_clob"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HERE / "fake_clob.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+fake_clob_module = _load_fake_clob()
+
+
+@pytest.fixture(scope="session")
+def vector_file() -> dict[str, Any]:
+    return VECTORS
+
+
+@pytest.fixture(scope="session")
+def vectors(vector_file: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {v["id"]: v for v in vector_file["vectors"]}
+
+
+def _scrub_order_signatures(request: Any) -> Any:
+    """Order signatures in posted bodies never reach a cassette."""
+    body = request.body
+    if not body:
+        return request
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return request
+    items = payload if isinstance(payload, list) else [payload]
+    changed = False
+    for item in items:
+        order = item.get("order") if isinstance(item, dict) else None
+        if isinstance(order, dict) and "signature" in order:
+            order["signature"] = recording.REDACTED
+            changed = True
+    if changed:
+        request.body = json.dumps(payload, separators=(",", ":")).encode()
+    return request
+
+
+@pytest.fixture(scope="module")
+def vcr_config() -> dict[str, Any]:
+    config = recording.vcr_config()
+    config["filter_sensitive_data"] = {
+        **config["filter_sensitive_data"],
+        "<API_KEY>": API.api_key,
+        "<API_SECRET>": API.secret,
+        "<API_PASSPHRASE>": API.passphrase,
+    }
+    config["before_record_request"] = _scrub_order_signatures
+    config.pop("record_mode", None)  # --record-mode decides; its default is "none"
+    return config
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    return str(recording.cassette_dir_for(Path(str(request.path))))
+
+
+@pytest.fixture
+def credentials() -> Credentials:
+    return Credentials(signer=Signer.from_hex(TEST_KEY), api=API)
+
+
+@pytest.fixture
+def fake_clob(credentials: Credentials) -> Any:
+    return fake_clob_module.FakeClob(
+        address=credentials.address,
+        api_key=API.api_key,
+        secret=API.secret,
+        passphrase=API.passphrase,
+    )
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+@pytest.fixture
+def make_venue(
+    request: pytest.FixtureRequest, fake_clob: Any, credentials: Credentials
+) -> Callable[..., PolymarketExchange]:
+    """A factory of exchanges wired for recorded HTTP (see the module docstring)."""
+    record_mode = request.getfixturevalue("record_mode")
+
+    def make(
+        transport_wrapper: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
+        | None = None,
+        **options: Any,
+    ) -> PolymarketExchange:
+        inner: httpx.AsyncBaseTransport = (
+            httpx.MockTransport(fake_clob.handle)
+            if record_mode != "none"
+            else httpx.AsyncHTTPTransport()
+        )
+        transport = transport_wrapper(inner) if transport_wrapper else inner
+        client = httpx.AsyncClient(transport=transport)
+        config = PolymarketConfig.from_options({"read_retries": 2, **options})
+        return PolymarketExchange(
+            config,
+            credentials,
+            client=client,
+            clock=lambda: CLOCK,
+            order_timestamp=lambda _request: ORDER_TIME_MS,
+            sleep=_no_sleep,
+        )
+
+    return make
+
+
+@pytest.fixture
+async def venue(make_venue: Callable[..., PolymarketExchange]) -> AsyncIterator[PolymarketExchange]:
+    exchange = make_venue()
+    yield exchange
+    await exchange.aclose()
+
+
+class CountingTransport(httpx.AsyncBaseTransport):
+    """Counts requests per ``METHOD path`` (works in replay and while recording)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.calls: dict[str, int] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        route = f"{request.method} {request.url.path}"
+        self.calls[route] = self.calls.get(route, 0) + 1
+        return await self.inner.handle_async_request(request)
+
+
+class TimeoutAfterSend(CountingTransport):
+    """Delivers ``POST /order`` and then loses the answer: the classic ambiguous send."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if request.method == "POST" and request.url.path == "/order":
+            await response.aread()
+            raise httpx.ReadTimeout("timed out waiting for the answer", request=request)
+        return response
+
+
+@pytest.fixture
+def counting() -> dict[str, CountingTransport]:
+    """Holder filled by ``make_venue(transport_wrapper=...)`` helpers in tests."""
+    return {}
+
+
+@pytest.fixture
+def transports() -> Any:
+    return {"counting": CountingTransport, "timeout_after_send": TimeoutAfterSend}

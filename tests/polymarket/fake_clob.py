@@ -1,0 +1,297 @@
+"""A loopback stand-in for Polymarket's CLOB, Gamma and Data APIs, used only to record
+cassettes. It serves the response shapes of the protocol reference and checks what it
+receives the way the venue does: L2 HMAC headers over the exact body bytes, and order
+signatures recovered to the maker's signing address.
+
+Scenario switches (``fail_next``) make it answer one call with a scripted refusal.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+from coincurve import PublicKey
+
+from arbexec_polymarket.eip712 import (
+    ExchangeKind,
+    address_word,
+    bytes32,
+    exchange_domain_separator,
+    keccak,
+    order_struct_hash,
+    to_checksum_address,
+    typed_digest,
+)
+
+CONDITION_ID = "0x" + "5e" * 32
+YES_TOKEN = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
+NO_TOKEN = "52114319501245915516055106046884209969926127482827954674443846427813813222426"
+FEE_CONDITION_ID = CONDITION_ID
+PAGE_SIZE = 2
+_UNIT = Decimal(10) ** 6
+
+
+def _recover(digest: bytes, signature: bytes) -> str:
+    sig = signature[:64] + bytes((signature[64] - 27,))
+    public = PublicKey.from_signature_and_message(sig, digest, hasher=None)
+    return to_checksum_address("0x" + keccak(public.format(compressed=False)[1:])[-20:].hex())
+
+
+class FakeClob:
+    """Holds orders, trades and books of one test account and answers httpx requests."""
+
+    def __init__(self, *, address: str, api_key: str, secret: str, passphrase: str) -> None:
+        self.address = address
+        self.api_key = api_key
+        self.secret = secret
+        self.passphrase = passphrase
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.trades: dict[str, dict[str, Any]] = {}
+        self.asks = [("0.52", "150"), ("0.55", "200")]
+        self.bids = [("0.48", "100"), ("0.45", "300")]
+        self.fail_next: dict[str, tuple[int, Any, dict[str, str]]] = {}
+        self.seen: list[str] = []
+        self.heartbeat = "hb-1"
+        self.tick = "0.01"
+        self.clock = 1_763_000_000
+
+    # ------------------------------------------------------------------ checks
+
+    def _check_l2(self, request: httpx.Request) -> httpx.Response | None:
+        h = request.headers
+        if h.get("POLY_API_KEY") != self.api_key or h.get("POLY_PASSPHRASE") != self.passphrase:
+            return _json(401, {"error": "Unauthorized/Invalid api key"})
+        key = base64.urlsafe_b64decode(self.secret + "=" * (-len(self.secret) % 4))
+        message = (h["POLY_TIMESTAMP"] + request.method + request.url.path).encode()
+        expected = base64.urlsafe_b64encode(
+            hmac.new(key, message + request.content, hashlib.sha256).digest()
+        ).decode()
+        if h.get("POLY_SIGNATURE") != expected or h.get("POLY_ADDRESS") != self.address:
+            return _json(401, {"error": "Unauthorized/Invalid api key"})
+        return None
+
+    def _order_hash_and_signer(self, order: dict[str, Any], neg_risk: bool) -> tuple[str, str]:
+        kind = ExchangeKind.NEG_RISK if neg_risk else ExchangeKind.STANDARD
+        contents = order_struct_hash(
+            salt=int(order["salt"]),
+            maker=address_word(order["maker"]),
+            signer=address_word(order["signer"]),
+            token_id=int(order["tokenId"]),
+            maker_amount=int(order["makerAmount"]),
+            taker_amount=int(order["takerAmount"]),
+            side=0 if order["side"] == "BUY" else 1,
+            signature_type=int(order["signatureType"]),
+            timestamp_ms=int(order["timestamp"]),
+            metadata=bytes32(order["metadata"]),
+            builder=bytes32(order["builder"]),
+        )
+        digest = typed_digest(exchange_domain_separator(137, kind), contents)
+        signer = _recover(digest, bytes.fromhex(order["signature"][2:132]))
+        return "0x" + digest.hex(), signer
+
+    # ------------------------------------------------------------------ routing
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        route = f"{request.method} {request.url.path}"
+        self.seen.append(route)
+        if route in self.fail_next:
+            status, payload, headers = self.fail_next.pop(route)
+            return _json(status, payload, headers)
+        host = request.url.host
+        query = {k: v[0] for k, v in parse_qs(request.url.query.decode()).items()}
+        if host == "gamma-api.polymarket.com":
+            return self._gamma(query)
+        if host == "data-api.polymarket.com":
+            return _json(200, [self._position()])
+        public = {
+            "GET /tick-size": lambda: _json(200, {"minimum_tick_size": float(self.tick)}),
+            "GET /neg-risk": lambda: _json(200, {"neg_risk": False}),
+            "GET /book": lambda: _json(200, self._book(query["token_id"])),
+            "GET /midpoint": lambda: _json(200, {"mid": "0.5"}),
+            f"GET /clob-markets/{CONDITION_ID}": lambda: _json(200, self._clob_market()),
+        }
+        if route in public:
+            return public[route]()
+        if route in ("GET /auth/derive-api-key", "POST /auth/api-key"):
+            return _json(200, {"apiKey": self.api_key, "secret": self.secret,
+                               "passphrase": self.passphrase})
+        denied = self._check_l2(request)
+        if denied is not None:
+            return denied
+        body = json.loads(request.content) if request.content else None
+        if route == "POST /order":
+            return _json(200, self._place(body))
+        if route == "POST /orders":
+            return _json(200, [self._place(item) for item in body])
+        if request.method == "GET" and request.url.path.startswith("/data/order/"):
+            order = self.orders.get(request.url.path.rsplit("/", 1)[1])
+            return _json(200, order) if order else _json(200, None)
+        if route == "GET /data/orders":
+            live = [o for o in self.orders.values() if o["status"] == "LIVE"]
+            return _json(200, _page(live, query.get("next_cursor", "MA==")))
+        if route == "GET /data/trades":
+            trades = list(self.trades.values())
+            if "id" in query:
+                trades = [t for t in trades if t["id"] == query["id"]]
+            return _json(200, _page(trades, query.get("next_cursor", "MA==")))
+        if route == "DELETE /order":
+            return _json(200, self._cancel([body["orderID"]]))
+        if route == "DELETE /orders":
+            return _json(200, self._cancel(body))
+        if route == "DELETE /cancel-all":
+            return _json(200, self._cancel([k for k, o in self.orders.items()
+                                            if o["status"] == "LIVE"]))
+        if route == "DELETE /cancel-market-orders":
+            return _json(200, self._cancel([k for k, o in self.orders.items()
+                                            if o["status"] == "LIVE"
+                                            and o["market"] == body.get("market")]))
+        if route == "GET /balance-allowance":
+            return _json(200, {"balance": "250000000", "allowances": {
+                "0xE111180000d2663C0091e4f400237545B87B996B": "115792089237316195423570985"}})
+        if route == "GET /balance-allowance/update":
+            return _json(200, "")
+        if route == "POST /v1/heartbeats":
+            if body.get("heartbeat_id") not in ("", self.heartbeat):
+                return _json(400, {"error_msg": "Invalid Heartbeat ID",
+                                   "heartbeat_id": self.heartbeat})
+            self.heartbeat = f"hb-{int(self.heartbeat[3:]) + 1}"
+            return _json(200, {"heartbeat_id": self.heartbeat})
+        return _json(404, {"error": f"no route {route}"})
+
+    # ------------------------------------------------------------------ venue behaviour
+
+    def _gamma(self, query: dict[str, str]) -> httpx.Response:
+        wanted = query.get("condition_ids") or query.get("clob_token_ids")
+        if wanted not in (CONDITION_ID, YES_TOKEN, NO_TOKEN):
+            return _json(200, [])
+        return _json(200, [{
+            "id": "512340",
+            "question": "Will the test market resolve YES?",
+            "conditionId": CONDITION_ID,
+            "slug": "test-market",
+            "outcomes": json.dumps(["Yes", "No"]),
+            "clobTokenIds": json.dumps([YES_TOKEN, NO_TOKEN]),
+            "negRisk": False,
+            "orderMinSize": 5,
+            "orderPriceMinTickSize": float(self.tick),
+            "active": True,
+            "closed": False,
+            "acceptingOrders": True,
+            "endDate": "2027-01-01T00:00:00Z",
+            "version": "v1",
+        }])
+
+    def _clob_market(self) -> dict[str, Any]:
+        return {"c": CONDITION_ID, "t": [{"t": YES_TOKEN, "o": "Yes"}, {"t": NO_TOKEN, "o": "No"}],
+                "mts": float(self.tick), "nr": False, "fd": {"r": 0.02, "e": 1, "to": True}}
+
+    def _book(self, token: str) -> dict[str, Any]:
+        bids = [{"price": p, "size": s} for p, s in reversed(self.bids)]  # best last, as served
+        asks = [{"price": p, "size": s} for p, s in reversed(self.asks)]
+        return {"market": CONDITION_ID, "asset_id": token, "timestamp": "1763000000000",
+                "hash": "0f" * 20, "bids": bids, "asks": asks, "min_order_size": "5",
+                "tick_size": self.tick, "neg_risk": False, "last_trade_price": "0.50"}
+
+    def _position(self) -> dict[str, Any]:
+        return {"proxyWallet": self.address, "asset": YES_TOKEN, "conditionId": CONDITION_ID,
+                "size": 12.5, "avgPrice": 0.41, "initialValue": 5.125, "currentValue": 6.25,
+                "realizedPnl": 0.75, "curPrice": 0.5, "outcome": "Yes", "outcomeIndex": 0}
+
+    def _place(self, body: dict[str, Any]) -> dict[str, Any]:
+        order = body["order"]
+        order_hash, signer = self._order_hash_and_signer(order, neg_risk=False)
+        if signer != order["signer"]:
+            return {"success": False, "errorMsg": "invalid signature", "orderID": "",
+                    "status": "", "makingAmount": "", "takingAmount": "",
+                    "transactionsHashes": [], "tradeIDs": []}
+        maker, taker = Decimal(order["makerAmount"]) / _UNIT, Decimal(order["takerAmount"]) / _UNIT
+        side = order["side"]
+        shares = taker if side == "BUY" else maker
+        price = (maker / taker) if side == "BUY" else (taker / maker)
+        if body["orderType"] in ("FOK", "FAK") and side == "BUY":
+            price = (maker / taker).quantize(Decimal(self.tick), rounding="ROUND_DOWN")
+        price = price.quantize(Decimal(self.tick))
+        best_ask = Decimal(self.asks[0][0])
+        crosses = side == "BUY" and price >= best_ask
+        if body["orderType"] in ("FOK", "FAK") and not crosses:
+            return {"success": False, "errorMsg": "no orders found to match with FAK order. FAK "
+                    "orders are partially filled or killed if no match is found.",
+                    "orderID": order_hash, "status": "", "makingAmount": "0",
+                    "takingAmount": "0", "transactionsHashes": [], "tradeIDs": []}
+        matched = min(shares, Decimal(self.asks[0][1])) if crosses else Decimal(0)
+        trade_ids = []
+        if matched > 0:
+            trade_id = f"trade-{len(self.trades) + 1:04d}"
+            self.trades[trade_id] = self._trade(trade_id, order_hash, order, matched, best_ask)
+            trade_ids.append(trade_id)
+        status = "matched" if matched > 0 else "live"
+        self.orders[order_hash] = {
+            "id": order_hash, "status": "LIVE" if matched < shares else "MATCHED",
+            "owner": body["owner"], "maker_address": order["maker"], "market": CONDITION_ID,
+            "asset_id": order["tokenId"], "side": side, "original_size": str(shares),
+            "size_matched": str(matched), "price": str(price),
+            "outcome": "Yes" if order["tokenId"] == YES_TOKEN else "No",
+            "expiration": order["expiration"], "order_type": body["orderType"],
+            "associate_trades": trade_ids, "created_at": self.clock,
+        }
+        if body["orderType"] == "FAK" and 0 < matched < shares:
+            self.orders[order_hash]["status"] = "MATCHED"
+        return {"success": True, "errorMsg": "", "orderID": order_hash, "status": status,
+                "makingAmount": str(matched * best_ask) if matched else "0",
+                "takingAmount": str(matched) if matched else "0",
+                "transactionsHashes": [], "tradeIDs": trade_ids}
+
+    def _trade(self, trade_id: str, order_hash: str, order: dict[str, Any],
+               size: Decimal, price: Decimal) -> dict[str, Any]:
+        return {"id": trade_id, "taker_order_id": order_hash, "market": CONDITION_ID,
+                "asset_id": order["tokenId"], "side": order["side"], "size": str(size),
+                "price": str(price), "fee_rate_bps": "0", "status": "TRADE_STATUS_MATCHED",
+                "match_time": str(self.clock), "last_update": str(self.clock),
+                "outcome": "Yes", "owner": self.api_key, "maker_address": order["maker"],
+                "trader_side": "TAKER", "transaction_hash": "", "bucket_index": 0,
+                "maker_orders": [{"order_id": "0x" + "ab" * 32, "owner": "someone-else",
+                                  "maker_address": "0x" + "11" * 20,
+                                  "matched_amount": str(size), "price": str(price),
+                                  "fee_rate_bps": "0", "asset_id": order["tokenId"],
+                                  "outcome": "Yes", "side": "SELL"}]}
+
+    def confirm_trades(self) -> None:
+        for trade in self.trades.values():
+            trade["status"] = "TRADE_STATUS_CONFIRMED"
+            trade["transaction_hash"] = "0x" + "cd" * 32
+
+    def _cancel(self, ids: list[str]) -> dict[str, Any]:
+        canceled, not_canceled = [], {}
+        for order_id in ids:
+            order = self.orders.get(order_id)
+            if order is None:
+                not_canceled[order_id] = "order not found"
+            elif order["status"] != "LIVE":
+                not_canceled[order_id] = "already canceled or matched"
+            else:
+                order["status"] = "CANCELED"
+                canceled.append(order_id)
+        return {"canceled": canceled, "not_canceled": not_canceled}
+
+
+def _page(items: list[dict[str, Any]], cursor: str) -> dict[str, Any]:
+    start = int(base64.b64decode(cursor).decode()) if cursor != "LTE=" else len(items)
+    chunk = items[start:start + PAGE_SIZE]
+    end = start + PAGE_SIZE
+    next_cursor = base64.b64encode(str(end).encode()).decode() if end < len(items) else "LTE="
+    return {"data": chunk, "next_cursor": next_cursor, "limit": PAGE_SIZE, "count": len(chunk)}
+
+
+def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(
+        status,
+        content=json.dumps(payload, separators=(",", ":")).encode(),
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
