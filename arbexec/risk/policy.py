@@ -227,16 +227,19 @@ def build_entry(
                        spec=spec)
 
 
-def _build(spec: RiskRuleSpec, params: Mapping[str, Any], *, source: str, key: str) -> RiskRule:
+def _build(
+    spec: RiskRuleSpec, params: Mapping[str, Any], *, source: str, key: str,
+    key_per_parameter: bool = True,
+) -> RiskRule:
     try:
         return spec.factory(params)
     except ParameterError as exc:
-        where = f"{key}.{exc.parameter}" if exc.parameter else key
+        where = f"{key}.{exc.parameter}" if exc.parameter and key_per_parameter else key
         raise ConfigError(f"{exc.message} (rule {spec.name})", source=source, key=where) from None
     except (TypeError, ValueError, ArithmeticError) as exc:
         message = str(exc)
         param, _, rest = message.partition(":")
-        if rest and param.strip() in spec.parameters:
+        if rest and key_per_parameter and param.strip() in spec.parameters:
             raise ConfigError(
                 f"{rest.strip()} (rule {spec.name})", source=source,
                 key=f"{key}.{param.strip()}",
@@ -322,13 +325,15 @@ def apply_legacy_env(
         if index is not None and entries[index].spec is not None:
             params = {**entries[index].params, setting.parameter: raw.strip()}
             entries[index] = PolicyEntry(
-                rule=_build(spec, params, source="environment", key=setting.env),
+                rule=_build(spec, params, source="environment", key=setting.env,
+                            key_per_parameter=False),
                 params=params, spec=spec,
             )
         else:
             params = {setting.parameter: raw.strip()}
             entries.append(PolicyEntry(
-                rule=_build(spec, params, source="environment", key=setting.env),
+                rule=_build(spec, params, source="environment", key=setting.env,
+                            key_per_parameter=False),
                 params=params, spec=spec,
             ))
         changed = True

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from arbexec_paper.clock import ManualClock
+from arbexec_paper.exchange import PaperExchange
 
 from arbexec.exchange import ExchangeSettings
 from arbexec.model import OrderRequest
-from arbexec_paper.clock import ManualClock
-from arbexec_paper.exchange import PaperExchange
 
 #: One market with a simple, known book: bids 0.49/0.48/0.47, asks 0.51/0.52/0.53,
 #: 100/200/300 contracts per level, and no random moves unless a test asks for them.
@@ -72,7 +72,7 @@ def submit() -> Callable[..., Any]:
 
 
 def at(clock: ManualClock, seconds: float) -> datetime:
-    return datetime.fromtimestamp(clock.now + seconds, tz=timezone.utc)
+    return datetime.fromtimestamp(clock.now + seconds, tz=UTC)
 
 
 @pytest.fixture

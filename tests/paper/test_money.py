@@ -5,10 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from arbexec_paper.fees import KalshiFees, NoFees, PolymarketFees
 
 from arbexec.errors import InsufficientFunds, MarketClosed
 from arbexec.model import Liquidity, OrderStatus, Outcome
-from arbexec_paper.fees import KalshiFees, NoFees, PolymarketFees
 
 D = Decimal
 TAKER, MAKER = Liquidity.TAKER, Liquidity.MAKER

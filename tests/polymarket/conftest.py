@@ -18,13 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
-
-from arbexec.testing import recording
 from arbexec_polymarket.auth import ApiCredentials
 from arbexec_polymarket.config import PolymarketConfig
 from arbexec_polymarket.credentials import Credentials
 from arbexec_polymarket.exchange import PolymarketExchange
 from arbexec_polymarket.signer import Signer
+
+from arbexec.testing import recording
 
 HERE = Path(__file__).parent
 DATA = HERE / "data"

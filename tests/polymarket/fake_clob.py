@@ -17,8 +17,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
-from coincurve import PublicKey
-
 from arbexec_polymarket.eip712 import (
     ExchangeKind,
     address_word,
@@ -29,6 +27,7 @@ from arbexec_polymarket.eip712 import (
     to_checksum_address,
     typed_digest,
 )
+from coincurve import PublicKey
 
 CONDITION_ID = "0x" + "5e" * 32
 YES_TOKEN = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
@@ -120,8 +119,9 @@ class FakeClob:
         if route in public:
             return public[route]()
         if route in ("GET /auth/derive-api-key", "POST /auth/api-key"):
-            return _json(200, {"apiKey": self.api_key, "secret": self.secret,
-                               "passphrase": self.passphrase})
+            return _json(
+                200, {"apiKey": self.api_key, "secret": self.secret, "passphrase": self.passphrase}
+            )
         denied = self._check_l2(request)
         if denied is not None:
             return denied
@@ -146,21 +146,37 @@ class FakeClob:
         if route == "DELETE /orders":
             return _json(200, self._cancel(body))
         if route == "DELETE /cancel-all":
-            return _json(200, self._cancel([k for k, o in self.orders.items()
-                                            if o["status"] == "LIVE"]))
+            return _json(
+                200, self._cancel([k for k, o in self.orders.items() if o["status"] == "LIVE"])
+            )
         if route == "DELETE /cancel-market-orders":
-            return _json(200, self._cancel([k for k, o in self.orders.items()
-                                            if o["status"] == "LIVE"
-                                            and o["market"] == body.get("market")]))
+            return _json(
+                200,
+                self._cancel(
+                    [
+                        k
+                        for k, o in self.orders.items()
+                        if o["status"] == "LIVE" and o["market"] == body.get("market")
+                    ]
+                ),
+            )
         if route == "GET /balance-allowance":
-            return _json(200, {"balance": "250000000", "allowances": {
-                "0xE111180000d2663C0091e4f400237545B87B996B": "115792089237316195423570985"}})
+            return _json(
+                200,
+                {
+                    "balance": "250000000",
+                    "allowances": {
+                        "0xE111180000d2663C0091e4f400237545B87B996B": "115792089237316195423570985"
+                    },
+                },
+            )
         if route == "GET /balance-allowance/update":
             return _json(200, "")
         if route == "POST /v1/heartbeats":
             if body.get("heartbeat_id") not in ("", self.heartbeat):
-                return _json(400, {"error_msg": "Invalid Heartbeat ID",
-                                   "heartbeat_id": self.heartbeat})
+                return _json(
+                    400, {"error_msg": "Invalid Heartbeat ID", "heartbeat_id": self.heartbeat}
+                )
             self.heartbeat = f"hb-{int(self.heartbeat[3:]) + 1}"
             return _json(200, {"heartbeat_id": self.heartbeat})
         return _json(404, {"error": f"no route {route}"})
@@ -171,46 +187,82 @@ class FakeClob:
         wanted = query.get("condition_ids") or query.get("clob_token_ids")
         if wanted not in (CONDITION_ID, YES_TOKEN, NO_TOKEN):
             return _json(200, [])
-        return _json(200, [{
-            "id": "512340",
-            "question": "Will the test market resolve YES?",
-            "conditionId": CONDITION_ID,
-            "slug": "test-market",
-            "outcomes": json.dumps(["Yes", "No"]),
-            "clobTokenIds": json.dumps([YES_TOKEN, NO_TOKEN]),
-            "negRisk": False,
-            "orderMinSize": 5,
-            "orderPriceMinTickSize": float(self.tick),
-            "active": True,
-            "closed": False,
-            "acceptingOrders": True,
-            "endDate": "2027-01-01T00:00:00Z",
-            "version": "v1",
-        }])
+        return _json(
+            200,
+            [
+                {
+                    "id": "512340",
+                    "question": "Will the test market resolve YES?",
+                    "conditionId": CONDITION_ID,
+                    "slug": "test-market",
+                    "outcomes": json.dumps(["Yes", "No"]),
+                    "clobTokenIds": json.dumps([YES_TOKEN, NO_TOKEN]),
+                    "negRisk": False,
+                    "orderMinSize": 5,
+                    "orderPriceMinTickSize": float(self.tick),
+                    "active": True,
+                    "closed": False,
+                    "acceptingOrders": True,
+                    "endDate": "2027-01-01T00:00:00Z",
+                    "version": "v1",
+                }
+            ],
+        )
 
     def _clob_market(self) -> dict[str, Any]:
-        return {"c": CONDITION_ID, "t": [{"t": YES_TOKEN, "o": "Yes"}, {"t": NO_TOKEN, "o": "No"}],
-                "mts": float(self.tick), "nr": False, "fd": {"r": 0.02, "e": 1, "to": True}}
+        return {
+            "c": CONDITION_ID,
+            "t": [{"t": YES_TOKEN, "o": "Yes"}, {"t": NO_TOKEN, "o": "No"}],
+            "mts": float(self.tick),
+            "nr": False,
+            "fd": {"r": 0.02, "e": 1, "to": True},
+        }
 
     def _book(self, token: str) -> dict[str, Any]:
         bids = [{"price": p, "size": s} for p, s in reversed(self.bids)]  # best last, as served
         asks = [{"price": p, "size": s} for p, s in reversed(self.asks)]
-        return {"market": CONDITION_ID, "asset_id": token, "timestamp": "1763000000000",
-                "hash": "0f" * 20, "bids": bids, "asks": asks, "min_order_size": "5",
-                "tick_size": self.tick, "neg_risk": False, "last_trade_price": "0.50"}
+        return {
+            "market": CONDITION_ID,
+            "asset_id": token,
+            "timestamp": "1763000000000",
+            "hash": "0f" * 20,
+            "bids": bids,
+            "asks": asks,
+            "min_order_size": "5",
+            "tick_size": self.tick,
+            "neg_risk": False,
+            "last_trade_price": "0.50",
+        }
 
     def _position(self) -> dict[str, Any]:
-        return {"proxyWallet": self.address, "asset": YES_TOKEN, "conditionId": CONDITION_ID,
-                "size": 12.5, "avgPrice": 0.41, "initialValue": 5.125, "currentValue": 6.25,
-                "realizedPnl": 0.75, "curPrice": 0.5, "outcome": "Yes", "outcomeIndex": 0}
+        return {
+            "proxyWallet": self.address,
+            "asset": YES_TOKEN,
+            "conditionId": CONDITION_ID,
+            "size": 12.5,
+            "avgPrice": 0.41,
+            "initialValue": 5.125,
+            "currentValue": 6.25,
+            "realizedPnl": 0.75,
+            "curPrice": 0.5,
+            "outcome": "Yes",
+            "outcomeIndex": 0,
+        }
 
     def _place(self, body: dict[str, Any]) -> dict[str, Any]:
         order = body["order"]
         order_hash, signer = self._order_hash_and_signer(order, neg_risk=False)
         if signer != order["signer"]:
-            return {"success": False, "errorMsg": "invalid signature", "orderID": "",
-                    "status": "", "makingAmount": "", "takingAmount": "",
-                    "transactionsHashes": [], "tradeIDs": []}
+            return {
+                "success": False,
+                "errorMsg": "invalid signature",
+                "orderID": "",
+                "status": "",
+                "makingAmount": "",
+                "takingAmount": "",
+                "transactionsHashes": [],
+                "tradeIDs": [],
+            }
         maker, taker = Decimal(order["makerAmount"]) / _UNIT, Decimal(order["takerAmount"]) / _UNIT
         side = order["side"]
         shares = taker if side == "BUY" else maker
@@ -221,10 +273,17 @@ class FakeClob:
         best_ask = Decimal(self.asks[0][0])
         crosses = side == "BUY" and price >= best_ask
         if body["orderType"] in ("FOK", "FAK") and not crosses:
-            return {"success": False, "errorMsg": "no orders found to match with FAK order. FAK "
-                    "orders are partially filled or killed if no match is found.",
-                    "orderID": order_hash, "status": "", "makingAmount": "0",
-                    "takingAmount": "0", "transactionsHashes": [], "tradeIDs": []}
+            return {
+                "success": False,
+                "errorMsg": "no orders found to match with FAK order. FAK "
+                "orders are partially filled or killed if no match is found.",
+                "orderID": order_hash,
+                "status": "",
+                "makingAmount": "0",
+                "takingAmount": "0",
+                "transactionsHashes": [],
+                "tradeIDs": [],
+            }
         matched = min(shares, Decimal(self.asks[0][1])) if crosses else Decimal(0)
         trade_ids = []
         if matched > 0:
@@ -233,34 +292,70 @@ class FakeClob:
             trade_ids.append(trade_id)
         status = "matched" if matched > 0 else "live"
         self.orders[order_hash] = {
-            "id": order_hash, "status": "LIVE" if matched < shares else "MATCHED",
-            "owner": body["owner"], "maker_address": order["maker"], "market": CONDITION_ID,
-            "asset_id": order["tokenId"], "side": side, "original_size": str(shares),
-            "size_matched": str(matched), "price": str(price),
+            "id": order_hash,
+            "status": "LIVE" if matched < shares else "MATCHED",
+            "owner": body["owner"],
+            "maker_address": order["maker"],
+            "market": CONDITION_ID,
+            "asset_id": order["tokenId"],
+            "side": side,
+            "original_size": str(shares),
+            "size_matched": str(matched),
+            "price": str(price),
             "outcome": "Yes" if order["tokenId"] == YES_TOKEN else "No",
-            "expiration": order["expiration"], "order_type": body["orderType"],
-            "associate_trades": trade_ids, "created_at": self.clock,
+            "expiration": order["expiration"],
+            "order_type": body["orderType"],
+            "associate_trades": trade_ids,
+            "created_at": self.clock,
         }
         if body["orderType"] == "FAK" and 0 < matched < shares:
             self.orders[order_hash]["status"] = "MATCHED"
-        return {"success": True, "errorMsg": "", "orderID": order_hash, "status": status,
-                "makingAmount": str(matched * best_ask) if matched else "0",
-                "takingAmount": str(matched) if matched else "0",
-                "transactionsHashes": [], "tradeIDs": trade_ids}
+        return {
+            "success": True,
+            "errorMsg": "",
+            "orderID": order_hash,
+            "status": status,
+            "makingAmount": str(matched * best_ask) if matched else "0",
+            "takingAmount": str(matched) if matched else "0",
+            "transactionsHashes": [],
+            "tradeIDs": trade_ids,
+        }
 
-    def _trade(self, trade_id: str, order_hash: str, order: dict[str, Any],
-               size: Decimal, price: Decimal) -> dict[str, Any]:
-        return {"id": trade_id, "taker_order_id": order_hash, "market": CONDITION_ID,
-                "asset_id": order["tokenId"], "side": order["side"], "size": str(size),
-                "price": str(price), "fee_rate_bps": "0", "status": "TRADE_STATUS_MATCHED",
-                "match_time": str(self.clock), "last_update": str(self.clock),
-                "outcome": "Yes", "owner": self.api_key, "maker_address": order["maker"],
-                "trader_side": "TAKER", "transaction_hash": "", "bucket_index": 0,
-                "maker_orders": [{"order_id": "0x" + "ab" * 32, "owner": "someone-else",
-                                  "maker_address": "0x" + "11" * 20,
-                                  "matched_amount": str(size), "price": str(price),
-                                  "fee_rate_bps": "0", "asset_id": order["tokenId"],
-                                  "outcome": "Yes", "side": "SELL"}]}
+    def _trade(
+        self, trade_id: str, order_hash: str, order: dict[str, Any], size: Decimal, price: Decimal
+    ) -> dict[str, Any]:
+        return {
+            "id": trade_id,
+            "taker_order_id": order_hash,
+            "market": CONDITION_ID,
+            "asset_id": order["tokenId"],
+            "side": order["side"],
+            "size": str(size),
+            "price": str(price),
+            "fee_rate_bps": "0",
+            "status": "TRADE_STATUS_MATCHED",
+            "match_time": str(self.clock),
+            "last_update": str(self.clock),
+            "outcome": "Yes",
+            "owner": self.api_key,
+            "maker_address": order["maker"],
+            "trader_side": "TAKER",
+            "transaction_hash": "",
+            "bucket_index": 0,
+            "maker_orders": [
+                {
+                    "order_id": "0x" + "ab" * 32,
+                    "owner": "someone-else",
+                    "maker_address": "0x" + "11" * 20,
+                    "matched_amount": str(size),
+                    "price": str(price),
+                    "fee_rate_bps": "0",
+                    "asset_id": order["tokenId"],
+                    "outcome": "Yes",
+                    "side": "SELL",
+                }
+            ],
+        }
 
     def confirm_trades(self) -> None:
         for trade in self.trades.values():
@@ -283,7 +378,7 @@ class FakeClob:
 
 def _page(items: list[dict[str, Any]], cursor: str) -> dict[str, Any]:
     start = int(base64.b64decode(cursor).decode()) if cursor != "LTE=" else len(items)
-    chunk = items[start:start + PAGE_SIZE]
+    chunk = items[start : start + PAGE_SIZE]
     end = start + PAGE_SIZE
     next_cursor = base64.b64encode(str(end).encode()).decode() if end < len(items) else "LTE="
     return {"data": chunk, "next_cursor": next_cursor, "limit": PAGE_SIZE, "count": len(chunk)}

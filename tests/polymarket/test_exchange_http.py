@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from arbexec_polymarket.eip712 import ExchangeKind
 
 from arbexec import errors
 from arbexec.model import Liquidity, OrderRequest, OrderStatus, Outcome, Side, TimeInForce
-from arbexec_polymarket.eip712 import ExchangeKind
 
 pytestmark = pytest.mark.vcr
 
 CONDITION_ID = "0x" + "5e" * 32
 YES_TOKEN = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
 NO_TOKEN = "52114319501245915516055106046884209969926127482827954674443846427813813222426"
-REQUESTED = datetime(2026, 11, 13, 2, 13, 20, tzinfo=timezone.utc)
+REQUESTED = datetime(2026, 11, 13, 2, 13, 20, tzinfo=UTC)
 
 
 def order(key: str, **overrides: Any) -> OrderRequest:
@@ -87,7 +87,7 @@ async def test_resting_order_lifecycle_with_pagination(venue: Any) -> None:
 
 async def test_batch_post(venue: Any) -> None:
     prepared = [
-        await venue.prepare_order(order(f"batch-{i}", limit_price=Decimal("0.3") + i / 100))
+        await venue.prepare_order(order(f"batch-{i}", limit_price=Decimal(30 + i) / 100))
         for i in range(3)
     ]
     results = await venue.create_orders(prepared)
@@ -156,7 +156,9 @@ async def test_fak_without_match_is_no_liquidity(venue: Any) -> None:
     assert "FAK" in (caught.value.venue_message or "")
 
 
-async def test_rate_limited_read_is_retried(make_venue: Any, fake_clob: Any, transports: Any) -> None:
+async def test_rate_limited_read_is_retried(
+    make_venue: Any, fake_clob: Any, transports: Any
+) -> None:
     fake_clob.fail_next["GET /book"] = (429, {"error": "Too Many Requests"}, {"Retry-After": "0"})
     holder: dict[str, Any] = {}
 
@@ -244,7 +246,8 @@ async def test_unknown_order(venue: Any) -> None:
 
 
 async def test_bad_api_key_is_authentication_error(venue: Any, fake_clob: Any) -> None:
-    fake_clob.fail_next["GET /data/orders"] = (401, {"error": "Unauthorized/Invalid api key"}, {})
+    denied = {"error": "Unauthorized/Invalid api key"}
+    fake_clob.fail_next["GET /data/orders"] = (401, denied, {})
     with pytest.raises(errors.AuthenticationError):
         await venue.fetch_open_orders()
 

@@ -8,9 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from arbexec.errors import OffGridOrder
-from arbexec.model import Side
 from arbexec_polymarket.amounts import limit_amounts, market_amounts
 from arbexec_polymarket.auth import ApiCredentials, L2Signer, hmac_signature, l1_headers
 from arbexec_polymarket.eip712 import ExchangeKind, clob_auth_digest, exchange_domain_separator
@@ -22,6 +19,9 @@ from arbexec_polymarket.orders import (
     post_body,
 )
 from arbexec_polymarket.signer import Signer
+
+from arbexec.errors import OffGridOrder
+from arbexec.model import Side
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "vectors.json").read_text())["vectors"]
 ORDER_IDS = [v["id"] for v in VECTORS if v["kind"] == "order"]
@@ -138,14 +138,13 @@ def test_auth_vector(vector_id: str) -> None:
     nonce = inputs.get("l1_nonce", 0)
     digest = clob_auth_digest(signer.address, str(inputs["timestamp"]), nonce, inputs["chain_id"])
     assert "0x" + digest.hex() == expected["clob_auth_digest"]
-    assert l1_headers(
-        signer, inputs["chain_id"], timestamp=inputs["timestamp"], nonce=nonce
-    ) == expected["l1_headers"]
+    assert (
+        l1_headers(signer, inputs["chain_id"], timestamp=inputs["timestamp"], nonce=nonce)
+        == expected["l1_headers"]
+    )
     if "l2_headers" not in expected:
         return
-    body = (
-        json.dumps(inputs["body"], separators=(",", ":")).encode() if "body" in inputs else b""
-    )
+    body = json.dumps(inputs["body"], separators=(",", ":")).encode() if "body" in inputs else b""
     assert (str(inputs["timestamp"]) + inputs["method"] + inputs["path"]).encode() + body == (
         expected["hmac_message"].encode()
     )
@@ -153,9 +152,10 @@ def test_auth_vector(vector_id: str) -> None:
         api_key=inputs["api_key"], secret=inputs["api_secret"], passphrase=inputs["api_passphrase"]
     )
     l2 = L2Signer(signer.address, creds)
-    assert l2.headers(
-        inputs["method"], inputs["path"], body, timestamp=inputs["timestamp"]
-    ) == expected["l2_headers"]
+    assert (
+        l2.headers(inputs["method"], inputs["path"], body, timestamp=inputs["timestamp"])
+        == expected["l2_headers"]
+    )
     assert (
         hmac_signature(
             inputs["api_secret"], str(inputs["timestamp"]), inputs["method"], inputs["path"], body
@@ -192,7 +192,7 @@ def test_float_artifact_decimal_variant_byte_for_byte() -> None:
     assert ours != (int(expected["makerAmount"]), int(expected["takerAmount"]))
     assert (ours[1] - int(expected["takerAmount"])) == 10_000  # one share cent
     assert int(expected["takerAmount"]) == int(1242.1 * 100) * 10_000  # the float artifact
-    signed, headers = _check_signed(inputs, {**expected, **variant}, *ours)
+    _, headers = _check_signed(inputs, {**expected, **variant}, *ours)
     assert headers == variant["post_order_l2_headers"]
 
 

@@ -45,13 +45,21 @@ def test_post_only_orders_pay_maker_fees(req, ctx):
 
 @pytest.mark.parametrize(("value", "allowed"), [("0.59", False), ("0.60", True), ("0.61", True)])
 def test_edge_for_the_whole_order(req, ctx, value, allowed):
-    # sell 10 at 0.70 valued at `value`: edge 10 x (0.70 - value)
-    r = MinEdge.from_params({"min_edge_total": "1"})
-    verdict = r.check(req(side="SELL", limit_price="0.70", expected_value=value), ctx())
-    assert verdict.allowed is (value != "0.61")  # selling above value is the edge
-    r2 = MinEdge.from_params({"min_edge_total": "1"})
-    buy = r2.check(req(limit_price="0.50", expected_value=value), ctx())
-    assert buy.allowed is allowed or value == "0.59"
+    # buy 10 at 0.50 valued at `value`: edge 10 x (value - 0.50) against a minimum of 1
+    verdict = MinEdge.from_params({"min_edge_total": "1"}).check(
+        req(limit_price="0.50", expected_value=value), ctx()
+    )
+    assert verdict.allowed is allowed
+    if not allowed:
+        assert verdict.figures == {"limit": "1", "actual": "0.90", "fees": "0"}
+
+
+@pytest.mark.parametrize(("value", "allowed"), [("0.61", False), ("0.60", True), ("0.59", True)])
+def test_a_sell_earns_its_price_above_the_value(req, ctx, value, allowed):
+    verdict = MinEdge.from_params({"min_edge_total": "1"}).check(
+        req(side="SELL", limit_price="0.70", expected_value=value), ctx()
+    )
+    assert verdict.allowed is allowed
 
 
 def test_requests_without_expected_value(req, ctx):

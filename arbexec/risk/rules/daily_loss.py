@@ -73,11 +73,12 @@ class DailyLossLimit(EventQueue, ParamRule[DailyLossParams]):
     def _roll(self, now: datetime, events: list[Event]) -> None:
         if self._today(now):
             return
-        if self._halted:
-            events.append(self._event(ACTIVE, "a new trading day began", now))
+        was_halted = self._halted
         self._day_start, self._day_end = self.day_bounds(now)
         self._pnl = ZERO
         self._halted = False
+        if was_halted:
+            events.append(self._event(ACTIVE, "a new trading day began", now))
 
     def _event(self, to: str, reason: str, now: datetime) -> Event:
         return Event(

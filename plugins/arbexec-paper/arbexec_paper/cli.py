@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import click
 
 from arbexec.errors import ExchangeError
@@ -41,19 +39,14 @@ def resolve(venue: str, market: str, outcome: str, state_dir: str) -> None:
     if not path.exists():
         raise click.ClickException(f"no paper account for venue {venue!r} at {path}")
 
-    async def run() -> tuple[str, str]:
-        exchange = open_state(state_dir, venue)
-        try:
-            payout = await exchange.resolve(market, Outcome(outcome.upper()))
-            balance = exchange.ledger.balance(venue)
-        finally:
-            await exchange.aclose()
-        return str(payout), str(balance.total)
-
+    exchange = open_state(state_dir, venue)
     try:
-        payout, cash = asyncio.run(run())
+        payout = exchange.settle(market, Outcome(outcome.upper()))
+        cash = exchange.ledger.cash
     except ExchangeError as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        exchange.close()
     click.echo(f"{venue}: {market} resolved {outcome.upper()}; paid ${payout}; cash ${cash}")
 
 
@@ -68,20 +61,15 @@ def account(venue: str, state_dir: str) -> None:
     if not path.exists():
         raise click.ClickException(f"no paper account for venue {venue!r} at {path}")
 
-    async def run() -> list[str]:
-        exchange = open_state(state_dir, venue)
-        try:
-            balance = exchange.ledger.balance(venue)
-            lines = [f"cash ${balance.total} (available ${balance.available})"]
-            for p in exchange.ledger.positions(venue):
-                lines.append(f"{p.market} {p.outcome.value}: {p.quantity} @ "
-                             f"{p.average_price} realised ${p.realised_pnl}")
-            lines += [f"open {o.venue_order_id} {o.side.value} {o.remaining} "
-                      f"{o.outcome.value} {o.market} @ {o.limit_price}"
-                      for o in await exchange.fetch_open_orders()]
-        finally:
-            await exchange.aclose()
-        return lines
-
-    for line in asyncio.run(run()):
-        click.echo(line)
+    exchange = open_state(state_dir, venue)
+    try:
+        balance = exchange.ledger.balance(venue)
+        click.echo(f"cash ${balance.total} (available ${balance.available})")
+        for p in exchange.ledger.positions(venue):
+            click.echo(f"{p.market} {p.outcome.value}: {p.quantity} @ {p.average_price} "
+                       f"realised ${p.realised_pnl}")
+        for o in exchange.open_orders():
+            click.echo(f"open {o.venue_order_id} {o.side.value} {o.remaining} "
+                       f"{o.outcome.value} {o.market} @ {o.limit_price}")
+    finally:
+        exchange.close()

@@ -368,10 +368,7 @@ class PaperExchange:
         return self._fees.fee(price, quantity, liquidity)
 
     async def aclose(self) -> None:
-        self.flush()
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        self.close()
         if self._owns_upstream and self._upstream is not None:
             await self._upstream.aclose()
             self._upstream = None
@@ -392,6 +389,10 @@ class PaperExchange:
 
     async def resolve(self, market: str, outcome: Outcome | str) -> Decimal:
         """Settle a market: cancel its orders, pay $1 per winning contract. Returns the payout."""
+        return self.settle(market, outcome)
+
+    def settle(self, market: str, outcome: Outcome | str) -> Decimal:
+        """``resolve`` without an event loop, for offline commands."""
         winner = Outcome(outcome)
         now = self._clock()
         self._sync(now)
@@ -412,6 +413,17 @@ class PaperExchange:
             sim.resolved = winner
         self.flush()
         return payout
+
+    def close(self) -> None:
+        """Flush and release the state file (the synchronous half of ``aclose``)."""
+        self.flush()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def open_orders(self) -> list[OrderState]:
+        """Live orders as the venue holds them now, without simulating further."""
+        return [o.to_state(self.name) for o in self._orders.values() if o.is_live]
 
     def flush(self) -> None:
         """Write every change since the last flush to the state file in one transaction."""

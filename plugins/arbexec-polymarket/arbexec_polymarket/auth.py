@@ -19,9 +19,9 @@ from arbexec_polymarket.signer import Signer
 
 @frozen(kw_only=True)
 class ApiCredentials:
-    """A CLOB API key. The secret and passphrase never appear in a repr."""
+    """A CLOB API key. None of its parts appears in a repr."""
 
-    api_key: str
+    api_key: str = field(repr=False)
     secret: str = field(repr=False)
     passphrase: str = field(repr=False)
 
@@ -53,7 +53,9 @@ class L2Signer:
         self.credentials = credentials
         self._key = _secret_bytes(credentials.secret)
 
-    def headers(self, method: str, path: str, body: bytes = b"", *, timestamp: int) -> dict[str, str]:
+    def headers(
+        self, method: str, path: str, body: bytes = b"", *, timestamp: int
+    ) -> dict[str, str]:
         if "?" in path:
             path = path.split("?", 1)[0]
         ts = str(timestamp)
@@ -68,7 +70,7 @@ class L2Signer:
         }
 
     def __repr__(self) -> str:
-        return f"L2Signer(address={self.address}, api_key={self.credentials.api_key})"
+        return f"L2Signer(address={self.address})"
 
 
 def l1_headers(signer: Signer, chain_id: int, *, timestamp: int, nonce: int = 0) -> dict[str, str]:

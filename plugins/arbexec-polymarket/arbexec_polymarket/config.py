@@ -8,7 +8,14 @@ from typing import Any
 from attrs import field, frozen
 
 from arbexec.errors import ConfigError
-from arbexec_polymarket.constants import AMOY, CLOB_HOST, GAMMA_HOST, POLYGON, USER_WS_URL, ZERO_BYTES32
+from arbexec_polymarket.constants import (
+    AMOY,
+    CLOB_HOST,
+    GAMMA_HOST,
+    POLYGON,
+    USER_WS_URL,
+    ZERO_BYTES32,
+)
 from arbexec_polymarket.credentials import setting
 
 DATA_API_HOST = "https://data-api.polymarket.com"
@@ -80,10 +87,23 @@ class PolymarketConfig:
     def from_options(
         cls, options: Mapping[str, Any], env: Mapping[str, str] | None = None
     ) -> PolymarketConfig:
-        unknown = set(options) - set(OPTIONS) - {
-            "private_key", "keystore", "keystore_passphrase", "funder", "signature_type",
-            "api_key", "api_secret", "api_passphrase", "type", "venue", "plugin",
-        }
+        unknown = (
+            set(options)
+            - set(OPTIONS)
+            - {
+                "private_key",
+                "keystore",
+                "keystore_passphrase",
+                "funder",
+                "signature_type",
+                "api_key",
+                "api_secret",
+                "api_passphrase",
+                "type",
+                "venue",
+                "plugin",
+            }
+        )
         if unknown:
             raise ConfigError(
                 f"unknown option(s) {', '.join(sorted(unknown))}; known: "

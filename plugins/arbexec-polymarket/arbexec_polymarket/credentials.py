@@ -136,7 +136,9 @@ def load_credentials(
     parts = [setting(options, k, env) for k in ("api_key", "api_secret", "api_passphrase")]
     api = None
     if all(parts):
-        api = ApiCredentials(api_key=parts[0] or "", secret=parts[1] or "", passphrase=parts[2] or "")
+        api = ApiCredentials(
+            api_key=parts[0] or "", secret=parts[1] or "", passphrase=parts[2] or ""
+        )
     elif any(parts):
         missing = [
             OPTION_ENV[k]

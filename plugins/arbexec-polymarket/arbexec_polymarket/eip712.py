@@ -182,9 +182,7 @@ def clob_auth_digest(address: str, timestamp: str, nonce: int, chain_id: int) ->
         + uint_word(nonce)
         + _CLOB_AUTH_MESSAGE_HASH
     )
-    return typed_digest(
-        domain_separator(CLOB_AUTH_DOMAIN_NAME, "1", chain_id, None), struct_hash
-    )
+    return typed_digest(domain_separator(CLOB_AUTH_DOMAIN_NAME, "1", chain_id, None), struct_hash)
 
 
 def to_checksum_address(address: str) -> str:

@@ -390,9 +390,10 @@ class PolymarketExchange:
                 path, {**params, "next_cursor": cursor}, auth=True, host=host
             )
             items.extend(_items(page))
-            cursor = page.get("next_cursor") if isinstance(page, dict) else None
-            if not cursor or cursor == END_CURSOR:
+            following = page.get("next_cursor") if isinstance(page, dict) else None
+            if not following or following == END_CURSOR:
                 break
+            cursor = str(following)
         return items
 
     async def fetch_open_orders(self, market: str | None = None) -> list[OrderState]:
@@ -511,8 +512,10 @@ class PolymarketExchange:
             return ZERO
         base = price * (1 - price)
         exponent = info.fees.exponent
-        factor = base**exponent if exponent == exponent.to_integral_value() else Decimal(
-            str(float(base) ** float(exponent))
+        factor = (
+            base**exponent
+            if exponent == exponent.to_integral_value()
+            else Decimal(str(float(base) ** float(exponent)))
         )
         fee = quantity * info.fees.rate * factor
         return max(fee.quantize(_FEE_STEP, rounding=ROUND_HALF_EVEN), ZERO)

@@ -135,7 +135,9 @@ class ClobHttp:
             headers = self._auth_headers("GET", path, b"") if auth else None
             try:
                 response = await self.client.get(
-                    self._url(path, host), params=params, headers=headers,
+                    self._url(path, host),
+                    params=params,
+                    headers=headers,
                     timeout=self._read_timeout,
                 )
                 self._raise_for(response, f"GET {path}")
@@ -172,7 +174,10 @@ class ClobHttp:
         if body is not None:
             sent.update(_JSON)
         request = self.client.build_request(
-            method, self._url(path, None), content=body, headers=sent,
+            method,
+            self._url(path, None),
+            content=body,
+            headers=sent,
             timeout=self._order_timeout,
         )
         try:

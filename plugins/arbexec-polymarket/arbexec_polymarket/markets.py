@@ -154,9 +154,7 @@ class MarketDirectory:
 
     async def _gamma(self, market: str, kind: str) -> dict[str, Any]:
         key = "condition_ids" if kind == "condition" else "clob_token_ids"
-        payload = await self._http.get(
-            "/markets", {key: market}, host=self._http.config.gamma_host
-        )
+        payload = await self._http.get("/markets", {key: market}, host=self._http.config.gamma_host)
         items = payload if isinstance(payload, list) else (payload or {}).get("data", [])
         if not items:
             raise errors.MarketClosed(

@@ -50,8 +50,13 @@ class SignatureType(enum.IntEnum):
                 return cls(int(text))
             except ValueError:
                 pass
-        aliases = {"PROXY": "POLY_PROXY", "SAFE": "POLY_GNOSIS_SAFE", "GNOSIS_SAFE":
-                   "POLY_GNOSIS_SAFE", "1271": "POLY_1271", "DEPOSIT_WALLET": "POLY_1271"}
+        aliases = {
+            "PROXY": "POLY_PROXY",
+            "SAFE": "POLY_GNOSIS_SAFE",
+            "GNOSIS_SAFE": "POLY_GNOSIS_SAFE",
+            "1271": "POLY_1271",
+            "DEPOSIT_WALLET": "POLY_1271",
+        }
         name = aliases.get(text, text)
         if name in cls.__members__:
             return cls[name]

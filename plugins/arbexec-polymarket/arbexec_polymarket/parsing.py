@@ -9,7 +9,7 @@ trades are dropped.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -36,7 +36,7 @@ def status_name(value: Any) -> str:
     text = str(value or "").strip().upper()
     for prefix in ("ORDER_STATUS_", "TRADE_STATUS_"):
         if text.startswith(prefix):
-            return text[len(prefix):]
+            return text[len(prefix) :]
     return text
 
 
@@ -57,7 +57,7 @@ def from_units(value: Any) -> Decimal:
 def timestamp(value: Any) -> datetime:
     """Unix seconds (or milliseconds), numeric or string, or ISO-8601, to aware UTC."""
     if value in (None, ""):
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -65,11 +65,11 @@ def timestamp(value: Any) -> datetime:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            return datetime.now(timezone.utc)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+            return datetime.now(UTC)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     if number > 1e11:
         number /= 1000
-    return datetime.fromtimestamp(number, tz=timezone.utc)
+    return datetime.fromtimestamp(number, tz=UTC)
 
 
 def fills_for(order_id: str, trades: Iterable[Mapping[str, Any]]) -> list[Fill]:
@@ -136,7 +136,7 @@ def order_state(
     """An order object of ``/data/order`` or ``/data/orders`` (or a WS order event)."""
     size = dec(raw.get("original_size"))
     matched = dec(raw.get("size_matched"))
-    fills = fills or []
+    fills = list(fills or [])
     filled_by_fills = sum((f.quantity for f in fills), ZERO)
     matched = max(matched, filled_by_fills)
     average = (
@@ -156,15 +156,13 @@ def order_state(
         limit_price=dec(raw.get("price")),
         filled_quantity=min(matched, size) if size > 0 else matched,
         average_price=average,
-        fills=tuple(fills),
+        fills=fills,  # type: ignore[arg-type]  # converted by attrs
         reason=status_name(raw.get("status")) or None,
         updated_at=timestamp(raw.get("timestamp") or raw.get("created_at")),
     )
 
 
-def order_book(
-    raw: Mapping[str, Any], *, market: str, outcome: Outcome = Outcome.YES
-) -> OrderBook:
+def order_book(raw: Mapping[str, Any], *, market: str, outcome: Outcome = Outcome.YES) -> OrderBook:
     """``/book`` of one token as the YES book of ``market`` (mirrored when it is the NO token).
 
     Levels are not assumed sorted: bids are sorted descending and asks ascending here.

@@ -16,14 +16,23 @@ VENUE = "polymarket"
 
 #: (fragment, error class, what the user should do). First match wins: order matters.
 _RULES: tuple[tuple[str, type[errors.ExchangeError], str], ...] = (
-    ("order_version_mismatch", errors.InvalidOrder, "the order was signed for the wrong exchange version"),
-    ("invalid order version", errors.InvalidOrder, "the order was signed for the wrong exchange version"),
-    ("signer address has to be the address of the api key", errors.AuthenticationError,
-     "the API key belongs to another address than the order signer"),
-    ("maker address not allowed", errors.AuthenticationError,
-     "this account must trade through its deposit wallet (signature type 3)"),
-    ("invalid signature", errors.AuthenticationError,
-     "check the signature type, funder and the market's neg-risk flag"),
+    ("order_version_mismatch", errors.InvalidOrder, "signed for the wrong exchange version"),
+    ("invalid order version", errors.InvalidOrder, "signed for the wrong exchange version"),
+    (
+        "signer address has to be the address of the api key",
+        errors.AuthenticationError,
+        "the API key belongs to another address than the order signer",
+    ),
+    (
+        "maker address not allowed",
+        errors.AuthenticationError,
+        "this account must trade through its deposit wallet (signature type 3)",
+    ),
+    (
+        "invalid signature",
+        errors.AuthenticationError,
+        "check the signature type, funder and the market's neg-risk flag",
+    ),
     ("invalid poly_proxy signature", errors.AuthenticationError, "check the funder"),
     ("unauthorized", errors.AuthenticationError, "check the API key, secret and passphrase"),
     ("invalid api key", errors.AuthenticationError, "check the API key, secret and passphrase"),

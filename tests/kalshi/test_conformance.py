@@ -1,0 +1,45 @@
+"""The core exchange conformance suite against recorded Kalshi HTTP
+(cassettes/kalshi/test_conformance/)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from arbexec.model import OrderRequest
+from arbexec.testing.conformance import ConformanceCase, ExchangeConformance
+
+TICKER = "KXHIGHNY-26NOV22-B57.5"
+
+
+def _request(key: str, price: str) -> OrderRequest:
+    return OrderRequest(
+        request_id=key,
+        idempotency_key=key,
+        venue="kalshi",
+        market=TICKER,
+        outcome="YES",
+        side="BUY",
+        quantity=Decimal(5),
+        limit_price=Decimal(price),
+        requested_at=datetime(2026, 11, 22, tzinfo=timezone.utc),
+    )
+
+
+@pytest.mark.vcr
+class TestKalshiConformance(ExchangeConformance):
+    @pytest.fixture
+    async def conformance_exchange(self, venue: Any) -> Any:
+        yield venue
+
+    @pytest.fixture
+    def conformance_case(self) -> ConformanceCase:
+        return ConformanceCase(
+            market=TICKER,
+            resting_request=_request("conformance-resting", "0.30"),
+            off_grid_request=_request("conformance-off-grid", "0.515"),
+            unknown_order_id="00000000-dead-4000-8000-000000000000",
+        )

@@ -1,0 +1,171 @@
+"""Recorded HTTP (cassettes/kalshi/test_recorded/), replayed with record mode none."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from arbexec import errors as ax
+from arbexec.model import OrderRequest, OrderStatus, Outcome
+
+D = Decimal
+TICKER = "KXHIGHNY-26NOV22-B57.5"
+SUBPENNY = "KXSUB-26DEC31-T5"
+pytestmark = pytest.mark.vcr
+
+
+def request(key: str = "rec-1", **kw: Any) -> OrderRequest:
+    base: dict[str, Any] = {
+        "request_id": key,
+        "idempotency_key": key,
+        "venue": "kalshi",
+        "market": TICKER,
+        "outcome": "YES",
+        "side": "BUY",
+        "quantity": D(5),
+        "limit_price": D("0.30"),
+        "requested_at": datetime(2026, 11, 22, tzinfo=timezone.utc),
+    }
+    base.update(kw)
+    return OrderRequest(**base)
+
+
+async def test_market_data_endpoints(venue: Any) -> None:
+    rules = await venue.market_rules(SUBPENNY)
+    assert rules.tick_size == D("0.001") and rules.quantity_step == D("0.01")
+    book = await venue.fetch_order_book(TICKER)
+    assert book.bids[0].price == D("0.40") and book.asks[0].price == D("0.42")
+    assert book.asks[0].size == D(3)
+    markets = await venue.fetch_markets(status="open")
+    assert {m["ticker"] for m in markets} == {TICKER, SUBPENNY}
+    assert isinstance(markets[0]["volume_fp"], Decimal)
+    events = await venue.fetch_events()
+    assert len(events) == 2
+    event = await venue.fetch_event("KXHIGHNY-26NOV22", with_markets=True)
+    assert event["event"]["series_ticker"] == "KXHIGHNY"
+    series = await venue.fetch_series("KXHIGHNY")
+    assert series["fee_multiplier"] == "1"
+    status = await venue.exchange_status()
+    assert status["trading_active"] is True
+
+
+async def test_order_lifecycle_endpoints(venue: Any) -> None:
+    prepared = await venue.prepare_order(request())
+    state = await venue.create_order(prepared)
+    assert state.status is OrderStatus.OPEN
+    fetched = await venue.fetch_order(state.venue_order_id)
+    assert fetched.client_order_id == prepared.identity
+    amended = await venue.amend_order(state.venue_order_id, price=D("0.31"), quantity=D(6))
+    assert (amended.limit_price, amended.quantity) == (D("0.31"), D(6))
+    decreased = await venue.decrease_order(state.venue_order_id, reduce_to=D(2))
+    assert decreased.remaining == D(2)
+    orders = await venue.list_orders(ticker=TICKER)
+    assert [o.venue_order_id for o in orders] == [state.venue_order_id]
+    cancelled = await venue.cancel_order(state.venue_order_id)
+    assert cancelled.status is OrderStatus.CANCELLED
+
+
+async def test_batch_create_and_cancel(venue: Any) -> None:
+    prepared = [
+        await venue.prepare_order(request(f"batch-{i}", limit_price=D("0.2"))) for i in range(2)
+    ]
+    items = await venue.create_orders(prepared)
+    assert all(i.state is not None and i.state.status is OrderStatus.OPEN for i in items)
+    results = await venue.cancel_orders([i.state.venue_order_id for i in items])
+    assert [r.error for r in results] == [None, None]
+    assert await venue.fetch_open_orders() == []
+
+
+async def test_portfolio_endpoints(venue: Any) -> None:
+    balance = await venue.fetch_balance()
+    assert balance.available == D("1000.00") and isinstance(balance.total, Decimal)
+    filled = await venue.create_order(
+        await venue.prepare_order(request("fill-1", quantity=D(2), limit_price=D("0.45")))
+    )
+    assert filled.status is OrderStatus.FILLED
+    positions = await venue.fetch_positions()
+    assert [(p.market, p.outcome, p.quantity) for p in positions] == [(TICKER, Outcome.YES, 2)]
+    fills = await venue.fetch_fills(order_id=filled.venue_order_id)
+    assert [(f.yes_price, f.fill.quantity, f.fill.fee) for f in fills] == [
+        (D("0.42"), D(2), D("0.0342"))
+    ]
+    assert await venue.fetch_settlements() == []
+
+
+async def test_bad_signature_is_401(venue: Any, ed_key: dict[str, Any]) -> None:
+    from arbexec_kalshi.signing import Signer
+
+    # the right key id, signed with a different key
+    venue.http.signer = Signer.from_pem(venue.signer.key_id, ed_key["private_key_pem"])
+    with pytest.raises(ax.AuthenticationError) as info:
+        await venue.fetch_balance()
+    assert info.value.venue_code == "authentication_error"
+    assert "INCORRECT_API_KEY_SIGNATURE" in str(info.value)
+    assert info.value.http_status == 401
+
+
+async def test_expired_timestamp(venue: Any, rsa_key: dict[str, Any]) -> None:
+    from arbexec_kalshi.signing import Signer, now_ms
+
+    venue.http.signer = Signer.from_pem(
+        rsa_key["key_id"], rsa_key["private_key_pem"], clock=lambda: now_ms() - 60_000
+    )
+    with pytest.raises(ax.AuthenticationError, match="NTP") as info:
+        await venue.fetch_balance()
+    assert info.value.venue_code == "header_timestamp_expired"
+
+
+async def test_insufficient_balance(venue: Any) -> None:
+    with pytest.raises(ax.InsufficientFunds) as info:
+        await venue.create_order(
+            await venue.prepare_order(request("big-1", quantity=D(5000), limit_price=D("0.30")))
+        )
+    assert info.value.venue_code == "insufficient_balance"
+    assert "insufficient balance" in (info.value.venue_message or "")
+
+
+async def test_duplicate_client_order_id_resolved_by_lookup(venue: Any) -> None:
+    prepared = await venue.prepare_order(request("dup-1"))
+    first = await venue.create_order(prepared)
+    second = await venue.create_order(prepared)
+    assert second.venue_order_id == first.venue_order_id
+    assert second.client_order_id == prepared.identity
+
+
+async def test_retired_v1_endpoint_is_a_clear_error(venue: Any) -> None:
+    legacy = {"ticker": TICKER, "side": "yes", "action": "buy", "count": 1, "yes_price": 30}
+    with pytest.raises(ax.DeprecatedEndpoint, match="upgrade the plugin") as info:
+        await venue.http.request(
+            "POST", "/portfolio/orders", json=legacy, order_post=True, order_request=True
+        )
+    assert info.value.venue_code == "deprecated_v1_order_endpoint"
+    assert info.value.http_status == 410
+
+
+async def test_429_on_a_read_is_retried(venue: Any, fake: Any) -> None:
+    fake.fail_next("/portfolio/balance", 429, {"error": "too many requests"})
+    balance = await venue.fetch_balance()
+    assert balance.available == D("1000.00")
+    assert len(venue.sleeps) == 1
+
+
+async def test_429_on_an_order_is_not_retried(venue: Any, fake: Any) -> None:
+    fake.fail_next("/portfolio/events/orders", 429, {"error": "too many requests"})
+    with pytest.raises(ax.RateLimited):
+        await venue.create_order(await venue.prepare_order(request("rl-1")))
+
+
+async def test_partial_fill_then_cancel_through_a_lagging_read(venue: Any, fake: Any) -> None:
+    state = await venue.create_order(
+        await venue.prepare_order(request("part-1", quantity=D(10), limit_price=D("0.45")))
+    )
+    assert state.status is OrderStatus.PARTIALLY_FILLED and state.filled_quantity == D(7)
+    fake.stale_reads[state.venue_order_id] = 1  # the first read after the cancel lags
+    cancelled = await venue.cancel_order(state.venue_order_id)
+    assert cancelled.status is OrderStatus.CANCELLED
+    assert cancelled.filled_quantity == D(7) and len(cancelled.fills) == 2
+    assert cancelled.fees == D("0.1205")
+    assert venue.sleeps  # it waited before reading again

@@ -1,0 +1,147 @@
+"""Shadow mode: books come from another venue's fetch_order_book, fills are simulated here.
+
+The upstream is a small in-memory exchange serving recorded Polymarket and Kalshi book
+responses (tests/paper/data), folded onto the YES book the way the venue plugins do.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from arbexec_paper.exchange import PaperExchange
+
+from arbexec.errors import InvalidOrder, UnknownNameError
+from arbexec.exchange import ExchangeSettings, MarketRules
+from arbexec.model import ONE, Liquidity, OrderBook, OrderStatus
+
+D = Decimal
+DATA = Path(__file__).parent / "data"
+POLY_BOOK = json.loads((DATA / "polymarket_book.json").read_text())
+KALSHI_BOOK = json.loads((DATA / "kalshi_orderbook.json").read_text())
+TOKEN = POLY_BOOK["asset_id"]
+TICKER = "KXFEDDECISION-26DEC-C25"
+
+
+def polymarket_to_book(body: dict) -> OrderBook:
+    bids = sorted(((D(lv["price"]), D(lv["size"])) for lv in body["bids"]), reverse=True)
+    asks = sorted((D(lv["price"]), D(lv["size"])) for lv in body["asks"])
+    return OrderBook(venue="polymarket", market=body["asset_id"], bids=bids, asks=asks,
+                     tick_size=D(body["tick_size"]))
+
+
+def kalshi_to_book(ticker: str, body: dict) -> OrderBook:
+    book = body["orderbook_fp"]
+    bids = sorted(((D(p), D(s)) for p, s in book["yes_dollars"]), reverse=True)
+    asks = sorted((ONE - D(p), D(s)) for p, s in book["no_dollars"])
+    return OrderBook(venue="kalshi", market=ticker, bids=bids, asks=asks)
+
+
+class RecordedUpstream:
+    """An Exchange-shaped stand-in that answers from recorded responses."""
+
+    name = "upstream"
+
+    def __init__(self) -> None:
+        self.polymarket = copy.deepcopy(POLY_BOOK)
+        self.kalshi = copy.deepcopy(KALSHI_BOOK)
+        self.fetches = 0
+        self.closed = False
+
+    async def market_rules(self, market: str) -> MarketRules:
+        if market == TOKEN:
+            return MarketRules(market=market, tick_size=D(self.polymarket["tick_size"]),
+                               quantity_step=D("0.01"),
+                               min_quantity=D(self.polymarket["min_order_size"]))
+        if market == TICKER:
+            return MarketRules(market=market, tick_size=D("0.01"))
+        raise InvalidOrder(f"unknown market {market}")
+
+    async def fetch_order_book(self, market: str) -> OrderBook:
+        self.fetches += 1
+        if market == TOKEN:
+            return polymarket_to_book(self.polymarket)
+        return kalshi_to_book(market, self.kalshi)
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def upstream() -> RecordedUpstream:
+    return RecordedUpstream()
+
+
+async def test_the_book_is_the_upstream_book(make_venue, upstream):
+    venue = make_venue(shadow={"venue": "polymarket"}, upstream=upstream)
+    book = await venue.fetch_order_book(TOKEN)
+    assert book.bids[0].price == D("0.47") and book.asks[0].price == D("0.49")
+    assert book.asks[0].size == D("82.25")
+    assert (await venue.market_rules(TOKEN)).min_quantity == 5
+
+
+async def test_fills_walk_the_recorded_polymarket_book(make_venue, upstream, request_for,
+                                                       submit):
+    venue = make_venue(shadow={"venue": "polymarket"}, upstream=upstream, fees="polymarket")
+    state = await submit(venue, request_for(market=TOKEN, quantity="300", price="0.51"))
+
+    assert state.status is OrderStatus.FILLED
+    assert [(f.price, f.quantity) for f in state.fills] == [
+        (D("0.49"), D("82.25")), (D("0.50"), D("150")), (D("0.51"), D("67.75"))]
+    assert state.average_price == (D("0.49") * D("82.25") + D("75") + D("0.51") * D("67.75")
+                                   ) / 300
+    assert state.fees > 0
+    assert (await venue.fetch_order_book(TOKEN)).asks[0].price == D("0.51")
+
+
+async def test_kalshi_no_bids_are_yes_asks(make_venue, upstream, request_for, submit):
+    venue = make_venue(shadow={"venue": "kalshi"}, upstream=upstream, fees="kalshi")
+    book = await venue.fetch_order_book(TICKER)
+    assert (book.bids[0].price, book.asks[0].price) == (D("0.42"), D("0.44"))
+    assert book.asks[0].size == 17
+
+    # Buying NO takes YES bids: NO at 1 - 0.42 = 0.58 for 13, then 1 - 0.35 = 0.65 for 11.
+    state = await submit(venue, request_for(market=TICKER, outcome="NO", quantity=20,
+                                            price="0.65", time_in_force="IOC"))
+    assert [(f.price, f.quantity) for f in state.fills] == [(D("0.58"), 13), (D("0.65"), 7)]
+    # Kalshi fees: ceil(0.07 x 13 x 0.58 x 0.42) and ceil(0.07 x 7 x 0.65 x 0.35)
+    assert [f.fee for f in state.fills] == [D("0.2217"), D("0.1115")]
+
+
+async def test_refresh_fetches_again_and_resting_orders_fill_against_it(
+    make_venue, upstream, request_for, submit, clock
+):
+    venue = make_venue(shadow={"venue": "polymarket", "refresh_seconds": 5}, upstream=upstream)
+    resting = await submit(venue, request_for(market=TOKEN, quantity=100, price="0.45"))
+    assert resting.status is OrderStatus.OPEN
+    fetches = upstream.fetches
+
+    clock.advance(4)
+    await venue.fetch_order_book(TOKEN)
+    assert upstream.fetches == fetches  # still fresh
+
+    upstream.polymarket["asks"].append({"price": "0.44", "size": "60"})  # a seller arrives
+    clock.advance(1)
+    book = await venue.fetch_order_book(TOKEN)
+    assert upstream.fetches == fetches + 1
+    assert book.asks[0].price == D("0.49")  # the 0.44 offer went to our resting bid
+    state = await venue.fetch_order(resting.venue_order_id)
+    assert state.status is OrderStatus.PARTIALLY_FILLED
+    assert [(f.price, f.quantity, f.liquidity) for f in state.fills] == [
+        (D("0.45"), 60, Liquidity.MAKER)]
+
+
+async def test_shadow_markets_can_be_restricted(make_venue, upstream, request_for):
+    venue = make_venue(shadow={"venue": "kalshi", "markets": [TICKER]}, upstream=upstream)
+    await venue.prepare_order(request_for(market=TICKER, price="0.30"))
+    with pytest.raises(InvalidOrder, match="unknown market"):
+        await venue.prepare_order(request_for(market=TOKEN, price="0.30"))
+
+
+def test_an_upstream_type_that_is_not_installed_is_named():
+    settings = ExchangeSettings(name="shadowed", options={"shadow": {"venue": "nosuchvenue"}})
+    with pytest.raises(UnknownNameError, match="nosuchvenue"):
+        PaperExchange(settings)

@@ -1,0 +1,89 @@
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from arbexec.model import OrderStatus
+from arbexec.risk.base import OrderOutcome
+from arbexec.risk.rules import DailyLossLimit, ParameterError
+
+
+def outcome(pnl: str, fees: str = "0") -> OrderOutcome:
+    return OrderOutcome(venue="paper", market="M1", request=None, status=OrderStatus.FILLED,
+                        realised_pnl=Decimal(pnl), fees=Decimal(fees))
+
+
+def rule(**params):
+    return DailyLossLimit.from_params({"max_loss": 100, **params})
+
+
+@pytest.mark.parametrize(("pnl", "allowed"), [("-99.99", True), ("-100", False), ("-101", False)])
+def test_engine_figure_below_at_above(req, ctx, pnl, allowed):
+    verdict = rule().check(req(), ctx(daily_realised_pnl=Decimal(pnl)))
+    assert verdict.allowed is allowed
+    if not allowed:
+        assert verdict.code == "daily_loss_limit"
+        assert verdict.figures == {"limit": "100", "actual": pnl.lstrip("-")}
+
+
+def test_observed_losses_count_fees_and_emit_the_halt(req, ctx, now):
+    r = rule()
+    assert r.observe(outcome("-90", fees="5"), now) == []
+    assert r.check(req(), ctx()).allowed  # 95 lost
+    (event,) = r.observe(outcome("-4", fees="1"), now)  # 100 lost
+    assert event.kind == "risk.daily_loss"
+    assert event.data["from"] == "active" and event.data["to"] == "halted"
+    assert event.data["loss"] == "100" and event.data["limit"] == "100"
+    assert event.at == now
+    assert r.check(req(), ctx()).code == "daily_loss_limit"
+
+
+def test_halt_lasts_the_day_even_if_losses_are_recovered(req, ctx, now):
+    r = rule()
+    r.observe(outcome("-150"), now)
+    r.observe(outcome("+120"), now + timedelta(hours=1))
+    assert r.check(req(), ctx(now=now + timedelta(hours=2))).code == "daily_loss_limit"
+
+
+def test_sells_still_pass_while_halted(req, ctx, now):
+    r = rule()
+    r.observe(outcome("-150"), now)
+    assert r.check(req(side="SELL"), ctx()).allowed
+
+
+def test_resets_at_midnight_in_its_timezone(req, ctx):
+    r = rule(timezone="America/New_York")
+    evening = datetime(2026, 11, 18, 23, 0, tzinfo=UTC)  # 18:00 in New York
+    r.observe(outcome("-200"), evening)
+    before_midnight_ny = datetime(2026, 11, 19, 4, 59, tzinfo=UTC)
+    assert not r.check(req(), ctx(now=before_midnight_ny)).allowed
+    after_midnight_ny = datetime(2026, 11, 19, 5, 0, tzinfo=UTC)
+    assert r.check(req(), ctx(now=after_midnight_ny)).allowed
+    (event,) = r.observe(outcome("0"), after_midnight_ny)
+    assert (event.data["from"], event.data["to"]) == ("halted", "active")
+    assert event.data["day"] == "2026-11-19" and event.data["timezone"] == "America/New_York"
+
+
+def test_a_halt_found_in_check_is_journaled_by_the_next_observe(req, ctx, now):
+    r = rule()
+    assert not r.check(req(), ctx(daily_realised_pnl=Decimal("-300"))).allowed
+    (event,) = r.observe(outcome("0"), now)
+    assert event.data["to"] == "halted" and event.at == now
+    # the latch holds although the engine's figure is now fine
+    assert not r.check(req(), ctx(daily_realised_pnl=Decimal("0"))).allowed
+
+
+def test_preview_does_not_trip(req, ctx, now):
+    r = rule()
+    assert not r.preview(req(), ctx(daily_realised_pnl=Decimal("-300"))).allowed
+    assert r.check(req(), ctx()).allowed
+    assert r.observe(outcome("0"), now) == []
+
+
+def test_max_loss_is_required_and_timezones_are_checked():
+    with pytest.raises(ParameterError) as caught:
+        DailyLossLimit.from_params({})
+    assert caught.value.parameter == "max_loss"
+    with pytest.raises(ParameterError) as caught:
+        rule(timezone="Mars/Olympus")
+    assert caught.value.parameter == "timezone"
