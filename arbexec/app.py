@@ -64,11 +64,13 @@ def build_policy(
         policy = policy_module.load_policy_file(chosen, available=available)
     elif deployment.risk_rules:
         policy = policy_module.load_policy(list(deployment.risk_rules), available=available,
-                                           source=deployment.source)
+                                           source=deployment.source, prefix="risk.rules")
     else:
-        policy = policy_module.load_policy([], available=available, source=deployment.source)
+        policy = policy_module.load_policy([], available=available, source=deployment.source,
+                                           prefix="risk.rules")
     env = os.environ if environ is None else environ
-    return policy_module.apply_legacy_env(policy, env, available=available)
+    legacy: PolicyLike = policy_module.apply_legacy_env(policy, env, available=available)
+    return legacy
 
 
 def build_venue(entry: PluginConfig, deployment: Deployment, host: PluginHost) -> Exchange:

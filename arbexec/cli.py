@@ -202,9 +202,9 @@ def config_check(app: App, policy: str | None) -> None:
 @config_group.command("show-default")
 def config_show_default() -> None:
     """Print the built-in default deployment, to copy and adapt."""
-    from importlib import resources
+    from arbexec.config import DEFAULT_FILE
 
-    click.echo(resources.files("arbexec").joinpath("defaults/default.toml").read_text(), nl=False)
+    click.echo(DEFAULT_FILE.read_text(encoding="utf-8"), nl=False)
 
 
 # ---------------------------------------------------------------------------- run

@@ -12,7 +12,6 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from arbexec.engine import EngineSettings
 from arbexec.errors import ConfigError
 
 DEFAULT_NAME = "<built-in default>"
+DEFAULT_FILE = Path(__file__).resolve().parent / "defaults" / "default.toml"
 _TOP_LEVEL = {"journal", "engine", "venues", "risk", "sinks", "source", "events"}
 _ENGINE_KEYS = {
     "wait_budget": float, "max_in_flight": int, "venue_concurrency": int,
@@ -223,7 +223,7 @@ def load_deployment(path: str | Path | None, *, environ: Mapping[str, str] | Non
     cwd = Path.cwd()
     if path is None:
         load_env_files(cwd)
-        text = resources.files("arbexec").joinpath("defaults/default.toml").read_text()
+        text = DEFAULT_FILE.read_text(encoding="utf-8")
         return parse_deployment(tomllib.loads(text), source=DEFAULT_NAME, base_dir=cwd,
                                 environ=environ)
     file = Path(path)

@@ -19,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from datetime import datetime
 from typing import Any, Protocol
 
 from attrs import define, field, frozen
@@ -102,30 +103,40 @@ class EngineSettings:
 
 @define
 class _Health:
-    """Per-venue counters the breaker and rate rules read."""
+    """Per-venue counters the breaker and rate rules read, kept O(1) per order."""
 
     consecutive_failures: int = 0
     outcomes: deque[tuple[float, bool]] = field(factory=deque)  # (time, rejected)
-    sends: deque[float] = field(factory=deque)
+    rejects: int = 0  # rejected entries in ``outcomes``
+    sends: deque[float] = field(factory=deque)  # last minute
+    recent_sends: deque[float] = field(factory=deque)  # last second
     unknown: int = 0
 
+    def record_outcome(self, now: float, rejected: bool) -> None:
+        self.outcomes.append((now, rejected))
+        self.rejects += rejected
+
+    def record_send(self, now: float) -> None:
+        self.sends.append(now)
+        self.recent_sends.append(now)
+
     def snapshot(self, now: float, window: float) -> VenueHealth:
-        while self.outcomes and now - self.outcomes[0][0] > window:
-            self.outcomes.popleft()
-        while self.sends and now - self.sends[0] > 60.0:
-            self.sends.popleft()
-        last_second = 0
-        for t in reversed(self.sends):
-            if now - t > 1.0:
-                break
-            last_second += 1
+        outcomes = self.outcomes
+        while outcomes and now - outcomes[0][0] > window:
+            self.rejects -= outcomes.popleft()[1]
+        sends = self.sends
+        while sends and now - sends[0] > 60.0:
+            sends.popleft()
+        recent = self.recent_sends
+        while recent and now - recent[0] > 1.0:
+            recent.popleft()
         return VenueHealth(
             consecutive_failures=self.consecutive_failures,
-            recent_outcomes=len(self.outcomes),
-            recent_rejects=sum(1 for _, r in self.outcomes if r),
+            recent_outcomes=len(outcomes),
+            recent_rejects=self.rejects,
             unknown_count=self.unknown,
-            orders_last_second=last_second,
-            orders_last_minute=len(self.sends),
+            orders_last_second=len(recent),
+            orders_last_minute=len(sends),
         )
 
 
@@ -141,6 +152,28 @@ class _Live:
     started: float  # perf_counter at submission
     updates: asyncio.Queue[OrderState] = field(factory=asyncio.Queue)
     seen_trades: set[str] = field(factory=set)
+    acknowledged_at: datetime | None = None
+    latency_ack_ms: float | None = None
+    filled: Decimal = ZERO
+    average_price: Decimal | None = None
+    fees: Decimal = ZERO
+    reason_code: str | None = None
+    reason: str | None = None
+
+    def result(self, *, executed_at: datetime | None = None,
+               latency_final_ms: float | None = None) -> ExecutionResult:
+        """The result as the journal now holds it, built without reading it back."""
+        r = self.request
+        return ExecutionResult(
+            request_id=r.request_id, idempotency_key=r.idempotency_key, status=self.status,
+            venue=r.venue, market=r.market, outcome=r.outcome, side=r.side,
+            quantity=r.quantity, limit_price=r.limit_price,
+            venue_order_id=self.venue_order_id, filled_quantity=self.filled,
+            average_price=self.average_price, fees=self.fees, reason_code=self.reason_code,
+            reason=self.reason, tags=r.tags, requested_at=r.requested_at,
+            acknowledged_at=self.acknowledged_at, executed_at=executed_at,
+            latency_ack_ms=self.latency_ack_ms, latency_final_ms=latency_final_ms,
+        )
 
 
 @define
@@ -172,6 +205,7 @@ class Engine:
     _pnl_today: Decimal = ZERO
     _started: bool = False
     _closing: bool = False
+    _flush_handle: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -221,6 +255,10 @@ class Engine:
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        self.journal.flush()
         await self.hub.aclose()
         if close_venues:
             for exchange in self.venues.values():
@@ -253,10 +291,13 @@ class Engine:
 
     async def _execute(self, request: OrderRequest) -> ExecutionResult:
         started = time.perf_counter()
-        existing = self.journal.get(request.idempotency_key)
-        if existing is not None and existing.status is not OrderStatus.DENIED:
-            return self._emit_result(existing.to_result(duplicate=True))
-
+        if self.policy.needs:
+            # Spare the venue the risk policy's reads for a key already executed. Without
+            # needs this lookup is skipped: the journal's UNIQUE key settles duplicates when
+            # the intent (or a denial) is written, across restarts too.
+            existing = self.journal.get(request.idempotency_key)
+            if existing is not None and existing.status is not OrderStatus.DENIED:
+                return self._emit_result(existing.to_result(duplicate=True))
         exchange = self.venues.get(request.venue)
         if exchange is None:
             configured = ", ".join(sorted(self.venues)) or "none"
@@ -277,6 +318,7 @@ class Engine:
                               f"could not fetch what the risk policy needs from "
                               f"{request.venue}: {exc}", started)
         decision = self.policy.evaluate(request, ctx)
+        self._policy_events()
         if not decision.allowed:
             verdict = decision.verdict
             code = verdict.code if verdict and verdict.code else "risk"
@@ -287,6 +329,7 @@ class Engine:
         claims = list(decision.claims)
         breached = await self.ledger.try_reserve(request.idempotency_key, claims)
         if breached is not None:
+            self._policy_release(request)
             current = await self.ledger.exposure(breached.key)
             return self._deny(
                 request, breached.code,
@@ -300,6 +343,7 @@ class Engine:
             prepared = await exchange.prepare_order(request)
         except ExchangeError as exc:
             await self.ledger.release(request.idempotency_key)
+            self._policy_release(request)
             return self._deny(request, exc.reason_code, str(exc), started)
 
         sent_event = Event(kind="order.sent", request_id=request.request_id, data={
@@ -367,6 +411,38 @@ class Engine:
                 held += r.quantity * r.limit_price
         return held
 
+    def _policy_release(self, request: OrderRequest) -> None:
+        """Undo what an allowing policy set aside for a request that will not be sent
+        (a circuit breaker's half-open probe slot, for one)."""
+        release = getattr(self.policy, "release", None)
+        if release is not None:
+            release(request)
+
+    def _policy_events(self) -> None:
+        """Rules may change state while checking (a breaker going half-open); record it."""
+        drain = getattr(self.policy, "drain_events", None)
+        events = drain() if drain is not None else None
+        if events:
+            self.journal.append_events(events)
+            for event in events:
+                self.hub.emit(event)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _schedule_flush(self) -> None:
+        """Deferred journal writes ride on the next write-ahead commit; when none comes
+        within a couple of milliseconds, this commits them on their own."""
+        if self._flush_handle is None and self.journal.has_deferred:
+            self._flush_handle = asyncio.get_running_loop().call_later(
+                0.002, self._flush_journal)
+
+    def _flush_journal(self) -> None:
+        self._flush_handle = None
+        self.journal.flush()
+
     def _health_of(self, venue: str) -> _Health:
         health = self._health.get(venue)
         if health is None:
@@ -386,27 +462,31 @@ class Engine:
     ) -> ExecutionResult:
         key = request.idempotency_key
         health = self._health_of(request.venue)
-        health.sends.append(time.monotonic())
+        health.record_send(time.monotonic())
         async with self._gate(request.venue):
             try:
-                # Shielded: a Ctrl-C must not abandon a send whose answer is on its way.
-                state = await asyncio.shield(exchange.create_order(prepared))
+                state = await exchange.create_order(prepared)
+            except asyncio.CancelledError:
+                # The caller gave up mid-send: the order may have left. Record it UNKNOWN
+                # and resolve it by lookup in the background, then let the cancel through.
+                self._spawn(self._unknown(request, exchange, prepared, started,
+                                          "the send was interrupted"))
+                raise
             except AmbiguousSubmission as exc:
                 return await self._unknown(request, exchange, prepared, started, str(exc))
             except ExchangeError as exc:
                 failure = isinstance(exc, NetworkError)
                 return await self._rejected(request, exc, started, failure=failure)
-            except asyncio.CancelledError:
-                raise
             except Exception as exc:  # a plugin bug: the order may have left
                 log.exception("venue %s raised unexpectedly on create", request.venue)
                 return await self._unknown(request, exchange, prepared, started,
                                            f"unexpected {type(exc).__name__}: {exc}")
         acked = time.perf_counter()
         health.consecutive_failures = 0
-        live = _Live(key=key, request=request, identity=prepared.identity,
-                     venue_order_id=state.venue_order_id, status=state.status, started=started)
         latency_ack = (acked - started) * 1000
+        live = _Live(key=key, request=request, identity=prepared.identity,
+                     venue_order_id=state.venue_order_id, status=OrderStatus.PENDING,
+                     started=started, acknowledged_at=now_utc(), latency_ack_ms=latency_ack)
         if state.is_final:
             return await self._finish(live, state, latency_ack_ms=latency_ack)
         self._track(live)
@@ -423,9 +503,7 @@ class Engine:
             task = asyncio.get_running_loop().create_task(self._background_follow(live, exchange))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
-        row = self.journal.get(live.key)
-        assert row is not None
-        return self._emit_result(row.to_result())
+        return self._emit_result(live.result())
 
     async def _wait_final(
         self, live: _Live, exchange: Exchange, deadline: float | None
@@ -524,14 +602,18 @@ class Engine:
             live.venue_order_id = state.venue_order_id
             self._by_venue_id[(live.request.venue, state.venue_order_id)] = live
         filled, alerts = self._checked_fill_total(live, state)
+        live.filled, live.fees = filled, state.fees
+        live.average_price = state.average_price or live.average_price
         event = Event(kind="order.state", request_id=live.request.request_id,
                       data=order_state_summary(state))
         self.journal.record_state(
             live.key, status=state.status, venue_order_id=state.venue_order_id,
             filled_quantity=filled, average_price=state.average_price, fees=state.fees,
-            fills=fills, acknowledged_at=now_utc() if latency_ack_ms is not None else None,
-            latency_ack_ms=latency_ack_ms, events=[event, *alerts],
+            fills=fills, venue=live.request.venue,
+            acknowledged_at=live.acknowledged_at if latency_ack_ms is not None else None,
+            latency_ack_ms=latency_ack_ms, events=[event, *alerts], defer=True,
         )
+        self._schedule_flush()
         self.hub.emit(event)
         for alert in alerts:
             self.hub.emit(alert)
@@ -543,16 +625,22 @@ class Engine:
         latency_final = (time.perf_counter() - live.started) * 1000
         fills = self._new_fills(live, state)
         filled, alerts = self._checked_fill_total(live, state)
+        live.status, live.filled, live.fees = state.status, filled, state.fees
+        live.average_price = state.average_price or live.average_price
+        live.venue_order_id = state.venue_order_id or live.venue_order_id
+        live.reason_code, live.reason = _reason_code(state), state.reason
         event = Event(kind="order.state", request_id=live.request.request_id,
                       data=order_state_summary(state), at=now)
         self.journal.record_state(
             live.key, status=state.status, venue_order_id=state.venue_order_id,
             filled_quantity=filled, average_price=state.average_price, fees=state.fees,
-            fills=fills, reason_code=_reason_code(state), reason=state.reason,
-            acknowledged_at=now if latency_ack_ms is not None else None,
+            fills=fills, reason_code=live.reason_code, reason=state.reason,
+            venue=live.request.venue,
+            acknowledged_at=live.acknowledged_at if latency_ack_ms is not None else None,
             executed_at=now, latency_ack_ms=latency_ack_ms, latency_final_ms=latency_final,
-            events=[event, *alerts], replace_reason=True,
+            events=[event, *alerts], replace_reason=True, defer=True,
         )
+        self._schedule_flush()
         self._untrack(live)
         request = live.request
         money = filled * (state.average_price or ZERO)
@@ -565,15 +653,17 @@ class Engine:
         ))
         for alert in alerts:
             self.hub.emit(alert)
-        row = self.journal.get(live.key)
-        assert row is not None
-        return self._emit_result(row.to_result())
+        if live.acknowledged_at is None:  # resolved later (UNKNOWN, reconciliation)
+            row = self.journal.get(live.key)
+            assert row is not None
+            return self._emit_result(row.to_result())
+        return self._emit_result(live.result(executed_at=now, latency_final_ms=latency_final))
 
     async def _rejected(
         self, request: OrderRequest, exc: ExchangeError, started: float, *, failure: bool
     ) -> ExecutionResult:
         health = self._health_of(request.venue)
-        health.outcomes.append((time.monotonic(), True))
+        health.record_outcome(time.monotonic(), True)
         health.consecutive_failures = health.consecutive_failures + 1 if failure else 0
         await self.ledger.release(request.idempotency_key)
         reason = exc.venue_message or str(exc)
@@ -726,7 +816,7 @@ class Engine:
     def _observe(self, outcome: OrderOutcome) -> None:
         health = self._health_of(outcome.venue)
         if outcome.status is not OrderStatus.REJECTED and not outcome.failure:
-            health.outcomes.append((time.monotonic(), False))
+            health.record_outcome(time.monotonic(), False)
         observers = self.policy.observers
         if not observers:
             return

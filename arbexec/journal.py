@@ -312,6 +312,7 @@ class Journal:
     path: Path
     _db: sqlite3.Connection
     _lock: EngineLock | None = None
+    _deferred: list[tuple[str, Sequence[Any]]] = field(factory=list)
 
     @classmethod
     def open(cls, path: str | Path, *, durability: str = "normal") -> Journal:
@@ -348,6 +349,7 @@ class Journal:
 
     def close(self) -> None:
         try:
+            self.flush()
             self._db.close()
         finally:
             if self._lock is not None:
@@ -356,16 +358,38 @@ class Journal:
 
     # ------------------------------------------------------------------ transactions
 
+    @property
+    def has_deferred(self) -> bool:
+        return bool(self._deferred)
+
+    def flush(self) -> None:
+        """Commit deferred writes (the next write-ahead commit also carries them)."""
+        if self._deferred:
+            self._tx(())
+
     def _tx(self, statements: Iterable[tuple[str, Sequence[Any]]]) -> None:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            self._run_deferred()
             for sql, args in statements:
                 db.execute(sql, args)
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+
+    def _run_deferred(self) -> None:
+        """Inside an open transaction: execute what was deferred. The list is cleared only
+        after COMMIT by the caller's success path, so a failed transaction keeps it."""
+        if self._deferred:
+            pending, self._deferred = self._deferred, []
+            try:
+                for sql, args in pending:
+                    self._db.execute(sql, args)
+            except BaseException:
+                self._deferred = pending + self._deferred
+                raise
 
     @staticmethod
     def _event_stmt(event: Event, key: str | None = None) -> tuple[str, Sequence[Any]]:
@@ -380,16 +404,19 @@ class Journal:
     # ------------------------------------------------------------------ orders
 
     def get(self, idempotency_key: str) -> JournalRow | None:
+        self.flush()
         r = self._db.execute(
             "SELECT * FROM orders WHERE idempotency_key=?", (idempotency_key,)
         ).fetchone()
         return None if r is None else _row(r)
 
     def find_by_request_id(self, request_id: str) -> list[JournalRow]:
+        self.flush()
         rows = self._db.execute("SELECT * FROM orders WHERE request_id=?", (request_id,))
         return [_row(r) for r in rows]
 
     def find_by_venue_order_id(self, venue: str, venue_order_id: str) -> JournalRow | None:
+        self.flush()
         r = self._db.execute(
             "SELECT * FROM orders WHERE venue=? AND venue_order_id=?", (venue, venue_order_id)
         ).fetchone()
@@ -410,6 +437,7 @@ class Journal:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            self._run_deferred()
             cur = db.execute(
                 """INSERT INTO orders(idempotency_key, request_id, venue, market, outcome, side,
                        quantity, limit_price, request, status, identity, venue_order_id, pair_id,
@@ -433,7 +461,7 @@ class Journal:
                 ),
             )
             if cur.rowcount == 0:
-                db.execute("ROLLBACK")
+                db.execute("COMMIT")  # keeps the deferred writes it carried
                 return self.get(request.idempotency_key)
             for event in events:
                 db.execute(*self._event_stmt(event, request.idempotency_key))
@@ -452,6 +480,7 @@ class Journal:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            self._run_deferred()
             cur = db.execute(
                 """INSERT INTO orders(idempotency_key, request_id, venue, market, outcome, side,
                        quantity, limit_price, request, status, reason_code, reason,
@@ -471,7 +500,7 @@ class Journal:
                 ),
             )
             if cur.rowcount == 0:
-                db.execute("ROLLBACK")
+                db.execute("COMMIT")  # keeps the deferred writes it carried
                 return self.get(request.idempotency_key)
             for event in events:
                 db.execute(*self._event_stmt(event, request.idempotency_key))
@@ -499,11 +528,16 @@ class Journal:
         latency_final_ms: float | None = None,
         events: Sequence[Event] = (),
         replace_reason: bool = False,
+        venue: str | None = None,
+        defer: bool = False,
     ) -> None:
         """Move an order to a new state, append its new fills (deduplicated by trade id).
 
         ``replace_reason`` overwrites the reason even with None (a final state supersedes
-        the note an UNKNOWN state carried)."""
+        the note an UNKNOWN state carried). ``defer`` queues the write for the next commit
+        (a later write-ahead intent, ``flush()``, or any read): safe for states that follow
+        a committed intent, because a crash before the commit leaves the order in flight
+        and reconciliation takes the venue's word for it."""
         now = now_utc().isoformat()
         statements: list[tuple[str, Sequence[Any]]] = [(
             """UPDATE orders SET status=?,
@@ -526,7 +560,6 @@ class Journal:
                 latency_ack_ms, latency_final_ms, now, key,
             ),
         )]
-        venue = None
         for fill in fills:
             if venue is None:
                 row = self._db.execute(
@@ -539,13 +572,17 @@ class Journal:
                    ON CONFLICT(idempotency_key, trade_id) DO UPDATE SET
                        quantity=excluded.quantity, price=excluded.price, fee=excluded.fee,
                        final=MAX(fills.final, excluded.final)""",
-                (key, fill.trade_id, venue, str(fill.quantity), str(fill.price), str(fill.fee),
+                (key, fill.trade_id, venue or "?", str(fill.quantity), str(fill.price), str(fill.fee),
                  fill.liquidity.value, int(fill.final), fill.timestamp.isoformat()),
             ))
         statements.extend(self._event_stmt(e, key) for e in events)
-        self._tx(statements)
+        if defer:
+            self._deferred.extend(statements)
+        else:
+            self._tx(statements)
 
     def fills(self, key: str) -> list[Fill]:
+        self.flush()
         rows = self._db.execute(
             "SELECT * FROM fills WHERE idempotency_key=? ORDER BY at, trade_id", (key,)
         )
@@ -556,6 +593,7 @@ class Journal:
         ]
 
     def non_final(self, venue: str | None = None) -> list[JournalRow]:
+        self.flush()
         marks = ",".join("?" * len(NON_FINAL))
         sql = f"SELECT * FROM orders WHERE status IN ({marks})"
         args: list[Any] = list(NON_FINAL)
@@ -576,6 +614,7 @@ class Journal:
         tag: tuple[str, str] | None = None,
         limit: int | None = None,
     ) -> list[JournalRow]:
+        self.flush()
         sql = "SELECT * FROM orders WHERE 1=1"
         args: list[Any] = []
         for column, value in (("venue", venue), ("market", market), ("request_id", request_id)):
@@ -608,6 +647,7 @@ class Journal:
         since_seq: int = 0,
         limit: int | None = None,
     ) -> Iterator[tuple[int, Event]]:
+        self.flush()
         sql = "SELECT * FROM events WHERE seq>?"
         args: list[Any] = [since_seq]
         if kinds:
@@ -625,6 +665,7 @@ class Journal:
                                   at=datetime.fromisoformat(r["at"]), request_id=r["request_id"])
 
     def counts_by_status(self) -> dict[str, int]:
+        self.flush()
         return {r[0]: r[1] for r in self._db.execute(
             "SELECT status, COUNT(*) FROM orders GROUP BY status")}
 

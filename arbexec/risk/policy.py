@@ -36,22 +36,22 @@ _POLICY_FILE_KEYS = frozenset({"rules", "description"})
 class PolicyDecision:
     """The policy's answer for one request.
 
-    ``denial`` is the verdict that refused it (None when allowed); ``verdicts`` are those
+    ``verdict`` is the verdict that refused it (None when allowed); ``verdicts`` are those
     of the rules that ran; ``claims`` the exposure the engine must reserve before sending.
     """
 
     allowed: bool
     verdicts: tuple[Verdict, ...]
     claims: tuple[Claim, ...] = ()
-    denial: Verdict | None = None
+    verdict: Verdict | None = None
 
     @property
     def code(self) -> str | None:
-        return self.denial.code if self.denial is not None else None
+        return self.verdict.code if self.verdict is not None else None
 
     @property
     def message(self) -> str:
-        return self.denial.message if self.denial is not None else ""
+        return self.verdict.message if self.verdict is not None else ""
 
 
 @frozen(kw_only=True)
@@ -112,14 +112,14 @@ class Policy:
             verdicts.append(verdict)
             if not verdict.allowed:
                 self._release(request, len(verdicts) - 1)
-                return PolicyDecision(allowed=False, verdicts=tuple(verdicts), denial=verdict)
+                return PolicyDecision(allowed=False, verdicts=tuple(verdicts), verdict=verdict)
             if verdict.claims:
                 claims.extend(verdict.claims)
         return PolicyDecision(allowed=True, verdicts=tuple(verdicts), claims=tuple(claims))
 
     def explain(self, request: OrderRequest, ctx: RiskContext) -> PolicyDecision:
         """Every rule's verdict, without stopping and without changing any rule's state
-        (``arbexec risk explain``). ``denial`` is the first denial, as ``evaluate`` would
+        (``arbexec risk explain``). ``verdict`` is the first denial, as ``evaluate`` would
         report it; ``claims`` are those of the allowing rules."""
         verdicts: list[Verdict] = []
         for name, preview in self._previews:
@@ -130,7 +130,7 @@ class Policy:
         denial = next((v for v in verdicts if not v.allowed), None)
         claims = tuple(claim for v in verdicts if v.allowed for claim in v.claims)
         return PolicyDecision(
-            allowed=denial is None, verdicts=tuple(verdicts), claims=claims, denial=denial
+            allowed=denial is None, verdicts=tuple(verdicts), claims=claims, verdict=denial
         )
 
     def release(self, request: OrderRequest) -> None:
@@ -320,7 +320,7 @@ def apply_legacy_env(
         index = next(
             (i for i, entry in enumerate(entries) if entry.rule.name == setting.rule), None
         )
-        if index is not None and entries[index].params.get(setting.parameter) is not None:
+        if index is not None and _sets(entries[index], setting.parameter):
             continue
         if index is not None and entries[index].spec is not None:
             params = {**entries[index].params, setting.parameter: raw.strip()}
@@ -338,3 +338,11 @@ def apply_legacy_env(
             ))
         changed = True
     return Policy(entries, source=policy.source) if changed else policy
+
+
+def _sets(entry: PolicyEntry, parameter: str) -> bool:
+    """Whether the policy itself gives ``parameter`` a value on this rule."""
+    if entry.params.get(parameter) is not None:
+        return True
+    params = getattr(entry.rule, "params", None)
+    return getattr(params, parameter, None) is not None

@@ -75,7 +75,7 @@ class SinkHub:
                         log.warning("sink %s failed on %s: %s", lane.sink.name, event.kind, exc)
                     if not event.money_path:
                         break
-                    if self._closing and delay >= self.retry_limit_seconds:
+                    if self._closing:  # one last try per event while closing
                         lane.undelivered += 1
                         break
                     await asyncio.sleep(delay)

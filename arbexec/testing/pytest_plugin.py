@@ -1,12 +1,16 @@
 """pytest fixtures for plugin authors, loaded automatically where arbexec is installed.
 
 ``vcr_config`` and ``vcr_cassette_dir`` make pytest-recording place cassettes under the
-repository's ``cassettes/<plugin>/<test module>/`` and scrub credentials when recording.
+repository's ``cassettes/<plugin>/<test module>/`` and scrub credentials when recording. The
+record mode stays pytest-recording's (``none`` unless ``--record-mode`` says otherwise).
+
+pytest-recording defines fixtures of the same names; ours are registered in
+``pytest_configure``, after every auto-loaded plugin, so they take precedence. A test
+module or conftest can still override them as usual.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,14 +18,11 @@ import pytest
 from arbexec.testing import recording
 
 
-@pytest.fixture(scope="module")
-def vcr_config() -> dict[str, Any]:
-    return recording.vcr_config()
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("recording"):
+        from arbexec.testing import vcr_fixtures
 
-
-@pytest.fixture(scope="module")
-def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
-    return str(recording.cassette_dir_for(Path(str(request.path))))
+        config.pluginmanager.register(vcr_fixtures, "arbexec-recording-fixtures")
 
 
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:

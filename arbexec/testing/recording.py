@@ -120,7 +120,6 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
 def vcr_config(extra_secrets: Iterable[str] = ()) -> dict[str, Any]:
     """The ``vcr_config`` every venue test module should use (via the pytest fixture)."""
     return {
-        "record_mode": "none",
         "filter_headers": [(name, REDACTED) for name in SECRET_HEADERS],
         "filter_sensitive_data": {
             f"<SECRET_{i}>": value for i, value in enumerate(secret_values(extra_secrets))

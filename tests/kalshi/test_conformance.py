@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +25,7 @@ def _request(key: str, price: str) -> OrderRequest:
         side="BUY",
         quantity=Decimal(5),
         limit_price=Decimal(price),
-        requested_at=datetime(2026, 11, 22, tzinfo=timezone.utc),
+        requested_at=datetime(2026, 11, 22, tzinfo=UTC),
     )
 
 

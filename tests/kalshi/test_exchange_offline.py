@@ -3,17 +3,17 @@ cases cover transport failures and timing that recordings cannot hold)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from arbexec_kalshi.exchange import KalshiExchange
 
 from arbexec import errors as ax
 from arbexec.exchange import Exchange, ExchangeSettings
 from arbexec.model import OrderRequest, OrderStatus, Outcome, Side
-from arbexec_kalshi.exchange import KalshiExchange
 
 D = Decimal
 TICKER = "KXHIGHNY-26NOV22-B57.5"
@@ -30,7 +30,7 @@ def request(**kw: Any) -> OrderRequest:
         "side": "BUY",
         "quantity": D(5),
         "limit_price": D("0.30"),
-        "requested_at": datetime(2026, 11, 22, tzinfo=timezone.utc),
+        "requested_at": datetime(2026, 11, 22, tzinfo=UTC),
     }
     base.update(kw)
     return OrderRequest(**base)
@@ -157,7 +157,9 @@ async def test_reads_retry_429_with_backoff_writes_do_not(fake: Any, make_exchan
     assert balance.available == D("1000.00")
     assert len(exchange.sleeps) == 2 and exchange.sleeps[0] > 0
     signatures = [
-        r.headers["KALSHI-ACCESS-SIGNATURE"] for r in fake.requests if r.url.path.endswith("balance")
+        r.headers["KALSHI-ACCESS-SIGNATURE"]
+        for r in fake.requests
+        if r.url.path.endswith("balance")
     ]
     assert len(set(signatures)) == 3  # each attempt signed afresh
     fake.fail_next("/portfolio/events/orders", 429, {"error": "too many requests"})
@@ -167,9 +169,7 @@ async def test_reads_retry_429_with_backoff_writes_do_not(fake: Any, make_exchan
 
 
 async def test_expired_timestamp_is_resigned_once(fake: Any, make_exchange: Any) -> None:
-    fake.fail_next(
-        "/portfolio/events/orders", 401, {"error": {"code": "header_timestamp_expired"}}
-    )
+    fake.fail_next("/portfolio/events/orders", 401, {"error": {"code": "header_timestamp_expired"}})
     exchange = make_exchange(httpx.MockTransport(fake))
     state = await exchange.create_order(await exchange.prepare_order(request()))
     assert state.status is OrderStatus.OPEN and len(fake.orders) == 1
@@ -212,7 +212,7 @@ async def test_insufficient_balance_and_closed_market(fake: Any, make_exchange: 
 
 async def test_post_only_reduce_only_expiry_and_groups(fake: Any, make_exchange: Any) -> None:
     exchange = make_exchange(httpx.MockTransport(fake), order_group_id="grp-1", subaccount=2)
-    expiry = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    expiry = datetime(2030, 1, 1, tzinfo=UTC)
     prepared = await exchange.prepare_order(
         request(post_only=True, time_in_force="GTD", expires_at=expiry)
     )
@@ -225,7 +225,7 @@ async def test_post_only_reduce_only_expiry_and_groups(fake: Any, make_exchange:
     assert ioc.payload["time_in_force"] == "immediate_or_cancel"
     with pytest.raises(ax.InvalidOrder, match="reduce_only"):
         await exchange.prepare_order(request(tags={"reduce_only": True}))
-    past = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=1)
+    past = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     with pytest.raises(ax.InvalidOrder, match="past"):
         await exchange.prepare_order(request(time_in_force="GTD", expires_at=past))
     crossing = await exchange.prepare_order(request(post_only=True, limit_price=D("0.50")))

@@ -6,9 +6,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
-from arbexec.errors import ExchangeError, OffGridOrder
-from arbexec.model import Liquidity, OrderRequest, OrderStatus, Outcome, Side
 from arbexec_kalshi import mapping
 from arbexec_kalshi.fees import FeeSchedule
 from arbexec_kalshi.grid import PriceGrid, SizeGrid
@@ -20,6 +17,9 @@ from arbexec_kalshi.numbers import (
     parse_decimal,
 )
 from arbexec_kalshi.orderbook import parse_rest_orderbook, parse_ws_snapshot
+
+from arbexec.errors import ExchangeError, OffGridOrder
+from arbexec.model import Liquidity, OrderRequest, OrderStatus, Outcome, Side
 
 D = Decimal
 
@@ -154,7 +154,11 @@ def test_parse_order_reports_in_the_requested_frame() -> None:
     assert state.filled_quantity == D(4) and state.quantity == D(10)
     assert state.average_price == D("0.30") and state.fees == D("0.0588")
     foreign = mapping.parse_order({**raw, "client_order_id": "manual-1"})
-    assert (foreign.side, foreign.outcome, foreign.limit_price) == (Side.SELL, Outcome.YES, D("0.7"))
+    assert (foreign.side, foreign.outcome, foreign.limit_price) == (
+        Side.SELL,
+        Outcome.YES,
+        D("0.7"),
+    )
     assert mapping.parse_order({**raw, "status": "executed"}).status is OrderStatus.FILLED
     assert mapping.parse_order({**raw, "status": "canceled"}).status is OrderStatus.CANCELLED
     expired = {**raw, "status": "canceled", "expiration_time": "2026-11-21T00:00:00Z"}
@@ -208,7 +212,9 @@ def test_fee_schedule_types_multiplier_and_waiver() -> None:
     assert FeeSchedule("quadratic").fee(D("0.5"), D(100), Liquidity.MAKER) == 0
     combo = FeeSchedule("quadratic_with_combo_maker_fees")
     assert combo.rate(Liquidity.MAKER) == D("0.035")
-    doubled = FeeSchedule.from_records({"ticker": "KX", "fee_type": "quadratic", "fee_multiplier": "2"})
+    doubled = FeeSchedule.from_records(
+        {"ticker": "KX", "fee_type": "quadratic", "fee_multiplier": "2"}
+    )
     assert doubled.fee(D("0.5"), D(1), Liquidity.TAKER) == D("0.035")
     overridden = FeeSchedule.from_records(
         {"ticker": "KX", "fee_type": "quadratic", "fee_multiplier": "2"},

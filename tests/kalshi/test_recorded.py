@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +27,7 @@ def request(key: str = "rec-1", **kw: Any) -> OrderRequest:
         "side": "BUY",
         "quantity": D(5),
         "limit_price": D("0.30"),
-        "requested_at": datetime(2026, 11, 22, tzinfo=timezone.utc),
+        "requested_at": datetime(2026, 11, 22, tzinfo=UTC),
     }
     base.update(kw)
     return OrderRequest(**base)

@@ -6,12 +6,12 @@ import base64
 from typing import Any
 
 import pytest
+from arbexec_kalshi import signing
+from arbexec_kalshi.signing import Signer
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from arbexec.errors import ConfigError
-from arbexec_kalshi import signing
-from arbexec_kalshi.signing import Signer
 
 
 def _verify_pss(public_pem: str, signature_b64: str, message: bytes, salt: int = 32) -> None:
@@ -61,9 +61,10 @@ def test_ed25519_vectors_are_byte_exact(ed_key: dict[str, Any]) -> None:
     for vector in ed_key["deterministic_vectors"]:
         headers = signer.headers(vector["method"], vector["url"], vector["timestamp_ms"])
         assert headers["KALSHI-ACCESS-SIGNATURE"] == vector["signature_b64"], vector["id"]
-        assert signing.message(
-            vector["timestamp_ms"], vector["method"], vector["url"]
-        ) == vector["string_to_sign"].encode()
+        assert (
+            signing.message(vector["timestamp_ms"], vector["method"], vector["url"])
+            == vector["string_to_sign"].encode()
+        )
 
 
 def test_common_mistakes_are_not_made(vectors: dict[str, Any]) -> None:
@@ -121,8 +122,9 @@ def test_pem_with_escaped_newlines_loads(ed_key: dict[str, Any]) -> None:
     one_line = ed_key["private_key_pem"].replace("\n", "\\n")
     signer = Signer.from_pem(ed_key["key_id"], one_line)
     vector = ed_key["deterministic_vectors"][0]
-    assert signer.signature(vector["timestamp_ms"], vector["method"], vector["url"]) == (
-        vector["signature_b64"]
+    assert (
+        signer.signature(vector["timestamp_ms"], vector["method"], vector["url"])
+        == (vector["signature_b64"])
     )
 
 

@@ -122,3 +122,17 @@ async def test_cli_account_lists_cash_and_positions(make_venue, request_for, sub
     result = CliRunner().invoke(paper_group, ["account", "paper", "--state-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "cash $9949" in result.output and "M YES: 100" in result.output
+
+
+async def test_a_reconfigured_market_starts_afresh(make_venue, tmp_path):
+    first = make_venue(state_dir=str(tmp_path), markets=WALK, seed=3)
+    await first.advance(30)
+    moved = await first.fetch_order_book("M")
+    await first.aclose()
+
+    same = make_venue(state_dir=str(tmp_path), markets=WALK, seed=3)
+    assert await same.fetch_order_book("M") == moved
+    await same.aclose()
+    changed = make_venue(state_dir=str(tmp_path), markets={"M": dict(WALK["M"], mid="0.70")},
+                         seed=3)
+    assert (await changed.fetch_order_book("M")).mid() == D("0.70")

@@ -390,3 +390,39 @@ def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> h
         content=json.dumps(payload, separators=(",", ":")).encode(),
         headers={"Content-Type": "application/json", **(headers or {})},
     )
+
+
+def fill_resting_as_maker(clob: FakeClob, order_id: str, size: str, *, confirmed: bool) -> None:
+    """Someone sells into our resting order (used between stream connections).
+
+    Only while recording does the stand-in hold the order; in replay this does nothing.
+    """
+    order = clob.orders.get(order_id)
+    if order is None:
+        return
+    trade_id = f"trade-{len(clob.trades) + 1:04d}"
+    trade = clob._trade(
+        trade_id,
+        "0x" + "99" * 32,
+        {"tokenId": order["asset_id"], "side": "SELL", "maker": "0x" + "22" * 20},
+        Decimal(size),
+        Decimal(order["price"]),
+    )
+    trade["maker_orders"] = [
+        {
+            "order_id": order_id,
+            "owner": clob.api_key,
+            "maker_address": order["maker_address"],
+            "matched_amount": size,
+            "price": order["price"],
+            "asset_id": order["asset_id"],
+            "outcome": "Yes",
+            "side": "BUY",
+        }
+    ]
+    trade["trader_side"] = "MAKER"
+    if confirmed:
+        trade["status"] = "TRADE_STATUS_CONFIRMED"
+    clob.trades[trade_id] = trade
+    order["size_matched"] = size
+    order["associate_trades"] = [*order["associate_trades"], trade_id]

@@ -44,6 +44,14 @@ def test_opens_after_n_consecutive_failures_not_before():
     assert rule.state("kalshi") is BreakerState.CLOSED
 
 
+def test_pending_is_not_an_answer():
+    rule = breaker(consecutive_failures=2)
+    fail(rule, at(0))
+    rule.observe(outcome(build_request(), OrderStatus.PENDING), at(1))
+    (event,) = fail(rule, at(2))
+    assert event.data["to"] == "open"
+
+
 def test_a_success_resets_the_failure_run():
     rule = breaker(consecutive_failures=2)
     fail(rule, at(0))

@@ -26,11 +26,12 @@ def test_engine_figure_below_at_above(req, ctx, pnl, allowed):
         assert verdict.figures == {"limit": "100", "actual": pnl.lstrip("-")}
 
 
-def test_observed_losses_count_fees_and_emit_the_halt(req, ctx, now):
+def test_observed_losses_emit_the_halt_and_fees_are_not_counted_twice(req, ctx, now):
     r = rule()
-    assert r.observe(outcome("-90", fees="5"), now) == []
+    # realised P&L arrives net of fees; the fees figure is for information
+    assert r.observe(outcome("-95", fees="5"), now) == []
     assert r.check(req(), ctx()).allowed  # 95 lost
-    (event,) = r.observe(outcome("-4", fees="1"), now)  # 100 lost
+    (event,) = r.observe(outcome("-5", fees="1"), now)  # 100 lost
     assert event.kind == "risk.daily_loss"
     assert event.data["from"] == "active" and event.data["to"] == "halted"
     assert event.data["loss"] == "100" and event.data["limit"] == "100"

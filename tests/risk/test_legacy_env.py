@@ -58,6 +58,11 @@ def test_a_rule_built_in_code_is_not_rebuilt_but_joined():
     assert policy.rules[1].params.max_quantity == Decimal(7)
 
 
+def test_a_rule_built_in_code_that_sets_the_parameter_wins():
+    original = Policy([OrderSize.from_params({"max_quantity": 3})])
+    assert apply_legacy_env(original, {"MAX_TRADE_SIZE": "7"}) is original
+
+
 @pytest.mark.parametrize(
     ("env", "says"),
     [("MAX_TRADE_SIZE", "not a number"), ("MAX_USER_EXPOSURE", "not a number")],

@@ -46,7 +46,7 @@ def test_rules_run_in_order_and_claims_are_collected(req, ctx):
         MaxExposure.from_params({"max_total": 1000, "max_per_market": 50}),
     ])
     decision = policy.evaluate(req(), ctx())
-    assert decision.allowed and decision.denial is None and decision.code is None
+    assert decision.allowed and decision.verdict is None and decision.code is None
     assert [v.rule for v in decision.verdicts] == ["order_size", "recording", "max_exposure"]
     assert [c.key for c in decision.claims] == ["total", "market:paper:M1"]
     assert len(recording.seen) == 1
@@ -62,7 +62,7 @@ def test_the_first_denial_stops_the_run_and_claims_nothing(req, ctx):
     decision = policy.evaluate(req(quantity="6"), ctx())
     assert not decision.allowed
     assert decision.code == "quantity_above_max"
-    assert decision.denial.figures == {"limit": "5", "actual": "6"}
+    assert decision.verdict.figures == {"limit": "5", "actual": "6"}
     assert decision.claims == ()
     assert [v.rule for v in decision.verdicts] == ["max_exposure", "order_size"]
     assert recording.seen == []
@@ -103,7 +103,7 @@ def test_explain_reports_every_rule_without_stopping(req, ctx):
         ("stale_quote", False, "book_unavailable"),
         ("exploding", False, "rule_error"),
     ]
-    assert decision.denial.code == "halted"  # what evaluate would have reported
+    assert decision.verdict.code == "halted"  # what evaluate would have reported
     assert [c.key for c in decision.claims] == ["total"]
 
 
@@ -139,6 +139,6 @@ def test_daily_loss_observer_through_the_policy(req, ctx, now):
     (observer,) = policy.observers
     events = observer.observe(
         OrderOutcome(venue="paper", market="M1", request=None, status=OrderStatus.FILLED,
-                     realised_pnl=Decimal("-9.5"), fees=Decimal("0.5")), now)
+                     realised_pnl=Decimal("-10"), fees=Decimal("0.5")), now)
     assert [e.kind for e in events] == ["risk.daily_loss"]
     assert policy.evaluate(req(), ctx()).code == "daily_loss_limit"

@@ -164,8 +164,10 @@ class CircuitBreaker(EventQueue, ParamRule[CircuitBreakerParams]):
             if request_id is not None and request_id == breaker.probe_id:
                 breaker.probe_id = None
             return flush(self._pending, events)
-        new_unknown = self._track_unknown(breaker, status, request_id)
         failure = outcome.failure or status is OrderStatus.UNKNOWN
+        if not failure and status is OrderStatus.PENDING:
+            return flush(self._pending, events)  # not an answer from the venue yet
+        new_unknown = self._track_unknown(breaker, status, request_id)
         rejected = status is OrderStatus.REJECTED and not failure
         breaker.failures_in_row = breaker.failures_in_row + 1 if failure else 0
         if not failure:

@@ -19,7 +19,6 @@ from arbexec.specs import RiskRuleSpec
 P = TypeVar("P")
 
 BUY = Side.BUY
-SELL = Side.SELL
 ONE = Decimal(1)
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)

@@ -1,7 +1,8 @@
 """Daily realised loss limit, fees included: past it, no new risk until the next day.
 
 The day starts at midnight in the configured timezone. The rule adds up what the engine
-reports in ``observe`` (each outcome's realised P&L less its fees, as increments) and also
+reports in ``observe`` (each outcome's ``realised_pnl``, an increment already net of its
+fees; ``OrderOutcome.fees`` is not subtracted again) and also
 reads the engine's own figure, ``ctx.daily_realised_pnl`` (which survives restarts); the
 worse of the two counts. Once the limit is reached the rule stays tripped for the rest of
 the day even if later fills recover the loss. Sells, which only close risk, still pass.
@@ -125,7 +126,7 @@ class DailyLossLimit(EventQueue, ParamRule[DailyLossParams]):
     def observe(self, outcome: OrderOutcome, now: datetime) -> list[Event]:
         events: list[Event] = []
         self._roll(now, events)
-        self._pnl += outcome.realised_pnl - outcome.fees
+        self._pnl += outcome.realised_pnl
         if not self._halted and -self._pnl >= self._max:
             self._halted = True
             events.append(self._event(HALTED, "realised loss today reached the limit", now))

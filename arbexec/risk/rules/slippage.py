@@ -39,7 +39,11 @@ class MaxSlippageParams:
 
 
 def best_price(book: OrderBook, request: OrderRequest) -> Decimal | None:
-    """Best price the request could trade at now, in its own outcome's prices."""
+    """Best price the request could trade at now, in its own outcome's prices.
+
+    Same answer as ``OrderBook.best_price`` without building the mirrored NO ladder, which
+    matters on the per-order path.
+    """
     levels = book.asks if request.yes_side is BUY else book.bids
     if not levels:
         return None

@@ -38,6 +38,7 @@ from arbexec.model import (
 from arbexec_kalshi import mapping
 from arbexec_kalshi.config import KalshiConfig
 from arbexec_kalshi.credentials import load_credentials
+from arbexec_kalshi.errors import VenueError, to_exception
 from arbexec_kalshi.fees import FeeSchedule
 from arbexec_kalshi.http import KalshiHttp, make_client
 from arbexec_kalshi.markets import MarketInfo, market_info, series_of
@@ -312,8 +313,15 @@ class KalshiExchange:
         except ax.DuplicateOrder as exc:
             # the identity is already on the venue: an earlier send of this request landed
             found = await self.lookup_order(order.identity)
-            if found is None:
-                raise exc
+            if found is None:  # it exists but cannot be read back (yet): unknown, not rejected
+                raise ax.AmbiguousSubmission(
+                    f"Kalshi reports {order.identity} as a duplicate but the order could not "
+                    "be found; resolve it by looking the identity up later",
+                    venue="kalshi",
+                    venue_code=exc.venue_code,
+                    venue_message=exc.venue_message,
+                    http_status=exc.http_status,
+                ) from None
             log.info("kalshi: %s already existed; resolved by lookup", order.identity)
             return found
         return self._state_from_entry(order.request, order.identity, answer)
@@ -536,8 +544,6 @@ class KalshiExchange:
         error = item.get("error")
         identity = item.get("client_order_id") or item.get("order_id")
         if error:
-            from arbexec_kalshi.errors import VenueError, to_exception
-
             if isinstance(error, Mapping):
                 venue_error = VenueError(
                     int(error.get("status") or 400),

@@ -1,12 +1,23 @@
-"""``arbexec paper ...``: offline commands on a paper venue's saved account."""
+"""``arbexec paper ...``: offline commands on a paper venue's saved account.
+
+The venue's state directory comes from ``--state-dir`` or, when run under the ``arbexec``
+command, from the deployment (``<state_dir>/venues/<VENUE>``, where the engine keeps it).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from arbexec.errors import ExchangeError
 from arbexec.model import Outcome
 from arbexec_paper.store import state_path
+
+if TYPE_CHECKING:
+    from arbexec_paper.exchange import PaperExchange
 
 
 @click.group(name="paper")
@@ -16,10 +27,42 @@ def paper_group() -> None:
 
 _STATE_DIR = click.option(
     "--state-dir",
-    required=True,
     type=click.Path(file_okay=False),
-    help="The deployment's state directory (where the paper venue keeps paper-VENUE.sqlite3).",
+    help="Directory holding paper-VENUE.sqlite3 (default: the deployment's state directory "
+    "for VENUE).",
 )
+
+
+def _open(venue: str, state_dir: str | None) -> PaperExchange:
+    """The saved paper venue ``venue``, with its deployment options when there is one."""
+    from arbexec.exchange import ExchangeSettings
+    from arbexec_paper.exchange import PaperExchange
+
+    options: Mapping[str, Any] = {}
+    if state_dir is None:
+        deployment = _deployment()
+        if deployment is None:
+            raise click.UsageError("give --state-dir (no deployment is loaded)")
+        entry = next((v for v in deployment.venues if v.name == venue), None)
+        if entry is None or entry.type != "paper":
+            raise click.ClickException(f"the deployment has no paper venue named {venue!r}")
+        options = entry.options
+        state_dir = str(Path(deployment.state_dir) / "venues" / venue)
+    path = state_path(state_dir, venue)
+    if not path.exists():
+        raise click.ClickException(f"no paper account for venue {venue!r} at {path}")
+    return PaperExchange(ExchangeSettings(name=venue, options=dict(options),
+                                          state_dir=state_dir))
+
+
+def _deployment() -> Any:
+    """The deployment the ``arbexec`` command loaded, if this runs under it."""
+    context = click.get_current_context(silent=True)
+    root = context.find_root().obj if context is not None else None
+    try:
+        return getattr(root, "deployment", None)
+    except Exception as exc:  # a broken deployment file: say so instead of guessing
+        raise click.ClickException(f"cannot load the deployment: {exc}") from None
 
 
 @paper_group.command()
@@ -27,19 +70,13 @@ _STATE_DIR = click.option(
 @click.argument("market")
 @click.argument("outcome", type=click.Choice(["YES", "NO"], case_sensitive=False))
 @_STATE_DIR
-def resolve(venue: str, market: str, outcome: str, state_dir: str) -> None:
+def resolve(venue: str, market: str, outcome: str, state_dir: str | None) -> None:
     """Resolve MARKET on paper venue VENUE: cancel its orders, pay $1 per winning contract.
 
     Run it while no engine is driving the venue (a running engine keeps its own copy of the
     account and would overwrite the settlement on its next flush).
     """
-    from arbexec_paper.exchange import open_state
-
-    path = state_path(state_dir, venue)
-    if not path.exists():
-        raise click.ClickException(f"no paper account for venue {venue!r} at {path}")
-
-    exchange = open_state(state_dir, venue)
+    exchange = _open(venue, state_dir)
     try:
         payout = exchange.settle(market, Outcome(outcome.upper()))
         cash = exchange.ledger.cash
@@ -53,15 +90,9 @@ def resolve(venue: str, market: str, outcome: str, state_dir: str) -> None:
 @paper_group.command()
 @click.argument("venue")
 @_STATE_DIR
-def account(venue: str, state_dir: str) -> None:
+def account(venue: str, state_dir: str | None) -> None:
     """Show the cash, positions and open orders of paper venue VENUE."""
-    from arbexec_paper.exchange import open_state
-
-    path = state_path(state_dir, venue)
-    if not path.exists():
-        raise click.ClickException(f"no paper account for venue {venue!r} at {path}")
-
-    exchange = open_state(state_dir, venue)
+    exchange = _open(venue, state_dir)
     try:
         balance = exchange.ledger.balance(venue)
         click.echo(f"cash ${balance.total} (available ${balance.available})")

@@ -163,8 +163,8 @@ class PaperExchange:
         self._saved_markets = store.markets()
         for name, market in self._markets.items():
             self._restore_market(name, market)
-        for record in sorted(store.orders(), key=lambda r: r["seq"]):
-            order = PaperOrder.from_record(record)
+        for row in store.orders():
+            order = PaperOrder.from_row(row)
             self._orders[order.id] = order
             if order.is_live:
                 self.ledger.reserved += order.reserved_cash
@@ -430,8 +430,7 @@ class PaperExchange:
         self._last_flush = self._clock()
         if self._store is None:
             return
-        orders = [(o.id, o.market, int(o.is_live), o.to_record())
-                  for o in self._dirty_orders.values()]
+        orders = [o.to_row() for o in self._dirty_orders.values()]
         markets = [(m, self._markets[m].state()) for m in self._dirty_markets
                    if m in self._markets]
         self._store.write(

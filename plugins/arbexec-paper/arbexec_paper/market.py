@@ -8,6 +8,7 @@ resting orders fill as maker when the effective opposite side trades through the
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
@@ -38,7 +39,7 @@ class SimMarket:
         bids, asks = self.source.levels()
         return (asks, self.consumed_asks) if yes_buy else (bids, self.consumed_bids)
 
-    def book(self, venue: str, at: Any) -> OrderBook:
+    def book(self, venue: str, at: datetime) -> OrderBook:
         bids, asks = self.source.levels()
         if self.resolved is not None:
             bids = asks = ()
@@ -121,15 +122,20 @@ class SimMarket:
 
     def state(self) -> dict[str, Any]:
         return {
+            "fingerprint": self.source.fingerprint,
             "source": self.source.state(),
             "consumed_bids": {str(p): str(q) for p, q in self.consumed_bids.items()},
             "consumed_asks": {str(p): str(q) for p, q in self.consumed_asks.items()},
         }
 
-    def restore(self, state: dict[str, Any]) -> None:
+    def restore(self, state: dict[str, Any]) -> bool:
+        """Resume from saved state, unless the market was configured differently since."""
+        if state.get("fingerprint") != self.source.fingerprint:
+            return False
         self.source.restore(state["source"])
         self.consumed_bids = {Decimal(p): Decimal(q) for p, q in state["consumed_bids"].items()}
         self.consumed_asks = {Decimal(p): Decimal(q) for p, q in state["consumed_asks"].items()}
+        return True
 
 
 def _remaining(levels: Levels, consumed: dict[Decimal, Decimal]) -> list[tuple[Decimal, Decimal]]:

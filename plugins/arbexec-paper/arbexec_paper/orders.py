@@ -29,6 +29,7 @@ class PaperOrder:
         "created_at",
         "expires_at",
         "fees",
+        "fill_rows",
         "filled",
         "fills",
         "id",
@@ -81,6 +82,7 @@ class PaperOrder:
         self.cost = ZERO  # sum of quantity x price over fills, in the order's own prices
         self.fees = ZERO
         self.fills: list[Fill] = []
+        self.fill_rows: list[str] = []  # the fills as the state file stores them
         self.reason: str | None = None
         self.reserved_cash = ZERO
         self.reserved_contracts = ZERO
@@ -103,8 +105,9 @@ class PaperOrder:
 
     def add_fill(self, quantity: Decimal, price: Decimal, fee: Decimal, liquidity: Liquidity,
                  at: float) -> Fill:
+        trade_id = f"{self.id}-t{len(self.fills) + 1}"
         fill = Fill(
-            trade_id=f"{self.id}-t{len(self.fills) + 1}",
+            trade_id=trade_id,
             quantity=quantity,
             price=price,
             fee=fee,
@@ -112,6 +115,7 @@ class PaperOrder:
             timestamp=to_datetime(at),
         )
         self.fills.append(fill)
+        self.fill_rows.append(f"{trade_id}|{quantity}|{price}|{fee}|{liquidity}|{at!r}")
         self.filled += quantity
         self.cost += quantity * price
         self.fees += fee
@@ -146,55 +150,44 @@ class PaperOrder:
 
     # ------------------------------------------------------------------ persistence
 
-    def to_record(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "seq": self.seq,
-            "market": self.market,
-            "outcome": self.outcome.value,
-            "side": self.side.value,
-            "quantity": str(self.quantity),
-            "limit_price": str(self.limit_price),
-            "tif": self.time_in_force.value,
-            "post_only": self.post_only,
-            "expires_at": self.expires_at,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "status": self.status.value,
-            "reason": self.reason,
-            "reserved_cash": str(self.reserved_cash),
-            "reserved_contracts": str(self.reserved_contracts),
-            "fills": [
-                [f.trade_id, str(f.quantity), str(f.price), str(f.fee), f.liquidity.value,
-                 f.timestamp.timestamp()]
-                for f in self.fills
-            ],
-        }
+    def to_row(self) -> tuple[Any, ...]:
+        """The order as one row of the state file (columns in ``store.ORDER_COLUMNS``)."""
+        return (
+            self.id, self.seq, self.market, int(self.is_live), self.outcome, self.side,
+            str(self.quantity), str(self.limit_price), self.time_in_force, int(self.post_only),
+            self.expires_at, self.created_at, self.updated_at, self.status, self.reason,
+            str(self.reserved_cash), str(self.reserved_contracts), ";".join(self.fill_rows),
+        )
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> PaperOrder:
+    def from_row(cls, row: tuple[Any, ...]) -> PaperOrder:
+        (oid, seq, market, _live, outcome, side, quantity, limit_price, tif, post_only,
+         expires_at, created_at, updated_at, status, reason, reserved_cash,
+         reserved_contracts, fills) = row
         order = cls(
-            id=record["id"],
-            seq=int(record["seq"]),
-            market=record["market"],
-            outcome=Outcome(record["outcome"]),
-            side=Side(record["side"]),
-            quantity=Decimal(record["quantity"]),
-            limit_price=Decimal(record["limit_price"]),
-            time_in_force=TimeInForce(record["tif"]),
-            post_only=bool(record["post_only"]),
-            expires_at=record["expires_at"],
-            created_at=float(record["created_at"]),
+            id=oid,
+            seq=int(seq),
+            market=market,
+            outcome=Outcome(outcome),
+            side=Side(side),
+            quantity=Decimal(quantity),
+            limit_price=Decimal(limit_price),
+            time_in_force=TimeInForce(tif),
+            post_only=bool(post_only),
+            expires_at=expires_at,
+            created_at=float(created_at),
         )
-        for trade_id, quantity, price, fee, liquidity, at in record["fills"]:
+        for fill_row in fills.split(";") if fills else ():
+            trade_id, quantity, price, fee, liquidity, at = fill_row.split("|")
             order.fills.append(Fill(trade_id=trade_id, quantity=quantity, price=price, fee=fee,
-                                    liquidity=liquidity, timestamp=at))
+                                    liquidity=liquidity, timestamp=float(at)))
+            order.fill_rows.append(fill_row)
             order.filled += Decimal(quantity)
             order.cost += Decimal(quantity) * Decimal(price)
             order.fees += Decimal(fee)
-        order.status = OrderStatus(record["status"])
-        order.reason = record["reason"]
-        order.updated_at = float(record["updated_at"])
-        order.reserved_cash = Decimal(record["reserved_cash"])
-        order.reserved_contracts = Decimal(record["reserved_contracts"])
+        order.status = OrderStatus(status)
+        order.reason = reason
+        order.updated_at = float(updated_at)
+        order.reserved_cash = Decimal(reserved_cash)
+        order.reserved_contracts = Decimal(reserved_contracts)
         return order

@@ -26,6 +26,7 @@ Levels = tuple[Level, ...]
 
 class BookSource(Protocol):
     steps: int
+    fingerprint: str  # what the saved state of this source is only valid for
 
     def levels(self) -> tuple[Levels, Levels]: ...
 
@@ -58,6 +59,9 @@ class RandomWalk:
         self.bid_ticks = min(max(self.bid_ticks, self._low), self._high)
         self.steps = 0
         self._rng = random.Random(market_seed(seed, spec.market))
+        self.fingerprint = (f"walk seed={seed} mid={spec.mid} tick={spec.tick_size} "
+                            f"spread={spec.spread_ticks} volatility={spec.volatility} "
+                            f"depth={','.join(map(str, spec.depth))}")
         self._cache: tuple[Levels, Levels] | None = None
 
     def levels(self) -> tuple[Levels, Levels]:
@@ -118,6 +122,8 @@ class Frames:
         self.frames = frames
         self.loop = loop
         self.steps = 0
+        digest = hashlib.sha256(repr((frames, loop)).encode()).hexdigest()[:16]
+        self.fingerprint = f"frames {digest}"
 
     def levels(self) -> tuple[Levels, Levels]:
         index = self.steps % len(self.frames) if self.loop else min(self.steps,
@@ -136,6 +142,8 @@ class Frames:
 
 class ShadowSource:
     """The latest book fetched from the upstream venue; ``replace`` is called on refresh."""
+
+    fingerprint = "shadow"
 
     def __init__(self) -> None:
         self.steps = 0

@@ -16,13 +16,20 @@ from typing import Any
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, market TEXT NOT NULL,
-                                   live INTEGER NOT NULL, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orders (
+    id TEXT PRIMARY KEY, seq INTEGER NOT NULL, market TEXT NOT NULL, live INTEGER NOT NULL,
+    outcome TEXT NOT NULL, side TEXT NOT NULL, quantity TEXT NOT NULL,
+    limit_price TEXT NOT NULL, time_in_force TEXT NOT NULL, post_only INTEGER NOT NULL,
+    expires_at REAL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+    status TEXT NOT NULL, reason TEXT, reserved_cash TEXT NOT NULL,
+    reserved_contracts TEXT NOT NULL, fills TEXT NOT NULL  -- id|qty|price|fee|liq|ts;...
+);
 CREATE INDEX IF NOT EXISTS orders_live ON orders (live);
 CREATE TABLE IF NOT EXISTS markets (market TEXT PRIMARY KEY, data TEXT NOT NULL);
 """
 
 SCHEMA_VERSION = "1"
+_ORDER_SLOTS = ", ".join("?" * 18)
 
 
 def state_path(state_dir: str | Path, venue: str) -> Path:
@@ -49,9 +56,9 @@ class StateStore:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else json.loads(row[0])
 
-    def orders(self) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT data FROM orders").fetchall()
-        return [json.loads(data) for (data,) in rows]
+    def orders(self) -> list[tuple[Any, ...]]:
+        """Every order row, oldest first."""
+        return self._db.execute("SELECT * FROM orders ORDER BY seq").fetchall()
 
     def markets(self) -> dict[str, dict[str, Any]]:
         rows = self._db.execute("SELECT market, data FROM markets").fetchall()
@@ -61,7 +68,7 @@ class StateStore:
         self,
         *,
         meta: dict[str, Any],
-        orders: Iterable[tuple[str, str, int, dict[str, Any]]],
+        orders: Iterable[tuple[Any, ...]],
         markets: Iterable[tuple[str, dict[str, Any]]],
     ) -> None:
         """Commit one batch of changes atomically."""
@@ -72,11 +79,7 @@ class StateStore:
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)",
                 [(key, json.dumps(value)) for key, value in meta.items()],
             )
-            db.executemany(
-                "INSERT OR REPLACE INTO orders VALUES (?, ?, ?, ?)",
-                [(oid, market, live, json.dumps(record, separators=(",", ":")))
-                 for oid, market, live, record in orders],
-            )
+            db.executemany(f"INSERT OR REPLACE INTO orders VALUES ({_ORDER_SLOTS})", orders)
             db.executemany(
                 "INSERT OR REPLACE INTO markets VALUES (?, ?)",
                 [(market, json.dumps(state, separators=(",", ":"))) for market, state in markets],

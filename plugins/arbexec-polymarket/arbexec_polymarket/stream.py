@@ -30,6 +30,18 @@ MAX_BACKOFF = 30.0
 POLL_AFTER_FAILURES = 3
 
 
+def _fingerprint(state: OrderState | None) -> Any:
+    """What makes an update worth emitting (not its timestamp)."""
+    if state is None:
+        return None
+    return (
+        state.status,
+        state.filled_quantity,
+        state.quantity,
+        tuple((f.trade_id, f.quantity, f.price, f.final) for f in state.fills),
+    )
+
+
 def _default_connect(url: str) -> Any:
     from websockets.asyncio.client import connect
 
@@ -77,7 +89,7 @@ class UserStream:
         trades = list(self._trades.get(order_id, {}).values())
         fills = parsing.fills_for(order_id, trades)
         state = parsing.order_state(raw, market=market, outcome=outcome, fills=fills)
-        if self._last.get(order_id) == state:
+        if _fingerprint(self._last.get(order_id)) == _fingerprint(state):
             return None
         self._last[order_id] = state
         return state
@@ -133,7 +145,7 @@ class UserStream:
                 state = await self._exchange.fetch_order(order_id)
             except errors.OrderNotFound:
                 continue
-            if self._last.get(order_id) != state:
+            if _fingerprint(self._last.get(order_id)) != _fingerprint(state):
                 self._last[order_id] = state
                 changed.append(state)
         return changed
@@ -165,16 +177,15 @@ class UserStream:
                         async for message in ws:
                             for event in self.decode(message):
                                 for order_id in self.apply(event):
-                                    state = self._emit(order_id)
-                                    if state is not None:
-                                        yield state
+                                    update = self._emit(order_id)
+                                    if update is not None:
+                                        yield update
                     finally:
                         pinger.cancel()
                         with contextlib.suppress(asyncio.CancelledError, Exception):
                             await pinger
-            except (OSError, TimeoutError, ConnectionError) as exc:
+            except (OSError, TimeoutError, ConnectionError):
                 failures += 1
-                _ = exc
             except Exception as exc:  # websockets.ConnectionClosed and protocol errors
                 if type(exc).__module__.split(".")[0] != "websockets":
                     raise

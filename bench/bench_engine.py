@@ -1,0 +1,162 @@
+"""Engine figures: `arbexec run` throughput on the paper venue with the journal on, the
+engine's own overhead per order (venue time excluded), and `arbexec --help` start-up time.
+
+Run: ./dev bench engine   (or .venv/bin/python bench/bench_engine.py [--requests N])
+Prints figures; asserts nothing about speed. It does check that every request is accounted
+for in the journal, because a fast run that loses requests is not a result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from arbexec.app import open_runtime
+from arbexec.config import parse_deployment
+from arbexec.engine import Engine, EngineSettings
+from arbexec.halt import JournalHaltFlag
+from arbexec.journal import Journal
+from arbexec.model import OrderRequest
+from arbexec.plugins import PluginHost
+from arbexec.runner import run_source
+from arbexec.sinks.hub import SinkHub
+from arbexec.sources.jsonl import JsonlSource
+from arbexec.testing.scripted_venue import ScriptedVenue
+
+ROOT = Path(__file__).resolve().parent.parent
+MARKETS = ["PAPER-ELECTION", "PAPER-FED-CUT", "PAPER-BTC-100K", "PAPER-RAIN-NYC",
+           "PAPER-WORLD-CUP"]
+
+
+def write_requests(path: Path, count: int, seed: int = 1) -> None:
+    rng = random.Random(seed)
+    with path.open("w") as out:
+        for i in range(count):
+            outcome = rng.choice(["YES", "NO"])
+            out.write(json.dumps({
+                "request_id": f"b{i}", "venue": "paper", "market": rng.choice(MARKETS),
+                "outcome": outcome, "side": "BUY", "quantity": str(rng.randint(1, 5)),
+                "limit_price": "0.95", "time_in_force": "IOC",
+            }) + "\n")
+
+
+def throughput(count: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp)
+        requests = base / "requests.jsonl"
+        write_requests(requests, count)
+        deployment = parse_deployment(
+            {"journal": {"path": "journal.sqlite3"},
+             "engine": {"wait_budget": 0.0, "max_in_flight": 256},
+             "venues": {"paper": {"type": "paper", "seed": 3, "cash": "1000000000",
+                                  "replenish": "1"}},
+             "sinks": []},
+            source="bench", base_dir=base)
+        host = PluginHost.create()
+        runtime = open_runtime(deployment, host, quiet=True)
+        source = JsonlSource(name="jsonl", path=str(requests))
+        started = time.perf_counter()
+        summary = asyncio.run(run_source(runtime, source))
+        wall = time.perf_counter() - started
+        journal = Journal.open(base / "journal.sqlite3")
+        counts = journal.counts_by_status()
+        journal.close()
+        accounted = sum(counts.values())
+        if accounted != count or summary.total != count:
+            raise SystemExit(f"requests lost: {count} sent, {accounted} in the journal, "
+                             f"{summary.total} reported")
+        return {"requests": count, "wall_seconds": wall, "per_second": count / wall,
+                "statuses": counts}  # type: ignore[dict-item]
+
+
+async def engine_overhead(count: int) -> dict[str, float]:
+    """Time each submit() on an instant venue, minus the time spent inside the venue."""
+    with tempfile.TemporaryDirectory() as tmp:
+        journal = Journal.open(Path(tmp) / "j.sqlite3")
+        inside: list[float] = []
+        venue = _TimedVenue(ScriptedVenue(), inside)
+        engine = Engine(journal=journal, venues={"scripted": venue},
+                        halt=JournalHaltFlag(journal), hub=SinkHub([]),
+                        settings=EngineSettings(wait_budget=0.0))
+        await engine.start()
+        samples = []
+        for i in range(count):
+            request = OrderRequest(request_id=f"o{i}", idempotency_key=f"o{i}",
+                                   venue="scripted", market="M", outcome="YES", side="BUY",
+                                   quantity=Decimal(1), limit_price=Decimal("0.5"))
+            t = time.perf_counter()
+            await engine.submit(request)
+            samples.append(time.perf_counter() - t - inside[-1])
+        await engine.aclose()
+        journal.close()
+    samples.sort()
+    return {"median_us": statistics.median(samples) * 1e6,
+            "p90_us": samples[int(len(samples) * 0.9)] * 1e6}
+
+
+class _TimedVenue:
+    """Delegates to a venue and records the time spent inside create_order."""
+
+    def __init__(self, venue: ScriptedVenue, inside: list[float]) -> None:
+        self._venue = venue
+        self._inside = inside
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._venue, name)
+
+    async def create_order(self, order):  # type: ignore[no-untyped-def]
+        t = time.perf_counter()
+        try:
+            return await self._venue.create_order(order)
+        finally:
+            self._inside.append(time.perf_counter() - t)
+
+
+def help_time(runs: int = 21) -> dict[str, float]:
+    exe = Path(sys.executable).parent / "arbexec"
+    timings = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        subprocess.run([str(exe), "--help"], capture_output=True, check=True)
+        timings.append(time.perf_counter() - t)
+    probe = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; from arbexec.cli import main\n"
+         "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+         "heavy = [m for m in ('eth_account', 'cryptography', 'coincurve', 'httpx', 'sqlite3',"
+         " 'arbexec.engine') if m in sys.modules]\nprint('HEAVY', heavy)"],
+        capture_output=True, text=True, check=True)
+    heavy = probe.stdout.strip().splitlines()[-1]
+    return {"median_ms": statistics.median(timings) * 1e3, "heavy": heavy}  # type: ignore[dict-item]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--overhead-orders", type=int, default=5_000)
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    t = throughput(args.requests)
+    print(f"arbexec run, paper venue, journal on: {t['requests']} requests in "
+          f"{t['wall_seconds']:.2f}s = {t['per_second']:.0f} requests/s; all accounted for "
+          f"({t['statuses']})")
+    o = asyncio.run(engine_overhead(args.overhead_orders))
+    print(f"engine overhead per order (venue excluded, journal on): median "
+          f"{o['median_us']:.1f} us, p90 {o['p90_us']:.1f} us")
+    h = help_time()
+    print(f"arbexec --help: median {h['median_ms']:.1f} ms; heavy modules imported: "
+          f"{h['heavy']}")
+
+
+if __name__ == "__main__":
+    main()

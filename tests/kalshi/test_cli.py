@@ -1,0 +1,181 @@
+"""``arbexec kalshi sign-request`` and ``doctor``."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import httpx
+import pytest
+from arbexec_kalshi.cli import kalshi
+from arbexec_kalshi.doctor import diagnose
+from click.testing import CliRunner
+from cryptography.hazmat.primitives import serialization
+
+
+@pytest.fixture
+def ed_env(ed_key: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    pem = tmp_path / "ed.pem"
+    pem.write_text(ed_key["private_key_pem"])
+    monkeypatch.setenv("KALSHI_API_KEY_ID", ed_key["key_id"])
+    monkeypatch.setenv("KALSHI_PRIVATE_KEY_PATH", str(pem))
+    monkeypatch.delenv("KALSHI_PRIVATE_KEY", raising=False)
+    monkeypatch.delenv("KALSHI_PRIVATE_KEY_PASSPHRASE", raising=False)
+    return pem
+
+
+def test_sign_request_matches_the_ed25519_vectors(ed_env: Any, ed_key: dict[str, Any]) -> None:
+    runner = CliRunner()
+    for vector in ed_key["deterministic_vectors"]:
+        result = runner.invoke(
+            kalshi,
+            [
+                "sign-request",
+                vector["method"],
+                vector["url"],
+                "--timestamp",
+                vector["timestamp_ms"],
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        lines = result.output.splitlines()
+        assert lines[0] == f"# signed message: {vector['string_to_sign']}"
+        assert f"KALSHI-ACCESS-SIGNATURE: {vector['signature_b64']}" in lines
+        assert f"KALSHI-ACCESS-TIMESTAMP: {vector['timestamp_ms']}" in lines
+
+
+def test_sign_request_prefixes_api_paths_and_drops_the_query(ed_env: Any) -> None:
+    result = CliRunner().invoke(
+        kalshi,
+        [
+            "sign-request",
+            "get",
+            "/portfolio/orders?limit=5",
+            "--timestamp",
+            "1795348801111",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    headers = json.loads(result.output)
+    assert headers["KALSHI-ACCESS-TIMESTAMP"] == "1795348801111"
+    assert len(base64.b64decode(headers["KALSHI-ACCESS-SIGNATURE"])) == 64
+
+
+def test_sign_request_with_rsa_key_verifies(
+    rsa_key: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KALSHI_PRIVATE_KEY_PATH", raising=False)
+    monkeypatch.setenv("KALSHI_PRIVATE_KEY", rsa_key["private_key_pem"])
+    result = CliRunner().invoke(
+        kalshi,
+        [
+            "sign-request",
+            "POST",
+            "/trade-api/v2/portfolio/events/orders",
+            "--timestamp",
+            "7",
+            "--key-id",
+            rsa_key["key_id"],
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    headers = json.loads(result.output)
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    public = serialization.load_pem_public_key(rsa_key["public_key_pem"].encode())
+    public.verify(  # type: ignore[union-attr,call-arg]
+        base64.b64decode(headers["KALSHI-ACCESS-SIGNATURE"]),
+        b"7POST/trade-api/v2/portfolio/events/orders",
+        padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),  # type: ignore[arg-type]
+        hashes.SHA256(),  # type: ignore[arg-type]
+    )
+
+
+def test_user_mistakes_are_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    for name in ("KALSHI_API_KEY_ID", "KALSHI_PRIVATE_KEY", "KALSHI_PRIVATE_KEY_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+    result = runner.invoke(kalshi, ["sign-request", "GET", "/portfolio/balance"])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("error: no Kalshi key")
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a key")
+    result = runner.invoke(
+        kalshi,
+        ["sign-request", "GET", "/x", "--key-id", "k", "--private-key-path", str(bad)],
+    )
+    assert result.exit_code == 2 and "could not be read" in result.output
+    result = runner.invoke(
+        kalshi,
+        ["sign-request", "GET", "/x", "--key-id", "k", "--private-key-path", str(tmp_path / "n")],
+    )
+    assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_group_is_registered_by_the_plugin_hook() -> None:
+    import click
+    from arbexec_kalshi import plugin
+
+    group = click.Group()
+    plugin.arbexec_register_commands(group)
+    assert set(group.commands["kalshi"].commands) == {"sign-request", "doctor"}  # type: ignore[attr-defined]
+    (spec,) = plugin.arbexec_exchanges()
+    assert spec.name == "kalshi"
+
+
+def _env(rsa_key: dict[str, Any], **extra: str) -> dict[str, str]:
+    return {
+        "KALSHI_API_KEY_ID": rsa_key["key_id"],
+        "KALSHI_PRIVATE_KEY": rsa_key["private_key_pem"],
+        **extra,
+    }
+
+
+async def test_doctor_all_good(fake: Any, rsa_key: dict[str, Any]) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        response = fake(request)
+        response.headers["Date"] = "Sun, 22 Nov 2026 00:00:00 GMT"
+        return response
+
+    findings = await diagnose(
+        environ=_env(rsa_key), transport=httpx.MockTransport(handler), clock=lambda: 1795305601.0
+    )
+    assert [(f.check, f.ok) for f in findings] == [
+        ("private key", True),
+        ("clock skew", True),
+        ("key id", True),
+        ("environment", True),
+        ("balance", True),
+    ]
+    assert "$1000.0000 available" in findings[-1].detail
+
+
+async def test_doctor_finds_skew_wrong_environment_and_wrong_key(
+    fake: Any, rsa_key: dict[str, Any], ed_key: dict[str, Any]
+) -> None:
+    def demo_only(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "external-api.kalshi.com" and "portfolio" in request.url.path:
+            return httpx.Response(
+                401, json={"error": {"code": "authentication_error", "details": "NOT_FOUND"}}
+            )
+        response = fake(request)
+        response.headers["Date"] = "Sun, 22 Nov 2026 00:00:00 GMT"
+        return response
+
+    findings = await diagnose(
+        environ=_env(rsa_key), transport=httpx.MockTransport(demo_only), clock=lambda: 1795305700.0
+    )
+    by_check = {f.check: f for f in findings}
+    assert not by_check["clock skew"].ok and "NTP" in (by_check["clock skew"].fix or "")
+    assert not by_check["environment"].ok
+    assert "KALSHI_ENV=demo" in (by_check["environment"].fix or "")
+
+    wrong_key = {**_env(rsa_key), "KALSHI_PRIVATE_KEY": ed_key["private_key_pem"]}
+    findings = await diagnose(environ=wrong_key, transport=httpx.MockTransport(fake))
+    assert not findings[-1].ok and "does not match" in (findings[-1].fix or "")
+    assert (await diagnose(environ={}))[0].check == "credentials"
