@@ -557,7 +557,7 @@ def audit(app: App, show_events: bool, kinds: tuple[str, ...], key: str | None,
         if show_events:
             rows: list[dict[str, Any]] = []
             for seq, event in journal.events(kinds=kinds, key=key):
-                if since_at and event.at < since_at or until_at and event.at >= until_at:
+                if (since_at and event.at < since_at) or (until_at and event.at >= until_at):
                     continue
                 rows.append({"seq": seq, "at": event.at.isoformat(), "kind": event.kind,
                              "request_id": event.request_id,

@@ -20,7 +20,7 @@ import click
 class LazyCommand(click.Command):
     """A placeholder that becomes the real command (often a group) when invoked."""
 
-    def __init__(self, name: str, target: str, *, help: str) -> None:  # noqa: A002
+    def __init__(self, name: str, target: str, *, help: str) -> None:
         super().__init__(name=name, help=help, short_help=help)
         self._target = target
         self._loaded: click.Command | None = None

@@ -14,12 +14,13 @@ Every step that could lose or double an order is ordered so it cannot:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from attrs import define, field, frozen
@@ -57,17 +58,29 @@ FILL_TOLERANCE = Decimal("0.000001")
 
 
 class PolicyDecisionLike(Protocol):
-    allowed: bool
-    verdict: Verdict | None
-    verdicts: Sequence[Verdict]
-    claims: Sequence[Claim]
+    @property
+    def allowed(self) -> bool: ...
+
+    @property
+    def verdict(self) -> Verdict | None: ...
+
+    @property
+    def verdicts(self) -> Sequence[Verdict]: ...
+
+    @property
+    def claims(self) -> Sequence[Claim]: ...
 
 
 class PolicyLike(Protocol):
-    needs: frozenset[Need]
-    observers: Sequence[Any]
+    """What the engine needs of a policy (``arbexec.risk.policy.Policy`` is the real one)."""
 
-    def evaluate(self, request: OrderRequest, ctx: RiskContext) -> PolicyDecisionLike: ...
+    @property
+    def needs(self) -> frozenset[Need]: ...
+
+    @property
+    def observers(self) -> Sequence[Any]: ...
+
+    def evaluate(self, request: OrderRequest, ctx: RiskContext) -> Any: ...
 
 
 @frozen
@@ -251,10 +264,8 @@ class Engine:
         for task in list(self._background) + list(self._streams.values()):
             task.cancel()
         for task in list(self._background) + list(self._streams.values()):
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-            except (asyncio.CancelledError, Exception):
-                pass
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
@@ -312,7 +323,7 @@ class Engine:
                               "lift it with `arbexec resume`", started)
 
         try:
-            ctx, rules = await self._context(request, exchange)
+            ctx, _rules = await self._context(request, exchange)
         except ExchangeError as exc:
             return self._deny(request, "risk_data_unavailable",
                               f"could not fetch what the risk policy needs from "

@@ -15,6 +15,7 @@ One journal is driven by one engine at a time: ``EngineLock`` takes an exclusive
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -284,10 +285,8 @@ class EngineLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = ""
-            try:
+            with contextlib.suppress(OSError):
                 holder = os.read(fd, 64).decode(errors="replace").strip()
-            except OSError:
-                pass
             os.close(fd)
             who = f" (process {holder})" if holder else ""
             raise JournalLockedError(
@@ -572,8 +571,9 @@ class Journal:
                    ON CONFLICT(idempotency_key, trade_id) DO UPDATE SET
                        quantity=excluded.quantity, price=excluded.price, fee=excluded.fee,
                        final=MAX(fills.final, excluded.final)""",
-                (key, fill.trade_id, venue or "?", str(fill.quantity), str(fill.price), str(fill.fee),
-                 fill.liquidity.value, int(fill.final), fill.timestamp.isoformat()),
+                (key, fill.trade_id, venue or "?", str(fill.quantity), str(fill.price),
+                 str(fill.fee), fill.liquidity.value, int(fill.final),
+                 fill.timestamp.isoformat()),
             ))
         statements.extend(self._event_stmt(e, key) for e in events)
         if defer:

@@ -9,8 +9,8 @@ base units, fixed-point strings) are converted by the venue plugins, never here.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from datetime import datetime, timezone
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -127,11 +127,11 @@ def utc_datetime(value: Any) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("a timestamp needs a timezone (use UTC, e.g. 2026-11-22T12:00:00Z)")
-        return value.astimezone(timezone.utc)
+        return value.astimezone(UTC)
     if isinstance(value, bool):
         raise TypeError("a boolean is not a timestamp")
     if isinstance(value, int | float | Decimal):
-        return datetime.fromtimestamp(float(value), tz=timezone.utc)
+        return datetime.fromtimestamp(float(value), tz=UTC)
     if isinstance(value, str):
         text = value.strip()
         if text.endswith("Z"):
@@ -154,7 +154,7 @@ def _tags(value: Any) -> Mapping[str, Any]:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # ---------------------------------------------------------------------------- validators
@@ -258,6 +258,10 @@ class Fill:
         return self.quantity * self.price
 
 
+def _fill_tuple(value: Iterable[Fill]) -> tuple[Fill, ...]:
+    return value if isinstance(value, tuple) else tuple(value)
+
+
 @frozen(kw_only=True)
 class OrderState:
     """What the venue says about one order, in core units."""
@@ -273,7 +277,7 @@ class OrderState:
     filled_quantity: Decimal = field(default=ZERO, converter=to_decimal, validator=_non_negative)
     average_price: Decimal | None = field(default=None, converter=optional_decimal)
     fees: Decimal = field(default=ZERO, converter=to_decimal)
-    fills: tuple[Fill, ...] = field(default=(), converter=tuple)
+    fills: tuple[Fill, ...] = field(default=(), converter=_fill_tuple)
     client_order_id: str | None = None
     reason: str | None = None
     updated_at: datetime = field(factory=now_utc, converter=utc_datetime)

@@ -160,10 +160,9 @@ class PluginHost:
                     continue
                 dist_name = dist.metadata["Name"] or "?"
                 version = dist.version or "?"
-                if ep.name in self._records or self.pm.get_plugin(ep.name) is not None:
-                    # The same distribution can be visible twice on sys.path; keep the first.
-                    if self._dists.get(ep.name, ("",))[0] == dist_name:
-                        continue
+                seen = ep.name in self._records or self.pm.get_plugin(ep.name) is not None
+                if seen and self._dists.get(ep.name, ("",))[0] == dist_name:
+                    continue  # the same distribution visible twice on sys.path: keep the first
                 if ep.name in blocked:
                     self._records[ep.name] = PluginRecord(
                         name=ep.name, distribution=dist_name, version=version, status="blocked"

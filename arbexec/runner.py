@@ -7,9 +7,11 @@ abandoned half-way), so nothing is left UNKNOWN that could have been resolved.
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
 import sys
 import time
+from typing import Any
 
 from arbexec.app import Runtime
 from arbexec.model import ExecutionResult
@@ -56,7 +58,7 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
                 gate.release()
                 break
             task = loop.create_task(engine.submit(item.request))
-            task.add_done_callback(lambda t, it=item: finished(t, it))
+            task.add_done_callback(functools.partial(_done, finished, item))
             tasks.add(task)
         if tasks:
             await asyncio.gather(*list(tasks), return_exceptions=True)
@@ -70,6 +72,10 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
         print("stopped by Ctrl-C: requests already taken were finished; the rest were not read",
               file=sys.stderr)
     return summary
+
+
+def _done(callback: Any, item: SourceItem, task: asyncio.Task[ExecutionResult]) -> None:
+    callback(task, item)
 
 
 def _on_interrupt(stop: asyncio.Event, loop: asyncio.AbstractEventLoop) -> None:

@@ -64,10 +64,10 @@ class RunSummary:
             "statuses": dict(sorted(self.statuses.items())),
             "duplicates": self.duplicates,
             "invalid_lines": self.invalid,
-            "contracts_filled": str(self.contracts),
-            "notional_bought": str(self.bought),
-            "notional_sold": str(self.sold),
-            "fees": str(self.fees),
+            "contracts_filled": _plain(self.contracts),
+            "notional_bought": _plain(self.bought),
+            "notional_sold": _plain(self.sold),
+            "fees": _plain(self.fees),
             "latency_ms": {
                 "p50": _round(percentile(lat, 50)),
                 "p90": _round(percentile(lat, 90)),
@@ -104,6 +104,12 @@ class RunSummary:
             lines.append(f"  latency:   p50 {lat['p50']}ms  p90 {lat['p90']}ms  "
                          f"p99 {lat['p99']}ms  max {lat['max']}ms (request to final or report)")
         return "\n".join(lines)
+
+
+def _plain(value: Decimal) -> str:
+    """Exact, without trailing zeros or exponent: 472.63000 -> 472.63, 0E-8 -> 0."""
+    text = f"{value.normalize():f}"
+    return "0" if text in ("-0", "") else text
 
 
 def _round(value: float | None) -> float | None:

@@ -18,8 +18,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from attrs import field, frozen
 
-from arbexec.exchange import MarketRules
 from arbexec.events import Event
+from arbexec.exchange import MarketRules
 from arbexec.model import (
     Balance,
     Liquidity,

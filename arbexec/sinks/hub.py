@@ -88,7 +88,7 @@ class SinkHub:
             lane.wake.set()
         tasks = [lane.task for lane in self._lanes if lane.task is not None]
         if tasks:
-            done, pending = await asyncio.wait(tasks, timeout=self.close_timeout)
+            _done, pending = await asyncio.wait(tasks, timeout=self.close_timeout)
             for task in pending:
                 task.cancel()
         for lane in self._lanes:

@@ -47,6 +47,8 @@ def result_to_dict(result: ExecutionResult) -> dict[str, Any]:
 
 def result_row(result: ExecutionResult) -> str:
     """``FILLED  r-12  paper PAPER-FED-CUT  BUY 40 YES @<=0.55  filled 40 @0.54  fee 0.12``"""
+    if result.reason_code == "invalid_request":
+        return f"{result.status.value:<16}  {result.reason}"
     what = (
         f"{result.side.value if result.side else '?'} {result.quantity or ''} "
         f"{result.outcome.value if result.outcome else ''} @<={result.limit_price or ''}"

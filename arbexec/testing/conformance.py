@@ -72,7 +72,8 @@ class ExchangeConformance:
             assert isinstance(level.price, Decimal) and isinstance(level.size, Decimal)
             assert Decimal(0) < level.price < Decimal(1)
             assert level.size > 0
-        assert [lv.price for lv in book.bids] == sorted((lv.price for lv in book.bids), reverse=True)
+        bids = [lv.price for lv in book.bids]
+        assert bids == sorted(bids, reverse=True)
         assert [lv.price for lv in book.asks] == sorted(lv.price for lv in book.asks)
         if book.bids and book.asks:
             assert book.bids[0].price < book.asks[0].price

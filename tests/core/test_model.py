@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -49,7 +49,7 @@ def test_gtd_needs_an_expiry_and_only_gtd_takes_one() -> None:
     with pytest.raises(RequestError, match="expiry"):
         make(time_in_force="GTD")
     with pytest.raises(RequestError, match="only GTD"):
-        make(expires_at=datetime(2030, 1, 1, tzinfo=timezone.utc))
+        make(expires_at=datetime(2030, 1, 1, tzinfo=UTC))
     assert make(time_in_force="GTD", expires_at="2030-01-01T00:00:00Z").expires_at is not None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -123,3 +124,24 @@ def test_plugin_module_import_is_cheap() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+async def test_missing_credentials_refuse_the_order_without_crashing() -> None:
+    from datetime import datetime
+
+    from arbexec_polymarket.credentials import Credentials
+
+    from arbexec.model import OrderRequest
+
+    calls: list[str] = []
+    client = httpx.AsyncClient(transport=venue_answering("v1", False, calls))
+    venue = PolymarketExchange(PolymarketConfig(), Credentials(), client=client)
+    request = OrderRequest(
+        request_id="r", idempotency_key="k", venue="polymarket", market=CONDITION,
+        outcome="YES", side="BUY", quantity="10", limit_price="0.5",
+        requested_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+    with pytest.raises(errors.AuthenticationError, match="POLYMARKET_PRIVATE_KEY"):
+        await venue.prepare_order(request)
+    assert not any(c.startswith("POST") for c in calls)
+    await venue.aclose()

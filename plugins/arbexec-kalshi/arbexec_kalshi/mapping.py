@@ -199,7 +199,7 @@ def parse_order(payload: Mapping[str, Any], fills: Sequence[Fill] = ()) -> Order
         filled_quantity=filled,
         average_price=average,
         fees=fees,
-        fills=tuple(fills),  # type: ignore[arg-type]
+        fills=tuple(fills),
         client_order_id=client_order_id,
         updated_at=_time(payload, "last_updated_ts_ms", "last_update_time", "created_time"),
     )

@@ -142,7 +142,7 @@ class PaperOrder:
             filled_quantity=self.filled,
             average_price=self.cost / self.filled if self.filled else None,
             fees=self.fees,
-            fills=self.fills,  # type: ignore[arg-type]  # attrs types converter=tuple loosely
+            fills=self.fills,  # attrs types converter=tuple loosely
             client_order_id=self.id,
             reason=self.reason,
             updated_at=to_datetime(self.updated_at),

@@ -239,8 +239,14 @@ class PolymarketExchange:
             expiration=expiration,
             builder=self.config.builder_code,
         )
-        signed = self.order_signer.sign(fields, info.exchange)
-        body = post_body(signed, self._owner(), order_type, post_only=request.post_only)
+        try:
+            signed = self.order_signer.sign(fields, info.exchange)
+            owner = self._owner()
+        except errors.ConfigError as exc:
+            raise errors.AuthenticationError(
+                f"cannot sign for Polymarket: {exc}", venue=VENUE
+            ) from None
+        body = post_body(signed, owner, order_type, post_only=request.post_only)
         payload = PolymarketOrder(
             signed=signed,
             body=body.encode(),

@@ -156,7 +156,7 @@ def order_state(
         limit_price=dec(raw.get("price")),
         filled_quantity=min(matched, size) if size > 0 else matched,
         average_price=average,
-        fills=fills,  # type: ignore[arg-type]  # converted by attrs
+        fills=fills,  # converted by attrs
         reason=status_name(raw.get("status")) or None,
         updated_at=timestamp(raw.get("timestamp") or raw.get("created_at")),
     )
