@@ -1,0 +1,23 @@
+"""Hook implementations only: importing this module stays cheap."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from arbexec.hookspecs import hookimpl
+from arbexec.specs import ExchangeSpec
+
+if TYPE_CHECKING:
+    from arbexec.exchange import Exchange, ExchangeSettings
+
+
+def _make(settings: ExchangeSettings) -> Exchange:
+    from arbexec_tinyvenue.venue import TinyVenue
+
+    return TinyVenue.from_settings(settings)
+
+
+@hookimpl
+def arbexec_exchanges() -> list[ExchangeSpec]:
+    return [ExchangeSpec(name="tinyvenue", factory=_make,
+                         description="in-memory venue that fills every order at its limit")]
