@@ -632,6 +632,91 @@ def resume(app: App) -> None:
         click.echo(f"resumed: new orders allowed (journal {app.journal_path})")
 
 
+# ---------------------------------------------------------------------------- risk
+
+
+@cli.group()
+def risk() -> None:
+    """Inspect the risk policy."""
+
+
+@risk.command("explain")
+@click.argument("request_json", required=False)
+@click.option("--file", "request_file", type=click.Path(dir_okay=False, exists=True),
+              help="Explain every request of a JSON-lines file.")
+@click.option("--policy", type=click.Path(dir_okay=False), help="Policy file to explain with.")
+@pass_app
+def risk_explain(app: App, request_json: str | None, request_file: str | None,
+                 policy: str | None) -> None:
+    """Show every rule's verdict and figures for a request, sending nothing.
+
+    REQUEST_JSON is one request as a JSON object (the run format); or use --file.
+    """
+    from arbexec.errors import UserError
+    from arbexec.journal import dumps
+    from arbexec.model import OrderRequest, RequestError
+    from arbexec.sources.parse import request_from_json
+
+    texts: list[tuple[str, str]] = []
+    if request_json is not None:
+        texts.append(("argument", request_json))
+    if request_file is not None:
+        with open(request_file, encoding="utf-8") as handle:
+            texts.extend((f"{request_file}:{n}", line) for n, line in enumerate(handle, 1)
+                         if line.strip() and not line.lstrip().startswith("#"))
+    if not texts:
+        raise click.UsageError("give a request as JSON, or --file requests.jsonl")
+    requests: list[tuple[str, OrderRequest]] = []
+    for where, text in texts:
+        try:
+            requests.append((where, request_from_json(text)))
+        except RequestError as exc:
+            raise UserError(f"{where}: {exc.field}: {exc.message}") from None
+    runtime = app.runtime(policy_file=Path(policy) if policy else None, quiet=True, lock=False)
+
+    async def go() -> list[dict[str, Any]]:
+        out = []
+        try:
+            for where, request in requests:
+                exchange = runtime.venues.get(request.venue)
+                if exchange is None:
+                    out.append({"request": where, "request_id": request.request_id,
+                                "allowed": False, "verdicts": [{
+                                    "rule": "routing", "allowed": False,
+                                    "code": "unknown_venue",
+                                    "message": f"venue {request.venue!r} is not configured"}]})
+                    continue
+                ctx, _ = await runtime.engine.risk_context(request, exchange)
+                decision = runtime.engine.policy.explain(request, ctx)
+                out.append({
+                    "request": where, "request_id": request.request_id,
+                    "allowed": decision.allowed,
+                    "verdicts": [{"rule": v.rule, "allowed": v.allowed, "code": v.code,
+                                  "message": v.message, "figures": dict(v.figures)}
+                                 for v in decision.verdicts],
+                    "claims": [{"key": c.key, "amount": c.amount, "limit": c.limit}
+                               for c in decision.claims],
+                })
+            return out
+        finally:
+            await runtime.aclose()
+
+    explained = run_async(go())
+    if app.json_output:
+        click.echo(dumps(explained))
+        return
+    for item in explained:
+        verdict = "allowed" if item["allowed"] else "DENIED"
+        click.echo(f"{item['request']} ({item['request_id']}): {verdict}")
+        for v in item["verdicts"]:
+            mark = "ok  " if v["allowed"] else "DENY"
+            figures = " ".join(f"{k}={x}" for k, x in v.get("figures", {}).items())
+            code = f" [{v['code']}]" if v.get("code") else ""
+            click.echo(f"  {mark} {v['rule']:<20}{code} {v['message']} {figures}".rstrip())
+        for c in item.get("claims", []):
+            click.echo(f"  claim {c['key']}: +{c['amount']} (limit {c['limit']})")
+
+
 # ---------------------------------------------------------------------------- reconcile
 
 

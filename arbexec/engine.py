@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -205,6 +205,7 @@ class Engine:
     ledger: ExposureLedger = field(factory=InMemoryLedger)
     settings: EngineSettings = field(factory=EngineSettings)
     market_events: Mapping[str, str] = field(factory=dict)  # "venue:market" -> event (config)
+    clock: Callable[[], datetime] = now_utc  # the time rules see (injectable for drills)
     _inflight: dict[str, asyncio.Future[ExecutionResult]] = field(factory=dict)
     _live: dict[str, _Live] = field(factory=dict)
     _by_venue_id: dict[tuple[str, str], _Live] = field(factory=dict)
@@ -323,7 +324,7 @@ class Engine:
                               "lift it with `arbexec resume`", started)
 
         try:
-            ctx, _rules = await self._context(request, exchange)
+            ctx, _rules = await self.risk_context(request, exchange)
         except ExchangeError as exc:
             return self._deny(request, "risk_data_unavailable",
                               f"could not fetch what the risk policy needs from "
@@ -371,9 +372,11 @@ class Engine:
         self.hub.emit(sent_event)
         return await self._send(request, exchange, prepared, started)
 
-    async def _context(
+    async def risk_context(
         self, request: OrderRequest, exchange: Exchange
     ) -> tuple[RiskContext, MarketRules | None]:
+        """What the policy sees for this request: fetched as its rules declare, plus the
+        engine's own counts (exposure, open orders, venue health, today's P&L)."""
         needs = self.policy.needs
         rules = book = balance = None
         positions: tuple[Any, ...] = ()
@@ -395,7 +398,7 @@ class Engine:
         event = self.market_events.get(f"{request.venue}:{request.market}") or (
             rules.event if rules is not None else None)
         ctx = RiskContext(
-            now=now_utc(),
+            now=self.clock(),
             venue=request.venue,
             market_rules=rules,
             book=book,
@@ -831,7 +834,7 @@ class Engine:
         observers = self.policy.observers
         if not observers:
             return
-        now = now_utc()
+        now = self.clock()
         events: list[Event] = []
         for observer in observers:
             try:

@@ -25,7 +25,6 @@ from arbexec.model import (
     Side,
     TimeInForce,
     now_utc,
-    optional_decimal,
     to_decimal,
     utc_datetime,
 )
@@ -372,7 +371,6 @@ __all__ = [
     "PairState",
     "Sequencing",
     "leg_to_dict",
-    "optional_decimal",
     "pair_from_mapping",
     "pair_result_row",
     "pair_result_to_dict",

@@ -162,3 +162,21 @@ def test_help_imports_nothing_heavy() -> None:
 def test_read_commands_work_on_an_empty_journal(tmp_path: Path, command: list[str]) -> None:
     result = invoke(tmp_path, *command)
     assert result.exit_code == 0
+
+
+def test_risk_explain_shows_every_rule_and_sends_nothing(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[[rules]]\nrule = "order_size"\nmax_quantity = 5\n'
+                      '[[rules]]\nrule = "max_exposure"\nmax_total = "100"\n')
+    request = ('{"request_id": "x", "venue": "paper", "market": "PAPER-FED-CUT", '
+               '"outcome": "YES", "side": "BUY", "quantity": "9", "limit_price": "0.40"}')
+    result = invoke(tmp_path, "--json", "risk", "explain", "--policy", str(policy), request)
+    assert result.exit_code == 0, result.output
+    [explained] = json.loads(result.output)
+    rules = {v["rule"]: v for v in explained["verdicts"]}
+    assert explained["allowed"] is False
+    assert rules["order_size"]["code"] == "quantity_above_max"
+    assert rules["order_size"]["figures"] == {"limit": "5", "actual": "9"}
+    assert rules["max_exposure"]["allowed"] is True  # every rule is shown, not just the first
+    orders = invoke(tmp_path, "--json", "orders")
+    assert json.loads(orders.output) == []
