@@ -7,7 +7,6 @@ command needs them, so ``arbexec --help`` answers at once. User mistakes print o
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -85,31 +84,89 @@ def echo_json(value: Any) -> None:
     click.echo(dumps(value))
 
 
+class _CachedPluginCommand(click.Command):
+    """A plugin command known from the command index; resolved through the host when run."""
+
+    def __init__(self, group: ArbexecGroup, name: str, help: str) -> None:  # noqa: A002
+        super().__init__(name=name, help=help, short_help=help)
+        self._group = group
+
+    def _real(self, ctx: click.Context | None) -> click.Command:
+        name = self.name or ""
+        command = self._group.load_plugin_command(ctx, name)
+        if command is None:
+            raise click.UsageError(f"the plugin command {name!r} is no longer installed; "
+                                   "see `arbexec plugins`")
+        return command
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        return self._real(parent).make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return self._real(ctx.parent).invoke(ctx)
+
+
 class ArbexecGroup(click.Group):
-    """Adds plugin commands on first use, and turns user errors into one line."""
+    """Adds plugin commands on first use, and turns user errors into one line.
 
-    _plugins_loaded = False
+    A help screen lists plugin commands from the command index (no plugin is imported);
+    running one, or any name the core does not know, loads the plugin host.
+    """
 
-    def _load_plugin_commands(self, ctx: click.Context) -> None:
-        if ArbexecGroup._plugins_loaded:
+    _core: frozenset[str] = frozenset()
+    _loaded = False
+    _listed: dict[str, click.Command] | None = None
+
+    def load_plugin_commands(self, ctx: click.Context | None) -> None:
+        if self._loaded:
             return
-        ArbexecGroup._plugins_loaded = True
-        app = ctx.find_object(App)
+        self._loaded = True
+        if not self._core:
+            self._core = frozenset(self.commands)
+        app = ctx.find_object(App) if ctx is not None else None
+        from arbexec import command_index
         from arbexec.plugins import PluginHost
 
         host = app.host if app is not None else PluginHost.create()
         host.register_commands(self)
+        command_index.write(command_index.fingerprint(), [
+            {"name": name, "help": command.get_short_help_str(limit=200)}
+            for name, command in self.commands.items() if name not in self._core
+        ])
+
+    def load_plugin_command(self, ctx: click.Context | None, name: str) -> click.Command | None:
+        self.load_plugin_commands(ctx)
+        return self.commands.get(name)
+
+    def _cached_commands(self) -> dict[str, click.Command] | None:
+        if self._listed is None and not self._loaded:
+            from arbexec import command_index
+
+            entries = command_index.read(command_index.fingerprint())
+            if entries is not None:
+                self._listed = {
+                    e["name"]: _CachedPluginCommand(self, e["name"], e.get("help", ""))
+                    for e in entries if e.get("name") and e["name"] not in self.commands
+                }
+        return self._listed
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        self._load_plugin_commands(ctx)
-        return super().list_commands(ctx)
+        cached = None if self._loaded else self._cached_commands()
+        if cached is None:
+            self.load_plugin_commands(ctx)
+            return super().list_commands(ctx)
+        return sorted({*self.commands, *cached})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
-        if command is None:
-            self._load_plugin_commands(ctx)
-            command = super().get_command(ctx, cmd_name)
-        return command
+        if command is not None:
+            return command
+        if not self._loaded:
+            cached = self._cached_commands()
+            if cached is not None and cmd_name in cached:
+                return cached[cmd_name]
+        return self.load_plugin_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         from arbexec.errors import ArbexecError, UserError
@@ -531,6 +588,7 @@ def audit(app: App, show_events: bool, kinds: tuple[str, ...], key: str | None,
           fmt: str | None) -> None:
     """Query the journal: orders (default) or the append-only event history."""
     import csv
+    import json
 
     from arbexec.model import utc_datetime
     from arbexec.sinks.render import result_to_dict

@@ -885,48 +885,68 @@ class Engine:
         """
         report: list[dict[str, Any]] = []
         for row in self.journal.non_final():
-            exchange = self.venues.get(row.venue)
-            entry: dict[str, Any] = {"idempotency_key": row.idempotency_key,
-                                     "venue": row.venue, "was": row.status.value}
-            if exchange is None:
-                entry.update(now=row.status.value, note="venue not configured; left as is")
-                report.append(entry)
-                continue
-            try:
-                found = await exchange.lookup_order(row.identity or "")
-            except ExchangeError as exc:
-                entry.update(now=row.status.value, note=f"lookup failed: {exc}")
-                report.append(entry)
-                continue
-            if row.status is OrderStatus.PENDING:
-                row = self.journal.get(row.idempotency_key) or row
-            live = _Live(key=row.idempotency_key, request=row.to_request(),
-                         identity=row.identity or "", venue_order_id=row.venue_order_id,
-                         status=row.status, started=time.perf_counter())
-            for fill in self.journal.fills(row.idempotency_key):
-                live.seen_trades.add(f"{fill.trade_id}:{int(fill.final)}")
-            if found is None:
-                await self.conclude_never_received(row.idempotency_key)
-                entry.update(now=OrderStatus.REJECTED.value, note="never received by the venue")
-            elif found.is_final:
-                self._track(live)
-                await self._finish(live, found)
-                entry.update(now=found.status.value, filled=str(found.filled_quantity))
-            else:
-                self._track(live)
-                self._journal_state(live, found)
-                entry.update(now=found.status.value, filled=str(found.filled_quantity))
-                if self.settings.background_tracking and not self._closing:
-                    task = asyncio.get_running_loop().create_task(
-                        self._background_follow(live, exchange))
-                    self._background.add(task)
-                    task.add_done_callback(self._background.discard)
-            report.append(entry)
+            report.append(await self._reconcile_row(row))
         if report:
             event = Event(kind="reconcile", data={"orders": len(report)})
             self.journal.append_events([event])
             self.hub.emit(event)
         return report
+
+    def tracking(self, key: str) -> bool:
+        """Whether this engine is following the order (sending, polling or streaming it)."""
+        return key in self._live or key in self._inflight
+
+    async def reconcile_order(self, key: str, *, grace: float = 0.0) -> dict[str, Any] | None:
+        """Reconcile one non-final order this engine is not following (a pair leg left
+        UNKNOWN, for one). A lookup miss concludes "never received" only once the order
+        has been unanswered for ``grace`` seconds. None when there is nothing to do."""
+        if self.tracking(key):
+            return None
+        row = self.journal.get(key)
+        if row is None or row.status.is_final:
+            return None
+        return await self._reconcile_row(row, grace=grace)
+
+    async def _reconcile_row(self, row: JournalRow, *, grace: float = 0.0) -> dict[str, Any]:
+        exchange = self.venues.get(row.venue)
+        entry: dict[str, Any] = {"idempotency_key": row.idempotency_key,
+                                 "venue": row.venue, "was": row.status.value}
+        if exchange is None:
+            entry.update(now=row.status.value, note="venue not configured; left as is")
+            return entry
+        try:
+            found = await exchange.lookup_order(row.identity or "")
+        except ExchangeError as exc:
+            entry.update(now=row.status.value, note=f"lookup failed: {exc}")
+            return entry
+        if row.status is OrderStatus.PENDING:
+            row = self.journal.get(row.idempotency_key) or row
+        if found is None and grace > 0 and (
+                now_utc() - row.updated_at).total_seconds() < grace:
+            entry.update(now=row.status.value, note="not found on the venue yet")
+            return entry
+        live = _Live(key=row.idempotency_key, request=row.to_request(),
+                     identity=row.identity or "", venue_order_id=row.venue_order_id,
+                     status=row.status, started=time.perf_counter())
+        for fill in self.journal.fills(row.idempotency_key):
+            live.seen_trades.add(f"{fill.trade_id}:{int(fill.final)}")
+        if found is None:
+            await self.conclude_never_received(row.idempotency_key)
+            entry.update(now=OrderStatus.REJECTED.value, note="never received by the venue")
+        elif found.is_final:
+            self._track(live)
+            await self._finish(live, found)
+            entry.update(now=found.status.value, filled=str(found.filled_quantity))
+        else:
+            self._track(live)
+            self._journal_state(live, found)
+            entry.update(now=found.status.value, filled=str(found.filled_quantity))
+            if self.settings.background_tracking and not self._closing:
+                task = asyncio.get_running_loop().create_task(
+                    self._background_follow(live, exchange))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+        return entry
 
     async def compare_venues(self) -> list[dict[str, Any]]:
         """Venue orders the journal does not know, reported (never adopted silently)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -145,17 +146,47 @@ def test_order_place_with_a_bad_price_names_the_option(tmp_path: Path) -> None:
     assert "outside (0, 1)" in result.output
 
 
-def test_help_imports_nothing_heavy() -> None:
-    probe = subprocess.run(
-        [sys.executable, "-c",
-         "import sys\nfrom arbexec.cli import main\ntry:\n    main(['--help'])\n"
-         "except SystemExit:\n    pass\n"
-         "print([m for m in ('eth_account', 'cryptography', 'coincurve', 'httpx', "
-         "'arbexec.engine', 'arbexec_polymarket.signing', 'arbexec_kalshi.signing') "
-         "if m in sys.modules])"],
-        capture_output=True, text=True, check=True)
-    assert probe.stdout.strip().splitlines()[-1] == "[]"
-    assert "polymarket" in probe.stdout or "paper" in probe.stdout  # plugin groups listed
+HELP_PROBE = (
+    "import sys\nfrom arbexec.cli import main\ntry:\n    main(['--help'])\n"
+    "except SystemExit:\n    pass\n"
+    "print([m for m in ('eth_account', 'cryptography', 'coincurve', 'httpx', 'pluggy', "
+    "'arbexec.engine', 'arbexec_polymarket.signing', 'arbexec_kalshi.signing') "
+    "if m in sys.modules])"
+)
+
+
+def test_help_imports_nothing_heavy_and_lists_plugin_commands(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    first = subprocess.run([sys.executable, "-c", HELP_PROBE], capture_output=True, text=True,
+                           check=True, env=env)
+    assert "'pluggy'" in first.stdout.splitlines()[-1]  # no index yet: plugins were loaded
+    for heavy in ("eth_account", "cryptography", "coincurve", "httpx"):
+        assert heavy not in first.stdout.splitlines()[-1]
+    second = subprocess.run([sys.executable, "-c", HELP_PROBE], capture_output=True,
+                            text=True, check=True, env=env)
+    assert second.stdout.strip().splitlines()[-1] == "[]"  # the index answered the help
+    for listing in (first.stdout, second.stdout):
+        assert "polymarket" in listing and "kalshi" in listing and "paper" in listing
+
+
+def test_a_changed_plugin_set_refreshes_the_command_index(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", HELP_PROBE], capture_output=True, check=True,
+                   env=env)
+    blocked = subprocess.run([sys.executable, "-c", HELP_PROBE], capture_output=True,
+                             text=True, check=True,
+                             env={**env, "ARBEXEC_DISABLE_PLUGINS": "kalshi"})
+    assert "'pluggy'" in blocked.stdout  # the switch changed the fingerprint: reloaded
+    assert "kalshi" not in blocked.stdout.split("Commands:")[1]
+
+
+def test_a_listed_plugin_command_runs_through_the_host(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    subprocess.run([sys.executable, "-m", "arbexec", "--help"], capture_output=True,
+                   check=True, env=env)
+    run = subprocess.run([sys.executable, "-m", "arbexec", "kalshi", "--help"],
+                         capture_output=True, text=True, env=env)
+    assert run.returncode == 0 and "sign-request" in run.stdout
 
 
 @pytest.mark.parametrize("command", [["orders"], ["audit"], ["orders", "--open"]])

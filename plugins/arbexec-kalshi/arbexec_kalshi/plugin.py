@@ -32,6 +32,7 @@ def arbexec_exchanges() -> list[ExchangeSpec]:
 
 @hookimpl
 def arbexec_register_commands(cli: click.Group) -> None:
-    from arbexec_kalshi.cli import kalshi
+    from arbexec.cli_lazy import LazyCommand
 
-    cli.add_command(kalshi, name="kalshi")
+    cli.add_command(LazyCommand("kalshi", "arbexec_kalshi.cli:kalshi",
+                                help="Kalshi: sign requests offline, check credentials (doctor)."))

@@ -33,6 +33,7 @@ def arbexec_exchanges() -> list[ExchangeSpec]:
 
 @hookimpl
 def arbexec_register_commands(cli: click.Group) -> None:
-    from arbexec_paper.cli import paper_group
+    from arbexec.cli_lazy import LazyCommand
 
-    cli.add_command(paper_group, name="paper")
+    cli.add_command(LazyCommand("paper", "arbexec_paper.cli:paper_group",
+                                help="The simulated venue: settle markets, inspect the paper account."))

@@ -32,6 +32,7 @@ def arbexec_exchanges() -> list[ExchangeSpec]:
 
 @hookimpl
 def arbexec_register_commands(cli: click.Group) -> None:
-    from arbexec_polymarket.cli import polymarket_group
+    from arbexec.cli_lazy import LazyCommand
 
-    cli.add_command(polymarket_group, name="polymarket")
+    cli.add_command(LazyCommand("polymarket", "arbexec_polymarket.cli:polymarket_group",
+                                help="Polymarket: build and sign orders offline, derive API keys, doctor."))

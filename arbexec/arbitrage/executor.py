@@ -1,0 +1,555 @@
+"""Driving a pair to exactly one final state through the engine's public path.
+
+1. **Risk as a unit**: both venues configured and healthy (no open circuit breaker, fresh
+   books answer), the fee-aware edge on the fresh books at least ``min_edge``, the policy's
+   pair check (``check_pair`` of the ``min_edge`` rule), and every rule's verdict on both
+   legs with their exposure claims added up against the ledger.
+2. **Journal, then execute**: the pair is saved before any leg is sent, and saved again at
+   every step. Legs are ordinary requests keyed ``<pair>:a``, ``<pair>:b`` and unwind
+   orders ``<pair>:unwind-<n>``, so each has the engine's exactly-once guarantee.
+3. **One final state**: HEDGED, MISSED, UNWOUND or EXPOSED (or DENIED before anything is
+   sent). An imbalance is closed by completing the missing leg or selling the excess,
+   whichever the fresh books make cheaper within ``max_unwind_loss``; when neither fits
+   the pair is EXPOSED: an ``alert`` event, and a halt when the pair or the settings say so.
+
+Everything the executor decides is recomputed from the journal, so ``execute`` on a pair
+that a crash interrupted resumes it where it stopped: legs already journaled are followed,
+never resent; legs never journaled were never sent and are sent now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from attrs import define, field, frozen
+
+from arbexec.arbitrage import unwind
+from arbexec.arbitrage.accounting import PairBook, tally
+from arbexec.arbitrage.books import Sweep, sweep
+from arbexec.arbitrage.model import (
+    LegReport,
+    PairRequest,
+    PairResult,
+    PairState,
+    Sequencing,
+    pair_from_mapping,
+    pair_result_to_dict,
+    pair_to_dict,
+)
+from arbexec.engine import Engine
+from arbexec.errors import ArbexecError, ExchangeError
+from arbexec.events import Event
+from arbexec.exchange import Exchange, MarketRules
+from arbexec.model import (
+    ZERO,
+    ExecutionResult,
+    OrderBook,
+    OrderRequest,
+    OrderStatus,
+    Side,
+    now_utc,
+)
+
+log = logging.getLogger("arbexec.arbitrage")
+
+ONE = Decimal(1)
+
+
+@frozen(kw_only=True)
+class ArbitrageSettings:
+    """How the executor behaves where a pair request does not say."""
+
+    halt_on_exposed: bool = True  # halt trading when a pair ends EXPOSED
+    max_unwind_attempts: int = 3  # unwind orders per pair before it is declared EXPOSED
+    leg_timeout: float = 30.0  # seconds a leg may stay unfinished before it is cancelled
+    poll_interval: float = 0.002  # first wait between journal reads while a leg settles
+    poll_max_interval: float = 0.1
+
+
+@frozen(kw_only=True)
+class _Denial:
+    code: str
+    message: str
+    figures: Mapping[str, str] = field(factory=dict, hash=False)
+
+
+@frozen(kw_only=True)
+class _Fresh:
+    """A leg's venue as the risk check saw it."""
+
+    exchange: Exchange
+    book: OrderBook
+    rules: MarketRules
+    sweep: Sweep
+
+
+@define
+class PairExecutor:
+    engine: Engine
+    settings: ArbitrageSettings = field(factory=ArbitrageSettings)
+    _running: dict[str, asyncio.Future[PairResult]] = field(factory=dict)
+
+    # ------------------------------------------------------------------ entry points
+
+    async def execute(self, pair: PairRequest) -> PairResult:
+        """Run (or resume, or answer again) one pair. Never raises for a trading outcome."""
+        running = self._running.get(pair.pair_id)
+        if running is not None:
+            from attrs import evolve
+
+            return evolve(await asyncio.shield(running), duplicate=True)
+        future: asyncio.Future[PairResult] = asyncio.get_running_loop().create_future()
+        self._running[pair.pair_id] = future
+        try:
+            result = await self._execute(pair)
+            future.set_result(result)
+            return result
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()
+            raise
+        finally:
+            del self._running[pair.pair_id]
+
+    async def resume_all(self) -> list[PairResult]:
+        """Drive every unfinished pair in the journal to a final state (after a restart,
+        once the engine has reconciled its orders)."""
+        results = []
+        for saved in self.engine.journal.pairs(unfinished_only=True):
+            try:
+                pair = pair_from_mapping(saved["request"])
+            except ArbexecError as exc:  # pragma: no cover - journal written by us
+                log.error("pair %s cannot be read back: %s", saved["pair_id"], exc)
+                continue
+            results.append(await self.execute(pair))
+        return results
+
+    # ------------------------------------------------------------------ the path
+
+    async def _execute(self, pair: PairRequest) -> PairResult:
+        started = time.perf_counter()
+        journal = self.engine.journal
+        saved = journal.get_pair(pair.pair_id)
+        if saved is not None and saved["state"] != PairState.DENIED.value:
+            # A denied pair sent nothing and may be tried again; any other is answered
+            # from the journal (final) or resumed where it stopped.
+            state = PairState(saved["state"])
+            stored = pair_from_mapping(saved["request"])
+            if state.is_final:
+                stored_detail = saved["detail"]
+                return self._emit(await self._result(
+                    stored, state, started, stored_detail.get("reason_code"),
+                    stored_detail.get("reason"), duplicate=True))
+            return await self._drive(stored, saved["detail"], started)
+        denial, first = await self._check(pair)
+        if denial is not None:
+            self._save(pair, PairState.DENIED, "risk", {
+                "reason_code": denial.code, "reason": denial.message,
+                "figures": dict(denial.figures)})
+            return self._emit(await self._result(pair, PairState.DENIED, started, denial.code,
+                                                 denial.message))
+        detail: dict[str, Any] = {"first": first}
+        self._save(pair, PairState.EXECUTING, "legs", detail)
+        return await self._drive(pair, detail, started)
+
+    async def _drive(self, pair: PairRequest, detail: Mapping[str, Any],
+                     started: float) -> PairResult:
+        primaries = await self._primary_legs(pair, detail)
+        waiting = [name for name, r in primaries.items() if r is not None
+                   and not r.status.is_final]
+        if waiting:
+            return await self._unfinished(pair, detail, started, waiting)
+        unwinds = await self._existing_unwinds(pair)
+        if any(not r.status.is_final for r in unwinds):
+            return await self._unfinished(pair, detail, started, ["unwind"])
+        book = tally(pair, primaries, unwinds)
+        if book.excess == 0:
+            return await self._finish(pair, detail, started, book, bool(unwinds))
+        budget_exhausted = False
+        while book.excess > 0:
+            attempt = len(unwinds) + 1
+            if attempt > self.settings.max_unwind_attempts:
+                budget_exhausted = True
+                break
+            plan = await self._plan(pair, book, _refused(pair, primaries, unwinds))
+            if plan is None:
+                break
+            self._save(pair, PairState.UNWINDING, f"unwind-{attempt}", {
+                **detail, "unwind": {"attempt": attempt, "kind": plan.kind,
+                                     "venue": plan.venue, "quantity": str(plan.quantity),
+                                     "limit_price": str(plan.limit_price),
+                                     "worst_loss": str(plan.worst_loss)}})
+            result = await self._send(self._unwind_request(pair, attempt, plan))
+            unwinds.append(result)
+            if not result.status.is_final:
+                return await self._unfinished(pair, detail, started, ["unwind"])
+            book = tally(pair, primaries, unwinds)
+        if book.excess == 0:
+            return await self._finish(pair, detail, started, book, True)
+        why = ("the unwind attempts are used up" if budget_exhausted else
+               "neither completing the missing leg nor closing the excess fits the "
+               f"remaining unwind budget of {pair.max_unwind_loss - max(book.unwind_loss, ZERO)}"
+               " on the fresh books")
+        return await self._exposed(pair, detail, started, book, why)
+
+    async def _primary_legs(self, pair: PairRequest, detail: Mapping[str, Any]
+                            ) -> dict[str, ExecutionResult | None]:
+        if pair.sequencing is Sequencing.CONCURRENT:
+            a, b = await asyncio.gather(self._leg(pair, "a", pair.quantity),
+                                        self._leg(pair, "b", pair.quantity))
+            return {"a": a, "b": b}
+        first = str(detail.get("first") or "a")
+        second = "b" if first == "a" else "a"
+        done = await self._leg(pair, first, pair.quantity)
+        results: dict[str, ExecutionResult | None] = {first: done, second: None}
+        if done is not None and done.status.is_final and done.filled_quantity > 0:
+            results[second] = await self._leg(pair, second, done.filled_quantity)
+        elif self.engine.journal.get(pair.leg_key(second)) is not None:  # pragma: no cover
+            results[second] = await self._settle(pair.leg_key(second))
+        return results
+
+    async def _leg(self, pair: PairRequest, name: str, quantity: Decimal
+                   ) -> ExecutionResult | None:
+        key = pair.leg_key(name)
+        if self.engine.journal.get(key) is not None:
+            return await self._settle(key)  # journaled earlier: follow it, never resend
+        leg, other = pair.leg(name), pair.leg("b" if name == "a" else "a")
+        request = OrderRequest(
+            request_id=f"{pair.request_id}:{name}", idempotency_key=key, venue=leg.venue,
+            market=leg.market, outcome=leg.outcome, side=leg.side, quantity=quantity,
+            limit_price=leg.limit_price, time_in_force=leg.time_in_force,
+            expected_value=ONE - other.limit_price,
+            tags={**pair.tags, "pair_id": pair.pair_id, "leg": name},
+        )
+        return await self._send(request)
+
+    async def _send(self, request: OrderRequest) -> ExecutionResult:
+        result = await self.engine.submit(request)
+        if result.status.is_final:
+            return result
+        return await self._settle(request.idempotency_key)
+
+    async def _settle(self, key: str) -> ExecutionResult:
+        """Wait for the engine to bring an order to a final state. A leg still live after
+        ``leg_timeout`` is cancelled; an UNKNOWN one nobody follows is looked up."""
+        engine, journal = self.engine, self.engine.journal
+        deadline = time.monotonic() + self.settings.leg_timeout
+        delay = self.settings.poll_interval
+        cancelled = False
+        while True:
+            row = journal.get(key)
+            assert row is not None
+            if row.status.is_final:
+                return row.to_result()
+            if not engine.tracking(key):
+                await engine.reconcile_order(key, grace=engine.settings.unknown_grace)
+                continue_row = journal.get(key)
+                if continue_row is not None and continue_row.status.is_final:
+                    return continue_row.to_result()
+            if time.monotonic() >= deadline:
+                if row.status.is_live and not cancelled:
+                    cancelled = True
+                    try:
+                        await engine.cancel(key)
+                    except (ArbexecError, ExchangeError) as exc:
+                        log.warning("cancelling pair leg %s failed: %s", key, exc)
+                    deadline = time.monotonic() + self.settings.leg_timeout
+                    continue
+                return row.to_result()  # unresolved: the pair stays open to be resumed
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.settings.poll_max_interval)
+
+    async def _existing_unwinds(self, pair: PairRequest) -> list[ExecutionResult]:
+        out = []
+        attempt = 1
+        while self.engine.journal.get(pair.unwind_key(attempt)) is not None:
+            out.append(await self._settle(pair.unwind_key(attempt)))
+            attempt += 1
+        return out
+
+    # ------------------------------------------------------------------ risk as a unit
+
+    async def _check(self, pair: PairRequest) -> tuple[_Denial | None, str]:
+        engine = self.engine
+        halt = engine.halt.current()
+        if halt.halted:
+            why = halt.reason or "no reason given"
+            return _Denial(code="halted", message=f"trading is halted ({why}); lift it with "
+                           "`arbexec resume`"), "a"
+        for name in ("a", "b"):
+            leg = pair.leg(name)
+            if leg.venue not in engine.venues:
+                return _Denial(code="unknown_venue", message=f"leg {name}: venue "
+                               f"{leg.venue!r} is not configured; configured venues: "
+                               f"{', '.join(sorted(engine.venues)) or 'none'}"), "a"
+            breaker = _breaker_state(engine, leg.venue)
+            if breaker is not None:
+                return _Denial(code="venue_unhealthy", message=f"leg {name}: the circuit "
+                               f"breaker of {leg.venue} is {breaker}"), "a"
+        try:
+            fresh_a, fresh_b = await asyncio.gather(self._fresh(pair, "a"),
+                                                    self._fresh(pair, "b"))
+        except ExchangeError as exc:
+            return _Denial(code="venue_unhealthy", message="could not read both venues' "
+                           f"books and rules: {exc}"), "a"
+        depth_a, depth_b = fresh_a.sweep.quantity, fresh_b.sweep.quantity
+        first = "a" if depth_a <= depth_b else "b"
+        matched = min(depth_a, depth_b)
+        if matched <= 0:
+            thin = "a" if depth_a <= 0 else "b"
+            return _Denial(code="no_liquidity", message=f"leg {thin}: nothing offered at "
+                           f"{pair.leg(thin).limit_price} or better on "
+                           f"{pair.leg(thin).venue} {pair.leg(thin).market}"), first
+        take_a = sweep(fresh_a.book, pair.a.outcome, Side.BUY, matched, pair.a.limit_price)
+        take_b = sweep(fresh_b.book, pair.b.outcome, Side.BUY, matched, pair.b.limit_price)
+        fees = (take_a.fees(fresh_a.exchange.fee, pair.a.market)
+                + take_b.fees(fresh_b.exchange.fee, pair.b.market))
+        edge = matched - take_a.notional - take_b.notional - fees
+        each = edge / matched
+        if each < pair.min_edge:
+            return _Denial(code="edge_below_min", message=f"edge after {fees} fees is "
+                           f"{each:.4f} per contract on the fresh books, below the minimum of "
+                           f"{pair.min_edge}", figures={"edge": f"{each:.6f}",
+                                                        "fees": str(fees),
+                                                        "matched": str(matched)}), first
+        denial = await self._policy_check(pair, matched)
+        return denial, first
+
+    async def _fresh(self, pair: PairRequest, name: str) -> _Fresh:
+        leg = pair.leg(name)
+        exchange = self.engine.venues[leg.venue]
+        book, rules = await asyncio.gather(exchange.fetch_order_book(leg.market),
+                                           exchange.market_rules(leg.market))
+        return _Fresh(exchange=exchange, book=book, rules=rules,
+                      sweep=sweep(book, leg.outcome, Side.BUY, pair.quantity, leg.limit_price))
+
+    async def _policy_check(self, pair: PairRequest, matched: Decimal) -> _Denial | None:
+        """The policy's rules on both legs together: every rule's verdict on each leg (the
+        engine runs them again per send), the pair edge rule, and the legs' exposure
+        claims added up, so the pair is refused as a unit rather than half sent."""
+        engine = self.engine
+        policy: Any = engine.policy
+        explain = getattr(policy, "explain", None)
+        if explain is None and not getattr(policy, "rules", ()):
+            return None
+        requests = {name: OrderRequest(
+            request_id=f"{pair.request_id}:{name}", idempotency_key=pair.leg_key(name),
+            venue=pair.leg(name).venue, market=pair.leg(name).market,
+            outcome=pair.leg(name).outcome, side=Side.BUY, quantity=pair.quantity,
+            limit_price=pair.leg(name).limit_price,
+            time_in_force=pair.leg(name).time_in_force,
+            expected_value=ONE - pair.leg("b" if name == "a" else "a").limit_price,
+            tags={**pair.tags, "pair_id": pair.pair_id, "leg": name},
+        ) for name in ("a", "b")}
+        try:
+            contexts = {}
+            for name, request in requests.items():
+                ctx, _ = await engine.risk_context(request, engine.venues[request.venue])
+                contexts[name] = ctx
+        except ExchangeError as exc:
+            return _Denial(code="risk_data_unavailable", message="could not fetch what the "
+                           f"risk policy needs: {exc}")
+        claims: dict[str, list[Any]] = {}
+        if explain is not None:
+            for name, request in requests.items():
+                decision = explain(request, contexts[name])
+                if not decision.allowed and decision.verdict is not None:
+                    v = decision.verdict
+                    return _Denial(code=v.code or "risk", message=f"leg {name}: {v.message}",
+                                   figures=dict(v.figures))
+                for claim in decision.claims:
+                    claims.setdefault(claim.key, []).append(claim)
+        for rule in getattr(policy, "rules", ()):
+            check_pair = getattr(rule, "check_pair", None)
+            if check_pair is None:
+                continue
+            verdict = check_pair(requests["a"], requests["b"], contexts["a"], contexts["b"])
+            if not verdict.allowed:
+                return _Denial(code=verdict.code or "risk", message=verdict.message,
+                               figures=dict(verdict.figures))
+        exposure_now = getattr(engine.ledger, "exposure_now", None)
+        if exposure_now is not None:
+            for key, held in claims.items():
+                amount = sum((c.amount for c in held), ZERO)
+                limit = min(c.limit for c in held)
+                current = exposure_now(key)
+                if amount > 0 and current + amount > limit:
+                    return _Denial(code=held[0].code, message=f"{key} exposure would be "
+                                   f"{current + amount} with both legs, against a limit of "
+                                   f"{limit}", figures={"limit": str(limit),
+                                                        "current": str(current),
+                                                        "pair": str(amount)})
+        return None
+
+    # ------------------------------------------------------------------ unwinding
+
+    async def _plan(self, pair: PairRequest, book: PairBook,
+                    refused: set[str]) -> unwind.UnwindPlan | None:
+        """The cheaper way to close the excess on fresh books. A leg whose venue refused
+        one of the pair's orders is not completed there (it would most likely refuse
+        again); its excess is closed on its own venue instead."""
+        excess_leg = book.excess_leg
+        assert excess_leg is not None
+        other_leg = "b" if excess_leg == "a" else "a"
+        try:
+            own, other = await asyncio.gather(self._side(pair, excess_leg),
+                                              self._side(pair, other_leg))
+        except ExchangeError as exc:
+            log.warning("pair %s: cannot read books to unwind: %s", pair.pair_id, exc)
+            return None
+        budget = pair.max_unwind_loss - max(book.unwind_loss, ZERO)
+        if budget < 0:
+            return None
+        basis = book.legs[excess_leg].basis
+        options = [unwind.plan_close(book.excess, basis, budget, own)]
+        if other_leg not in refused:
+            options.append(unwind.plan_complete(book.excess, basis, budget, other))
+        return unwind.choose(options)
+
+    async def _side(self, pair: PairRequest, name: str) -> unwind.Venueside:
+        leg = pair.leg(name)
+        exchange = self.engine.venues[leg.venue]
+        book, rules = await asyncio.gather(exchange.fetch_order_book(leg.market),
+                                           exchange.market_rules(leg.market))
+        return unwind.Venueside(venue=leg.venue, market=leg.market, outcome=leg.outcome,
+                                book=book, rules=rules, fee=exchange.fee)
+
+    def _unwind_request(self, pair: PairRequest, attempt: int,
+                        plan: unwind.UnwindPlan) -> OrderRequest:
+        return OrderRequest(
+            request_id=f"{pair.request_id}:unwind-{attempt}",
+            idempotency_key=pair.unwind_key(attempt), venue=plan.venue, market=plan.market,
+            outcome=plan.outcome, side=plan.side, quantity=plan.quantity,
+            limit_price=plan.limit_price, time_in_force="IOC",
+            tags={**pair.tags, "pair_id": pair.pair_id, "leg": f"unwind-{attempt}",
+                  "unwind": plan.kind},
+        )
+
+    # ------------------------------------------------------------------ outcomes
+
+    async def _finish(self, pair: PairRequest, detail: Mapping[str, Any], started: float,
+                      book: PairBook, unwound: bool) -> PairResult:
+        if unwound:
+            state = PairState.UNWOUND
+        elif book.any_fill:
+            state = PairState.HEDGED
+        else:
+            state = PairState.MISSED
+        reason = None
+        if state is PairState.MISSED:
+            reason = "neither leg filled"
+        self._save(pair, state, "done", {**detail, "reason": reason,
+                                         "reason_code": state.value.lower()})
+        return self._emit(await self._result(pair, state, started, state.value.lower(),
+                                             reason))
+
+    async def _exposed(self, pair: PairRequest, detail: Mapping[str, Any], started: float,
+                       book: PairBook, why: str) -> PairResult:
+        leg = book.excess_leg
+        reason = (f"{book.excess} contracts of leg {leg} are unhedged: {why}")
+        alert = Event(kind="alert", request_id=pair.request_id, data={
+            "reason": "arbitrage pair exposed", "pair_id": pair.pair_id,
+            "leg": leg, "exposed_quantity": str(book.excess), "detail": reason,
+        })
+        halt = (pair.halt_on_exposed if pair.halt_on_exposed is not None
+                else self.settings.halt_on_exposed)
+        self._save(pair, PairState.EXPOSED, "done", {
+            **detail, "reason_code": "exposed", "reason": reason, "halted": halt},
+            extra=[alert])
+        self.engine.hub.emit(alert)
+        if halt:
+            self.engine.halt.halt(f"arbitrage pair {pair.pair_id} exposed: {reason}",
+                                  by="arbitrage")
+        return self._emit(await self._result(pair, PairState.EXPOSED, started, "exposed",
+                                             reason))
+
+    async def _unfinished(self, pair: PairRequest, detail: Mapping[str, Any], started: float,
+                          waiting: list[str]) -> PairResult:
+        reason = (f"waiting for {', '.join(waiting)} to reach a final state on the venue; "
+                  "the pair resumes after reconciliation")
+        saved = self.engine.journal.get_pair(pair.pair_id)
+        state = PairState(saved["state"]) if saved else PairState.EXECUTING
+        self._save(pair, state, "waiting", {**detail, "reason": reason})
+        return self._emit(await self._result(pair, state, started, "unresolved", reason))
+
+    async def _result(self, pair: PairRequest, state: PairState, started: float,
+                      reason_code: str | None, reason: str | None, *,
+                      duplicate: bool = False) -> PairResult:
+        journal = self.engine.journal
+        names = ["a", "b"]
+        reports: list[LegReport] = []
+        primaries: dict[str, ExecutionResult | None] = {}
+        for name in names:
+            row = journal.get(pair.leg_key(name))
+            primaries[name] = None if row is None else row.to_result(duplicate=duplicate)
+            if primaries[name] is not None:
+                reports.append(LegReport(name=name, result=primaries[name]))  # type: ignore[arg-type]
+        unwinds = []
+        attempt = 1
+        while (row := journal.get(pair.unwind_key(attempt))) is not None:
+            unwinds.append(row.to_result(duplicate=duplicate))
+            reports.append(LegReport(name=f"unwind-{attempt}", result=unwinds[-1]))
+            attempt += 1
+        book = tally(pair, primaries, unwinds)
+        hedged = book.hedged
+        edge = book.realised_edge
+        return PairResult(
+            pair_id=pair.pair_id, state=state, quantity=pair.quantity, hedged_quantity=hedged,
+            exposed_quantity=book.excess if state is not PairState.HEDGED else ZERO,
+            realised_edge=edge,
+            realised_edge_per_contract=(edge / hedged) if hedged else None,
+            unwind_loss=max(book.unwind_loss, ZERO) if unwinds else ZERO,
+            fees=dict(book.fees_by_venue), legs=tuple(reports), reason_code=reason_code,
+            reason=reason, latency_ms=(time.perf_counter() - started) * 1000,
+            duplicate=duplicate, tags=pair.tags,
+        )
+
+    def _save(self, pair: PairRequest, state: PairState, step: str,
+              detail: Mapping[str, Any], extra: list[Event] | None = None) -> None:
+        event = Event(kind="pair.state", request_id=pair.request_id, data={
+            "pair_id": pair.pair_id, "state": state.value, "step": step})
+        events = [event, *(extra or [])]
+        self.engine.journal.save_pair(pair.pair_id, request=pair_to_dict(pair),
+                                      state=state.value, step=step,
+                                      detail={**detail, "updated_at": now_utc().isoformat()},
+                                      events=events)
+        self.engine.hub.emit(event)
+
+    def _emit(self, result: PairResult) -> PairResult:
+        self.engine.hub.emit(Event(kind="pair.result", request_id=result.pair_id, data={
+            "result": pair_result_to_dict(result), "result_obj": result}))
+        return result
+
+
+def _refused(pair: PairRequest, primaries: Mapping[str, ExecutionResult | None],
+             unwinds: list[ExecutionResult]) -> set[str]:
+    """Legs ("a"/"b") whose instrument had an order refused (by the venue or locally)
+    without any fill in this pair."""
+    names = {pair.a.instrument: "a", pair.b.instrument: "b"}
+    out = set()
+    for result in [*(r for r in primaries.values() if r is not None), *unwinds]:
+        if result.status in (OrderStatus.REJECTED, OrderStatus.DENIED) and \
+                not result.filled_quantity:
+            name = names.get((result.venue, result.market, result.outcome))  # type: ignore[arg-type]
+            if name is not None:
+                out.add(name)
+    return out
+
+
+def _breaker_state(engine: Engine, venue: str) -> str | None:
+    """The circuit breaker's state for a venue when it is not closed, else None."""
+    for rule in getattr(engine.policy, "rules", ()):
+        state = getattr(rule, "state", None)
+        if getattr(rule, "name", None) == "circuit_breaker" and callable(state):
+            value = str(getattr(state(venue), "value", state(venue)))
+            if value != "closed":
+                return value
+    return None
+
+
+__all__ = ["ArbitrageSettings", "PairExecutor"]
