@@ -87,7 +87,7 @@ def echo_json(value: Any) -> None:
 class _CachedPluginCommand(click.Command):
     """A plugin command known from the command index; resolved through the host when run."""
 
-    def __init__(self, group: ArbexecGroup, name: str, help: str) -> None:  # noqa: A002
+    def __init__(self, group: ArbexecGroup, name: str, help: str) -> None:
         super().__init__(name=name, help=help, short_help=help)
         self._group = group
 

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -34,7 +34,7 @@ from arbexec.errors import (
 from arbexec.events import Event
 from arbexec.exchange import Exchange, MarketRules, PreparedOrder
 from arbexec.halt import HaltFlag
-from arbexec.journal import Journal, JournalRow, order_state_summary
+from arbexec.journal import Intent, Journal, JournalRow, order_state_summary
 from arbexec.ledger import ExposureLedger, InMemoryLedger, scope_keys
 from arbexec.model import (
     ZERO,
@@ -220,6 +220,8 @@ class Engine:
     _started: bool = False
     _closing: bool = False
     _flush_handle: asyncio.TimerHandle | None = None
+    _intents: list[tuple[Intent, asyncio.Future[JournalRow | None]]] = field(factory=list)
+    _reserved: dict[str, Decimal] = field(factory=dict)  # cash held by resting buys, per venue
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -283,13 +285,28 @@ class Engine:
 
     async def submit(self, request: OrderRequest) -> ExecutionResult:
         """Execute one request and return its result. Never raises for a trading outcome."""
+        return await self.begin(request)
+
+    def begin(self, request: OrderRequest) -> Coroutine[Any, Any, ExecutionResult]:
+        """Register the request as in flight now and return the coroutine that executes it.
+
+        Registering at call time lets a burst of requests (``run`` schedules many at once)
+        see each other: they dedupe against one another and share journal commits. The
+        returned coroutine must be awaited or scheduled.
+        """
         key = request.idempotency_key
         running = self._inflight.get(key)
         if running is not None:
-            earlier = await asyncio.shield(running)
-            return _as_duplicate(earlier)
+            return self._duplicate_of(running)
         future: asyncio.Future[ExecutionResult] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
+        return self._execute_into(request, future)
+
+    async def _duplicate_of(self, running: asyncio.Future[ExecutionResult]) -> ExecutionResult:
+        return _as_duplicate(await asyncio.shield(running))
+
+    async def _execute_into(self, request: OrderRequest,
+                            future: asyncio.Future[ExecutionResult]) -> ExecutionResult:
         try:
             result = await self._execute(request)
             future.set_result(result)
@@ -299,7 +316,7 @@ class Engine:
             future.exception()  # mark retrieved
             raise
         finally:
-            del self._inflight[key]
+            del self._inflight[request.idempotency_key]
 
     async def _execute(self, request: OrderRequest) -> ExecutionResult:
         started = time.perf_counter()
@@ -363,9 +380,9 @@ class Engine:
             "outcome": request.outcome.value, "side": request.side.value,
             "quantity": str(request.quantity), "limit_price": str(request.limit_price),
         })
-        taken = self.journal.record_intent(request, identity=prepared.identity,
-                                           venue_order_id=prepared.venue_order_id,
-                                           events=[sent_event])
+        taken = await self._write_intent(Intent(
+            request=request, identity=prepared.identity,
+            venue_order_id=prepared.venue_order_id, events=(sent_event,)))
         if taken is not None:
             await self.ledger.release(request.idempotency_key)
             return self._emit_result(taken.to_result(duplicate=True))
@@ -405,7 +422,7 @@ class Engine:
             balance=balance,
             positions=positions,
             exposure=ledger_now if ledger_now is not None else (lambda _key: ZERO),
-            reserved_on_venue=self._reserved_on(request.venue),
+            reserved_on_venue=self._reserved.get(request.venue, ZERO),
             open_orders_market=self._open_per_market.get((request.venue, request.market), 0),
             open_orders_total=len(self._live),
             health=self._health_of(request.venue).snapshot(
@@ -417,13 +434,34 @@ class Engine:
         )
         return ctx, rules
 
-    def _reserved_on(self, venue: str) -> Decimal:
-        held = ZERO
-        for live in self._live.values():
-            r = live.request
-            if r.venue == venue and r.side is Side.BUY:
-                held += r.quantity * r.limit_price
-        return held
+    async def _write_intent(self, intent: Intent) -> JournalRow | None:
+        """Write-ahead the intent; concurrent requests share one commit (group commit).
+
+        Alone, a request writes at once. With others in flight, it joins a batch that is
+        committed when the event loop next runs callbacks, and sends only after the commit.
+        """
+        if len(self._inflight) <= 1 and not self._intents:
+            return self.journal.record_intent(
+                intent.request, identity=intent.identity,
+                venue_order_id=intent.venue_order_id, events=intent.events)
+        future: asyncio.Future[JournalRow | None] = asyncio.get_running_loop().create_future()
+        self._intents.append((intent, future))
+        if len(self._intents) == 1:
+            asyncio.get_running_loop().call_soon(self._commit_intents)
+        return await future
+
+    def _commit_intents(self) -> None:
+        batch, self._intents = self._intents, []
+        try:
+            answers = self.journal.record_intents([intent for intent, _ in batch])
+        except BaseException as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), answer in zip(batch, answers, strict=True):
+            if not future.done():
+                future.set_result(answer)
 
     def _policy_release(self, request: OrderRequest) -> None:
         """Undo what an allowing policy set aside for a request that will not be sent
@@ -569,7 +607,12 @@ class Engine:
         self._streams[venue] = asyncio.get_running_loop().create_task(pump())
 
     def _track(self, live: _Live) -> None:
+        if live.key in self._live:
+            return
         self._live[live.key] = live
+        r = live.request
+        if r.side is Side.BUY:
+            self._reserved[r.venue] = self._reserved.get(r.venue, ZERO) + r.notional
         if live.venue_order_id is not None:
             self._by_venue_id[(live.request.venue, live.venue_order_id)] = live
         market = (live.request.venue, live.request.market)
@@ -578,6 +621,9 @@ class Engine:
     def _untrack(self, live: _Live) -> None:
         if self._live.pop(live.key, None) is None:
             return
+        r = live.request
+        if r.side is Side.BUY:
+            self._reserved[r.venue] = self._reserved.get(r.venue, ZERO) - r.notional
         if live.venue_order_id is not None:
             self._by_venue_id.pop((live.request.venue, live.venue_order_id), None)
         market = (live.request.venue, live.request.market)
@@ -823,8 +869,9 @@ class Engine:
         ))
 
     def _emit_result(self, result: ExecutionResult) -> ExecutionResult:
-        self.hub.emit(Event(kind="result", request_id=result.request_id,
-                            data={"result": result_to_dict(result), "result_obj": result}))
+        if self.hub.active:
+            self.hub.emit(Event(kind="result", request_id=result.request_id,
+                                data={"result": result_to_dict(result), "result_obj": result}))
         return result
 
     def _observe(self, outcome: OrderOutcome) -> None:

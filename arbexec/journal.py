@@ -265,6 +265,32 @@ def _row(r: sqlite3.Row) -> JournalRow:
 
 
 @frozen(kw_only=True)
+class Intent:
+    """An order about to be sent, with its venue-side identity fixed."""
+
+    request: OrderRequest
+    identity: str
+    venue_order_id: str | None
+    pair_id: str | None = None
+    events: tuple[Event, ...] = ()
+
+
+_INSERT_INTENT = """INSERT INTO orders(idempotency_key, request_id, venue, market, outcome, side,
+        quantity, limit_price, request, status, identity, venue_order_id, pair_id,
+        requested_at, updated_at)
+    VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+    ON CONFLICT(idempotency_key) DO UPDATE SET
+        request_id=excluded.request_id, venue=excluded.venue,
+        market=excluded.market, outcome=excluded.outcome, side=excluded.side,
+        quantity=excluded.quantity, limit_price=excluded.limit_price,
+        request=excluded.request, status=excluded.status, reason_code=NULL,
+        reason=NULL, identity=excluded.identity,
+        venue_order_id=excluded.venue_order_id, pair_id=excluded.pair_id,
+        requested_at=excluded.requested_at, updated_at=excluded.updated_at
+    WHERE orders.status='DENIED'"""
+
+
+@frozen(kw_only=True)
 class HaltState:
     halted: bool
     reason: str | None = None
@@ -432,43 +458,41 @@ class Journal:
     ) -> JournalRow | None:
         """Write the intent before sending. Returns the existing row when the key is taken
         (by anything but an earlier denial), in which case nothing must be sent."""
+        return self.record_intents([Intent(request=request, identity=identity,
+                                           venue_order_id=venue_order_id, pair_id=pair_id,
+                                           events=tuple(events))])[0]
+
+    def record_intents(self, intents: Sequence[Intent]) -> list[JournalRow | None]:
+        """Write many intents in one transaction (group commit): one answer per intent,
+        None where it was written, the existing row where its key was already taken."""
         now = now_utc().isoformat()
         db = self._db
+        taken: list[int] = []
         db.execute("BEGIN IMMEDIATE")
         try:
             self._run_deferred()
-            cur = db.execute(
-                """INSERT INTO orders(idempotency_key, request_id, venue, market, outcome, side,
-                       quantity, limit_price, request, status, identity, venue_order_id, pair_id,
-                       requested_at, updated_at)
-                   VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-                   ON CONFLICT(idempotency_key) DO UPDATE SET
-                       request_id=excluded.request_id, venue=excluded.venue,
-                       market=excluded.market, outcome=excluded.outcome, side=excluded.side,
-                       quantity=excluded.quantity, limit_price=excluded.limit_price,
-                       request=excluded.request, status=excluded.status, reason_code=NULL,
-                       reason=NULL, identity=excluded.identity,
-                       venue_order_id=excluded.venue_order_id, pair_id=excluded.pair_id,
-                       requested_at=excluded.requested_at, updated_at=excluded.updated_at
-                   WHERE orders.status='DENIED'""",
-                (
+            for position, intent in enumerate(intents):
+                request = intent.request
+                cur = db.execute(_INSERT_INTENT, (
                     request.idempotency_key, request.request_id, request.venue, request.market,
                     request.outcome.value, request.side.value, str(request.quantity),
                     str(request.limit_price), dumps(request_to_dict(request)),
-                    OrderStatus.PENDING.value, identity, venue_order_id, pair_id,
-                    request.requested_at.isoformat(), now,
-                ),
-            )
-            if cur.rowcount == 0:
-                db.execute("COMMIT")  # keeps the deferred writes it carried
-                return self.get(request.idempotency_key)
-            for event in events:
-                db.execute(*self._event_stmt(event, request.idempotency_key))
+                    OrderStatus.PENDING.value, intent.identity, intent.venue_order_id,
+                    intent.pair_id, request.requested_at.isoformat(), now,
+                ))
+                if cur.rowcount == 0:
+                    taken.append(position)
+                    continue
+                for event in intent.events:
+                    db.execute(*self._event_stmt(event, request.idempotency_key))
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-        return None
+        answers: list[JournalRow | None] = [None] * len(intents)
+        for position in taken:
+            answers[position] = self.get(intents[position].request.idempotency_key)
+        return answers
 
     def record_denial(
         self, request: OrderRequest, *, code: str, reason: str, events: Sequence[Event] = ()

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from arbexec.app import Runtime
-from arbexec.model import ExecutionResult
+from arbexec.model import ExecutionResult, OrderRequest
 from arbexec.sources.base import Source, SourceItem
 from arbexec.summary import RunSummary
 
@@ -32,19 +32,38 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
         pass
     started = time.perf_counter()
     gate = asyncio.Semaphore(engine.settings.max_in_flight)
-    tasks: set[asyncio.Task[ExecutionResult]] = set()
+    tasks: set[asyncio.Task[Any]] = set()
+    pairs: Any = None  # the pair executor, built when the first pair needs it
 
-    def finished(task: asyncio.Task[ExecutionResult], item: SourceItem) -> None:
+    def executor() -> Any:
+        nonlocal pairs
+        if pairs is None:
+            from arbexec.arbitrage.executor import PairExecutor
+
+            pairs = PairExecutor(engine)
+        return pairs
+
+    def finished(task: asyncio.Task[Any], item: SourceItem) -> None:
         tasks.discard(task)
         gate.release()
-        if not task.cancelled() and task.exception() is None:
-            summary.add(task.result())
-            ack = loop.create_task(source.ack(item))
-            ack.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:  # an engine or plugin bug: report it, never lose it silently
+            summary.errors += 1
+            print(f"error: {item.position}: {type(error).__name__}: {error} (its state is in "
+                  "the journal; `arbexec reconcile` resolves it)", file=sys.stderr)
+            return
+        _count(summary, task.result())
+        ack = loop.create_task(source.ack(item))
+        ack.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
     try:
         await engine.start()
         await engine.reconcile()
+        if runtime.journal.pairs(unfinished_only=True):  # a crash interrupted some pairs
+            for resumed in await executor().resume_all():
+                _count(summary, resumed)
         async for item in source.items():
             if stop.is_set():
                 break
@@ -57,7 +76,10 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
             if stop.is_set():
                 gate.release()
                 break
-            task = loop.create_task(engine.submit(item.request))
+            if isinstance(item.request, OrderRequest):
+                task: asyncio.Task[Any] = loop.create_task(engine.begin(item.request))
+            else:
+                task = loop.create_task(executor().execute(item.request))
             task.add_done_callback(functools.partial(_done, finished, item))
             tasks.add(task)
         if tasks:
@@ -76,6 +98,15 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
 
 def _done(callback: Any, item: SourceItem, task: asyncio.Task[ExecutionResult]) -> None:
     callback(task, item)
+
+
+def _count(summary: RunSummary, result: Any) -> None:
+    """A result into the summary; a pair's result counts as the orders it sent."""
+    if isinstance(result, ExecutionResult):
+        summary.add(result)
+    else:
+        for leg in getattr(result, "legs", ()):
+            summary.add(leg.result)
 
 
 def _on_interrupt(stop: asyncio.Event, loop: asyncio.AbstractEventLoop) -> None:

@@ -32,6 +32,7 @@ class RunSummary:
     latencies_ms: list[float] = field(factory=list)
     ack_latencies_ms: list[float] = field(factory=list)
     wall_seconds: float = 0.0
+    errors: int = 0  # requests whose execution raised (a bug), reported on stderr
 
     def add(self, result: ExecutionResult) -> None:
         self.statuses[result.status.value] += 1
@@ -55,7 +56,7 @@ class RunSummary:
 
     @property
     def total(self) -> int:
-        return sum(self.statuses.values())
+        return sum(self.statuses.values()) + self.errors
 
     def as_dict(self) -> dict[str, Any]:
         lat = self.latencies_ms
@@ -63,6 +64,7 @@ class RunSummary:
             "requests": self.total,
             "statuses": dict(sorted(self.statuses.items())),
             "duplicates": self.duplicates,
+            "errors": self.errors,
             "invalid_lines": self.invalid,
             "contracts_filled": _plain(self.contracts),
             "notional_bought": _plain(self.bought),
@@ -96,6 +98,8 @@ class RunSummary:
         if self.duplicates:
             lines.append(f"  duplicates: {self.duplicates} (idempotency key already executed; "
                          "nothing sent)")
+        if self.errors:
+            lines.append(f"  errors:    {self.errors} (see stderr; run `arbexec reconcile`)")
         if self.invalid:
             lines.append(f"  invalid lines: {self.invalid} (recorded as DENIED)")
         lines.append(f"  filled:    {d['contracts_filled']} contracts; bought "

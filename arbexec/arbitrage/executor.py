@@ -193,8 +193,8 @@ class PairExecutor:
             return await self._finish(pair, detail, started, book, True)
         why = ("the unwind attempts are used up" if budget_exhausted else
                "neither completing the missing leg nor closing the excess fits the "
-               f"remaining unwind budget of {pair.max_unwind_loss - max(book.unwind_loss, ZERO)}"
-               " on the fresh books")
+               "remaining unwind budget of "
+               f"{_money(pair.max_unwind_loss - max(book.unwind_loss, ZERO))} on the fresh books")
         return await self._exposed(pair, detail, started, book, why)
 
     async def _primary_legs(self, pair: PairRequest, detail: Mapping[str, Any]
@@ -501,9 +501,9 @@ class PairExecutor:
         return PairResult(
             pair_id=pair.pair_id, state=state, quantity=pair.quantity, hedged_quantity=hedged,
             exposed_quantity=book.excess if state is not PairState.HEDGED else ZERO,
-            realised_edge=edge,
-            realised_edge_per_contract=(edge / hedged) if hedged else None,
-            unwind_loss=max(book.unwind_loss, ZERO) if unwinds else ZERO,
+            realised_edge=_tidy(edge),
+            realised_edge_per_contract=_tidy(edge / hedged) if hedged else None,
+            unwind_loss=_tidy(max(book.unwind_loss, ZERO)) if unwinds else ZERO,
             fees=dict(book.fees_by_venue), legs=tuple(reports), reason_code=reason_code,
             reason=reason, latency_ms=(time.perf_counter() - started) * 1000,
             duplicate=duplicate, tags=pair.tags,
@@ -524,6 +524,16 @@ class PairExecutor:
         self.engine.hub.emit(Event(kind="pair.result", request_id=result.pair_id, data={
             "result": pair_result_to_dict(result), "result_obj": result}))
         return result
+
+
+def _tidy(value: Decimal) -> Decimal:
+    """Cost bases are averages; report figures to 1e-8 dollars without trailing zeros."""
+    return Decimal(format(value.quantize(Decimal("1e-8")).normalize(), "f"))
+
+
+def _money(value: Decimal) -> Decimal:
+    """A figure for a message: to the hundredth of a cent."""
+    return value.quantize(Decimal("0.0001"))
 
 
 def _refused(pair: PairRequest, primaries: Mapping[str, ExecutionResult | None],

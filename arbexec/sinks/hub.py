@@ -47,6 +47,11 @@ class SinkHub:
         for lane in self._lanes:
             lane.task = asyncio.get_running_loop().create_task(self._drain(lane))
 
+    @property
+    def active(self) -> bool:
+        """Whether any sink listens (callers skip building events nobody would read)."""
+        return bool(self.sinks)
+
     def emit(self, event: Event) -> None:
         for lane in self._lanes:
             if len(lane.queue) >= self.max_queue and not event.money_path:

@@ -20,8 +20,15 @@ from arbexec.model import RequestError
 from arbexec.sources.base import SourceItem, SourceSettings
 from arbexec.sources.parse import request_from_mapping
 
-#: Set by the arbitrage module when it is loaded: parses a ``{"pair": {...}}`` line.
+#: Parses the object of a ``{"pair": {...}}`` line into a pair request.
 PairParser = Callable[[dict[str, Any]], Any]
+
+
+def pair_from_mapping(data: dict[str, Any]) -> Any:
+    """The default pair parser; the arbitrage package loads only when a pair line appears."""
+    from arbexec.arbitrage.model import pair_from_mapping as parse
+
+    return parse(data)
 
 
 def parse_line(text: str, position: str, pair_parser: PairParser | None = None) -> SourceItem:
@@ -55,7 +62,7 @@ class JsonlSource:
         if path != "-" and not Path(path).is_file():
             raise ConfigError(f"request file {path!r} does not exist", source=settings.source,
                               key="source.path")
-        return cls(name=settings.name, path=path)
+        return cls(name=settings.name, path=path, pair_parser=pair_from_mapping)
 
     @property
     def label(self) -> str:

@@ -85,3 +85,13 @@ def pair(pair_id: str = "arb-1", quantity: Any = 10, a_price: str = "0.41",
 @pytest.fixture
 def make_pair() -> Callable[..., PairRequest]:
     return pair
+
+
+@pytest.fixture
+def engine_factory() -> Callable[..., Engine]:
+    return make_engine
+
+
+@pytest.fixture
+def paper_factory() -> Callable[..., PaperExchange]:
+    return paper
