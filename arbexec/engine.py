@@ -706,11 +706,14 @@ class Engine:
         money = filled * (state.average_price or ZERO)
         await self.ledger.settle(live.key, money if request.side is Side.BUY else -money)
         realised = self._book_fills(request, fills)
-        self._observe(OrderOutcome(
-            venue=request.venue, market=request.market, request=request, status=state.status,
-            filled_quantity=filled, average_price=state.average_price, fees=state.fees,
-            realised_pnl=realised,
-        ))
+        if self.policy.observers:
+            self._observe(OrderOutcome(
+                venue=request.venue, market=request.market, request=request,
+                status=state.status, filled_quantity=filled,
+                average_price=state.average_price, fees=state.fees, realised_pnl=realised,
+            ))
+        else:
+            self._health_of(request.venue).record_outcome(time.monotonic(), False)
         for alert in alerts:
             self.hub.emit(alert)
         if live.acknowledged_at is None:  # resolved later (UNKNOWN, reconciliation)

@@ -96,8 +96,32 @@ class RequestError(ValueError):
 # ---------------------------------------------------------------------------- converters
 
 
+def _to_outcome(value: Outcome | str) -> Outcome:
+    return value if type(value) is Outcome else Outcome(value)
+
+
+def _to_side(value: Side | str) -> Side:
+    return value if type(value) is Side else Side(value)
+
+
+def _to_status(value: OrderStatus | str) -> OrderStatus:
+    return value if type(value) is OrderStatus else OrderStatus(value)
+
+
+def _to_tif(value: TimeInForce | str) -> TimeInForce:
+    return value if type(value) is TimeInForce else TimeInForce(value)
+
+
+def _to_liquidity(value: Liquidity | str) -> Liquidity:
+    return value if type(value) is Liquidity else Liquidity(value)
+
+
 def to_decimal(value: Any) -> Decimal:
     """Exact conversion to Decimal. Floats go through ``repr`` so 0.57 stays 0.57."""
+    if type(value) is Decimal:
+        if value.is_finite():
+            return value
+        raise ValueError(f"{value!r} is not a finite number")
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, bool):
@@ -200,11 +224,11 @@ class OrderRequest:
     idempotency_key: str = field(validator=_identifier)
     venue: str = field(validator=_identifier)
     market: str = field(validator=_identifier)
-    outcome: Outcome = field(converter=Outcome)
-    side: Side = field(converter=Side)
+    outcome: Outcome = field(converter=_to_outcome)
+    side: Side = field(converter=_to_side)
     quantity: Decimal = field(converter=to_decimal, validator=_positive)
     limit_price: Decimal = field(converter=to_decimal, validator=_probability)
-    time_in_force: TimeInForce = field(default=TimeInForce.GTC, converter=TimeInForce)
+    time_in_force: TimeInForce = field(default=TimeInForce.GTC, converter=_to_tif)
     post_only: bool = False
     expires_at: datetime | None = field(default=None, converter=optional_datetime)
     reference_price: Decimal | None = field(
@@ -249,7 +273,7 @@ class Fill:
     quantity: Decimal = field(converter=to_decimal, validator=_positive)
     price: Decimal = field(converter=to_decimal, validator=_probability)
     fee: Decimal = field(default=ZERO, converter=to_decimal)
-    liquidity: Liquidity = field(default=Liquidity.TAKER, converter=Liquidity)
+    liquidity: Liquidity = field(default=Liquidity.TAKER, converter=_to_liquidity)
     timestamp: datetime = field(factory=now_utc, converter=utc_datetime)
     final: bool = True
 
@@ -269,9 +293,9 @@ class OrderState:
     venue: str
     venue_order_id: str
     market: str
-    outcome: Outcome = field(converter=Outcome)
-    side: Side = field(converter=Side)
-    status: OrderStatus = field(converter=OrderStatus)
+    outcome: Outcome = field(converter=_to_outcome)
+    side: Side = field(converter=_to_side)
+    status: OrderStatus = field(converter=_to_status)
     quantity: Decimal = field(converter=to_decimal, validator=_positive)
     limit_price: Decimal = field(converter=to_decimal)
     filled_quantity: Decimal = field(default=ZERO, converter=to_decimal, validator=_non_negative)
@@ -365,7 +389,7 @@ class Balance:
 class Position:
     venue: str
     market: str
-    outcome: Outcome = field(converter=Outcome)
+    outcome: Outcome = field(converter=_to_outcome)
     quantity: Decimal = field(converter=to_decimal)
     average_price: Decimal | None = field(default=None, converter=optional_decimal)
     realised_pnl: Decimal = field(default=ZERO, converter=to_decimal)
@@ -385,7 +409,7 @@ class ExecutionResult:
 
     request_id: str
     idempotency_key: str
-    status: OrderStatus = field(converter=OrderStatus)
+    status: OrderStatus = field(converter=_to_status)
     venue: str
     market: str
     outcome: Outcome | None = None

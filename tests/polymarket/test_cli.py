@@ -223,4 +223,5 @@ def test_group_is_registered_on_the_core_cli() -> None:
 
     group = click.Group("arbexec")
     arbexec_register_commands(group)
-    assert group.commands["polymarket"] is polymarket_group
+    command = group.commands["polymarket"]
+    assert (command.load() if hasattr(command, "load") else command) is polymarket_group
