@@ -64,24 +64,34 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
         if runtime.journal.pairs(unfinished_only=True):  # a crash interrupted some pairs
             for resumed in await executor().resume_all():
                 _count(summary, resumed)
-        async for item in source.items():
-            if stop.is_set():
-                break
-            if item.request is None:
-                summary.add(engine.deny_invalid(item.position, item.error_field,
-                                                item.error or "invalid request", item.raw))
-                await source.ack(item)
-                continue
-            await gate.acquire()
-            if stop.is_set():
-                gate.release()
-                break
-            if isinstance(item.request, OrderRequest):
-                task: asyncio.Task[Any] = loop.create_task(engine.begin(item.request))
-            else:
-                task = loop.create_task(executor().execute(item.request))
-            task.add_done_callback(functools.partial(_done, finished, item))
-            tasks.add(task)
+        async def read() -> None:
+            async for item in source.items():
+                if item.request is None:
+                    summary.add(engine.deny_invalid(item.position, item.error_field,
+                                                    item.error or "invalid request", item.raw))
+                    await source.ack(item)
+                    continue
+                await gate.acquire()
+                if isinstance(item.request, OrderRequest):
+                    task: asyncio.Task[Any] = loop.create_task(engine.begin(item.request))
+                else:
+                    task = loop.create_task(executor().execute(item.request))
+                task.add_done_callback(functools.partial(_done, finished, item))
+                tasks.add(task)
+
+        # Reading is its own task so that Ctrl-C can stop it even while a source blocks
+        # (stdin, a stream); the requests already taken are separate tasks and run on.
+        reader = loop.create_task(read())
+        stopping = loop.create_task(stop.wait())
+        await asyncio.wait({reader, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not reader.done():
+            reader.cancel()
+        try:
+            await reader
+        except asyncio.CancelledError:
+            if not stop.is_set():
+                raise
         if tasks:
             await asyncio.gather(*list(tasks), return_exceptions=True)
     finally:

@@ -40,7 +40,7 @@ class LegTally:
         if not filled:
             return
         value = filled * (result.average_price or ZERO)
-        if result.side is Side.SELL:
+        if result.side == Side.SELL:
             self.sold += filled
             self.sold_proceeds += value
             self.sell_fees += result.fees

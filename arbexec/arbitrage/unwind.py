@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from attrs import frozen
+from attrs import field, frozen
 
 from arbexec.arbitrage.books import FeeFunction, floor_to, sweep
 from arbexec.exchange import MarketRules
@@ -35,7 +35,7 @@ class Venueside:
 
     venue: str
     market: str
-    outcome: Outcome
+    outcome: Outcome = field(converter=Outcome)
     book: OrderBook
     rules: MarketRules
     fee: FeeFunction

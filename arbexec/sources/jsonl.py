@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import IO, Any
@@ -47,6 +48,27 @@ def parse_line(text: str, position: str, pair_parser: PairParser | None = None) 
         return SourceItem(position=position, raw=text, error=exc.message, error_field=exc.field)
 
 
+def _stdin_lines(stream: IO[str]) -> asyncio.Queue[str | None]:
+    """Lines of a blocking stream, read by a daemon thread: a blocked read never keeps the
+    process from exiting (Ctrl-C while waiting for input ends the run at once)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def pump() -> None:
+        try:
+            for line in stream:
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+        except (OSError, ValueError, RuntimeError):
+            pass  # closed stream or loop: the end of input
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+        except RuntimeError:
+            pass
+
+    threading.Thread(target=pump, name="arbexec-stdin", daemon=True).start()
+    return queue
+
+
 @define
 class JsonlSource:
     name: str
@@ -70,12 +92,11 @@ class JsonlSource:
 
     async def items(self) -> AsyncIterator[SourceItem]:
         if self.path == "-":
-            stream: IO[str] = sys.stdin
-            loop = asyncio.get_running_loop()
+            lines = _stdin_lines(sys.stdin)
             lineno = 0
             while True:
-                line = await loop.run_in_executor(None, stream.readline)
-                if not line:
+                line = await lines.get()
+                if line is None:
                     return
                 lineno += 1
                 item = self._item(line, lineno)

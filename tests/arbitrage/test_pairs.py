@@ -226,3 +226,31 @@ async def test_the_same_pair_twice_sends_nothing_more(
     assert sum(not r.duplicate for r in results) == 1 and again.duplicate
     assert await positions(venue_a) == {("M", Outcome.YES): Decimal(10)}
     assert await positions(venue_b) == {("M", Outcome.NO): Decimal(10)}
+
+
+async def test_concurrent_legs_are_in_flight_together_and_thinner_first_are_not(
+        executor: PairExecutor, make_pair: MakePair, venue_a: PaperExchange,
+        venue_b: PaperExchange) -> None:
+    in_flight = {"now": 0, "most": 0}
+
+    def watch(venue: PaperExchange) -> None:
+        original = venue.create_order
+
+        async def create_order(order: object) -> object:
+            in_flight["now"] += 1
+            in_flight["most"] = max(in_flight["most"], in_flight["now"])
+            try:
+                return await original(order)  # type: ignore[arg-type]
+            finally:
+                in_flight["now"] -= 1
+
+        venue.create_order = create_order  # type: ignore[method-assign,assignment]
+
+    for venue in (venue_a, venue_b):
+        venue.switches.latency = (0.02, 0.02)
+        watch(venue)
+    assert (await executor.execute(make_pair("c"))).state is PairState.HEDGED
+    assert in_flight["most"] == 2
+    in_flight["most"] = 0
+    result = await executor.execute(make_pair("t", sequencing="thinner_first"))
+    assert result.state is PairState.HEDGED and in_flight["most"] == 1

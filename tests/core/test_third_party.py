@@ -64,7 +64,8 @@ def test_a_third_party_venue_is_discovered_and_receives_its_orders(
 
 @pytest.mark.slow
 def test_an_uninstalled_plugin_disappears(tmp_path: Path) -> None:
-    pip("install", "--no-deps", "--no-build-isolation", str(REPO / "examples" / "arbexec-tinyvenue"))
+    pip("install", "--no-deps", "--no-build-isolation",
+        str(REPO / "examples" / "arbexec-tinyvenue"))
     pip("uninstall", "--yes", "arbexec-tinyvenue")
     listed = json.loads(arbexec("--json", "plugins", cwd=tmp_path).stdout)
     assert "arbexec-tinyvenue" not in {r["distribution"] for r in listed}

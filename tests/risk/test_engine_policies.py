@@ -4,7 +4,7 @@ exposure limits hold under concurrency, the breaker opens, probes and closes."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from arbexec.risk.policy import load_policy, load_policy_file
 from arbexec.sinks.hub import SinkHub
 
 REPO = Path(__file__).resolve().parents[2]
-WEDNESDAY_NOON_NY = datetime(2026, 11, 18, 17, 0, tzinfo=timezone.utc)
+WEDNESDAY_NOON_NY = datetime(2026, 11, 18, 17, 0, tzinfo=UTC)
 
 
 def paper(tmp_path: Path, **options: Any) -> Any:

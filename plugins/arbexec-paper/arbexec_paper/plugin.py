@@ -36,4 +36,4 @@ def arbexec_register_commands(cli: click.Group) -> None:
     from arbexec.cli_lazy import LazyCommand
 
     cli.add_command(LazyCommand("paper", "arbexec_paper.cli:paper_group",
-                                help="The simulated venue: settle markets, inspect the paper account."))
+                                help="The simulated venue: settle markets, inspect the account."))

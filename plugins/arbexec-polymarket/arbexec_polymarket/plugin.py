@@ -35,4 +35,4 @@ def arbexec_register_commands(cli: click.Group) -> None:
     from arbexec.cli_lazy import LazyCommand
 
     cli.add_command(LazyCommand("polymarket", "arbexec_polymarket.cli:polymarket_group",
-                                help="Polymarket: build and sign orders offline, derive API keys, doctor."))
+                                help="Polymarket: sign orders offline, derive API keys, doctor."))
