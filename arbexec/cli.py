@@ -745,7 +745,10 @@ def risk_explain(app: App, request_json: str | None, request_file: str | None,
                                     "message": f"venue {request.venue!r} is not configured"}]})
                     continue
                 ctx, _ = await runtime.engine.risk_context(request, exchange)
-                decision = runtime.engine.policy.explain(request, ctx)
+                explain = getattr(runtime.engine.policy, "explain", None)
+                if explain is None:
+                    raise UserError("this deployment's policy cannot explain its decisions")
+                decision = explain(request, ctx)
                 out.append({
                     "request": where, "request_id": request.request_id,
                     "allowed": decision.allowed,

@@ -7,6 +7,7 @@ DENIED result and goes on. Blank lines and lines starting with ``#`` are skipped
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import threading
@@ -60,10 +61,8 @@ def _stdin_lines(stream: IO[str]) -> asyncio.Queue[str | None]:
                 loop.call_soon_threadsafe(queue.put_nowait, line)
         except (OSError, ValueError, RuntimeError):
             pass  # closed stream or loop: the end of input
-        try:
+        with contextlib.suppress(RuntimeError):  # the loop is already gone
             loop.call_soon_threadsafe(queue.put_nowait, None)
-        except RuntimeError:
-            pass
 
     threading.Thread(target=pump, name="arbexec-stdin", daemon=True).start()
     return queue
