@@ -56,6 +56,9 @@ log = logging.getLogger("arbexec.engine")
 #: within it a fill total is clamped to the order quantity, beyond it an alert is raised.
 FILL_TOLERANCE = Decimal("0.000001")
 
+#: First wait before reopening an order stream that ended or failed (doubling after that).
+RECONNECT_DELAY = 0.05
+
 
 class PolicyDecisionLike(Protocol):
     @property
@@ -222,6 +225,7 @@ class Engine:
     _flush_handle: asyncio.TimerHandle | None = None
     _intents: list[tuple[Intent, asyncio.Future[JournalRow | None]]] = field(factory=list)
     _reserved: dict[str, Decimal] = field(factory=dict)  # cash held by resting buys, per venue
+    _market_event: dict[tuple[str, str], str] = field(factory=dict)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -249,6 +253,7 @@ class Engine:
                     events=[event],
                 )
             self._restore_reservation(row)
+        self._rebuild_books()
 
     def _restore_reservation(self, row: JournalRow) -> None:
         if not isinstance(self.ledger, InMemoryLedger) or row.side != Side.BUY.value:
@@ -414,6 +419,8 @@ class Engine:
         ledger_now = getattr(self.ledger, "exposure_now", None)
         event = self.market_events.get(f"{request.venue}:{request.market}") or (
             rules.event if rules is not None else None)
+        if event is not None:
+            self._market_event[(request.venue, request.market)] = event
         ctx = RiskContext(
             now=self.clock(),
             venue=request.venue,
@@ -592,19 +599,54 @@ class Engine:
             await self._finish(live, state)
 
     def _ensure_stream(self, venue: str, exchange: Exchange) -> None:
-        if venue in self._streams or self._closing:
+        if venue in self._streams or self._closing or not exchange.capabilities.order_stream:
             return
-        stream = exchange.watch_orders() if exchange.capabilities.order_stream else None
-        if stream is None:
-            return
+        self._streams[venue] = asyncio.get_running_loop().create_task(
+            self._pump(venue, exchange))
 
-        async def pump() -> None:
-            async for state in stream:
-                live = self._by_venue_id.get((venue, state.venue_order_id))
-                if live is not None:
-                    live.updates.put_nowait(state)
+    async def _pump(self, venue: str, exchange: Exchange) -> None:
+        """Feed the venue's order stream to the orders it concerns. A stream that ends or
+        fails is reopened with backoff, and after each reconnect every non-final order on
+        the venue is reconciled (followed ones polled once, others looked up), so updates
+        sent while it was down are not lost. Polling runs alongside throughout."""
+        delay = RECONNECT_DELAY
+        reconnect = False
+        while not self._closing:
+            stream = exchange.watch_orders()
+            if stream is None:
+                return
+            if reconnect:
+                await self._catch_up(venue, exchange)
+            try:
+                async for state in stream:
+                    delay = RECONNECT_DELAY
+                    live = self._by_venue_id.get((venue, state.venue_order_id))
+                    if live is not None:
+                        live.updates.put_nowait(state)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.info("order stream of %s failed: %s; reconnecting", venue, exc)
+            reconnect = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, max(self.settings.poll_max_interval, RECONNECT_DELAY))
 
-        self._streams[venue] = asyncio.get_running_loop().create_task(pump())
+    async def _catch_up(self, venue: str, exchange: Exchange) -> None:
+        event = Event(kind="stream.reconnect", data={"venue": venue})
+        self.journal.append_events([event])
+        self.hub.emit(event)
+        for live in [v for v in self._live.values() if v.request.venue == venue]:
+            if live.venue_order_id is None or live.status is OrderStatus.UNKNOWN:
+                continue
+            try:
+                live.updates.put_nowait(await exchange.fetch_order(live.venue_order_id))
+            except ExchangeError as exc:
+                log.info("catch-up poll of %s on %s failed: %s", live.venue_order_id, venue,
+                         exc)
+        for row in self.journal.non_final(venue):
+            if not self.tracking(row.idempotency_key):
+                await self.reconcile_order(row.idempotency_key,
+                                           grace=self.settings.unknown_grace)
 
     def _track(self, live: _Live) -> None:
         if live.key in self._live:
@@ -898,24 +940,61 @@ class Engine:
                 self.hub.emit(event)
 
     def _book_fills(self, request: OrderRequest, fills: Sequence[Fill]) -> Decimal:
-        """Average-cost book of positions per (venue, market, outcome): realised P&L of
-        sells, minus fees, for the daily loss limit."""
-        realised = ZERO
-        key = (request.venue, request.market, request.outcome.value)
-        basis = self._basis.setdefault(key, _CostBasis())
+        """Book new fills: realised P&L of sells minus fees (for the daily loss limit), and
+        the cost basis a sell closes comes off the exposure ledger."""
+        realised, closed = self._book(request.venue, request.market, request.outcome.value,
+                                      request.side, fills, today=True)
+        if closed:
+            event = self._market_event.get((request.venue, request.market))
+            keys = scope_keys(request.venue, request.market, event)
+            adjust = getattr(self.ledger, "adjust_now", None)
+            if adjust is not None:
+                adjust(keys, -closed)
+            else:
+                self._spawn(self.ledger.adjust(keys, -closed))
+        return realised
+
+    def _book(self, venue: str, market: str, outcome: str, side: Side, fills: Sequence[Fill],
+              *, today: bool) -> tuple[Decimal, Decimal]:
+        """Average-cost book per (venue, market, outcome). Returns (realised P&L net of fees,
+        cost basis closed by sells)."""
+        realised = closed = ZERO
+        basis = self._basis.setdefault((venue, market, outcome), _CostBasis())
         for fill in fills:
-            if request.side is Side.BUY:
+            if side is Side.BUY:
                 basis.quantity += fill.quantity
                 basis.cost += fill.quantity * fill.price
             else:
                 average = basis.cost / basis.quantity if basis.quantity > 0 else fill.price
                 realised += fill.quantity * (fill.price - average)
+                closed += fill.quantity * average
                 basis.quantity -= fill.quantity
                 basis.cost -= fill.quantity * average
             realised -= fill.fee
-        self._today_pnl()
-        self._pnl_today += realised
-        return realised
+        if today:
+            self._today_pnl()
+            self._pnl_today += realised
+        return realised, closed
+
+    def _rebuild_books(self) -> None:
+        """At start: positions' cost basis, standing exposure and today's realised P&L come
+        back from the journal, so a restart neither forgets exposure nor resets the daily
+        loss limit."""
+        today = now_utc().date()
+        restore = getattr(self.ledger, "adjust_now", None)
+        for row in self.journal.filled_orders():
+            assert row.average_price is not None
+            side = Side(row.side)
+            fill = Fill(trade_id="journal", quantity=row.filled_quantity,
+                        price=row.average_price, fee=row.fees)
+            executed = row.executed_at or row.updated_at
+            _, closed = self._book(row.venue, row.market, row.outcome, side, (fill,),
+                                   today=executed.date() == today)
+            if restore is None or row.status.is_live:  # live orders: _restore_reservation
+                continue
+            event = self.market_events.get(f"{row.venue}:{row.market}")
+            keys = scope_keys(row.venue, row.market, event)
+            restore(keys, fill.notional if side is Side.BUY else -closed)
 
     def _today_pnl(self) -> Decimal:
         day = now_utc().date().isoformat()

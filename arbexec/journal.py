@@ -688,6 +688,13 @@ class Journal:
             yield r["seq"], Event(kind=r["kind"], data=json.loads(r["data"]),
                                   at=datetime.fromisoformat(r["at"]), request_id=r["request_id"])
 
+    def filled_orders(self) -> list[JournalRow]:
+        """Every order with fills, oldest first: positions and P&L are rebuilt from these."""
+        self.flush()
+        return [_row(r) for r in self._db.execute(
+            "SELECT * FROM orders WHERE status != 'DENIED' AND average_price IS NOT NULL "
+            "AND CAST(filled_quantity AS REAL) > 0 ORDER BY requested_at")]
+
     def counts_by_status(self) -> dict[str, int]:
         self.flush()
         return {r[0]: r[1] for r in self._db.execute(

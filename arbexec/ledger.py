@@ -39,6 +39,11 @@ class ExposureLedger(Protocol):
         """Drop the holder's reservation (denied before sending, or rejected)."""
         ...
 
+    async def adjust(self, keys: Sequence[str], amount: Decimal) -> None:
+        """Change standing exposure under ``keys`` by ``amount`` (negative when a sell
+        closes contracts held), never below zero."""
+        ...
+
 
 @define
 class InMemoryLedger:
@@ -81,10 +86,14 @@ class InMemoryLedger:
     def settle_now(self, holder: str, amount: Decimal) -> None:
         held = self._holds.pop(holder, ())
         for key, reserved in held:
-            self._totals[key] -= reserved
-            self._totals[key] += amount if reserved > 0 else ZERO
-            if self._totals[key] < 0:
-                self._totals[key] = ZERO
+            self._totals[key] = max(self._totals[key] - reserved + amount, ZERO)
+
+    def adjust_now(self, keys: Sequence[str], amount: Decimal) -> None:
+        for key in keys:
+            self._totals[key] = max(self._totals.get(key, ZERO) + amount, ZERO)
+
+    async def adjust(self, keys: Sequence[str], amount: Decimal) -> None:
+        self.adjust_now(keys, amount)
 
     async def settle(self, holder: str, amount: Decimal) -> None:
         self.settle_now(holder, amount)
@@ -98,9 +107,7 @@ class InMemoryLedger:
 
 
 def scope_keys(venue: str, market: str, event: str | None = None) -> list[str]:
-    """The standard exposure scopes of one order, widest first."""
-    keys = ["total", f"venue:{venue}"]
-    if event:
-        keys.append(f"event:{venue}:{event}")
-    keys.append(f"market:{venue}:{market}")
-    return keys
+    """The standard exposure scopes of one order, widest first. A market with no known
+    event is its own event (as the ``max_exposure`` rule counts it)."""
+    return ["total", f"venue:{venue}", f"event:{venue}:{event or market}",
+            f"market:{venue}:{market}"]

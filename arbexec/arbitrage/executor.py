@@ -347,10 +347,10 @@ class PairExecutor:
             tags={**pair.tags, "pair_id": pair.pair_id, "leg": name},
         ) for name in ("a", "b")}
         try:
-            contexts = {}
-            for name, request in requests.items():
-                ctx, _ = await engine.risk_context(request, engine.venues[request.venue])
-                contexts[name] = ctx
+            (ctx_a, _), (ctx_b, _) = await asyncio.gather(*(
+                engine.risk_context(request, engine.venues[request.venue])
+                for request in requests.values()))
+            contexts = {"a": ctx_a, "b": ctx_b}
         except ExchangeError as exc:
             return _Denial(code="risk_data_unavailable", message="could not fetch what the "
                            f"risk policy needs: {exc}")

@@ -254,3 +254,22 @@ async def test_concurrent_legs_are_in_flight_together_and_thinner_first_are_not(
     in_flight["most"] = 0
     result = await executor.execute(make_pair("t", sequencing="thinner_first"))
     assert result.state is PairState.HEDGED and in_flight["most"] == 1
+
+
+async def test_the_policy_judges_both_legs_together(
+        executor: PairExecutor, make_pair: MakePair, engine: Engine, journal: Journal) -> None:
+    from arbexec.plugins import PluginHost
+    from arbexec.risk.policy import load_policy
+
+    engine.policy = load_policy(
+        [{"rule": "max_exposure", "max_total": "8"}, {"rule": "min_edge", "min_edge": "0.05"}],
+        available=PluginHost.create().risk_rules(), source="test")
+    # 10 x 0.41 = 4.10 and 10 x 0.46 = 4.60 each fit under 8, together they do not
+    result = await executor.execute(make_pair("too-big", quantity=10))
+    assert result.state is PairState.DENIED and result.reason_code == "exposure_total"
+    assert journal.get("too-big:a") is None
+    assert (await executor.execute(make_pair("fits", quantity=8))).state is PairState.HEDGED
+    engine.policy = load_policy([{"rule": "min_edge", "min_edge": "0.20"}],
+                                available=PluginHost.create().risk_rules(), source="test")
+    thin = await executor.execute(make_pair("thin", quantity=5))
+    assert thin.state is PairState.DENIED and thin.reason_code == "edge_below_min"

@@ -134,3 +134,42 @@ async def test_the_breaker_opens_probes_and_closes_with_the_paper_reject_switch(
     transitions = [(e.data["from"], e.data["to"]) for _, e in
                    engine.journal.events(kinds=["risk.breaker"])]
     assert transitions == [("closed", "open"), ("open", "half_open"), ("half_open", "closed")]
+
+
+async def test_exposure_and_positions_survive_a_restart(tmp_path: Path) -> None:
+    host = PluginHost.create()
+    policy_tables = [{"rule": "max_exposure", "max_total": "50"}]
+
+    def make_engine() -> Engine:
+        policy = load_policy(policy_tables, available=host.risk_rules(), source="test")
+        journal = Journal.open(tmp_path / "journal.sqlite3")
+        return Engine(journal=journal, venues={"paper": paper(tmp_path, seed=1, cash="1000")},
+                      halt=JournalHaltFlag(journal), hub=SinkHub([]), policy=policy,
+                      settings=EngineSettings(wait_budget=0.0, background_tracking=False))
+
+    def buy(key: str, side: str = "BUY", quantity: str = "10") -> OrderRequest:
+        price = "0.55" if side == "BUY" else "0.40"  # marketable either way
+        return OrderRequest(request_id=key, idempotency_key=key, venue="paper",
+                            market="PAPER-ELECTION", outcome="YES", side=side,
+                            quantity=quantity, limit_price=price, time_in_force="IOC")
+
+    first = make_engine()
+    await first.start()
+    filled = [await first.submit(buy(f"k{i}")) for i in range(4)]
+    assert all(r.status is OrderStatus.FILLED for r in filled)
+    await first.aclose()
+    first.journal.close()
+
+    second = make_engine()
+    await second.start()
+    held = second.ledger.exposure_now("total")  # type: ignore[attr-defined]
+    assert held == sum(r.filled_quantity * r.average_price for r in filled)  # type: ignore[misc]
+    over = await second.submit(buy("k-over", quantity="60"))  # 33 more: past 50
+    assert over.status is OrderStatus.DENIED and over.reason_code == "exposure_total"
+    sold = await second.submit(buy("k-sell", side="SELL", quantity="40"))
+    assert sold.status is OrderStatus.FILLED
+    assert second.ledger.exposure_now("total") == 0  # type: ignore[attr-defined]
+    again = await second.submit(buy("k-again", quantity="60"))
+    assert again.status is OrderStatus.FILLED  # closing the position freed the headroom
+    await second.aclose()
+    second.journal.close()
