@@ -782,17 +782,20 @@ def risk_explain(app: App, request_json: str | None, request_file: str | None,
 
 
 @cli.command()
+@click.option("--rebaseline", is_flag=True,
+              help="Accept the venues' positions and balances as the new baseline.")
 @pass_app
-def reconcile(app: App) -> None:
-    """Look every unfinished order up on its venue and report what changed."""
+def reconcile(app: App, rebaseline: bool) -> None:
+    """Look every unfinished order up on its venue, report venue orders the journal does
+    not know, and compare positions and balances with the journal's view."""
+    from arbexec.reconcile_report import full_report
+
     runtime = app.runtime(quiet=True)
 
     async def go() -> list[dict[str, Any]]:
         try:
             await runtime.engine.start()
-            report = await runtime.engine.reconcile()
-            report.extend(await runtime.engine.compare_venues())
-            return report
+            return await full_report(runtime.engine, rebaseline=rebaseline)
         finally:
             await runtime.aclose()
 
@@ -804,6 +807,15 @@ def reconcile(app: App) -> None:
         click.echo("  ".join(f"{k}={v}" for k, v in line.items()))
     if not report:
         click.echo("nothing to reconcile: every journal order is final and venues agree")
+
+
+def _register_core_extras() -> None:
+    from arbexec.cli_arb import register
+
+    register(cli)
+
+
+_register_core_extras()
 
 
 def main(argv: list[str] | None = None) -> None:

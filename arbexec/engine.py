@@ -175,6 +175,7 @@ class _Live:
     fees: Decimal = ZERO
     reason_code: str | None = None
     reason: str | None = None
+    absent_since: float | None = None  # since when lookups answer "no such order"
 
     def result(self, *, executed_at: datetime | None = None,
                latency_final_ms: float | None = None) -> ExecutionResult:
@@ -269,11 +270,13 @@ class Engine:
         self._closing = True
         if self._inflight:
             await asyncio.wait(list(self._inflight.values()), timeout=30)
-        for task in list(self._background) + list(self._streams.values()):
+        followers = list(self._background) + list(self._streams.values())
+        for task in followers:
             task.cancel()
-        for task in list(self._background) + list(self._streams.values()):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if followers:  # bounded: a plugin that swallows cancellation cannot hang the exit
+            _done, stuck = await asyncio.wait(followers, timeout=5.0)
+            for task in stuck:
+                log.warning("a tracking task did not stop within 5 s: %s", task.get_name())
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
@@ -403,18 +406,21 @@ class Engine:
         rules = book = balance = None
         positions: tuple[Any, ...] = ()
         if needs:
-            wanted: dict[str, Any] = {}
             if Need.MARKET_RULES in needs or Need.BOOK in needs:
-                wanted["rules"] = exchange.market_rules(request.market)
+                rules = await exchange.market_rules(request.market)  # cached by the plugin
+            wanted: dict[str, Any] = {}
             if Need.BOOK in needs:
                 wanted["book"] = exchange.fetch_order_book(request.market)
             if Need.BALANCE in needs:
                 wanted["balance"] = exchange.fetch_balance()
             if Need.POSITIONS in needs:
                 wanted["positions"] = exchange.fetch_positions()
-            values = await asyncio.gather(*wanted.values())
-            got = dict(zip(wanted, values, strict=True))
-            rules, book, balance = got.get("rules"), got.get("book"), got.get("balance")
+            if len(wanted) == 1:  # one read: no tasks needed
+                [(name, call)] = wanted.items()
+                got = {name: await call}
+            else:  # several reads go out together
+                got = dict(zip(wanted, await asyncio.gather(*wanted.values()), strict=True))
+            book, balance = got.get("book"), got.get("balance")
             positions = tuple(got.get("positions") or ())
         ledger_now = getattr(self.ledger, "exposure_now", None)
         event = self.market_events.get(f"{request.venue}:{request.market}") or (
@@ -829,12 +835,21 @@ class Engine:
     async def _resolve_unknown(
         self, live: _Live, exchange: Exchange, deadline: float | None
     ) -> OrderState | None:
+        """Look the order up until the venue knows it or the deadline passes. Sets
+        ``live.absent_since`` while the venue answers that it does not know the order; a
+        failed lookup (an outage) proves nothing and resets it."""
         delay = self.settings.poll_interval
         while deadline is None or time.perf_counter() < deadline:
             try:
                 found = await exchange.lookup_order(live.identity)
-            except ExchangeError:
+            except ExchangeError as exc:
+                live.absent_since = None
+                log.info("lookup of %s on %s failed: %s", live.identity, live.request.venue,
+                         exc)
                 found = None
+            else:
+                if found is None and live.absent_since is None:
+                    live.absent_since = time.perf_counter()
             if found is not None:
                 return found
             wait = delay if deadline is None else min(delay, max(deadline - time.perf_counter(), 0))
@@ -843,12 +858,20 @@ class Engine:
         return None
 
     async def _background_resolve(self, live: _Live, exchange: Exchange) -> None:
-        deadline = time.perf_counter() + self.settings.unknown_grace
-        found = await self._resolve_unknown(live, exchange, deadline)
-        if found is None:
-            await self.conclude_never_received(live.key)
-            self._untrack(live)
-            return
+        """Resolve an UNKNOWN order. Only a venue that keeps answering "no such order" for
+        the whole grace period proves it never arrived; while lookups fail (the venue is
+        down) the order stays UNKNOWN and the lookups go on."""
+        grace = self.settings.unknown_grace
+        while True:
+            found = await self._resolve_unknown(live, exchange,
+                                                time.perf_counter() + grace)
+            if found is not None:
+                break
+            if live.absent_since is not None and (
+                    time.perf_counter() - live.absent_since >= grace):
+                await self.conclude_never_received(live.key)
+                self._untrack(live)
+                return
         self._health_of(live.request.venue).unknown = max(
             self._health_of(live.request.venue).unknown - 1, 0)
         if found.is_final:

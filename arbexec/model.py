@@ -322,6 +322,8 @@ class PriceLevel:
 
 
 def _levels(value: Any) -> tuple[PriceLevel, ...]:
+    if type(value) is tuple and all(type(level) is PriceLevel for level in value):
+        return value
     return tuple(
         level if isinstance(level, PriceLevel) else PriceLevel(price=level[0], size=level[1])
         for level in value

@@ -50,7 +50,18 @@ def write_requests(path: Path, count: int, seed: int = 1) -> None:
             }) + "\n")
 
 
-def throughput(count: int) -> dict[str, float]:
+#: The built-in default policy's rules, with limits wide enough that a long run is not
+#: simply denied once exposure accumulates (denials would be cheaper than orders).
+BENCH_POLICY = [
+    {"rule": "kill_switch"},
+    {"rule": "circuit_breaker", "consecutive_failures": 5, "cooldown_seconds": 30},
+    {"rule": "order_size", "max_quantity": 500, "max_notional": "250"},
+    {"rule": "price_sanity", "check_grid": True, "band": "0.99"},
+    {"rule": "max_exposure", "max_total": "100000000", "max_per_market": "100000000"},
+]
+
+
+def throughput(count: int, *, with_policy: bool = False) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         requests = base / "requests.jsonl"
@@ -60,6 +71,7 @@ def throughput(count: int) -> dict[str, float]:
              "engine": {"wait_budget": 0.0, "max_in_flight": 256},
              "venues": {"paper": {"type": "paper", "seed": 3, "cash": "1000000000",
                                   "replenish": "1"}},
+             "risk": {"rules": BENCH_POLICY if with_policy else []},
              "sinks": []},
             source="bench", base_dir=base)
         host = PluginHost.create()
@@ -147,10 +159,12 @@ def main() -> None:
     parser.add_argument("--overhead-orders", type=int, default=5_000)
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    t = throughput(args.requests)
-    print(f"arbexec run, paper venue, journal on: {t['requests']} requests in "
-          f"{t['wall_seconds']:.2f}s = {t['per_second']:.0f} requests/s; all accounted for "
-          f"({t['statuses']})")
+    for with_policy in (False, True):
+        t = throughput(args.requests, with_policy=with_policy)
+        label = "default rules" if with_policy else "kill switch only"
+        print(f"arbexec run, paper venue, journal on, {label}: {t['requests']} requests in "
+              f"{t['wall_seconds']:.2f}s = {t['per_second']:.0f} requests/s; all accounted "
+              f"for ({t['statuses']})")
     o = asyncio.run(engine_overhead(args.overhead_orders))
     print(f"engine overhead per order (venue excluded, journal on): median "
           f"{o['median_us']:.1f} us, p90 {o['p90_us']:.1f} us")

@@ -201,9 +201,9 @@ def test_relative_links_and_anchors_resolve(doc: Path) -> None:
             continue
         file_part, _, anchor = target.partition("#")
         path = (doc.parent / file_part).resolve() if file_part else doc
-        if not path.exists():
-            broken.append(target)
-        elif anchor and path.suffix == ".md" and anchor not in _anchors(path):
+        missing_anchor = bool(anchor) and path.suffix == ".md" and (
+            not path.exists() or anchor not in _anchors(path))
+        if not path.exists() or missing_anchor:
             broken.append(target)
     assert not broken, f"{doc.name}: broken links {broken}"
 

@@ -13,7 +13,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from arbexec.exchange import MarketRules
-from arbexec.model import ONE, ZERO, OrderBook, Outcome
+from arbexec.model import ONE, ZERO, OrderBook, Outcome, PriceLevel
 from arbexec_paper.orders import PaperOrder
 from arbexec_paper.sources import BookSource, Levels, ShadowSource
 
@@ -31,6 +31,10 @@ class SimMarket:
         self.consumed_asks: dict[Decimal, Decimal] = {}
         self.resting: list[PaperOrder] = []
         self.resolved: Outcome | None = None
+        # The last book's levels, reused while unchanged: books are read on every order
+        # (risk checks), and building price levels is most of what a read costs.
+        self._levels_cache: dict[bool, tuple[list[tuple[Decimal, Decimal]],
+                                             tuple[PriceLevel, ...]]] = {}
 
     # ------------------------------------------------------------------ reading the book
 
@@ -46,11 +50,19 @@ class SimMarket:
         return OrderBook(
             venue=venue,
             market=self.market,
-            bids=_remaining(bids, self.consumed_bids),
-            asks=_remaining(asks, self.consumed_asks),
+            bids=self._levels(False, _remaining(bids, self.consumed_bids)),
+            asks=self._levels(True, _remaining(asks, self.consumed_asks)),
             timestamp=at,
             tick_size=self.rules.tick_size,
         )
+
+    def _levels(self, asks: bool, raw: list[tuple[Decimal, Decimal]]) -> tuple[PriceLevel, ...]:
+        cached = self._levels_cache.get(asks)
+        if cached is not None and cached[0] == raw:
+            return cached[1]
+        levels = tuple(PriceLevel(price=price, size=size) for price, size in raw)
+        self._levels_cache[asks] = (raw, levels)
+        return levels
 
     def crosses(self, yes_buy: bool, yes_price: Decimal) -> bool:
         levels, consumed = self._side(yes_buy)

@@ -1,0 +1,203 @@
+"""The engine follows Polymarket orders through the user channel.
+
+Frames are the recorded user-channel frames of ``tests/polymarket/data/user_ws_frames.json``
+replayed through a fake websocket. REST comes either from the plugin's recorded cassette
+(``cassettes/polymarket/test_stream/``, replayed: the reconnect refetch of that recording)
+or from the plugin's CLOB stand-in ``tests/polymarket/fake_clob.py`` plugged in as the
+transport, when the venue has to change between frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from arbexec_polymarket.auth import ApiCredentials
+from arbexec_polymarket.config import PolymarketConfig
+from arbexec_polymarket.credentials import Credentials
+from arbexec_polymarket.exchange import PolymarketExchange
+from arbexec_polymarket.signer import Signer
+
+from arbexec.engine import Engine
+from arbexec.journal import Journal
+from arbexec.model import Fill, OrderRequest, OrderStatus, Outcome, Side
+from arbexec.testing import recording
+
+PLUGIN_TESTS = Path(__file__).resolve().parent.parent / "polymarket"
+FRAMES: list[Any] = json.loads((PLUGIN_TESTS / "data" / "user_ws_frames.json").read_text())[
+    "connections"
+]
+VECTORS = json.loads((PLUGIN_TESTS / "data" / "vectors.json").read_text())
+_FIRST = VECTORS["vectors"][0]["inputs"]
+API = ApiCredentials(
+    api_key=_FIRST["api_key"], secret=_FIRST["api_secret"], passphrase=_FIRST["api_passphrase"]
+)
+CONDITION_ID = "0x" + "5e" * 32
+ORDER_TIME_MS = 1_763_000_000_000  # orders are signed at a fixed time, as in the plugin tests
+CLOCK = 1_763_000_000.0
+#: The recording these tests replay through the engine (the plugin's own stream test).
+PLUGIN_CASSETTES = recording.repository_root(PLUGIN_TESTS) / "cassettes" / "polymarket"
+
+
+def _fake_clob_module() -> Any:
+    name = "polymarket_fake_clob"  # the name tests/polymarket/conftest.py loads it under
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, PLUGIN_TESTS / "fake_clob.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+fake_clob_module = _fake_clob_module()
+
+
+def resting(key: str, quantity: str = "10") -> OrderRequest:
+    """A buy at 0.40 under a 0.52 ask: it rests."""
+    return OrderRequest(
+        request_id=key, idempotency_key=key, venue="polymarket", market=CONDITION_ID,
+        outcome=Outcome.YES, side=Side.BUY, quantity=Decimal(quantity),
+        limit_price=Decimal("0.40"), requested_at=datetime(2026, 11, 13, tzinfo=UTC),
+    )
+
+
+@pytest.fixture(scope="module")
+def vcr_config() -> dict[str, Any]:
+    config = recording.vcr_config()
+    config["filter_sensitive_data"] = {
+        **config["filter_sensitive_data"],
+        "<API_KEY>": API.api_key,
+        "<API_SECRET>": API.secret,
+        "<API_PASSPHRASE>": API.passphrase,
+    }
+    config["record_mode"] = "none"  # these tests replay the plugin's recording, never write
+    return config
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir() -> str:
+    return str(PLUGIN_CASSETTES / "test_stream")
+
+
+@pytest.fixture
+def credentials() -> Credentials:
+    return Credentials(signer=Signer.from_hex(VECTORS["test_key"]["private_key"]), api=API)
+
+
+@pytest.fixture
+def fake_clob(credentials: Credentials) -> Any:
+    return fake_clob_module.FakeClob(address=credentials.address, api_key=API.api_key,
+                                     secret=API.secret, passphrase=API.passphrase)
+
+
+@pytest.fixture
+def make_venue(
+    credentials: Credentials, sleep: Callable[[float], Awaitable[None]]
+) -> Callable[..., PolymarketExchange]:
+    """The exchange as the plugin tests build it, with a websocket connector."""
+
+    def make(transport: httpx.AsyncBaseTransport, connect: Any, **options: Any
+             ) -> PolymarketExchange:
+        return PolymarketExchange(
+            PolymarketConfig.from_options({"read_retries": 2, **options}), credentials,
+            client=httpx.AsyncClient(transport=transport), clock=lambda: CLOCK,
+            order_timestamp=lambda _request: ORDER_TIME_MS, sleep=sleep, ws_connect=connect,
+        )
+
+    return make
+
+
+@pytest.fixture
+async def engine_on_fake(
+    make_venue: Callable[..., PolymarketExchange], fake_clob: Any,
+    make_engine: Callable[[Any], Awaitable[Engine]],
+) -> AsyncIterator[Callable[..., Awaitable[Engine]]]:
+    async def build(connect: Any, **options: Any) -> Engine:
+        return await make_engine(
+            make_venue(httpx.MockTransport(fake_clob.handle), connect, **options))
+
+    yield build
+
+
+def order_id_of(journal: Journal, key: str) -> Callable[[], str]:
+    def order_id() -> str:
+        row = journal.get(key)
+        assert row is not None and row.venue_order_id, "the stream opened before the ack"
+        return row.venue_order_id
+
+    return order_id
+
+
+def status_of(journal: Journal, key: str) -> OrderStatus | None:
+    row = journal.get(key)
+    return None if row is None else row.status
+
+
+def fills_of(journal: Journal, key: str) -> list[tuple[str, Decimal, bool]]:
+    return [(f.trade_id, f.quantity, f.final) for f in journal.fills(key)]
+
+
+def history(journal: Journal, key: str) -> list[tuple[str, str | None]]:
+    return [(e.kind, e.data.get("status")) for _, e in journal.events(key=key)]
+
+
+def assert_consistent(journal: Journal, key: str) -> None:
+    """Fills are unique by trade id and never add up past the order."""
+    row = journal.get(key)
+    assert row is not None
+    fills: list[Fill] = journal.fills(key)
+    assert len({f.trade_id for f in fills}) == len(fills)
+    assert sum((f.quantity for f in fills), Decimal(0)) == row.filled_quantity
+    assert row.filled_quantity <= row.quantity
+
+
+@pytest.mark.vcr("test_stream_events_reconnect_and_gap_refetch.yaml")
+async def test_the_engine_follows_the_user_channel_through_a_reconnect(
+    make_venue: Callable[..., PolymarketExchange], journal: Journal,
+    make_engine: Callable[[Any], Awaitable[Engine]], connector: Any,
+    until: Callable[..., Awaitable[None]],
+) -> None:
+    """The recorded session: placement and a MATCHED trade on the first connection, the
+    socket drops, a reconnect is refused, and the next one's REST refetch (recorded) finds
+    the order cancelled with its trade CONFIRMED."""
+    down = asyncio.Event()  # holds the first socket open until the test lets it drop
+    connect = connector(
+        [(FRAMES[0] + [down], "drop"), "refuse", (FRAMES[2], "hang")],
+        order_id=order_id_of(journal, "ws-order"),
+    )
+    engine = await make_engine(make_venue(httpx.AsyncHTTPTransport(), connect))
+
+    result = await engine.submit(resting("ws-order"))
+    assert result.status is OrderStatus.OPEN
+
+    # the MATCHED trade on the stream: journaled at once, as a provisional fill
+    await until(lambda: status_of(journal, "ws-order") is OrderStatus.PARTIALLY_FILLED,
+                "the partial fill from the stream")
+    assert fills_of(journal, "ws-order") == [("trade-0001", Decimal(4), False)]
+    down.set()  # the socket drops; meanwhile the venue cancels and confirms the trade
+
+    await until(lambda: status_of(journal, "ws-order") is OrderStatus.CANCELLED,
+                "the cancel found by the refetch after the reconnect")
+    row = journal.get("ws-order")
+    assert row is not None and row.reason_code == "cancelled_with_fills"
+    assert row.filled_quantity == Decimal(4) and row.average_price == Decimal("0.40")
+    assert fills_of(journal, "ws-order") == [("trade-0001", Decimal(4), True)]
+    assert_consistent(journal, "ws-order")
+    assert history(journal, "ws-order") == [
+        ("order.sent", None),
+        ("order.state", "OPEN"),
+        ("order.state", "PARTIALLY_FILLED"),
+        ("order.state", "CANCELLED"),
+    ]
+    assert len(connect.urls) == 3 and all(u.endswith("/ws/user") for u in connect.urls)
+    assert [json.loads(f)["type"] for f in connect.sent] == ["user", "user"]
