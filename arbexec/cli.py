@@ -706,10 +706,13 @@ def risk() -> None:
 @pass_app
 def risk_explain(app: App, request_json: str | None, request_file: str | None,
                  policy: str | None) -> None:
-    """Show every rule's verdict and figures for a request, sending nothing.
+    """Show every rule's verdict and figures for a request or a pair, sending nothing.
 
-    REQUEST_JSON is one request as a JSON object (the run format); or use --file.
+    REQUEST_JSON is one request as a JSON object (the run format, {"pair": {...}} for a
+    pair); or use --file.
     """
+    import json
+
     from arbexec.errors import UserError
     from arbexec.journal import dumps
     from arbexec.model import OrderRequest, RequestError
@@ -724,10 +727,20 @@ def risk_explain(app: App, request_json: str | None, request_file: str | None,
                          if line.strip() and not line.lstrip().startswith("#"))
     if not texts:
         raise click.UsageError("give a request as JSON, or --file requests.jsonl")
-    requests: list[tuple[str, OrderRequest]] = []
+    requests: list[tuple[str, Any]] = []
     for where, text in texts:
         try:
-            requests.append((where, request_from_json(text)))
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})"
+                            ) from None
+        try:
+            if isinstance(data, dict) and "pair" in data:
+                from arbexec.arbitrage.model import pair_from_mapping
+
+                requests.append((where, pair_from_mapping(data["pair"])))
+            else:
+                requests.append((where, request_from_json(text)))
         except RequestError as exc:
             raise UserError(f"{where}: {exc.field}: {exc.message}") from None
     runtime = app.runtime(policy_file=Path(policy) if policy else None, quiet=True, lock=False)
@@ -736,6 +749,13 @@ def risk_explain(app: App, request_json: str | None, request_file: str | None,
         out = []
         try:
             for where, request in requests:
+                if not isinstance(request, OrderRequest):  # a pair
+                    from arbexec.arbitrage.executor import PairExecutor
+
+                    explained = await PairExecutor(runtime.engine).explain(request)
+                    out.append({"request": where, "request_id": request.request_id,
+                                **explained})
+                    continue
                 exchange = runtime.venues.get(request.venue)
                 if exchange is None:
                     out.append({"request": where, "request_id": request.request_id,

@@ -14,7 +14,6 @@ Every step that could lose or double an order is ordered so it cannot:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -213,6 +212,7 @@ class Engine:
     _inflight: dict[str, asyncio.Future[ExecutionResult]] = field(factory=dict)
     _live: dict[str, _Live] = field(factory=dict)
     _by_venue_id: dict[tuple[str, str], _Live] = field(factory=dict)
+    _settling: dict[tuple[str, str], _Live] = field(factory=dict)  # final, fills provisional
     _open_per_market: dict[tuple[str, str], int] = field(factory=dict)
     _health: dict[str, _Health] = field(factory=dict)
     _venue_gates: dict[str, asyncio.Semaphore] = field(factory=dict)
@@ -629,6 +629,8 @@ class Engine:
                     live = self._by_venue_id.get((venue, state.venue_order_id))
                     if live is not None:
                         live.updates.put_nowait(state)
+                    elif (venue, state.venue_order_id) in self._settling:
+                        self._settle(self._settling[(venue, state.venue_order_id)], state)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -649,6 +651,13 @@ class Engine:
             except ExchangeError as exc:
                 log.info("catch-up poll of %s on %s failed: %s", live.venue_order_id, venue,
                          exc)
+        for (name, order_id), live in list(self._settling.items()):
+            if name != venue:
+                continue
+            try:
+                self._settle(live, await exchange.fetch_order(order_id))
+            except ExchangeError as exc:
+                log.info("catch-up read of %s on %s failed: %s", order_id, venue, exc)
         for row in self.journal.non_final(venue):
             if not self.tracking(row.idempotency_key):
                 await self.reconcile_order(row.idempotency_key,
@@ -685,6 +694,31 @@ class Engine:
                 live.seen_trades.add(marker)
                 fresh.append(fill)
         return fresh
+
+    def _settle(self, live: _Live, state: OrderState) -> None:
+        """A final order whose fills were still provisional (a trade MATCHED but not yet
+        CONFIRMED): journal what the venue now says of its fills (a trade turned final, or
+        first reported after the final state); the status stays final. The order stops
+        being watched once every fill is final."""
+        fills = self._new_fills(live, state)
+        if fills:
+            filled, alerts = self._checked_fill_total(live, state)
+            filled = max(filled, live.filled)
+            live.filled = filled
+            data = {**order_state_summary(state), "status": live.status.value,
+                    "filled_quantity": str(filled)}
+            event = Event(kind="order.state", request_id=live.request.request_id, data=data)
+            self.journal.record_state(
+                live.key, status=live.status, filled_quantity=filled,
+                average_price=state.average_price, fills=fills, venue=live.request.venue,
+                events=[event, *alerts], defer=True,
+            )
+            self._schedule_flush()
+            self.hub.emit(event)
+            for alert in alerts:
+                self.hub.emit(alert)
+        if all(fill.final for fill in state.fills):
+            self._settling.pop((live.request.venue, state.venue_order_id), None)
 
     def _checked_fill_total(self, live: _Live, state: OrderState) -> tuple[Decimal, list[Event]]:
         filled = state.filled_quantity
@@ -751,6 +785,12 @@ class Engine:
         self._schedule_flush()
         self._untrack(live)
         request = live.request
+        exchange = self.venues.get(request.venue)
+        if (live.venue_order_id and any(not fill.final for fill in state.fills)
+                and exchange is not None and exchange.capabilities.order_stream):
+            # the venue may still confirm (or drop) a trade: keep listening for it
+            self._settling[(request.venue, live.venue_order_id)] = live
+            self._ensure_stream(request.venue, exchange)
         money = filled * (state.average_price or ZERO)
         await self.ledger.settle(live.key, money if request.side is Side.BUY else -money)
         realised = self._book_fills(request, fills)

@@ -116,6 +116,18 @@ class PairExecutor:
         finally:
             del self._running[pair.pair_id]
 
+    async def explain(self, pair: PairRequest) -> dict[str, Any]:
+        """The pair-level verdict (halt, venues, breakers, fee-aware edge on fresh books,
+        the policy on both legs and their combined exposure), sending nothing."""
+        denial, first = await self._check(pair)
+        verdict: dict[str, Any] = {"rule": "pair", "allowed": denial is None,
+                                   "code": None if denial is None else denial.code,
+                                   "message": "the pair passes as a unit" if denial is None
+                                   else denial.message,
+                                   "figures": {} if denial is None else dict(denial.figures)}
+        return {"pair_id": pair.pair_id, "allowed": denial is None, "first_leg": first,
+                "verdicts": [verdict]}
+
     async def resume_all(self) -> list[PairResult]:
         """Drive every unfinished pair in the journal to a final state (after a restart,
         once the engine has reconciled its orders)."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -211,3 +213,31 @@ def test_risk_explain_shows_every_rule_and_sends_nothing(tmp_path: Path) -> None
     assert rules["max_exposure"]["allowed"] is True  # every rule is shown, not just the first
     orders = invoke(tmp_path, "--json", "orders")
     assert json.loads(orders.output) == []
+
+
+def test_risk_explain_judges_a_pair_as_a_unit(tmp_path: Path) -> None:
+    extra = '[venues.paper-b]\ntype = "paper"\nseed = 2\n'
+    pair = json.dumps({"pair": {
+        "pair_id": "arb-1", "quantity": "10", "min_edge": "0.01", "max_unwind_loss": "1",
+        "legs": [{"venue": "paper", "market": "PAPER-ELECTION", "outcome": "YES",
+                  "limit_price": "0.60"},
+                 {"venue": "paper-b", "market": "PAPER-ELECTION", "outcome": "NO",
+                  "limit_price": "0.55"}]}})
+    result = invoke(tmp_path, "--json", "risk", "explain", pair, extra=extra)
+    assert result.exit_code == 0, result.output
+    [explained] = json.loads(result.output)
+    [verdict] = explained["verdicts"]
+    assert explained["allowed"] is False and verdict["code"] == "edge_below_min"
+    assert float(verdict["figures"]["edge"]) < 0.01  # YES + NO cost more than 1: no edge
+    assert json.loads(invoke(tmp_path, "--json", "orders").output) == []
+
+
+def test_orders_watch_refreshes_until_interrupted(tmp_path: Path) -> None:
+    deploy = deployment(tmp_path)
+    watch = subprocess.Popen([sys.executable, "-m", "arbexec", "-c", str(deploy), "orders",
+                              "--watch"], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    time.sleep(2.5)
+    watch.send_signal(signal.SIGINT)
+    out, _ = watch.communicate(timeout=10)
+    assert watch.returncode == 0
+    assert out.count("no orders") >= 2  # redrawn at least twice
