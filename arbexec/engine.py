@@ -29,6 +29,7 @@ from arbexec.errors import (
     ExchangeError,
     NetworkError,
     OrderNotFound,
+    UserError,
 )
 from arbexec.events import Event
 from arbexec.exchange import Exchange, MarketRules, PreparedOrder
@@ -791,6 +792,8 @@ class Engine:
             # the venue may still confirm (or drop) a trade: keep listening for it
             self._settling[(request.venue, live.venue_order_id)] = live
             self._ensure_stream(request.venue, exchange)
+            while not live.updates.empty():  # streamed after the final state, not read yet
+                self._settle(live, live.updates.get_nowait())
         money = filled * (state.average_price or ZERO)
         await self.ledger.settle(live.key, money if request.side is Side.BUY else -money)
         realised = self._book_fills(request, fills)
@@ -1166,13 +1169,17 @@ class Engine:
             rows = self.journal.find_by_request_id(key_or_request_id)
             row = rows[0] if len(rows) == 1 else None
         if row is None:
-            raise OrderNotFound(f"no order with key or request id {key_or_request_id!r} in "
-                                "the journal")
+            raise UserError(f"no order with key or request id {key_or_request_id!r} in the "
+                            "journal (see `arbexec orders`)")
         if row.status.is_final:
             return row.to_result()
         exchange = self.venues.get(row.venue)
-        if exchange is None or row.venue_order_id is None:
-            raise OrderNotFound(f"order {key_or_request_id!r} has no venue order id yet")
+        if exchange is None:
+            raise UserError(f"order {key_or_request_id!r} is on venue {row.venue!r}, which this "
+                            "deployment does not configure")
+        if row.venue_order_id is None:
+            raise UserError(f"order {key_or_request_id!r} has no venue order id yet (it is "
+                            f"{row.status.value}); run `arbexec reconcile` first")
         state = await exchange.cancel_order(row.venue_order_id)
         live = self._live.get(row.idempotency_key) or _Live(
             key=row.idempotency_key, request=row.to_request(), identity=row.identity or "",

@@ -44,8 +44,8 @@ class JournalLockedError(UserError):
     """Another engine already drives this journal."""
 
 
-class JournalError(ArbexecError):
-    """The journal is unreadable or was written by an incompatible version."""
+class JournalError(UserError):
+    """The journal cannot be opened, is unreadable, or was written by a newer version."""
 
 
 class HaltedError(ArbexecError):

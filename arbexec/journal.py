@@ -342,8 +342,13 @@ class Journal:
     @classmethod
     def open(cls, path: str | Path, *, durability: str = "normal") -> Journal:
         path = Path(path)
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if str(path) != ":memory:":
+                path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JournalError(f"cannot create the journal's folder {path.parent}: "
+                               f"{exc.strerror or exc}; choose another path with --journal "
+                               "or [journal] path") from None
         try:
             db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
                                  timeout=10.0)

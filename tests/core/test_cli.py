@@ -241,3 +241,18 @@ def test_orders_watch_refreshes_until_interrupted(tmp_path: Path) -> None:
     out, _ = watch.communicate(timeout=10)
     assert watch.returncode == 0
     assert out.count("no orders") >= 2  # redrawn at least twice
+
+
+def test_an_unusable_journal_path_is_one_clear_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--journal", str(blocker / "j.sqlite3"), "orders"])
+    assert result.exit_code == 2
+    assert "cannot create the journal's folder" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cancelling_an_unknown_order_is_a_user_error(tmp_path: Path) -> None:
+    result = invoke(tmp_path, "order", "cancel", "no-such-key")
+    assert result.exit_code == 2 and "no order with key" in result.output
