@@ -168,6 +168,8 @@ class _Live:
     started: float  # perf_counter at submission
     updates: asyncio.Queue[OrderState] = field(factory=asyncio.Queue)
     seen_trades: set[str] = field(factory=set)
+    booked_trades: set[str] = field(factory=set)  # fills already in positions and P&L
+    realised: Decimal = ZERO  # realised P&L of this order's booked fills, net of fees
     acknowledged_at: datetime | None = None
     latency_ack_ms: float | None = None
     filled: Decimal = ZERO
@@ -664,6 +666,20 @@ class Engine:
                 await self.reconcile_order(row.idempotency_key,
                                            grace=self.settings.unknown_grace)
 
+    def _live_from_row(self, row: JournalRow) -> _Live:
+        """Follow a journal order this engine was not following (after a restart): the
+        fills the journal holds are known and already booked (from the journal, at start)."""
+        live = _Live(key=row.idempotency_key, request=row.to_request(),
+                     identity=row.identity or "", venue_order_id=row.venue_order_id,
+                     status=row.status, started=time.perf_counter())
+        for fill in self.journal.fills(row.idempotency_key):
+            live.seen_trades.add(f"{fill.trade_id}:{int(fill.final)}")
+            live.booked_trades.add(fill.trade_id)
+        live.filled = row.filled_quantity
+        live.average_price = row.average_price
+        live.fees = row.fees
+        return live
+
     def _track(self, live: _Live) -> None:
         if live.key in self._live:
             return
@@ -715,11 +731,12 @@ class Engine:
                 events=[event, *alerts], defer=True,
             )
             self._schedule_flush()
+            self._book_fills(live, fills)  # trades first reported after the final state
             self.hub.emit(event)
             for alert in alerts:
                 self.hub.emit(alert)
         if all(fill.final for fill in state.fills):
-            self._settling.pop((live.request.venue, state.venue_order_id), None)
+            self._settling.pop((live.request.venue, live.venue_order_id or ""), None)
 
     def _checked_fill_total(self, live: _Live, state: OrderState) -> tuple[Decimal, list[Event]]:
         filled = state.filled_quantity
@@ -747,6 +764,7 @@ class Engine:
         filled, alerts = self._checked_fill_total(live, state)
         live.filled, live.fees = filled, state.fees
         live.average_price = state.average_price or live.average_price
+        self._book_fills(live, fills)
         event = Event(kind="order.state", request_id=live.request.request_id,
                       data=order_state_summary(state))
         self.journal.record_state(
@@ -795,13 +813,16 @@ class Engine:
             while not live.updates.empty():  # streamed after the final state, not read yet
                 self._settle(live, live.updates.get_nowait())
         money = filled * (state.average_price or ZERO)
-        await self.ledger.settle(live.key, money if request.side is Side.BUY else -money)
-        realised = self._book_fills(request, fills)
+        # A buy's reservation becomes its position; a sell's closed cost basis comes off
+        # the ledger as its fills are booked.
+        await self.ledger.settle(live.key, money if request.side is Side.BUY else ZERO)
+        self._book_fills(live, fills)
         if self.policy.observers:
             self._observe(OrderOutcome(
                 venue=request.venue, market=request.market, request=request,
                 status=state.status, filled_quantity=filled,
-                average_price=state.average_price, fees=state.fees, realised_pnl=realised,
+                average_price=state.average_price, fees=state.fees,
+                realised_pnl=live.realised,
             ))
         else:
             self._health_of(request.venue).record_outcome(time.monotonic(), False)
@@ -1005,11 +1026,18 @@ class Engine:
             for event in events:
                 self.hub.emit(event)
 
-    def _book_fills(self, request: OrderRequest, fills: Sequence[Fill]) -> Decimal:
-        """Book new fills: realised P&L of sells minus fees (for the daily loss limit), and
+    def _book_fills(self, live: _Live, fills: Sequence[Fill]) -> None:
+        """Book fills not booked yet (by trade id; a provisional fill that turns final is
+        the same trade): realised P&L of sells minus fees (for the daily loss limit), and
         the cost basis a sell closes comes off the exposure ledger."""
+        fresh = [f for f in fills if f.trade_id not in live.booked_trades]
+        if not fresh:
+            return
+        live.booked_trades.update(f.trade_id for f in fresh)
+        request = live.request
         realised, closed = self._book(request.venue, request.market, request.outcome.value,
-                                      request.side, fills, today=True)
+                                      request.side, fresh, today=True)
+        live.realised += realised
         if closed:
             event = self._market_event.get((request.venue, request.market))
             keys = scope_keys(request.venue, request.market, event)
@@ -1018,7 +1046,6 @@ class Engine:
                 adjust(keys, -closed)
             else:
                 self._spawn(self.ledger.adjust(keys, -closed))
-        return realised
 
     def _book(self, venue: str, market: str, outcome: str, side: Side, fills: Sequence[Fill],
               *, today: bool) -> tuple[Decimal, Decimal]:
@@ -1120,11 +1147,7 @@ class Engine:
                 now_utc() - row.updated_at).total_seconds() < grace:
             entry.update(now=row.status.value, note="not found on the venue yet")
             return entry
-        live = _Live(key=row.idempotency_key, request=row.to_request(),
-                     identity=row.identity or "", venue_order_id=row.venue_order_id,
-                     status=row.status, started=time.perf_counter())
-        for fill in self.journal.fills(row.idempotency_key):
-            live.seen_trades.add(f"{fill.trade_id}:{int(fill.final)}")
+        live = self._live_from_row(row)
         if found is None:
             await self.conclude_never_received(row.idempotency_key)
             entry.update(now=OrderStatus.REJECTED.value, note="never received by the venue")
@@ -1181,9 +1204,7 @@ class Engine:
             raise UserError(f"order {key_or_request_id!r} has no venue order id yet (it is "
                             f"{row.status.value}); run `arbexec reconcile` first")
         state = await exchange.cancel_order(row.venue_order_id)
-        live = self._live.get(row.idempotency_key) or _Live(
-            key=row.idempotency_key, request=row.to_request(), identity=row.identity or "",
-            venue_order_id=row.venue_order_id, status=row.status, started=time.perf_counter())
+        live = self._live.get(row.idempotency_key) or self._live_from_row(row)
         if state.is_final:
             if live.key not in self._live:
                 self._track(live)

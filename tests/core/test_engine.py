@@ -277,3 +277,21 @@ async def test_venue_orders_unknown_to_the_journal_are_reported(journal: Journal
     report = await engine.compare_venues()
     await engine.aclose()
     assert [line["venue_order_id"] for line in report] == [stray.identity]
+
+
+async def test_partial_fills_count_in_todays_pnl_before_the_order_ends(
+    engine: Engine, venue: ScriptedVenue
+) -> None:
+    await engine.submit(request("buy", limit_price="0.50"))  # 10 bought at 0.50
+    venue.script("M", PARTIAL)
+    sell = await engine.submit(request("sell", side="SELL", limit_price="0.60"))
+    assert sell.status is OrderStatus.PARTIALLY_FILLED  # 5 sold at 0.60, 5 resting
+    ctx, _ = await engine.risk_context(request("probe"), venue)
+    assert ctx.daily_realised_pnl == Decimal("0.50")  # 5 x (0.60 - 0.50), booked once
+    venue.complete(venue.sent[-1])
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        ctx, _ = await engine.risk_context(request("probe"), venue)
+        if ctx.daily_realised_pnl != Decimal("0.50"):
+            break
+    assert ctx.daily_realised_pnl == Decimal("1.00")  # the rest booked when it filled

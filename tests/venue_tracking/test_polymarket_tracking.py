@@ -13,7 +13,7 @@ import asyncio
 import importlib.util
 import json
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -118,15 +118,17 @@ def make_venue(
 
 
 @pytest.fixture
-async def engine_on_fake(
+def engine_on_fake(
     make_venue: Callable[..., PolymarketExchange], fake_clob: Any,
     make_engine: Callable[[Any], Awaitable[Engine]],
-) -> AsyncIterator[Callable[..., Awaitable[Engine]]]:
+) -> Callable[..., Awaitable[Engine]]:
+    """An engine over the exchange with the CLOB stand-in as its transport."""
+
     async def build(connect: Any, **options: Any) -> Engine:
         return await make_engine(
             make_venue(httpx.MockTransport(fake_clob.handle), connect, **options))
 
-    yield build
+    return build
 
 
 def order_id_of(journal: Journal, key: str) -> Callable[[], str]:
@@ -144,7 +146,7 @@ def status_of(journal: Journal, key: str) -> OrderStatus | None:
 
 
 def fills_of(journal: Journal, key: str) -> list[tuple[str, Decimal, bool]]:
-    return [(f.trade_id, f.quantity, f.final) for f in journal.fills(key)]
+    return sorted((f.trade_id, f.quantity, f.final) for f in journal.fills(key))
 
 
 def history(journal: Journal, key: str) -> list[tuple[str, str | None]]:
@@ -201,3 +203,111 @@ async def test_the_engine_follows_the_user_channel_through_a_reconnect(
     ]
     assert len(connect.urls) == 3 and all(u.endswith("/ws/user") for u in connect.urls)
     assert [json.loads(f)["type"] for f in connect.sent] == ["user", "user"]
+
+
+async def test_a_trade_confirmed_after_the_cancel_makes_the_journaled_fill_final(
+    engine_on_fake: Callable[..., Awaitable[Engine]], journal: Journal, connector: Any,
+    until: Callable[..., Awaitable[None]],
+) -> None:
+    """One connection carries it all (recorded frames of both sessions): the MATCHED trade,
+    another account's trade, the CANCELLATION, and only then the trade's CONFIRMED. The
+    order is final at the cancel, but its fill is not until the confirmation."""
+    connect = connector([(FRAMES[0] + FRAMES[2], "hang")],
+                        order_id=order_id_of(journal, "pm-confirm"))
+    engine = await engine_on_fake(connect)
+
+    assert (await engine.submit(resting("pm-confirm"))).status is OrderStatus.OPEN
+    await until(lambda: fills_of(journal, "pm-confirm") == [("trade-0001", Decimal(4), True)],
+                "the confirmation of the trade")
+    row = journal.get("pm-confirm")
+    assert row is not None and row.status is OrderStatus.CANCELLED
+    assert row.reason_code == "cancelled_with_fills" and row.filled_quantity == Decimal(4)
+    assert_consistent(journal, "pm-confirm")  # trade-7777 (another account's) is not ours
+    assert history(journal, "pm-confirm") == [
+        ("order.sent", None),
+        ("order.state", "OPEN"),
+        ("order.state", "PARTIALLY_FILLED"),  # trade-0001 MATCHED: provisional
+        ("order.state", "CANCELLED"),  # final status, fill still provisional
+        ("order.state", "CANCELLED"),  # trade-0001 CONFIRMED: the fill is final
+    ]
+    assert len(connect.urls) == 1
+
+
+async def test_fills_missed_while_the_stream_was_down_are_journaled_once(
+    engine_on_fake: Callable[..., Awaitable[Engine]], fake_clob: Any, journal: Journal,
+    connector: Any, until: Callable[..., Awaitable[None]],
+) -> None:
+    """The socket drops after a MATCHED trade; while it is down the trade is confirmed and
+    the rest of the order fills. The plugin reconnects but its REST refetch is refused
+    (503), so its stream fails: the engine reopens it, journals ``stream.reconnect`` and
+    reads the order itself. Each trade is journaled once, the first one turned final."""
+    down = asyncio.Event()
+    connect = connector([(FRAMES[0] + [down], "drop"), ([], "hang")],
+                        order_id=order_id_of(journal, "pm-gap"))
+    engine = await engine_on_fake(connect, read_retries=0)
+
+    assert (await engine.submit(resting("pm-gap"))).status is OrderStatus.OPEN
+    await until(lambda: fills_of(journal, "pm-gap") == [("trade-0001", Decimal(4), False)],
+                "the provisional fill from the stream")
+    order_id = order_id_of(journal, "pm-gap")()
+    # what happens on the venue while nobody listens
+    fake_clob_module.fill_resting_as_maker(fake_clob, order_id, "4", confirmed=True)
+    fake_clob_module.fill_resting_as_maker(fake_clob, order_id, "6", confirmed=True)
+    fake_clob.orders[order_id].update(size_matched="10", status="MATCHED")
+    fake_clob.fail_next[f"GET /data/order/{order_id}"] = (503, {"error": "try again"}, {})
+    down.set()
+
+    await until(lambda: status_of(journal, "pm-gap") is OrderStatus.FILLED,
+                "the fill found by the engine's catch-up")
+    assert fills_of(journal, "pm-gap") == [
+        ("trade-0001", Decimal(4), True), ("trade-0002", Decimal(6), True)]
+    assert_consistent(journal, "pm-gap")
+    row = journal.get("pm-gap")
+    assert row is not None and row.filled_quantity == row.quantity == Decimal(10)
+    assert history(journal, "pm-gap") == [
+        ("order.sent", None),
+        ("order.state", "OPEN"),
+        ("order.state", "PARTIALLY_FILLED"),
+        ("order.state", "FILLED"),
+    ]
+    reconnects = [e.data for _, e in journal.events(kinds=["stream.reconnect"])]
+    assert reconnects == [{"venue": "polymarket"}]
+    # the first socket, the reconnect whose refetch failed, the engine's reopened stream
+    assert len(connect.urls) == 3
+    assert fake_clob.seen.count(f"GET /data/order/{order_id}") == 2  # refused, then caught up
+
+
+async def test_an_order_filled_at_once_keeps_listening_until_its_trade_is_confirmed(
+    engine_on_fake: Callable[..., Awaitable[Engine]], fake_clob: Any, journal: Journal,
+    connector: Any, until: Callable[..., Awaitable[None]],
+) -> None:
+    """A buy at the ask fills on arrival: FILLED at the acknowledgement, its trade only
+    MATCHED. The engine opens the user channel for the confirmation; the socket drops,
+    and the refetch after the reconnect finds the trade CONFIRMED."""
+    down = asyncio.Event()
+    connect = connector([([down], "drop")], order_id=order_id_of(journal, "pm-taker"))
+    engine = await engine_on_fake(connect)
+    marketable = OrderRequest(
+        request_id="pm-taker", idempotency_key="pm-taker", venue="polymarket",
+        market=CONDITION_ID, outcome=Outcome.YES, side=Side.BUY, quantity=Decimal(5),
+        limit_price=Decimal("0.52"), requested_at=datetime(2026, 11, 13, tzinfo=UTC),
+    )
+
+    result = await engine.submit(marketable)
+    assert result.status is OrderStatus.FILLED and result.filled_quantity == Decimal(5)
+    assert fills_of(journal, "pm-taker") == [("trade-0001", Decimal(5), False)]
+    await until(lambda: len(connect.urls) == 1, "the user channel opened for the trade")
+    fake_clob.confirm_trades()  # on the venue, while the socket is about to drop
+    down.set()
+
+    await until(lambda: fills_of(journal, "pm-taker") == [("trade-0001", Decimal(5), True)],
+                "the confirmation read after the reconnect")
+    assert_consistent(journal, "pm-taker")
+    row = journal.get("pm-taker")
+    assert row is not None and row.status is OrderStatus.FILLED
+    assert history(journal, "pm-taker") == [
+        ("order.sent", None),
+        ("order.state", "FILLED"),  # trade-0001 MATCHED
+        ("order.state", "FILLED"),  # trade-0001 CONFIRMED
+    ]
+    assert not engine._settling  # nothing provisional is left to listen for
