@@ -94,6 +94,9 @@ class _Allow:
     claims: tuple[Claim, ...] = ()
 
 
+_ALLOW = _Allow()
+
+
 @frozen
 class OpenPolicy:
     """No rules: everything valid is allowed (only for tests and explicit opt-in)."""
@@ -102,7 +105,7 @@ class OpenPolicy:
     observers: tuple[Any, ...] = ()
 
     def evaluate(self, request: OrderRequest, ctx: RiskContext) -> PolicyDecisionLike:
-        return _Allow()
+        return _ALLOW
 
 
 @frozen(kw_only=True)
@@ -351,13 +354,16 @@ class Engine:
                               f"trading is halted ({halt.reason or 'no reason given'}); "
                               "lift it with `arbexec resume`", started)
 
-        try:
-            ctx, _rules = await self.risk_context(request, exchange)
-        except ExchangeError as exc:
-            return self._deny(request, "risk_data_unavailable",
-                              f"could not fetch what the risk policy needs from "
-                              f"{request.venue}: {exc}", started)
-        decision = self.policy.evaluate(request, ctx)
+        if type(self.policy) is OpenPolicy:  # no rules: nothing would read a context
+            decision: Any = _ALLOW
+        else:
+            try:
+                ctx, _rules = await self.risk_context(request, exchange)
+            except ExchangeError as exc:
+                return self._deny(request, "risk_data_unavailable",
+                                  f"could not fetch what the risk policy needs from "
+                                  f"{request.venue}: {exc}", started)
+            decision = self.policy.evaluate(request, ctx)
         self._policy_events()
         if not decision.allowed:
             verdict = decision.verdict

@@ -5,6 +5,10 @@ It holds every request and its order (keyed by the idempotency key, UNIQUE), eve
 flag. The intent and its venue-side identity are committed *before* anything is sent, so a
 crash can never forget an order that may have reached a venue.
 
+Indexes are kept to what the order path and recovery read (the unique key, status for open
+orders, request id, events by key): every index is a page written by each commit, so
+queries by venue, market or event kind (``arbexec audit``) scan instead.
+
 Durability: WAL with ``synchronous=NORMAL`` survives a killed process (the acceptance drills
 SIGKILL the engine); ``durability = "full"`` also survives power loss, at a cost per commit.
 
@@ -70,7 +74,6 @@ CREATE TABLE IF NOT EXISTS orders (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS orders_status ON orders(status);
-CREATE INDEX IF NOT EXISTS orders_venue_market ON orders(venue, market);
 CREATE INDEX IF NOT EXISTS orders_request_id ON orders(request_id);
 CREATE TABLE IF NOT EXISTS fills (
     idempotency_key TEXT NOT NULL,
@@ -92,7 +95,6 @@ CREATE TABLE IF NOT EXISTS events (
     idempotency_key TEXT,
     data TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_kind ON events(kind);
 CREATE INDEX IF NOT EXISTS events_key ON events(idempotency_key);
 CREATE TABLE IF NOT EXISTS pairs (
     pair_id TEXT PRIMARY KEY,
@@ -131,8 +133,12 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+_ENCODER = json.JSONEncoder(default=_json_default, separators=(",", ":"))
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, default=_json_default, separators=(",", ":"), sort_keys=False)
+    """Compact JSON with Decimals as strings (one shared encoder: this runs per order)."""
+    return _ENCODER.encode(value)
 
 
 def _text(value: Decimal | None) -> str | None:
