@@ -1,3 +1,0 @@
-"""A third-party arbexec risk rule: a money-at-risk budget per strategy."""
-
-__version__ = "0.1.0"

@@ -1,1 +1,0 @@
-"""A tiny third-party venue for arbexec."""
