@@ -48,6 +48,15 @@ VOLATILE_KEYS: frozenset[str] = frozenset(
     {"salt", "timestamp", "nonce", "signature", "expiration", "client_order_id", "ts"}
 )
 
+#: JSON keys whose values are credentials or signatures, in request and response bodies
+#: (a signed order's ``signature``, Polymarket's ``owner`` API key, the credentials an
+#: API-key endpoint returns). Replaced by ``REDACTED`` when recording; ignored by the
+#: body matcher, so a replay with other dummy credentials still matches.
+SECRET_BODY_KEYS: frozenset[str] = frozenset(
+    {"signature", "secret", "passphrase", "apiKey", "api_key", "owner", "private_key",
+     "privateKey", "key_id"}
+)
+
 #: Response headers that are volatile infrastructure noise or could carry session state.
 DROPPED_RESPONSE_HEADERS: frozenset[str] = frozenset(
     {"set-cookie", "date", "cf-ray", "x-request-id", "server-timing"}
@@ -76,7 +85,8 @@ def cassette_dir_for(test_path: Path, plugin: str | None = None) -> Path:
 
 def _strip_volatile(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _strip_volatile(v) for k, v in value.items() if k not in VOLATILE_KEYS}
+        return {k: _strip_volatile(v) for k, v in value.items()
+                if k not in VOLATILE_KEYS and k not in SECRET_BODY_KEYS}
     if isinstance(value, list):
         return [_strip_volatile(v) for v in value]
     return value
@@ -109,11 +119,44 @@ def secret_values(extra: Iterable[str] = ()) -> list[str]:
     return [v for v in (*values, *extra) if v and len(v) >= 6]
 
 
+def redact_json(text: str) -> str:
+    """``text`` with every value under a ``SECRET_BODY_KEYS`` key replaced, at any depth;
+    text that is not JSON comes back unchanged."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: REDACTED if k in SECRET_BODY_KEYS and v not in (None, "")
+                    else walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    return json.dumps(walk(data), separators=(",", ":"))
+
+
+def _scrub_request(request: Any) -> Any:
+    body = _body_text(request)
+    if body:
+        request.body = redact_json(body).encode()
+    return request
+
+
 def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
     headers = response.get("headers", {})
     for name in list(headers):
         if name.lower() in DROPPED_RESPONSE_HEADERS:
             del headers[name]
+    body = response.get("body", {})
+    raw = body.get("string") if isinstance(body, dict) else None
+    if isinstance(raw, bytes | str) and raw:
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        scrubbed = redact_json(text)
+        if scrubbed != text:
+            body["string"] = scrubbed.encode() if isinstance(raw, bytes) else scrubbed
     return response
 
 
@@ -124,6 +167,7 @@ def vcr_config(extra_secrets: Iterable[str] = ()) -> dict[str, Any]:
         "filter_sensitive_data": {
             f"<SECRET_{i}>": value for i, value in enumerate(secret_values(extra_secrets))
         },
+        "before_record_request": _scrub_request,
         "before_record_response": _scrub_response,
         "decode_compressed_response": True,
         "match_on": ("method", "scheme", "host", "port", "path", "query", "stable_json_body"),
