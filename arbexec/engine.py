@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -34,6 +33,7 @@ from arbexec.errors import (
 from arbexec.events import Event
 from arbexec.exchange import Exchange, MarketRules, PreparedOrder
 from arbexec.halt import HaltFlag
+from arbexec.health import HealthTracker
 from arbexec.journal import Intent, Journal, JournalRow, order_state_summary
 from arbexec.ledger import ExposureLedger, InMemoryLedger, scope_keys
 from arbexec.model import (
@@ -46,15 +46,14 @@ from arbexec.model import (
     Side,
     now_utc,
 )
-from arbexec.risk.base import Claim, Need, OrderOutcome, RiskContext, VenueHealth, Verdict
+from arbexec.positions import PositionBook
+from arbexec.risk.base import Claim, Need, OrderOutcome, RiskContext, Verdict
 from arbexec.sinks.hub import SinkHub
 from arbexec.sinks.render import result_to_dict
+from arbexec.tracking import LiveOrder, reason_code_of
 
 log = logging.getLogger("arbexec.engine")
 
-#: Fill sizes a venue reports may differ from ours by this much (rounding in venue units);
-#: within it a fill total is clamped to the order quantity, beyond it an alert is raised.
-FILL_TOLERANCE = Decimal("0.000001")
 
 #: First wait before reopening an order stream that ended or failed (doubling after that).
 RECONNECT_DELAY = 0.05
@@ -121,90 +120,6 @@ class EngineSettings:
 
 
 @define
-class _Health:
-    """Per-venue counters the breaker and rate rules read, kept O(1) per order."""
-
-    consecutive_failures: int = 0
-    outcomes: deque[tuple[float, bool]] = field(factory=deque)  # (time, rejected)
-    rejects: int = 0  # rejected entries in ``outcomes``
-    sends: deque[float] = field(factory=deque)  # last minute
-    recent_sends: deque[float] = field(factory=deque)  # last second
-    unknown: int = 0
-
-    def record_outcome(self, now: float, rejected: bool) -> None:
-        self.outcomes.append((now, rejected))
-        self.rejects += rejected
-
-    def record_send(self, now: float) -> None:
-        self.sends.append(now)
-        self.recent_sends.append(now)
-
-    def snapshot(self, now: float, window: float) -> VenueHealth:
-        outcomes = self.outcomes
-        while outcomes and now - outcomes[0][0] > window:
-            self.rejects -= outcomes.popleft()[1]
-        sends = self.sends
-        while sends and now - sends[0] > 60.0:
-            sends.popleft()
-        recent = self.recent_sends
-        while recent and now - recent[0] > 1.0:
-            recent.popleft()
-        return VenueHealth(
-            consecutive_failures=self.consecutive_failures,
-            recent_outcomes=len(outcomes),
-            recent_rejects=self.rejects,
-            unknown_count=self.unknown,
-            orders_last_second=len(recent),
-            orders_last_minute=len(sends),
-        )
-
-
-@define
-class _Live:
-    """An acknowledged order that is not final yet."""
-
-    key: str
-    request: OrderRequest
-    identity: str
-    venue_order_id: str | None
-    status: OrderStatus
-    started: float  # perf_counter at submission
-    updates: asyncio.Queue[OrderState] = field(factory=asyncio.Queue)
-    seen_trades: set[str] = field(factory=set)
-    booked_trades: set[str] = field(factory=set)  # fills already in positions and P&L
-    realised: Decimal = ZERO  # realised P&L of this order's booked fills, net of fees
-    acknowledged_at: datetime | None = None
-    latency_ack_ms: float | None = None
-    filled: Decimal = ZERO
-    average_price: Decimal | None = None
-    fees: Decimal = ZERO
-    reason_code: str | None = None
-    reason: str | None = None
-    absent_since: float | None = None  # since when lookups answer "no such order"
-
-    def result(self, *, executed_at: datetime | None = None,
-               latency_final_ms: float | None = None) -> ExecutionResult:
-        """The result as the journal now holds it, built without reading it back."""
-        r = self.request
-        return ExecutionResult(
-            request_id=r.request_id, idempotency_key=r.idempotency_key, status=self.status,
-            venue=r.venue, market=r.market, outcome=r.outcome, side=r.side,
-            quantity=r.quantity, limit_price=r.limit_price,
-            venue_order_id=self.venue_order_id, filled_quantity=self.filled,
-            average_price=self.average_price, fees=self.fees, reason_code=self.reason_code,
-            reason=self.reason, tags=r.tags, requested_at=r.requested_at,
-            acknowledged_at=self.acknowledged_at, executed_at=executed_at,
-            latency_ack_ms=self.latency_ack_ms, latency_final_ms=latency_final_ms,
-        )
-
-
-@define
-class _CostBasis:
-    quantity: Decimal = ZERO
-    cost: Decimal = ZERO
-
-
-@define
 class Engine:
     journal: Journal
     venues: Mapping[str, Exchange]
@@ -216,17 +131,15 @@ class Engine:
     market_events: Mapping[str, str] = field(factory=dict)  # "venue:market" -> event (config)
     clock: Callable[[], datetime] = now_utc  # the time rules see (injectable for drills)
     _inflight: dict[str, asyncio.Future[ExecutionResult]] = field(factory=dict)
-    _live: dict[str, _Live] = field(factory=dict)
-    _by_venue_id: dict[tuple[str, str], _Live] = field(factory=dict)
-    _settling: dict[tuple[str, str], _Live] = field(factory=dict)  # final, fills provisional
+    _live: dict[str, LiveOrder] = field(factory=dict)
+    _by_venue_id: dict[tuple[str, str], LiveOrder] = field(factory=dict)
+    _settling: dict[tuple[str, str], LiveOrder] = field(factory=dict)  # final, fills provisional
     _open_per_market: dict[tuple[str, str], int] = field(factory=dict)
-    _health: dict[str, _Health] = field(factory=dict)
+    _health: dict[str, HealthTracker] = field(factory=dict)
     _venue_gates: dict[str, asyncio.Semaphore] = field(factory=dict)
     _streams: dict[str, asyncio.Task[None]] = field(factory=dict)
     _background: set[asyncio.Task[Any]] = field(factory=set)
-    _basis: dict[tuple[str, str, str], _CostBasis] = field(factory=dict)
-    _pnl_day: str = ""
-    _pnl_today: Decimal = ZERO
+    positions: PositionBook = field(factory=PositionBook)
     _started: bool = False
     _closing: bool = False
     _flush_handle: asyncio.TimerHandle | None = None
@@ -449,7 +362,7 @@ class Engine:
             open_orders_total=len(self._live),
             health=self._health_of(request.venue).snapshot(
                 time.monotonic(), self.settings.breaker_window),
-            daily_realised_pnl=self._today_pnl(),
+            daily_realised_pnl=self.positions.today_pnl(),
             halted=False,
             fee=exchange.fee,
             event=event,
@@ -517,10 +430,10 @@ class Engine:
         self._flush_handle = None
         self.journal.flush()
 
-    def _health_of(self, venue: str) -> _Health:
+    def _health_of(self, venue: str) -> HealthTracker:
         health = self._health.get(venue)
         if health is None:
-            health = self._health[venue] = _Health()
+            health = self._health[venue] = HealthTracker()
         return health
 
     def _gate(self, venue: str) -> asyncio.Semaphore:
@@ -558,7 +471,7 @@ class Engine:
         acked = time.perf_counter()
         health.consecutive_failures = 0
         latency_ack = (acked - started) * 1000
-        live = _Live(key=key, request=request, identity=prepared.identity,
+        live = LiveOrder(key=key, request=request, identity=prepared.identity,
                      venue_order_id=state.venue_order_id, status=OrderStatus.PENDING,
                      started=started, acknowledged_at=now_utc(), latency_ack_ms=latency_ack)
         if state.is_final:
@@ -567,7 +480,9 @@ class Engine:
         self._journal_state(live, state, latency_ack_ms=latency_ack)
         return await self._follow(live, exchange, latency_ack)
 
-    async def _follow(self, live: _Live, exchange: Exchange, latency_ack: float) -> ExecutionResult:
+    async def _follow(
+        self, live: LiveOrder, exchange: Exchange, latency_ack: float
+    ) -> ExecutionResult:
         """Wait for a final state within the wait budget; hand the rest to the background."""
         deadline = time.perf_counter() + self.settings.wait_budget
         state = await self._wait_final(live, exchange, deadline)
@@ -580,7 +495,7 @@ class Engine:
         return self._emit_result(live.result())
 
     async def _wait_final(
-        self, live: _Live, exchange: Exchange, deadline: float | None
+        self, live: LiveOrder, exchange: Exchange, deadline: float | None
     ) -> OrderState | None:
         delay = self.settings.poll_interval
         self._ensure_stream(live.request.venue, exchange)
@@ -608,7 +523,7 @@ class Engine:
                 return state
             self._journal_state(live, state)
 
-    async def _background_follow(self, live: _Live, exchange: Exchange) -> None:
+    async def _background_follow(self, live: LiveOrder, exchange: Exchange) -> None:
         state = await self._wait_final(live, exchange, None)
         if state is not None:
             await self._finish(live, state)
@@ -672,10 +587,10 @@ class Engine:
                 await self.reconcile_order(row.idempotency_key,
                                            grace=self.settings.unknown_grace)
 
-    def _live_from_row(self, row: JournalRow) -> _Live:
+    def _live_from_row(self, row: JournalRow) -> LiveOrder:
         """Follow a journal order this engine was not following (after a restart): the
         fills the journal holds are known and already booked (from the journal, at start)."""
-        live = _Live(key=row.idempotency_key, request=row.to_request(),
+        live = LiveOrder(key=row.idempotency_key, request=row.to_request(),
                      identity=row.identity or "", venue_order_id=row.venue_order_id,
                      status=row.status, started=time.perf_counter())
         for fill in self.journal.fills(row.idempotency_key):
@@ -686,7 +601,7 @@ class Engine:
         live.fees = row.fees
         return live
 
-    def _track(self, live: _Live) -> None:
+    def _track(self, live: LiveOrder) -> None:
         if live.key in self._live:
             return
         self._live[live.key] = live
@@ -698,7 +613,7 @@ class Engine:
         market = (live.request.venue, live.request.market)
         self._open_per_market[market] = self._open_per_market.get(market, 0) + 1
 
-    def _untrack(self, live: _Live) -> None:
+    def _untrack(self, live: LiveOrder) -> None:
         if self._live.pop(live.key, None) is None:
             return
         r = live.request
@@ -709,23 +624,14 @@ class Engine:
         market = (live.request.venue, live.request.market)
         self._open_per_market[market] = self._open_per_market.get(market, 1) - 1
 
-    def _new_fills(self, live: _Live, state: OrderState) -> list[Fill]:
-        fresh = []
-        for fill in state.fills:
-            marker = f"{fill.trade_id}:{int(fill.final)}"
-            if marker not in live.seen_trades:
-                live.seen_trades.add(marker)
-                fresh.append(fill)
-        return fresh
-
-    def _settle(self, live: _Live, state: OrderState) -> None:
+    def _settle(self, live: LiveOrder, state: OrderState) -> None:
         """A final order whose fills were still provisional (a trade MATCHED but not yet
         CONFIRMED): journal what the venue now says of its fills (a trade turned final, or
         first reported after the final state); the status stays final. The order stops
         being watched once every fill is final."""
-        fills = self._new_fills(live, state)
+        fills = live.new_fills(state)
         if fills:
-            filled, alerts = self._checked_fill_total(live, state)
+            filled, alerts = live.checked_fill_total(state)
             filled = max(filled, live.filled)
             live.filled = filled
             data = {**order_state_summary(state), "status": live.status.value,
@@ -744,30 +650,17 @@ class Engine:
         if all(fill.final for fill in state.fills):
             self._settling.pop((live.request.venue, live.venue_order_id or ""), None)
 
-    def _checked_fill_total(self, live: _Live, state: OrderState) -> tuple[Decimal, list[Event]]:
-        filled = state.filled_quantity
-        quantity = live.request.quantity
-        if filled <= quantity:
-            return filled, []
-        if filled - quantity <= FILL_TOLERANCE * max(quantity, Decimal(1)):
-            return quantity, []
-        alert = Event(kind="alert", request_id=live.request.request_id, data={
-            "reason": "venue reports more filled than ordered",
-            "venue": live.request.venue, "ordered": str(quantity), "filled": str(filled),
-        })
-        return filled, [alert]
-
     def _journal_state(
-        self, live: _Live, state: OrderState, *, latency_ack_ms: float | None = None
+        self, live: LiveOrder, state: OrderState, *, latency_ack_ms: float | None = None
     ) -> None:
-        fills = self._new_fills(live, state)
+        fills = live.new_fills(state)
         if state.status is live.status and not fills and latency_ack_ms is None:
             return
         live.status = state.status
         if live.venue_order_id is None and state.venue_order_id:
             live.venue_order_id = state.venue_order_id
             self._by_venue_id[(live.request.venue, state.venue_order_id)] = live
-        filled, alerts = self._checked_fill_total(live, state)
+        filled, alerts = live.checked_fill_total(state)
         live.filled, live.fees = filled, state.fees
         live.average_price = state.average_price or live.average_price
         self._book_fills(live, fills)
@@ -786,16 +679,16 @@ class Engine:
             self.hub.emit(alert)
 
     async def _finish(
-        self, live: _Live, state: OrderState, *, latency_ack_ms: float | None = None
+        self, live: LiveOrder, state: OrderState, *, latency_ack_ms: float | None = None
     ) -> ExecutionResult:
         now = now_utc()
         latency_final = (time.perf_counter() - live.started) * 1000
-        fills = self._new_fills(live, state)
-        filled, alerts = self._checked_fill_total(live, state)
+        fills = live.new_fills(state)
+        filled, alerts = live.checked_fill_total(state)
         live.status, live.filled, live.fees = state.status, filled, state.fees
         live.average_price = state.average_price or live.average_price
         live.venue_order_id = state.venue_order_id or live.venue_order_id
-        live.reason_code, live.reason = _reason_code(state), state.reason
+        live.reason_code, live.reason = reason_code_of(state), state.reason
         event = Event(kind="order.state", request_id=live.request.request_id,
                       data=order_state_summary(state), at=now)
         self.journal.record_state(
@@ -881,7 +774,7 @@ class Engine:
         self.hub.emit(event)
         self._observe(OrderOutcome(venue=request.venue, market=request.market, request=request,
                                    status=OrderStatus.UNKNOWN, failure=True))
-        live = _Live(key=request.idempotency_key, request=request, identity=prepared.identity,
+        live = LiveOrder(key=request.idempotency_key, request=request, identity=prepared.identity,
                      venue_order_id=prepared.venue_order_id, status=OrderStatus.UNKNOWN,
                      started=started)
         self._track(live)
@@ -903,7 +796,7 @@ class Engine:
         return self._emit_result(row.to_result())
 
     async def _resolve_unknown(
-        self, live: _Live, exchange: Exchange, deadline: float | None
+        self, live: LiveOrder, exchange: Exchange, deadline: float | None
     ) -> OrderState | None:
         """Look the order up until the venue knows it or the deadline passes. Sets
         ``live.absent_since`` while the venue answers that it does not know the order; a
@@ -927,7 +820,7 @@ class Engine:
             delay = min(delay * 2, self.settings.poll_max_interval)
         return None
 
-    async def _background_resolve(self, live: _Live, exchange: Exchange) -> None:
+    async def _background_resolve(self, live: LiveOrder, exchange: Exchange) -> None:
         """Resolve an UNKNOWN order. Only a venue that keeps answering "no such order" for
         the whole grace period proves it never arrived; while lookups fail (the venue is
         down) the order stays UNKNOWN and the lookups go on."""
@@ -1032,7 +925,7 @@ class Engine:
             for event in events:
                 self.hub.emit(event)
 
-    def _book_fills(self, live: _Live, fills: Sequence[Fill]) -> None:
+    def _book_fills(self, live: LiveOrder, fills: Sequence[Fill]) -> None:
         """Book fills not booked yet (by trade id; a provisional fill that turns final is
         the same trade): realised P&L of sells minus fees (for the daily loss limit), and
         the cost basis a sell closes comes off the exposure ledger."""
@@ -1041,7 +934,7 @@ class Engine:
             return
         live.booked_trades.update(f.trade_id for f in fresh)
         request = live.request
-        realised, closed = self._book(request.venue, request.market, request.outcome.value,
+        realised, closed = self.positions.book(request.venue, request.market, request.outcome.value,
                                       request.side, fresh, today=True)
         live.realised += realised
         if closed:
@@ -1052,28 +945,6 @@ class Engine:
                 adjust(keys, -closed)
             else:
                 self._spawn(self.ledger.adjust(keys, -closed))
-
-    def _book(self, venue: str, market: str, outcome: str, side: Side, fills: Sequence[Fill],
-              *, today: bool) -> tuple[Decimal, Decimal]:
-        """Average-cost book per (venue, market, outcome). Returns (realised P&L net of fees,
-        cost basis closed by sells)."""
-        realised = closed = ZERO
-        basis = self._basis.setdefault((venue, market, outcome), _CostBasis())
-        for fill in fills:
-            if side is Side.BUY:
-                basis.quantity += fill.quantity
-                basis.cost += fill.quantity * fill.price
-            else:
-                average = basis.cost / basis.quantity if basis.quantity > 0 else fill.price
-                realised += fill.quantity * (fill.price - average)
-                closed += fill.quantity * average
-                basis.quantity -= fill.quantity
-                basis.cost -= fill.quantity * average
-            realised -= fill.fee
-        if today:
-            self._today_pnl()
-            self._pnl_today += realised
-        return realised, closed
 
     def _rebuild_books(self) -> None:
         """At start: positions' cost basis, standing exposure and today's realised P&L come
@@ -1087,20 +958,13 @@ class Engine:
             fill = Fill(trade_id="journal", quantity=row.filled_quantity,
                         price=row.average_price, fee=row.fees)
             executed = row.executed_at or row.updated_at
-            _, closed = self._book(row.venue, row.market, row.outcome, side, (fill,),
+            _, closed = self.positions.book(row.venue, row.market, row.outcome, side, (fill,),
                                    today=executed.date() == today)
             if restore is None or row.status.is_live:  # live orders: _restore_reservation
                 continue
             event = self.market_events.get(f"{row.venue}:{row.market}")
             keys = scope_keys(row.venue, row.market, event)
             restore(keys, fill.notional if side is Side.BUY else -closed)
-
-    def _today_pnl(self) -> Decimal:
-        day = now_utc().date().isoformat()
-        if day != self._pnl_day:
-            self._pnl_day = day
-            self._pnl_today = ZERO
-        return self._pnl_today
 
     # ------------------------------------------------------------------ reconciliation
 
@@ -1227,14 +1091,6 @@ def _as_duplicate(result: ExecutionResult) -> ExecutionResult:
     return evolve(result, duplicate=True)
 
 
-def _reason_code(state: OrderState) -> str | None:
-    if state.status is OrderStatus.CANCELLED:
-        return "cancelled_with_fills" if state.filled_quantity > 0 else "cancelled"
-    if state.status is OrderStatus.EXPIRED:
-        return "expired"
-    if state.status is OrderStatus.REJECTED:
-        return "venue_rejected"
-    return None
 
 
 __all__ = [

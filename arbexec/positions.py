@@ -1,0 +1,58 @@
+"""Positions at average cost, and today's realised P&L, as the engine books fills.
+
+The daily loss limit reads today's figure; sells release the cost basis they close from the
+exposure ledger. Rebuilt from the journal at start, so a restart neither forgets positions
+nor resets the day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from attrs import define, field
+
+from arbexec.model import ZERO, Fill, Side, now_utc
+
+
+@define
+class CostBasis:
+    quantity: Decimal = ZERO
+    cost: Decimal = ZERO
+
+
+@define
+class PositionBook:
+    """Average-cost positions per (venue, market, outcome), and today's realised P&L
+    (UTC day) net of fees."""
+
+    _basis: dict[tuple[str, str, str], CostBasis] = field(factory=dict)
+    _day: str = ""
+    _today: Decimal = ZERO
+
+    def book(self, venue: str, market: str, outcome: str, side: Side, fills: Sequence[Fill],
+             *, today: bool) -> tuple[Decimal, Decimal]:
+        """Book fills. Returns (realised P&L net of fees, cost basis closed by sells)."""
+        realised = closed = ZERO
+        basis = self._basis.setdefault((venue, market, outcome), CostBasis())
+        for fill in fills:
+            if side is Side.BUY:
+                basis.quantity += fill.quantity
+                basis.cost += fill.quantity * fill.price
+            else:
+                average = basis.cost / basis.quantity if basis.quantity > 0 else fill.price
+                realised += fill.quantity * (fill.price - average)
+                closed += fill.quantity * average
+                basis.quantity -= fill.quantity
+                basis.cost -= fill.quantity * average
+            realised -= fill.fee
+        if today:
+            self._today = self.today_pnl() + realised
+        return realised, closed
+
+    def today_pnl(self) -> Decimal:
+        day = now_utc().date().isoformat()
+        if day != self._day:
+            self._day = day
+            self._today = ZERO
+        return self._today
