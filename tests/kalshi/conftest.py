@@ -87,21 +87,3 @@ async def venue(fake: Any, make_exchange: Any, recording: bool) -> Any:
     await exchange.aclose()
 
 
-# pytest-recording registers its own ``vcr_config`` / ``vcr_cassette_dir`` after the arbexec
-# pytest plugin and so shadows them; re-declare them here so the scrubbing config and the
-# cassettes/kalshi/<module>/ placement apply (and ``--record-mode`` can re-record).
-@pytest.fixture(scope="module")
-def vcr_config(request: pytest.FixtureRequest) -> dict[str, Any]:
-    from arbexec.testing import recording
-
-    config = recording.vcr_config()
-    if (request.config.getoption("--record-mode", default=None) or "none") != "none":
-        config.pop("record_mode")  # the command line decides when re-recording
-    return config
-
-
-@pytest.fixture(scope="module")
-def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
-    from arbexec.testing import recording
-
-    return str(recording.cassette_dir_for(Path(str(request.path)), plugin="kalshi"))

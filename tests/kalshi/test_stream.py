@@ -93,8 +93,8 @@ async def test_frames_gap_and_reconnect_refetch(
         fake.orders[a.venue_order_id].cancelled = True
 
     def fill_b_while_disconnected() -> None:
-        if recording:
-            fake.orders[b.venue_order_id].filled = D(10)
+        if recording:  # the market trades through the rest of B's resting order
+            fake.fill_resting(b.venue_order_id, D(10) - fake.orders[b.venue_order_id].filled)
 
     connector = Connector(FRAMES["connections"], before={1: fill_b_while_disconnected})
     stream = OrderStream(venue, connect=connector)
@@ -113,6 +113,8 @@ async def test_frames_gap_and_reconnect_refetch(
         ("2", OrderStatus.FILLED),  # reconnect -> REST refetch
     ]
     assert len(updates[1].fills) == 2 and updates[1].fees == D("0.1205")
+    final = updates[3]  # the refetch carries every fill, consistent with the total
+    assert sum(f.quantity for f in final.fills) == final.filled_quantity == D(10)
     # authenticated upgrade: signed GET of the websocket path, on every connect
     public = serialization.load_pem_public_key(rsa_key["public_key_pem"].encode())
     for url, headers in connector.calls:

@@ -201,6 +201,39 @@ class FakeKalshi:
             "no": {Decimal(p): Decimal(s) for p, s in (no_bids or {}).items()},
         }
 
+    def fill_resting(self, order_id: str, count: Decimal) -> None:
+        """The market trades through a resting order: ``count`` more contracts fill at its
+        own price as maker (maker fee 0 on a quadratic series), with a fill row."""
+        order = self.orders[order_id]
+        take = min(count, order.remaining)
+        if take <= 0:
+            return
+        now = self.clock_ms()
+        side = order.book_side
+        yes_price = order.yes_price
+        paid = yes_price if side == "bid" else ONE - yes_price
+        order.filled += take
+        order.cost += paid * take
+        order.updated_ms = now
+        self.fills.append({
+            "fill_id": self._next_id(),
+            "trade_id": f"t-{len(self.fills) + 1}",
+            "order_id": order.order_id,
+            "ticker": order.ticker,
+            "outcome_side": "yes" if side == "bid" else "no",
+            "book_side": side,
+            "count_fp": _fp(take),
+            "yes_price_dollars": _d4(yes_price),
+            "no_price_dollars": _d4(ONE - yes_price),
+            "is_taker": False,
+            "fee_cost": "0.000000",
+            "created_time": _iso(now),
+            "ts": now // 1000,
+        })
+        self.positions[order.ticker] = self.positions.get(order.ticker, Decimal(0)) + (
+            take if side == "bid" else -take)
+        self.balance_cents -= int(paid * take * 100)
+
     def fail_next(self, path: str, status: int, body: Any) -> None:
         self.faults.setdefault(path, []).append((status, body))
 
