@@ -529,8 +529,9 @@ def positions(app: App, venue: str | None) -> None:
                    for p in found])
     else:
         for p in found:
-            click.echo(f"{p.venue} {p.market} {p.outcome.value}: {p.quantity} "
-                       f"@ {p.average_price}")
+            average = "?" if p.average_price is None else (
+                f"{round(p.average_price, 6).normalize():f}")
+            click.echo(f"{p.venue} {p.market} {p.outcome.value}: {p.quantity} @ {average}")
         if not found:
             click.echo("no positions")
 

@@ -103,7 +103,8 @@ class RunSummary:
         if self.invalid:
             lines.append(f"  invalid lines: {self.invalid} (recorded as DENIED)")
         lines.append(f"  filled:    {d['contracts_filled']} contracts; bought "
-                     f"${d['notional_bought']}, sold ${d['notional_sold']}; fees ${d['fees']}")
+                     f"${money_text(self.bought)}, sold ${money_text(self.sold)}; fees "
+                     f"${money_text(self.fees)}")
         if lat["p50"] is not None:
             lines.append(f"  latency:   p50 {lat['p50']}ms  p90 {lat['p90']}ms  "
                          f"p99 {lat['p99']}ms  max {lat['max']}ms (request to final or report)")
@@ -114,6 +115,15 @@ def _plain(value: Decimal) -> str:
     """Exact, without trailing zeros or exponent: 472.63000 -> 472.63, 0E-8 -> 0."""
     text = f"{value.normalize():f}"
     return "0" if text in ("-0", "") else text
+
+
+def money_text(value: Decimal) -> str:
+    """Dollars, exact, with at least cents: 10.2 -> 10.20, 20.7904 -> 20.7904."""
+    normal = value.normalize()
+    exponent = normal.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -2:
+        normal = normal.quantize(Decimal("0.01"))
+    return f"{normal:f}"
 
 
 def _round(value: float | None) -> float | None:
