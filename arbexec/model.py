@@ -201,6 +201,28 @@ def _positive(_inst: object, attribute: Any, value: Decimal) -> None:
         raise RequestError(attribute.name, f"{value} must be greater than zero")
 
 
+#: Bounds that no real order comes near; past them a number is a mistake, not an order.
+MAX_QUANTITY = Decimal(10) ** 12
+MAX_DECIMALS = 18
+
+
+def _order_quantity(inst: object, attribute: Any, value: Decimal) -> None:
+    _positive(inst, attribute, value)
+    if value >= MAX_QUANTITY:
+        raise RequestError(attribute.name, f"{value} contracts is not a plausible order "
+                           f"(the limit is below {MAX_QUANTITY:,f})")
+    _plausible_precision(inst, attribute, value)
+
+
+def _plausible_precision(_inst: object, attribute: Any, value: Decimal | None) -> None:
+    if value is None:
+        return
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_DECIMALS:
+        raise RequestError(attribute.name, f"{value} has more than {MAX_DECIMALS} decimal "
+                           "places")
+
+
 def _non_negative(_inst: object, attribute: Any, value: Decimal) -> None:
     if value < 0:
         raise RequestError(attribute.name, f"{value} must not be negative")
@@ -226,8 +248,9 @@ class OrderRequest:
     market: str = field(validator=_identifier)
     outcome: Outcome = field(converter=_to_outcome)
     side: Side = field(converter=_to_side)
-    quantity: Decimal = field(converter=to_decimal, validator=_positive)
-    limit_price: Decimal = field(converter=to_decimal, validator=_probability)
+    quantity: Decimal = field(converter=to_decimal, validator=_order_quantity)
+    limit_price: Decimal = field(converter=to_decimal,
+                                 validator=[_probability, _plausible_precision])
     time_in_force: TimeInForce = field(default=TimeInForce.GTC, converter=_to_tif)
     post_only: bool = False
     expires_at: datetime | None = field(default=None, converter=optional_datetime)

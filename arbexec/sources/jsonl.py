@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import sys
 import threading
@@ -47,6 +48,14 @@ def parse_line(text: str, position: str, pair_parser: PairParser | None = None) 
         return SourceItem(position=position, raw=text, request=request_from_mapping(data))
     except RequestError as exc:
         return SourceItem(position=position, raw=text, error=exc.message, error_field=exc.field)
+
+
+def _text_stdin() -> IO[str]:
+    """stdin as text that never fails to decode (bad bytes become U+FFFD)."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # already a text stream (tests, embedding)
+        return sys.stdin
+    return io.TextIOWrapper(buffer, encoding="utf-8", errors="replace")
 
 
 def _stdin_lines(stream: IO[str]) -> asyncio.Queue[str | None]:
@@ -91,7 +100,7 @@ class JsonlSource:
 
     async def items(self) -> AsyncIterator[SourceItem]:
         if self.path == "-":
-            lines = _stdin_lines(sys.stdin)
+            lines = _stdin_lines(_text_stdin())
             lineno = 0
             while True:
                 line = await lines.get()
@@ -102,7 +111,9 @@ class JsonlSource:
                 if item is not None:
                     yield item
         else:
-            with open(self.path, encoding="utf-8") as handle:
+            # Undecodable bytes become U+FFFD: the line is then reported as not JSON, with
+            # its number, instead of ending the run.
+            with open(self.path, encoding="utf-8", errors="replace") as handle:
                 for lineno, line in enumerate(handle, start=1):
                     item = self._item(line, lineno)
                     if item is not None:

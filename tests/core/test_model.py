@@ -89,3 +89,18 @@ def test_final_statuses() -> None:
     assert OrderStatus.FILLED.is_final and OrderStatus.CANCELLED.is_final
     assert not OrderStatus.UNKNOWN.is_final and not OrderStatus.OPEN.is_final
     assert OrderStatus.PARTIALLY_FILLED.is_live
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("quantity", "1e400", "not a plausible order"),
+        ("quantity", "1000000000000", "not a plausible order"),
+        ("quantity", "1.0000000000000000001", "decimal places"),
+        ("limit_price", "0.5000000000000000001", "decimal places"),
+    ],
+)
+def test_implausible_numbers_are_refused(field: str, value: str, words: str) -> None:
+    with pytest.raises(RequestError, match=words) as info:
+        make(**{field: value})
+    assert info.value.field == field
