@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import json
+import os
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from attrs import define, field
 
@@ -50,28 +50,46 @@ def parse_line(text: str, position: str, pair_parser: PairParser | None = None) 
         return SourceItem(position=position, raw=text, error=exc.message, error_field=exc.field)
 
 
-def _text_stdin() -> IO[str]:
-    """stdin as text that never fails to decode (bad bytes become U+FFFD)."""
-    buffer = getattr(sys.stdin, "buffer", None)
-    if buffer is None:  # already a text stream (tests, embedding)
-        return sys.stdin
-    return io.TextIOWrapper(buffer, encoding="utf-8", errors="replace")
+def _stdin_lines() -> asyncio.Queue[str | None]:
+    """Lines of stdin, read by a daemon thread straight from the file descriptor.
 
-
-def _stdin_lines(stream: IO[str]) -> asyncio.Queue[str | None]:
-    """Lines of a blocking stream, read by a daemon thread: a blocked read never keeps the
-    process from exiting (Ctrl-C while waiting for input ends the run at once)."""
+    A blocked read never keeps the process from exiting (Ctrl-C while waiting for input
+    ends the run at once), and undecodable bytes become U+FFFD, so such a line is reported
+    as not JSON with its number instead of ending the run. (Reading through ``sys.stdin``
+    would hold its buffer's lock in the thread, which the interpreter needs at exit.)
+    """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[str | None] = asyncio.Queue()
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = None
+
+    def deliver(line: str | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is already gone
+            loop.call_soon_threadsafe(queue.put_nowait, line)
 
     def pump() -> None:
-        try:
-            for line in stream:
-                loop.call_soon_threadsafe(queue.put_nowait, line)
-        except (OSError, ValueError, RuntimeError):
-            pass  # closed stream or loop: the end of input
-        with contextlib.suppress(RuntimeError):  # the loop is already gone
-            loop.call_soon_threadsafe(queue.put_nowait, None)
+        if fd is None:  # a stdin without a descriptor (embedding, tests): plain reads
+            for line in sys.stdin:
+                deliver(line)
+            deliver(None)
+            return
+        pending = b""
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                break
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for raw in lines:
+                deliver(raw.decode("utf-8", "replace") + "\n")
+        if pending:
+            deliver(pending.decode("utf-8", "replace"))
+        deliver(None)
 
     threading.Thread(target=pump, name="arbexec-stdin", daemon=True).start()
     return queue
@@ -100,7 +118,7 @@ class JsonlSource:
 
     async def items(self) -> AsyncIterator[SourceItem]:
         if self.path == "-":
-            lines = _stdin_lines(_text_stdin())
+            lines = _stdin_lines()
             lineno = 0
             while True:
                 line = await lines.get()

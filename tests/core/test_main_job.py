@@ -74,3 +74,19 @@ def test_ctrl_c_stops_reading_and_finishes_what_was_taken(tmp_path: Path) -> Non
     statuses = [s for (s,) in db.execute("SELECT status FROM orders")]
     db.close()
     assert len(statuses) == 5 and not {"PENDING", "UNKNOWN"} & set(statuses)
+
+
+def test_undecodable_bytes_are_a_reported_line_not_a_crash(tmp_path: Path) -> None:
+    good = (b'{"request_id": "g", "venue": "paper", "market": "PAPER-ELECTION", "outcome": '
+            b'"YES", "side": "BUY", "quantity": "1", "limit_price": "0.90", '
+            b'"time_in_force": "IOC"}\n')
+    data = good + b"\xff\xfe not text\n"
+    (tmp_path / "requests.jsonl").write_bytes(data)
+    for source, stdin in (("requests.jsonl", None), ("-", data)):
+        run = subprocess.run([sys.executable, "-m", "arbexec", "--json", "run", source],
+                             cwd=tmp_path, input=stdin, capture_output=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        results = [json.loads(x) for x in run.stdout.splitlines()[:-1]]
+        bad = next(r for r in results if r["reason_code"] == "invalid_request")
+        assert ":2: request: not valid JSON" in bad["reason"]
+        assert any(r["request_id"] == "g" for r in results)
