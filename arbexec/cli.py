@@ -348,12 +348,9 @@ def order_place(app: App, policy: str | None, tags: tuple[str, ...], **values: A
     data["side"] = data["side"].upper()
     data["time_in_force"] = data["time_in_force"].upper()
     data.setdefault("idempotency_key", f"cli-{uuid.uuid4().hex}")
-    tag_map = {}
-    for tag in tags:
-        name, sep, value = tag.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"{tag!r} is not NAME=VALUE", param_hint="--tag")
-        tag_map[name] = value
+    from arbexec.cli_options import parse_tags
+
+    tag_map = parse_tags(tags)
     if tag_map:
         data["tags"] = tag_map
     try:
@@ -605,12 +602,9 @@ def audit(app: App, show_events: bool, kinds: tuple[str, ...], key: str | None,
             raise click.BadParameter(f"{exc}", param_hint=name) from None
 
     since_at, until_at = when(since, "--since"), when(until, "--until")
-    tag_pair = None
-    if tag is not None:
-        name, sep, value = tag.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{tag!r} is not NAME=VALUE", param_hint="--tag")
-        tag_pair = (name, value)
+    from arbexec.cli_options import parse_tag
+
+    tag_pair = None if tag is None else parse_tag(tag)
     journal = app.open_journal()
     try:
         if show_events:

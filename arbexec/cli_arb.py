@@ -94,12 +94,9 @@ def arb(app: Any, legs: tuple[str, ...], quantity: str | None, min_edge: str,
     if legs or quantity is not None:
         if len(legs) != 2 or quantity is None:
             raise click.UsageError("a pair needs two --leg options and --quantity")
-        tag_map = {}
-        for tag in tags:
-            name, sep, value = tag.partition("=")
-            if not sep or not name:
-                raise click.BadParameter(f"{tag!r} is not NAME=VALUE", param_hint="--tag")
-            tag_map[name] = value
+        from arbexec.cli_options import parse_tags
+
+        tag_map = parse_tags(tags)
         data: dict[str, Any] = {
             "pair_id": pair_id or f"arb-{uuid.uuid4().hex}", "quantity": quantity,
             "legs": [{**_leg(text, "--leg"), "time_in_force": time_in_force}
