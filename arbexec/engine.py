@@ -414,6 +414,12 @@ class Engine:
             for event in events:
                 self.hub.emit(event)
 
+    def _wait_budget(self, request: OrderRequest) -> float:
+        """How long to follow a resting order before reporting it: the request's own
+        budget, else the deployment's."""
+        own = request.wait_budget
+        return self.settings.wait_budget if own is None else own
+
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)
@@ -484,7 +490,7 @@ class Engine:
         self, live: LiveOrder, exchange: Exchange, latency_ack: float
     ) -> ExecutionResult:
         """Wait for a final state within the wait budget; hand the rest to the background."""
-        deadline = time.perf_counter() + self.settings.wait_budget
+        deadline = time.perf_counter() + self._wait_budget(live.request)
         state = await self._wait_final(live, exchange, deadline)
         if state is not None:
             return await self._finish(live, state)
@@ -778,7 +784,7 @@ class Engine:
                      venue_order_id=prepared.venue_order_id, status=OrderStatus.UNKNOWN,
                      started=started)
         self._track(live)
-        deadline = time.perf_counter() + self.settings.wait_budget
+        deadline = time.perf_counter() + self._wait_budget(live.request)
         resolved = await self._resolve_unknown(live, exchange, deadline)
         if resolved is not None:
             health.unknown = max(health.unknown - 1, 0)

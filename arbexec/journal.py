@@ -170,6 +170,8 @@ def request_to_dict(request: OrderRequest) -> dict[str, Any]:
         data["reference_price"] = str(request.reference_price)
     if request.expected_value is not None:
         data["expected_value"] = str(request.expected_value)
+    if request.wait_budget is not None:
+        data["wait_budget"] = request.wait_budget
     if request.tags:
         data["tags"] = dict(request.tags)
     return data

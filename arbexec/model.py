@@ -228,6 +228,13 @@ def _non_negative(_inst: object, attribute: Any, value: Decimal) -> None:
         raise RequestError(attribute.name, f"{value} must not be negative")
 
 
+def _optional_wait(_inst: object, attribute: Any, value: float | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 86400:
+        raise RequestError(attribute.name, f"{value!r} must be seconds between 0 and 86400")
+
+
 def _identifier(_inst: object, attribute: Any, value: str) -> None:
     if not isinstance(value, str) or not value.strip():
         raise RequestError(attribute.name, "must be a non-empty string")
@@ -258,6 +265,7 @@ class OrderRequest:
         default=None, converter=optional_decimal, validator=_optional_probability
     )
     expected_value: Decimal | None = field(default=None, converter=optional_decimal)
+    wait_budget: float | None = field(default=None, validator=_optional_wait)
     tags: Mapping[str, Any] = field(factory=dict, converter=_tags, hash=False)
     requested_at: datetime = field(factory=now_utc)
 

@@ -64,6 +64,11 @@ def request_from_mapping(data: Mapping[str, Any]) -> OrderRequest:
             values[name] = to_decimal(value)
         except (TypeError, ValueError) as exc:
             raise RequestError(name, str(exc)) from None
+    if values.get("wait_budget") is not None:
+        budget = values["wait_budget"]
+        if isinstance(budget, bool) or not isinstance(budget, int | float):
+            raise RequestError("wait_budget", "must be a number of seconds")
+        values["wait_budget"] = float(budget)
     for name in ("expires_at", "requested_at"):
         if values.get(name) is not None:
             try:

@@ -295,3 +295,19 @@ async def test_partial_fills_count_in_todays_pnl_before_the_order_ends(
         if ctx.daily_realised_pnl != Decimal("0.50"):
             break
     assert ctx.daily_realised_pnl == Decimal("1.00")  # the rest booked when it filled
+
+
+async def test_each_request_may_carry_its_own_wait_budget(engine: Engine, venue: ScriptedVenue
+                                                          ) -> None:
+    venue.script("M", REST, REST)
+    quick = await engine.submit(request("quick", wait_budget=0))
+    assert quick.status is OrderStatus.OPEN  # reported at once, followed in the background
+
+    async def fill_later() -> None:
+        await asyncio.sleep(0.4)  # after the engine's own 0.2 s budget
+        venue.complete(venue.sent[-1])
+
+    filler = asyncio.get_running_loop().create_task(fill_later())
+    patient = await engine.submit(request("patient", wait_budget=5))
+    await filler
+    assert patient.status is OrderStatus.FILLED  # its own budget outlasted the engine's
