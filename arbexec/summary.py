@@ -33,6 +33,7 @@ class RunSummary:
     ack_latencies_ms: list[float] = field(factory=list)
     wall_seconds: float = 0.0
     errors: int = 0  # requests whose execution raised (a bug), reported on stderr
+    partial: int = 0  # filled in part, whatever their state (resting, cancelled, expired)
 
     def add(self, result: ExecutionResult) -> None:
         self.statuses[result.status.value] += 1
@@ -41,6 +42,8 @@ class RunSummary:
             return
         if result.reason_code == "invalid_request":
             self.invalid += 1
+        if (result.quantity is not None and 0 < result.filled_quantity < result.quantity):
+            self.partial += 1
         if result.average_price is not None and result.filled_quantity:
             notional = result.filled_quantity * result.average_price
             if result.side is Side.SELL:
@@ -63,6 +66,7 @@ class RunSummary:
         return {
             "requests": self.total,
             "statuses": dict(sorted(self.statuses.items())),
+            "partially_filled": self.partial,
             "duplicates": self.duplicates,
             "errors": self.errors,
             "invalid_lines": self.invalid,
@@ -95,6 +99,9 @@ class RunSummary:
             + (f" ({d['requests_per_second']}/s)" if d["requests_per_second"] else ""),
             f"  outcomes:  {counts or 'none'}",
         ]
+        if self.partial:
+            lines.append(f"  partially filled: {self.partial} (some contracts filled; the rest "
+                         "cancelled, expired or resting)")
         if self.duplicates:
             lines.append(f"  duplicates: {self.duplicates} (idempotency key already executed; "
                          "nothing sent)")

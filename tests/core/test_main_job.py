@@ -21,7 +21,8 @@ def test_the_main_job_runs_the_example_requests_on_the_paper_venue(tmp_path: Pat
     assert run.returncode == 0, run.stderr
     out = run.stdout
     summary = out[out.index("Summary:"):]
-    for word in ("filled", "denied", "rejected", "cancelled", "open", "fees $", "latency:",
+    for word in ("filled", "partially filled:", "denied", "rejected", "cancelled", "open",
+                 "fees $", "latency:",
                  "p50", "p99", "duplicates: 1", "invalid lines: 2"):
         assert word in summary, (word, summary)
     assert (tmp_path / ".arbexec" / "journal.sqlite3").exists()
