@@ -9,12 +9,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from attrs import define, field
 
 from arbexec.config import Deployment, PluginConfig
-from arbexec.engine import Engine, OpenPolicy, PolicyLike
+from arbexec.engine import Engine, PolicyLike
 from arbexec.errors import ConfigError, UnknownNameError
 from arbexec.exchange import Exchange, ExchangeSettings
 from arbexec.halt import JournalHaltFlag
@@ -160,7 +159,3 @@ def open_runtime(
                     market_events=dict(deployment.market_events))
     return Runtime(deployment=deployment, journal=journal, engine=engine, venues=venues)
 
-
-def open_policy_free(deployment: Deployment, host: PluginHost, **kwargs: Any) -> Runtime:
-    """A runtime whose policy allows every valid request (tests and drills only)."""
-    return open_runtime(deployment, host, policy=OpenPolicy(), **kwargs)

@@ -48,10 +48,6 @@ class JournalError(UserError):
     """The journal cannot be opened, is unreadable, or was written by a newer version."""
 
 
-class HaltedError(ArbexecError):
-    """The kill switch is on: no new risk may be taken until ``arbexec resume``."""
-
-
 # ---------------------------------------------------------------------------- venues
 
 
@@ -154,13 +150,3 @@ class AmbiguousSubmission(ExchangeError):
     it up by its venue-side identity; it is never blindly resent."""
 
     reason_code = "ambiguous_submission"
-
-
-#: Exchange errors that prove the venue did not accept the order.
-REJECTING_ERRORS: tuple[type[ExchangeError], ...] = (
-    AuthenticationError,
-    InsufficientFunds,
-    InvalidOrder,
-    DeprecatedEndpoint,
-    RateLimited,
-)

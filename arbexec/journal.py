@@ -713,19 +713,6 @@ class Journal:
         return {r[0]: r[1] for r in self._db.execute(
             "SELECT status, COUNT(*) FROM orders GROUP BY status")}
 
-    def realised_since(self, since: datetime) -> tuple[Decimal, Decimal]:
-        """(notional filled, fees) since a time, from final states: for daily loss limits."""
-        notional = Decimal(0)
-        fees = Decimal(0)
-        for r in self._db.execute(
-            "SELECT filled_quantity, average_price, fees, side FROM orders "
-            "WHERE executed_at>=? AND average_price IS NOT NULL", (since.isoformat(),)
-        ):
-            value = Decimal(r[0]) * Decimal(r[1])
-            notional += value if r[3] == "SELL" else -value
-            fees += Decimal(r[2])
-        return notional, fees
-
     # ------------------------------------------------------------------ pairs
 
     def save_pair(self, pair_id: str, *, request: Mapping[str, Any], state: str, step: str,

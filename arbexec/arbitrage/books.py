@@ -7,7 +7,7 @@ the thinner leg and the unwind plan all read a book the same way.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 from attrs import frozen
 
@@ -58,20 +58,5 @@ def sweep(book: OrderBook, outcome: Outcome, side: Side, quantity: Decimal,
     return Sweep(fills=tuple(taken))
 
 
-def depth_at(book: OrderBook, outcome: Outcome, side: Side, limit: Decimal) -> Decimal:
-    """Contracts available at ``limit`` or better."""
-    total = ZERO
-    for level in book.levels_to_take(outcome, side):
-        if (side is Side.BUY and level.price > limit) or (
-                side is Side.SELL and level.price < limit):
-            break
-        total += level.size
-    return total
-
-
 def floor_to(value: Decimal, step: Decimal) -> Decimal:
     return (value / step).to_integral_value(rounding=ROUND_FLOOR) * step
-
-
-def ceil_to(value: Decimal, step: Decimal) -> Decimal:
-    return (value / step).to_integral_value(rounding=ROUND_CEILING) * step
