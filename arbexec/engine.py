@@ -272,7 +272,9 @@ class Engine:
         else:
             try:
                 ctx, _rules = await self.risk_context(request, exchange)
-            except ExchangeError as exc:
+            except Exception as exc:  # a venue error, or a plugin bug: nothing was sent
+                if not isinstance(exc, ExchangeError):
+                    log.exception("venue %s failed a read for the risk policy", request.venue)
                 return self._deny(request, "risk_data_unavailable",
                                   f"could not fetch what the risk policy needs from "
                                   f"{request.venue}: {exc}", started)
@@ -300,10 +302,15 @@ class Engine:
 
         try:
             prepared = await exchange.prepare_order(request)
-        except ExchangeError as exc:
+        except Exception as exc:  # prepare sends nothing, whatever it raises
             await self.ledger.release(request.idempotency_key)
             self._policy_release(request)
-            return self._deny(request, exc.reason_code, str(exc), started)
+            if isinstance(exc, ExchangeError):
+                return self._deny(request, exc.reason_code, str(exc), started)
+            log.exception("venue %s failed to prepare an order", request.venue)
+            return self._deny(request, "prepare_failed",
+                              f"the {request.venue} plugin could not prepare the order "
+                              f"({type(exc).__name__}: {exc}); nothing was sent", started)
 
         sent_event = Event(kind="order.sent", request_id=request.request_id, data={
             "venue": request.venue, "market": request.market, "identity": prepared.identity,

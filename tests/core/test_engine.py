@@ -311,3 +311,21 @@ async def test_each_request_may_carry_its_own_wait_budget(engine: Engine, venue:
     patient = await engine.submit(request("patient", wait_budget=5))
     await filler
     assert patient.status is OrderStatus.FILLED  # its own budget outlasted the engine's
+
+
+class _BrokenPrepare(ScriptedVenue):
+    async def prepare_order(self, request: OrderRequest):  # type: ignore[no-untyped-def]
+        raise KeyError("plugin bug")
+
+
+async def test_a_plugin_failing_before_the_send_denies_and_sends_nothing(
+    journal: Journal,
+) -> None:
+    venue = _BrokenPrepare(name="scripted")
+    engine = Engine(journal=journal, venues={"scripted": venue}, halt=JournalHaltFlag(journal),
+                    hub=SinkHub([]))
+    await engine.start()
+    result = await engine.submit(request("a"))
+    await engine.aclose()
+    assert result.status is OrderStatus.DENIED and result.reason_code == "prepare_failed"
+    assert "nothing was sent" in (result.reason or "") and venue.sent == []
