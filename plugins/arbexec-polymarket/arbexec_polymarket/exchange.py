@@ -370,7 +370,8 @@ class PolymarketExchange:
 
     async def _state(self, raw: dict[str, Any]) -> OrderState:
         market, outcome = self._where(raw)
-        fills = parsing.fills_for(str(raw["id"]), await self._trades_for(raw))
+        fills = parsing.fills_for(str(raw["id"]), await self._trades_for(raw),
+                                  fee=self._fee_for(market))
         return parsing.order_state(raw, market=market, outcome=outcome, fills=fills)
 
     async def fetch_order(self, venue_order_id: str) -> OrderState:
@@ -508,6 +509,10 @@ class PolymarketExchange:
             )
         return positions
 
+    def _fee_for(self, market: str) -> parsing.FeeOf:
+        """The fee of a fill on ``market``, for the fills parsed from trades."""
+        return lambda price, quantity, liquidity: self.fee(market, price, quantity, liquidity)
+
     def fee(self, market: str, price: Decimal, quantity: Decimal, liquidity: Liquidity) -> Decimal:
         """Taker fee shares x rate x (p(1-p))^e from the market's schedule; makers pay 0.
 
@@ -518,11 +523,7 @@ class PolymarketExchange:
             return ZERO
         base = price * (1 - price)
         exponent = info.fees.exponent
-        factor = (
-            base**exponent
-            if exponent == exponent.to_integral_value()
-            else Decimal(str(float(base) ** float(exponent)))
-        )
+        factor = base**exponent  # Decimal powers, fractional exponents included
         fee = quantity * info.fees.rate * factor
         return max(fee.quantize(_FEE_STEP, rounding=ROUND_HALF_EVEN), ZERO)
 

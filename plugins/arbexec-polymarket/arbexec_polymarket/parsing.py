@@ -8,7 +8,7 @@ trades are dropped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -72,8 +72,15 @@ def timestamp(value: Any) -> datetime:
     return datetime.fromtimestamp(number, tz=UTC)
 
 
-def fills_for(order_id: str, trades: Iterable[Mapping[str, Any]]) -> list[Fill]:
-    """This order's part of each trade, de-duplicated by trade id (latest status wins)."""
+FeeOf = Callable[[Decimal, Decimal, Liquidity], Decimal]
+
+
+def fills_for(order_id: str, trades: Iterable[Mapping[str, Any]],
+              fee: FeeOf | None = None) -> list[Fill]:
+    """This order's part of each trade, de-duplicated by trade id (latest status wins).
+
+    ``fee(price, quantity, liquidity)`` prices each fill from the market's fee schedule
+    (the venue applies fees at match time and its trade reports carry no fee amount)."""
     latest: dict[str, Fill] = {}
     wanted = order_id.lower()
     for trade in trades:
@@ -99,6 +106,7 @@ def fills_for(order_id: str, trades: Iterable[Mapping[str, Any]]) -> list[Fill]:
             trade_id=trade_id,
             quantity=quantity,
             price=price,
+            fee=fee(price, quantity, liquidity) if fee is not None else ZERO,
             liquidity=liquidity,
             timestamp=timestamp(trade.get("match_time") or trade.get("matchtime")),
             final=status == _FINAL_TRADE,
@@ -155,6 +163,7 @@ def order_state(
         quantity=size if size > 0 else max(matched, Decimal("0.01")),
         limit_price=dec(raw.get("price")),
         filled_quantity=min(matched, size) if size > 0 else matched,
+        fees=sum((f.fee for f in fills), ZERO),
         average_price=average,
         fills=fills,  # converted by attrs
         reason=status_name(raw.get("status")) or None,

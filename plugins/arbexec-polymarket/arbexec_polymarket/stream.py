@@ -87,7 +87,7 @@ class UserStream:
             return None
         market, outcome = self._exchange._where(raw)
         trades = list(self._trades.get(order_id, {}).values())
-        fills = parsing.fills_for(order_id, trades)
+        fills = parsing.fills_for(order_id, trades, fee=self._exchange._fee_for(market))
         state = parsing.order_state(raw, market=market, outcome=outcome, fills=fills)
         if _fingerprint(self._last.get(order_id)) == _fingerprint(state):
             return None
