@@ -9,15 +9,14 @@ values; the cassettes hold neither.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from arbexec_polymarket import fake
 from arbexec_polymarket.auth import ApiCredentials
 from arbexec_polymarket.config import PolymarketConfig
 from arbexec_polymarket.credentials import Credentials
@@ -37,20 +36,6 @@ API = ApiCredentials(
 #: Orders in recorded tests are signed at this fixed time (milliseconds), so hashes repeat.
 ORDER_TIME_MS = 1_763_000_000_000
 CLOCK = 1_763_000_000.0
-
-
-def _load_fake_clob() -> Any:
-    name = "polymarket_fake_clob"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HERE / "fake_clob.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-fake_clob_module = _load_fake_clob()
 
 
 @pytest.fixture(scope="session")
@@ -110,7 +95,7 @@ def credentials() -> Credentials:
 
 @pytest.fixture
 def fake_clob(credentials: Credentials) -> Any:
-    return fake_clob_module.FakeClob(
+    return fake.FakeClob(
         address=credentials.address,
         api_key=API.api_key,
         secret=API.secret,

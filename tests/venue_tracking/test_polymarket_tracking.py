@@ -3,16 +3,14 @@
 Frames are the recorded user-channel frames of ``tests/polymarket/data/user_ws_frames.json``
 replayed through a fake websocket. REST comes either from the plugin's recorded cassette
 (``cassettes/polymarket/test_stream/``, replayed: the reconnect refetch of that recording)
-or from the plugin's CLOB stand-in ``tests/polymarket/fake_clob.py`` plugged in as the
+or from the plugin's CLOB stand-in ``arbexec_polymarket.fake`` plugged in as the
 transport, when the venue has to change between frames.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from arbexec_polymarket import fake
 from arbexec_polymarket.auth import ApiCredentials
 from arbexec_polymarket.config import PolymarketConfig
 from arbexec_polymarket.credentials import Credentials
@@ -46,20 +45,6 @@ ORDER_TIME_MS = 1_763_000_000_000  # orders are signed at a fixed time, as in th
 CLOCK = 1_763_000_000.0
 #: The recording these tests replay through the engine (the plugin's own stream test).
 PLUGIN_CASSETTES = recording.repository_root(PLUGIN_TESTS) / "cassettes" / "polymarket"
-
-
-def _fake_clob_module() -> Any:
-    name = "polymarket_fake_clob"  # the name tests/polymarket/conftest.py loads it under
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, PLUGIN_TESTS / "fake_clob.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-fake_clob_module = _fake_clob_module()
 
 
 def resting(key: str, quantity: str = "10") -> OrderRequest:
@@ -96,7 +81,7 @@ def credentials() -> Credentials:
 
 @pytest.fixture
 def fake_clob(credentials: Credentials) -> Any:
-    return fake_clob_module.FakeClob(address=credentials.address, api_key=API.api_key,
+    return fake.FakeClob(address=credentials.address, api_key=API.api_key,
                                      secret=API.secret, passphrase=API.passphrase)
 
 
@@ -251,8 +236,8 @@ async def test_fills_missed_while_the_stream_was_down_are_journaled_once(
                 "the provisional fill from the stream")
     order_id = order_id_of(journal, "pm-gap")()
     # what happens on the venue while nobody listens
-    fake_clob_module.fill_resting_as_maker(fake_clob, order_id, "4", confirmed=True)
-    fake_clob_module.fill_resting_as_maker(fake_clob, order_id, "6", confirmed=True)
+    fake.fill_resting_as_maker(fake_clob, order_id, "4", confirmed=True)
+    fake.fill_resting_as_maker(fake_clob, order_id, "6", confirmed=True)
     fake_clob.orders[order_id].update(size_matched="10", status="MATCHED")
     fake_clob.fail_next[f"GET /data/order/{order_id}"] = (503, {"error": "try again"}, {})
     down.set()

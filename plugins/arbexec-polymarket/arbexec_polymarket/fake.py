@@ -17,6 +17,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
+from coincurve import PublicKey
+
 from arbexec_polymarket.eip712 import (
     ExchangeKind,
     address_word,
@@ -27,7 +29,6 @@ from arbexec_polymarket.eip712 import (
     to_checksum_address,
     typed_digest,
 )
-from coincurve import PublicKey
 
 CONDITION_ID = "0x" + "5e" * 32
 YES_TOKEN = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
@@ -125,7 +126,7 @@ class FakeClob:
         denied = self._check_l2(request)
         if denied is not None:
             return denied
-        body = json.loads(request.content) if request.content else None
+        body: Any = json.loads(request.content) if request.content else {}
         if route == "POST /order":
             return _json(200, self._place(body))
         if route == "POST /orders":
