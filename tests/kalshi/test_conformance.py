@@ -3,30 +3,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from arbexec.model import OrderRequest
 from arbexec.testing.conformance import ConformanceCase, ExchangeConformance
+from arbexec.testing.requests import order_request
 
 TICKER = "KXHIGHNY-26NOV22-B57.5"
 
 
 def _request(key: str, price: str) -> OrderRequest:
-    return OrderRequest(
-        request_id=key,
-        idempotency_key=key,
-        venue="kalshi",
-        market=TICKER,
-        outcome="YES",
-        side="BUY",
-        quantity=Decimal(5),
-        limit_price=Decimal(price),
-        requested_at=datetime(2026, 11, 22, tzinfo=UTC),
-    )
+    return order_request(key, venue="kalshi", market=TICKER, limit_price=price)
 
 
 @pytest.mark.vcr

@@ -14,6 +14,7 @@ from arbexec_kalshi.exchange import KalshiExchange
 from arbexec import errors as ax
 from arbexec.exchange import Exchange, ExchangeSettings
 from arbexec.model import OrderRequest, OrderStatus, Outcome, Side
+from arbexec.testing.requests import order_request
 
 D = Decimal
 TICKER = "KXHIGHNY-26NOV22-B57.5"
@@ -21,19 +22,8 @@ SUBPENNY = "KXSUB-26DEC31-T5"
 
 
 def request(**kw: Any) -> OrderRequest:
-    base: dict[str, Any] = {
-        "request_id": "r-1",
-        "idempotency_key": "key-1",
-        "venue": "kalshi",
-        "market": TICKER,
-        "outcome": "YES",
-        "side": "BUY",
-        "quantity": D(5),
-        "limit_price": D("0.30"),
-        "requested_at": datetime(2026, 11, 22, tzinfo=UTC),
-    }
-    base.update(kw)
-    return OrderRequest(**base)
+    return order_request(**{"request_id": "r-1", "idempotency_key": "key-1", "venue": "kalshi",
+                            "market": TICKER, **kw})
 
 
 async def test_is_an_exchange_and_creates_on_v2(fake: Any, make_exchange: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +9,7 @@ import pytest
 
 from arbexec import errors as ax
 from arbexec.model import OrderRequest, OrderStatus, Outcome
+from arbexec.testing.requests import order_request
 
 D = Decimal
 TICKER = "KXHIGHNY-26NOV22-B57.5"
@@ -18,19 +18,7 @@ pytestmark = pytest.mark.vcr
 
 
 def request(key: str = "rec-1", **kw: Any) -> OrderRequest:
-    base: dict[str, Any] = {
-        "request_id": key,
-        "idempotency_key": key,
-        "venue": "kalshi",
-        "market": TICKER,
-        "outcome": "YES",
-        "side": "BUY",
-        "quantity": D(5),
-        "limit_price": D("0.30"),
-        "requested_at": datetime(2026, 11, 22, tzinfo=UTC),
-    }
-    base.update(kw)
-    return OrderRequest(**base)
+    return order_request(key, **{"venue": "kalshi", "market": TICKER, **kw})
 
 
 async def test_market_data_endpoints(venue: Any) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from arbexec.model import OrderRequest, OrderStatus
+from arbexec.testing.requests import order_request
 
 D = Decimal
 TICKER = "KXHIGHNY-26NOV22-B57.5"
@@ -24,17 +24,8 @@ FRAMES = json.loads((Path(__file__).parent / "data" / "ws_frames.json").read_tex
 
 
 def request(key: str, quantity: int, price: str) -> OrderRequest:
-    return OrderRequest(
-        request_id=key,
-        idempotency_key=key,
-        venue="kalshi",
-        market=TICKER,
-        outcome="YES",
-        side="BUY",
-        quantity=D(quantity),
-        limit_price=D(price),
-        requested_at=datetime(2026, 11, 22, tzinfo=UTC),
-    )
+    return order_request(key, venue="kalshi", market=TICKER, quantity=quantity,
+                         limit_price=price)
 
 
 class FakeSocket:
