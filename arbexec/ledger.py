@@ -100,8 +100,11 @@ class InMemoryLedger:
 
     async def settle(self, holder: str, amount: Decimal, keys: Sequence[str]) -> None:
         held = self._drop(holder)
+        if not amount:
+            return
         totals = self._totals
-        for key in dict.fromkeys([*keys, *(key for key, _ in held)]):
+        scopes = dict.fromkeys([*keys, *(key for key, _ in held)]) if held else keys
+        for key in scopes:
             totals[key] = max(totals.get(key, ZERO) + amount, ZERO)
 
     async def adjust(self, keys: Sequence[str], amount: Decimal) -> None:

@@ -29,6 +29,7 @@ class Accounting:
     positions: PositionBook
     market_events: Mapping[str, str]  # "venue:market" -> event, from config
     _learned_events: dict[tuple[str, str], str] = field(factory=dict)  # from market rules
+    _keys: dict[tuple[str, str], list[str]] = field(factory=dict)  # scope keys, cached
 
     def event_of(self, venue: str, market: str) -> str | None:
         return self.market_events.get(f"{venue}:{market}") or self._learned_events.get(
@@ -36,9 +37,14 @@ class Accounting:
 
     def learn_event(self, venue: str, market: str, event: str) -> None:
         self._learned_events[(venue, market)] = event
+        self._keys.pop((venue, market), None)
 
     def keys(self, venue: str, market: str) -> list[str]:
-        return scope_keys(venue, market, self.event_of(venue, market))
+        keys = self._keys.get((venue, market))
+        if keys is None:
+            keys = self._keys[(venue, market)] = scope_keys(
+                venue, market, self.event_of(venue, market))
+        return keys
 
     def today_pnl(self) -> Decimal:
         return self.positions.today_pnl()

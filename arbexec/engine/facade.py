@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +36,7 @@ from arbexec.engine.recorder import Recorder
 from arbexec.engine.recovery import Recovery
 from arbexec.engine.settings import EngineSettings
 from arbexec.errors import UserError
+from arbexec.events import Event
 from arbexec.exchange import Exchange, MarketRules, PreparedOrder
 from arbexec.halt import HaltFlag
 from arbexec.health import HealthBook
@@ -231,6 +232,11 @@ class Engine:
         """Every rule's verdict and figures for a request, sending and changing nothing
         (``arbexec risk explain``)."""
         return await self._admission.explain(request)
+
+    def record_events(self, events: Sequence[Event]) -> None:
+        """Journal events and emit them to the sinks in one call (for tools built on the
+        engine, such as the holdings report)."""
+        self._recorder.events(events)
 
     def tracking(self, key: str) -> bool:
         """Whether this engine is following the order (sending, polling or streaming it)."""

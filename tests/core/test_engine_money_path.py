@@ -21,7 +21,16 @@ from arbexec.errors import DuplicateOrder
 from arbexec.exchange import Capabilities, PreparedOrder
 from arbexec.halt import JournalHaltFlag
 from arbexec.journal import Journal
-from arbexec.model import Fill, OrderRequest, OrderState, OrderStatus, TimeInForce, now_utc
+from arbexec.model import (
+    Balance,
+    Fill,
+    OrderRequest,
+    OrderState,
+    OrderStatus,
+    TimeInForce,
+    now_utc,
+)
+from arbexec.reconcile_report import full_report
 from arbexec.risk.policy import load_policy
 from arbexec.risk.rules import builtin_specs
 from arbexec.sinks.builtin import JsonlSink
@@ -259,11 +268,11 @@ async def test_the_ledger_settles_and_rebuilds_from_the_sum_of_fill_notionals(
     path: Path, journals: list[Journal]
 ) -> None:
     venue = ThreeFillVenue()
-    engine = make_engine(reopen(path, journals), venue)
+    engine = make_engine(reopen(path, journals), venue, policy=exposure_limit("1000"))
     await engine.start()
     result = await engine.submit(request("f", quantity="3", limit_price="0.20"))
     assert result.status is OrderStatus.FILLED
-    assert await engine.ledger.exposure("total") == Decimal("0.31")
+    assert await engine.ledger.exposure("total") == Decimal("0.31")  # not 0.30999...
     await engine.aclose()
     engine = make_engine(reopen(path, journals), venue)
     await engine.start()
@@ -328,6 +337,19 @@ async def test_sinks_receive_every_event_the_journal_records(path: Path,
     assert sank.count("order.state") >= 4
 
 
+async def test_sinks_receive_what_recovery_records_at_start(path: Path,
+                                                           journals: list[Journal]) -> None:
+    journal = reopen(path, journals)
+    journal.record_intent(request("crashed"), identity="scripted-crashed", venue_order_id=None)
+    out = path.parent / "events.jsonl"
+    engine = make_engine(journal, ScriptedVenue(),
+                         hub=SinkHub([JsonlSink(name="j", path=out)]))
+    await engine.start()  # the crash left a PENDING order: it becomes UNKNOWN
+    await engine.aclose()
+    sank = [json.loads(line)["kind"] for line in out.read_text().splitlines()]
+    assert sank == ["order.unknown"]
+
+
 # ---------------------------------------------------------------- issue 13.10: containment
 
 class BrokenLookupVenue(ScriptedVenue):
@@ -340,6 +362,9 @@ class BrokenLookupVenue(ScriptedVenue):
 
     async def fetch_open_orders(self, market: str | None = None) -> list[OrderState]:
         raise KeyError("orders")
+
+    async def fetch_balance(self) -> Balance:
+        raise ValueError("odd balance body")
 
 
 @pytest.mark.parametrize("answer", [RuntimeError("plugin bug"), {"orders": "xyz"}, "xyz"])
@@ -357,11 +382,11 @@ async def test_a_plugin_failing_in_lookup_is_contained_to_its_order(
     later = now_utc() + timedelta(seconds=120)
     engine = make_engine(journal, venue, clock=lambda: later)
     await engine.start()
-    report = await engine.reconcile()
-    compared = await engine.compare_venues()
+    report = await full_report(engine)  # what `arbexec reconcile` does after start
     ok = await engine.submit(request("next"))  # the venue still trades
     await engine.aclose()
     assert report[0]["now"] == "UNKNOWN" and "lookup failed" in report[0]["note"]
     assert journal.get("u").status is OrderStatus.UNKNOWN  # type: ignore[union-attr]
-    assert "could not list open orders" in compared[0]["note"]
+    assert "could not list open orders" in report[1]["note"]
+    assert "could not read balance or positions" in report[2]["note"]
     assert ok.status is OrderStatus.FILLED
