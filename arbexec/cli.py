@@ -751,28 +751,11 @@ def risk_explain(app: App, request_json: str | None, request_file: str | None,
                     out.append({"request": where, "request_id": request.request_id,
                                 **explained})
                     continue
-                exchange = runtime.venues.get(request.venue)
-                if exchange is None:
-                    out.append({"request": where, "request_id": request.request_id,
-                                "allowed": False, "verdicts": [{
-                                    "rule": "routing", "allowed": False,
-                                    "code": "unknown_venue",
-                                    "message": f"venue {request.venue!r} is not configured"}]})
-                    continue
-                ctx, _ = await runtime.engine.risk_context(request, exchange)
-                explain = getattr(runtime.engine.policy, "explain", None)
-                if explain is None:
-                    raise UserError("this deployment's policy cannot explain its decisions")
-                decision = explain(request, ctx)
-                out.append({
-                    "request": where, "request_id": request.request_id,
-                    "allowed": decision.allowed,
-                    "verdicts": [{"rule": v.rule, "allowed": v.allowed, "code": v.code,
-                                  "message": v.message, "figures": dict(v.figures)}
-                                 for v in decision.verdicts],
-                    "claims": [{"key": c.key, "amount": c.amount, "limit": c.limit}
-                               for c in decision.claims],
-                })
+                explanation = await runtime.engine.explain(request)
+                out.append({"request": where, "request_id": request.request_id,
+                            "allowed": explanation.allowed,
+                            "verdicts": list(explanation.verdicts),
+                            "claims": list(explanation.claims)})
             return out
         finally:
             await runtime.aclose()

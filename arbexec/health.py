@@ -46,3 +46,16 @@ class HealthTracker:
             orders_last_second=len(recent),
             orders_last_minute=len(sends),
         )
+
+
+@define
+class HealthBook:
+    """One ``HealthTracker`` per venue, made on first use."""
+
+    _venues: dict[str, HealthTracker] = field(factory=dict)
+
+    def of(self, venue: str) -> HealthTracker:
+        health = self._venues.get(venue)
+        if health is None:
+            health = self._venues[venue] = HealthTracker()
+        return health

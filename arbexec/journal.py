@@ -769,6 +769,36 @@ class Journal:
         """Changes when another connection commits: a cheap way to notice outside writes."""
         return int(self._db.execute("PRAGMA data_version").fetchone()[0])
 
+    # --- engine queries ---
+
+    def status_of(self, idempotency_key: str) -> OrderStatus | None:
+        """The key's status, or None when the journal has no order under it. Reads without
+        flushing: deferred writes only move existing orders between states, so whether a
+        key exists (and whether it is only a denial) is always current."""
+        r = self._db.execute("SELECT status FROM orders WHERE idempotency_key=?",
+                             (idempotency_key,)).fetchone()
+        return None if r is None else OrderStatus(r[0])
+
+    def sent_at(self, idempotency_key: str) -> datetime | None:
+        """Wall-clock time the order's intent was written before its send (its first
+        ``order.sent`` event): the start of the "never received" grace, across restarts."""
+        self.flush()
+        r = self._db.execute(
+            "SELECT at FROM events WHERE idempotency_key=? AND kind='order.sent' "
+            "ORDER BY seq LIMIT 1", (idempotency_key,)).fetchone()
+        return None if r is None else datetime.fromisoformat(r[0])
+
+    def fills_by_order(self) -> dict[str, list[Fill]]:
+        """Every journaled fill, per idempotency key: positions and exposure are rebuilt
+        from these (never from a stored average)."""
+        self.flush()
+        out: dict[str, list[Fill]] = {}
+        for r in self._db.execute("SELECT * FROM fills ORDER BY at, trade_id"):
+            out.setdefault(r["idempotency_key"], []).append(Fill(
+                trade_id=r["trade_id"], quantity=r["quantity"], price=r["price"], fee=r["fee"],
+                liquidity=r["liquidity"], final=bool(r["final"]), timestamp=r["at"]))
+        return out
+
 
 def order_state_summary(state: OrderState) -> dict[str, Any]:
     """The part of an order state worth an event row."""

@@ -21,6 +21,17 @@ ZERO = Decimal(0)
 
 @runtime_checkable
 class ExposureLedger(Protocol):
+    """Everything the engine asks of a ledger (nothing else is ever called on one).
+
+    Only ``exposure_now`` is synchronous: rules run synchronously and read it through the
+    risk context (a shared ledger answers it from its last known figures; ``try_reserve``
+    remains the atomic check against the shared store).
+    """
+
+    def exposure_now(self, key: str) -> Decimal:
+        """Money at risk under ``key`` as this process last knew it."""
+        ...
+
     async def exposure(self, key: str) -> Decimal:
         """Money at risk under ``key`` (positions plus reservations)."""
         ...
@@ -30,9 +41,10 @@ class ExposureLedger(Protocol):
         take its key past its limit (nothing reserved), or None when all were granted."""
         ...
 
-    async def settle(self, holder: str, amount: Decimal) -> None:
-        """The holder's order is final: its reservation becomes ``amount`` of standing
-        exposure (money at risk in the filled position; negative for a closing sell)."""
+    async def settle(self, holder: str, amount: Decimal, keys: Sequence[str]) -> None:
+        """The holder's order is final: its reservation is dropped and ``amount`` (the sum
+        of its fills' notionals) becomes standing exposure under ``keys`` and under every
+        key the reservation held."""
         ...
 
     async def release(self, holder: str) -> None:
@@ -42,6 +54,11 @@ class ExposureLedger(Protocol):
     async def adjust(self, keys: Sequence[str], amount: Decimal) -> None:
         """Change standing exposure under ``keys`` by ``amount`` (negative when a sell
         closes contracts held), never below zero."""
+        ...
+
+    async def restore(self, holder: str, keys: Sequence[str], amount: Decimal) -> None:
+        """Rebuild a live order's reservation at start (its limits were checked when it
+        was sent, so none are checked now)."""
         ...
 
 
@@ -58,7 +75,7 @@ class InMemoryLedger:
     async def exposure(self, key: str) -> Decimal:
         return self._totals.get(key, ZERO)
 
-    def reserve_now(self, holder: str, claims: Sequence[Claim]) -> Claim | None:
+    async def try_reserve(self, holder: str, claims: Sequence[Claim]) -> Claim | None:
         totals = self._totals
         pending: dict[str, Decimal] = {}
         for claim in claims:
@@ -66,40 +83,37 @@ class InMemoryLedger:
             if claim.amount > 0 and after > claim.limit:
                 return claim
             pending[claim.key] = pending.get(claim.key, ZERO) + claim.amount
-        if holder in self._holds:
-            self.release_now(holder)
+        self._drop(holder)
         for key, amount in pending.items():
             totals[key] += amount
         self._holds[holder] = tuple(pending.items())
         return None
 
-    async def try_reserve(self, holder: str, claims: Sequence[Claim]) -> Claim | None:
-        return self.reserve_now(holder, claims)
-
-    def release_now(self, holder: str) -> None:
-        for key, amount in self._holds.pop(holder, ()):
+    def _drop(self, holder: str) -> tuple[tuple[str, Decimal], ...]:
+        held = self._holds.pop(holder, ())
+        for key, amount in held:
             self._totals[key] -= amount
+        return held
 
     async def release(self, holder: str) -> None:
-        self.release_now(holder)
+        self._drop(holder)
 
-    def settle_now(self, holder: str, amount: Decimal) -> None:
-        held = self._holds.pop(holder, ())
-        for key, reserved in held:
-            self._totals[key] = max(self._totals[key] - reserved + amount, ZERO)
-
-    def adjust_now(self, keys: Sequence[str], amount: Decimal) -> None:
-        for key in keys:
-            self._totals[key] = max(self._totals.get(key, ZERO) + amount, ZERO)
+    async def settle(self, holder: str, amount: Decimal, keys: Sequence[str]) -> None:
+        held = self._drop(holder)
+        if not amount:
+            return
+        totals = self._totals
+        scopes = dict.fromkeys([*keys, *(key for key, _ in held)]) if held else keys
+        for key in scopes:
+            totals[key] = max(totals.get(key, ZERO) + amount, ZERO)
 
     async def adjust(self, keys: Sequence[str], amount: Decimal) -> None:
-        self.adjust_now(keys, amount)
+        totals = self._totals
+        for key in keys:
+            totals[key] = max(totals.get(key, ZERO) + amount, ZERO)
 
-    async def settle(self, holder: str, amount: Decimal) -> None:
-        self.settle_now(holder, amount)
-
-    def restore(self, holder: str, keys: Iterable[str], amount: Decimal) -> None:
-        """Rebuild a reservation at start from the journal (limits were checked then)."""
+    async def restore(self, holder: str, keys: Iterable[str], amount: Decimal) -> None:
+        self._drop(holder)
         pending = tuple((key, amount) for key in keys)
         for key, value in pending:
             self._totals[key] += value

@@ -16,6 +16,7 @@ the new baseline once they are explained.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,8 @@ from arbexec.errors import ExchangeError
 from arbexec.events import Event
 from arbexec.journal import Journal
 from arbexec.model import ZERO, Side
+
+log = logging.getLogger("arbexec.reconcile")
 
 TOLERANCE = Decimal("0.01")
 BASELINE = "reconcile.baseline"
@@ -69,7 +72,10 @@ async def compare_holdings(engine: Engine, *, rebaseline: bool = False) -> list[
             balance = await exchange.fetch_balance()
             held = {f"{p.market}:{p.outcome.value}": p.quantity
                     for p in await exchange.fetch_positions() if p.quantity}
-        except ExchangeError as exc:
+        except Exception as exc:  # an outage or a plugin fault: this venue only
+            if not isinstance(exc, ExchangeError):
+                log.warning("the %s plugin failed reading balance or positions: %s: %s",
+                            name, type(exc).__name__, exc)
             report.append({"venue": name, "check": "holdings",
                            "note": f"could not read balance or positions: {exc}"})
             continue
@@ -99,8 +105,7 @@ async def compare_holdings(engine: Engine, *, rebaseline: bool = False) -> list[
                            "venue_figure": str(balance.reserved),
                            "note": "the venue holds less cash for open buys than the "
                                    "journal's live orders need"})
-    if recorded:
-        journal.append_events(recorded)
+    engine.record_events(recorded)  # journaled and sent to the sinks
     return report
 
 

@@ -28,6 +28,7 @@ path = "journal.sqlite3"
 [engine]
 wait_budget = 0.2
 max_in_flight = 16
+unknown_grace = 0  # reconcile after the kill runs past the grace (it counts from the send)
 [venues.paper]
 type = "paper"
 seed = {seed}

@@ -187,6 +187,15 @@ class _TotalLimit:
                       rule="max_total", code="exposure_total")
         return _Decision(True, None, (), (claim,))
 
+    def explain(self, request: OrderRequest, ctx: RiskContext) -> _Decision:
+        return self.evaluate(request, ctx)
+
+    def release(self, request: OrderRequest) -> None:
+        return None
+
+    def drain_events(self) -> tuple[Event, ...]:
+        return ()
+
 
 async def test_concurrent_requests_cannot_together_pass_an_exposure_limit(
     journal: Journal
@@ -253,8 +262,9 @@ async def test_restart_turns_pending_into_unknown_then_reconciles(tmp_path: Path
     prepared = await venue.prepare_order(r)
     journal.record_intent(r, identity=prepared.identity, venue_order_id=prepared.venue_order_id)
     await venue.create_order(prepared)
+    # the grace (from the send) has passed: a miss now proves the order never arrived
     engine = Engine(journal=journal, venues={"scripted": venue}, halt=JournalHaltFlag(journal),
-                    hub=SinkHub([]))
+                    hub=SinkHub([]), settings=EngineSettings(unknown_grace=0.0))
     await engine.start()
     assert journal.get("lost").status is OrderStatus.UNKNOWN  # type: ignore[union-attr]
     report = await engine.reconcile()

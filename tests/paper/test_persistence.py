@@ -136,3 +136,34 @@ async def test_a_reconfigured_market_starts_afresh(make_venue, tmp_path):
     changed = make_venue(state_dir=str(tmp_path), markets={"M": dict(WALK["M"], mid="0.70")},
                          seed=3)
     assert (await changed.fetch_order_book("M")).mid() == D("0.70")
+
+
+async def test_liquidity_taken_from_a_snapshot_book_stays_taken_after_a_restart(
+    make_venue, request_for, submit, tmp_path
+):
+    snapshot = tmp_path / "book.json"
+    snapshot.write_text('{"markets": {"S": {"bids": [["0.40", "10"]], '
+                        '"asks": [["0.60", "10"]]}}}')
+    first = make_venue(state_dir=str(tmp_path), snapshot=str(snapshot), replenish="0")
+    taken = await submit(first, request_for(market="S", quantity=10, price="0.60",
+                                            time_in_force="IOC"))
+    assert taken.filled_quantity == 10
+    await first.aclose()
+
+    second = make_venue(state_dir=str(tmp_path), snapshot=str(snapshot), replenish="0")
+    assert (await second.fetch_order_book("S")).asks == ()
+    again = await submit(second, request_for(market="S", quantity=10, price="0.60",
+                                             time_in_force="IOC"))
+    assert again.filled_quantity == 0  # the same 10 contracts are not sold twice
+
+
+async def test_liquidity_taken_from_a_walk_book_stays_taken_after_a_restart(
+    make_venue, request_for, submit, tmp_path
+):
+    first = make_venue(state_dir=str(tmp_path), replenish="0", steps_per_order=0)
+    await submit(first, request_for(quantity=10, price="0.51", time_in_force="IOC"))
+    left = (await first.fetch_order_book("M")).asks
+    await first.aclose()
+    second = make_venue(state_dir=str(tmp_path), replenish="0", steps_per_order=0)
+    assert (await second.fetch_order_book("M")).asks == left
+    assert left[0].size == 90

@@ -295,4 +295,4 @@ async def test_an_order_filled_at_once_keeps_listening_until_its_trade_is_confir
         ("order.state", "FILLED"),  # trade-0001 MATCHED
         ("order.state", "FILLED"),  # trade-0001 CONFIRMED
     ]
-    assert not engine._settling  # nothing provisional is left to listen for
+    assert not engine.live.any_settling  # nothing provisional is left to listen for

@@ -266,6 +266,9 @@ class PaperExchange:
         if not request.post_only:
             for yes_price, taken in market.take(paper.yes_buy, paper.yes_price, quantity):
                 self._fill(paper, taken, paper.own_price(yes_price), _TAKER, now)
+            # liquidity taken is part of the market's saved state: a restart must not
+            # offer the same contracts again
+            self._dirty_markets.add(market.market)
         if paper.filled != quantity:
             if tif is TimeInForce.IOC:
                 paper.close(OrderStatus.CANCELLED,

@@ -1,0 +1,122 @@
+"""Accounting: positions, today's P&L and the exposure ledger, all from fills.
+
+Money is always the sum of fill notionals (quantity x price per trade), never a filled
+quantity times a reported average (a quotient with as many digits as Decimal keeps). The
+same rule rebuilds everything from the journal's fills at start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+
+from attrs import define, field
+
+from arbexec.engine.live import LiveOrder
+from arbexec.journal import JournalRow
+from arbexec.ledger import ExposureLedger, scope_keys
+from arbexec.model import ZERO, Fill, Side, now_utc
+from arbexec.positions import PositionBook
+
+
+def fills_notional(fills: Sequence[Fill]) -> Decimal:
+    return sum((fill.quantity * fill.price for fill in fills), ZERO)
+
+
+@define
+class Accounting:
+    ledger: ExposureLedger
+    positions: PositionBook
+    market_events: Mapping[str, str]  # "venue:market" -> event, from config
+    _learned_events: dict[tuple[str, str], str] = field(factory=dict)  # from market rules
+    _keys: dict[tuple[str, str], list[str]] = field(factory=dict)  # scope keys, cached
+
+    def event_of(self, venue: str, market: str) -> str | None:
+        return self.market_events.get(f"{venue}:{market}") or self._learned_events.get(
+            (venue, market))
+
+    def learn_event(self, venue: str, market: str, event: str) -> None:
+        self._learned_events[(venue, market)] = event
+        self._keys.pop((venue, market), None)
+
+    def keys(self, venue: str, market: str) -> list[str]:
+        keys = self._keys.get((venue, market))
+        if keys is None:
+            keys = self._keys[(venue, market)] = scope_keys(
+                venue, market, self.event_of(venue, market))
+        return keys
+
+    def today_pnl(self) -> Decimal:
+        return self.positions.today_pnl()
+
+    async def book(self, live: LiveOrder, fills: Sequence[Fill], *,
+                   after_final: bool = False) -> None:
+        """Book fills not booked yet (by trade id; a provisional fill that turns final is
+        the same trade): positions and realised P&L (for the daily loss limit); a sell's
+        closed cost basis comes off the ledger at once. A buy's money reaches the ledger
+        when it settles, or at once for trades first reported after that (``after_final``).
+        """
+        for fill in fills:
+            live.notional[fill.trade_id] = fill.quantity * fill.price
+        fresh = [f for f in fills if f.trade_id not in live.booked_trades]
+        if not fresh:
+            return
+        live.booked_trades.update(f.trade_id for f in fresh)
+        request = live.request
+        realised, closed = self.positions.book(request.venue, request.market,
+                                               request.outcome.value, request.side, fresh,
+                                               today=True)
+        live.realised += realised
+        keys = self.keys(request.venue, request.market)
+        if closed:
+            await self.ledger.adjust(keys, -closed)
+        if after_final and request.side is Side.BUY:
+            await self.ledger.adjust(keys, fills_notional(fresh))
+
+    async def settle(self, live: LiveOrder) -> None:
+        """The order is final: a buy's reservation becomes the money its fills took."""
+        request = live.request
+        amount = ZERO
+        if request.side is Side.BUY:
+            amount = sum(live.notional.values(), ZERO)
+            if not live.notional and live.filled and live.average_price is not None:
+                amount = live.filled * live.average_price  # a venue that lists no trades
+        await self.ledger.settle(live.key, amount, self.keys(request.venue, request.market))
+
+    async def release(self, key: str) -> None:
+        await self.ledger.release(key)
+
+    # ------------------------------------------------------------------ at start
+
+    async def rebuild(self, orders: Sequence[JournalRow],
+                      fills: Mapping[str, Sequence[Fill]]) -> None:
+        """Positions' cost basis, standing exposure and today's realised P&L come back from
+        the journal's fills, so a restart neither forgets exposure nor resets the daily
+        loss limit. A live buy's fills stay inside its restored reservation."""
+        today = now_utc().date()
+        for row in orders:
+            side = Side(row.side)
+            own = list(fills.get(row.idempotency_key, ()))
+            if not own and row.average_price is not None:  # a journal without fill rows
+                own = [Fill(trade_id="journal", quantity=row.filled_quantity,
+                            price=row.average_price, fee=row.fees)]
+            executed = row.executed_at or row.updated_at
+            _, closed = self.positions.book(row.venue, row.market, row.outcome, side, own,
+                                            today=executed.date() == today)
+            keys = self.keys(row.venue, row.market)
+            if side is Side.SELL:
+                await self.ledger.adjust(keys, -closed)
+            elif not row.status.is_live:
+                await self.ledger.adjust(keys, fills_notional(own))
+
+    async def restore(self, row: JournalRow, fills: Sequence[Fill]) -> None:
+        """A live buy's reservation at start: the money its fills took plus its unfilled
+        remainder at the limit price."""
+        if row.side != Side.BUY.value:
+            return
+        filled = sum((fill.quantity for fill in fills), ZERO) if fills else row.filled_quantity
+        taken = fills_notional(fills) if fills else row.filled_quantity * (
+            row.average_price or row.limit_price)
+        amount = taken + max(row.quantity - filled, ZERO) * row.limit_price
+        await self.ledger.restore(row.idempotency_key, self.keys(row.venue, row.market),
+                                  amount)

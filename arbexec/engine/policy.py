@@ -1,0 +1,90 @@
+"""What the engine asks of a risk policy, and the policy with no rules.
+
+``arbexec.risk.policy.Policy`` is the real one; anything with these members can stand in
+(the engine calls nothing else on a policy, and never looks for optional methods).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from attrs import frozen
+
+from arbexec.events import Event
+from arbexec.model import OrderRequest
+from arbexec.risk.base import Claim, Need, OutcomeObserver, RiskContext, Verdict
+
+
+class PolicyDecisionLike(Protocol):
+    @property
+    def allowed(self) -> bool: ...
+
+    @property
+    def verdict(self) -> Verdict | None: ...
+
+    @property
+    def verdicts(self) -> Sequence[Verdict]: ...
+
+    @property
+    def claims(self) -> Sequence[Claim]: ...
+
+
+@runtime_checkable
+class PolicyLike(Protocol):
+    @property
+    def needs(self) -> frozenset[Need]:
+        """What the engine must fetch into the context before ``evaluate``."""
+        ...
+
+    @property
+    def observers(self) -> Sequence[OutcomeObserver]:
+        """Rules told of every order outcome."""
+        ...
+
+    def evaluate(self, request: OrderRequest, ctx: RiskContext) -> PolicyDecisionLike:
+        """Decide one request (rules may change state: a breaker's probe slot)."""
+        ...
+
+    def explain(self, request: OrderRequest, ctx: RiskContext) -> PolicyDecisionLike:
+        """Every rule's verdict without changing any rule's state (``risk explain``)."""
+        ...
+
+    def release(self, request: OrderRequest) -> None:
+        """An allowed request was not sent after all: undo what rules set aside for it."""
+        ...
+
+    def drain_events(self) -> Sequence[Event]:
+        """Transitions rules made while checking, to be journaled and emitted."""
+        ...
+
+
+@frozen
+class Allow:
+    allowed: bool = True
+    verdict: Verdict | None = None
+    verdicts: tuple[Verdict, ...] = ()
+    claims: tuple[Claim, ...] = ()
+
+
+ALLOW = Allow()
+
+
+@frozen
+class OpenPolicy:
+    """No rules: everything valid is allowed (only for tests and explicit opt-in)."""
+
+    needs: frozenset[Need] = frozenset()
+    observers: tuple[OutcomeObserver, ...] = ()
+
+    def evaluate(self, request: OrderRequest, ctx: RiskContext) -> PolicyDecisionLike:
+        return ALLOW
+
+    def explain(self, request: OrderRequest, ctx: RiskContext) -> PolicyDecisionLike:
+        return ALLOW
+
+    def release(self, request: OrderRequest) -> None:
+        return None
+
+    def drain_events(self) -> Sequence[Event]:
+        return ()

@@ -1,0 +1,19 @@
+"""The engine's tunables (from ``[engine]`` in the deployment file)."""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+
+@frozen(kw_only=True)
+class EngineSettings:
+    wait_budget: float = 2.0  # seconds to follow a resting order before reporting it
+    max_in_flight: int = 512  # requests executing at once (all venues)
+    venue_concurrency: int = 64  # sends in flight per venue
+    poll_interval: float = 0.05  # first poll delay when following an order
+    poll_max_interval: float = 2.0
+    # Wall-clock seconds from the send during which a lookup that finds nothing proves
+    # nothing; only after it may an order the venue never acknowledged be "never received".
+    unknown_grace: float = 10.0
+    breaker_window: float = 60.0  # seconds of outcomes kept for reject-rate checks
+    background_tracking: bool = True
