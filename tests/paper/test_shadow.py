@@ -156,7 +156,7 @@ def test_an_upstream_type_that_is_not_installed_is_named():
 
 def test_without_exchange_types_shadow_mode_says_how_to_run_it():
     settings = ExchangeSettings(name="shadowed", options={"shadow": {"venue": "kalshi"}})
-    with pytest.raises(ConfigError, match="venues.shadowed.shadow.venue.*arbexec run"):
+    with pytest.raises(ConfigError, match=r"venues\.shadowed\.shadow\.venue.*arbexec run"):
         PaperExchange(settings)
 
 
