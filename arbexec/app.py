@@ -22,6 +22,7 @@ from arbexec.plugins import PluginHost
 from arbexec.sinks.base import Sink, SinkSettings
 from arbexec.sinks.hub import SinkHub
 from arbexec.sources.base import Source, SourceSettings
+from arbexec.specs import ExchangeSpec
 
 
 def check_names(deployment: Deployment, host: PluginHost) -> list[str]:
@@ -74,9 +75,14 @@ def build_policy(
 
 def build_venue(entry: PluginConfig, deployment: Deployment, host: PluginHost) -> Exchange:
     spec = host.require("exchange", entry.type, where=f"{deployment.source}:{entry.key}")
+    def find_exchange_type(name: str) -> ExchangeSpec:
+        found: ExchangeSpec = host.require("exchange", name, where=f"{deployment.source}:"
+                                           f"{entry.key}.shadow.venue")
+        return found
+
     settings = ExchangeSettings(name=entry.name, options=dict(entry.options),
                                 state_dir=str(deployment.state_dir / "venues" / entry.name),
-                                source=deployment.source)
+                                source=deployment.source, find_exchange_type=find_exchange_type)
     try:
         return spec.factory(settings)
     except ConfigError:

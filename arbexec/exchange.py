@@ -15,9 +15,9 @@ are core units (probability dollars, contracts); venue units stay inside the plu
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from attrs import field, frozen
 
@@ -32,6 +32,9 @@ from arbexec.model import (
     TimeInForce,
     to_decimal,
 )
+
+if TYPE_CHECKING:
+    from arbexec.specs import ExchangeSpec
 
 
 @frozen(kw_only=True)
@@ -166,9 +169,16 @@ class ExchangeSettings:
     ``options`` holds the venue table from the deployment file (secrets already resolved
     from the environment and never printed). ``state_dir`` is where a plugin may keep files
     (the paper venue's account, caches).
+
+    ``find_exchange_type(name)`` returns the installed exchange type ``name`` (or raises
+    ``UnknownNameError`` saying what is installed), for a venue that builds on another one
+    (the paper venue's shadow mode). Whoever builds the settings passes it from its own
+    plugin host; there is no process-wide host to reach for. None: no other venue types.
     """
 
     name: str
     options: Mapping[str, Any] = field(factory=dict, repr=False, hash=False)
     state_dir: str | None = None
     source: str | None = None  # the config file, for error messages
+    find_exchange_type: Callable[[str], ExchangeSpec] | None = field(
+        default=None, repr=False, eq=False, hash=False)

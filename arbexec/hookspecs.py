@@ -1,7 +1,23 @@
 """The extension points. Marker, entry-point group and hook prefix are all ``arbexec``.
 
-Every hook is called once, at start-up, and returns small records; orders never pass
-through ``pm.hook``, so plugins add no per-order overhead.
+How the host calls them (``arbexec.plugins.PluginHost``), for every hook below:
+
+- Only functions marked ``@hookimpl`` are hook implementations. A function that merely has
+  a hook's name is never called (``arbexec plugins --json`` notes it, so a forgotten marker
+  is visible). A marked function whose name is no hook (a misspelling) fails the plugin
+  (pluggy's ``check_pending``), unless it is marked ``@hookimpl(optionalhook=True)``.
+- Each is called once, when its records are first needed (start-up), never per order:
+  orders never pass through ``pm.hook``, so plugins add no per-order overhead.
+- Each plugin's implementation is called on its own, so one plugin that raises or returns
+  the wrong type is recorded as failed (``arbexec plugins`` shows why) and the others still
+  load; what that plugin offered through *other* hooks stays available. In strict mode
+  (``--strict``, ``ARBEXEC_STRICT_PLUGINS=1``) any such failure is an error instead.
+- Names are unique per kind. pluggy calls ``tryfirst`` implementations before plain ones
+  and plain ones before ``trylast`` ones, and the first offer of a name wins: a
+  ``@hookimpl(tryfirst=True)`` offering ``"jsonl"`` replaces the built-in jsonl sink, a
+  ``trylast`` one only fills a gap. Two offers of a name at the same priority are a
+  conflict, reported naming both distributions; the one registered first (built-ins, then
+  entry points in discovery order) is kept.
 """
 
 from __future__ import annotations
@@ -22,8 +38,19 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def arbexec_exchanges() -> Iterable[ExchangeSpec]:
+def arbexec_exchanges() -> Iterable[ExchangeSpec] | None:
     """Offer venue adapters, one ``ExchangeSpec`` per venue type.
+
+    Called the first time the host needs the exchange types (checking a deployment,
+    ``arbexec plugins``, building venues). Keep it cheap: import the adapter inside the
+    spec's factory, not here.
+
+    :returns: An iterable (a list, tuple or generator) of ``ExchangeSpec``. ``None`` or an
+        empty list offers nothing.
+
+    If it raises, or returns anything else (a single spec, a mapping, a list holding
+    something that is not an ``ExchangeSpec``), none of its offers are used and the plugin
+    is recorded as failed with the reason.
 
     Example::
 
@@ -34,8 +61,16 @@ def arbexec_exchanges() -> Iterable[ExchangeSpec]:
 
 
 @hookspec
-def arbexec_risk_rules() -> Iterable[RiskRuleSpec]:
+def arbexec_risk_rules() -> Iterable[RiskRuleSpec] | None:
     """Offer risk rule types; a deployment's policy decides which run, in what order.
+
+    Called the first time the host needs the rule types (loading a policy, ``arbexec
+    plugins``). Installing a plugin never adds a rule to a policy by itself.
+
+    :returns: An iterable of ``RiskRuleSpec``; ``None`` or an empty list offers nothing.
+
+    If it raises or returns anything else, none of its offers are used and the plugin is
+    recorded as failed with the reason.
 
     Example::
 
@@ -46,8 +81,16 @@ def arbexec_risk_rules() -> Iterable[RiskRuleSpec]:
 
 
 @hookspec
-def arbexec_sinks() -> Iterable[SinkSpec]:
+def arbexec_sinks() -> Iterable[SinkSpec] | None:
     """Offer result sink types (where events and results are written).
+
+    Called the first time the host needs the sink types. A deployment's ``[sinks.*]``
+    tables decide which sinks run.
+
+    :returns: An iterable of ``SinkSpec``; ``None`` or an empty list offers nothing.
+
+    If it raises or returns anything else, none of its offers are used and the plugin is
+    recorded as failed with the reason.
 
     Example::
 
@@ -58,8 +101,16 @@ def arbexec_sinks() -> Iterable[SinkSpec]:
 
 
 @hookspec
-def arbexec_sources() -> Iterable[SourceSpec]:
+def arbexec_sources() -> Iterable[SourceSpec] | None:
     """Offer request source types (where order requests come from).
+
+    Called the first time the host needs the source types. A deployment's ``[source]``
+    table decides which one runs.
+
+    :returns: An iterable of ``SourceSpec``; ``None`` or an empty list offers nothing.
+
+    If it raises or returns anything else, none of its offers are used and the plugin is
+    recorded as failed with the reason.
 
     Example::
 
@@ -73,9 +124,21 @@ def arbexec_sources() -> Iterable[SourceSpec]:
 def arbexec_register_commands(cli: click.Group) -> None:
     """Add CLI commands: one click group named after the plugin (``arbexec kalshi ...``).
 
+    Called when a command line needs the plugins' commands (running one, or a help screen
+    whose command index is out of date), before the command runs. Add a ``LazyCommand`` so
+    that ``arbexec --help`` does not import the plugin's implementation.
+
+    :param cli: The root ``arbexec`` group; call ``cli.add_command(...)`` on it.
+    :returns: ``None``. Anything else is recorded as a failure of the plugin (the commands it
+        added stay).
+
+    If it raises, the plugin is recorded as failed; ``arbexec plugins`` and every other
+    command keep working.
+
     Example::
 
         @hookimpl
         def arbexec_register_commands(cli):
-            cli.add_command(kalshi_group, name="kalshi")
+            cli.add_command(LazyCommand("kalshi", "arbexec_kalshi.cli:kalshi_group",
+                                        help="Kalshi: sign requests, check credentials."))
     """

@@ -1,9 +1,13 @@
 """The plugin host: built-ins and entry points loaded into one pluggy manager.
 
 Entry points are loaded one by one, each inside its own ``try``: a plugin that fails to
-import, implements a hook that does not exist, or offers a name another distribution already
-offers is recorded in the ``LoadReport`` and never takes the CLI down. ``strict`` turns every
-such failure into an error. Nothing outside this module touches ``pm.hook``.
+import, implements a hook that does not exist (pluggy's ``check_pending``), raises in a hook
+or returns the wrong type, or offers a name another distribution offers at the same
+priority is recorded in its ``PluginRecord`` and never takes the CLI down. ``strict`` turns
+every such failure into an error. Hooks are called through pluggy (``pm.hook`` and
+``pm.subset_hook_caller``), so only ``@hookimpl`` functions run and ``tryfirst`` /
+``trylast`` order them; the contract each hook keeps is in ``arbexec.hookspecs``. Nothing
+outside this module touches ``pm.hook``.
 """
 
 from __future__ import annotations
@@ -11,11 +15,11 @@ from __future__ import annotations
 import importlib
 import importlib.metadata as metadata
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 import pluggy
-from attrs import define, field, frozen
+from attrs import define, evolve, field, frozen
 
 from arbexec import hookspecs
 from arbexec.errors import PluginConflictError, PluginError, UnknownNameError
@@ -45,6 +49,13 @@ _KINDS: dict[str, tuple[str, type]] = {
     "source": ("arbexec_sources", SourceSpec),
 }
 
+#: pluggy's call order, as a priority: tryfirst, then plain, then trylast.
+_PRIORITY_NAMES = ("tryfirst", "plain", "trylast")
+
+
+def _priority(impl: pluggy.HookImpl) -> int:
+    return 0 if impl.tryfirst else 2 if impl.trylast else 1
+
 
 @frozen(kw_only=True)
 class PluginRecord:
@@ -57,6 +68,7 @@ class PluginRecord:
     error: str | None = None
     hooks: tuple[str, ...] = ()
     provides: Mapping[str, tuple[str, ...]] = field(factory=dict, hash=False)
+    notes: tuple[str, ...] = ()  # not failures: overridden names, unmarked hook functions
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +79,7 @@ class PluginRecord:
             "error": self.error,
             "hooks": list(self.hooks),
             "provides": {k: list(v) for k, v in self.provides.items()},
+            "notes": list(self.notes),
         }
 
 
@@ -75,10 +88,13 @@ def _truthy(value: str | None) -> bool:
 
 
 def _core_version() -> str:
-    try:
-        return metadata.version(CORE_DISTRIBUTION)
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
+    import arbexec
+
+    return arbexec.__version__
+
+
+def _type_name(value: object) -> str:
+    return "None" if value is None else type(value).__name__
 
 
 @define
@@ -93,7 +109,9 @@ class PluginHost:
     strict: bool = False
     _records: dict[str, PluginRecord] = field(factory=dict)
     _dists: dict[str, tuple[str, str]] = field(factory=dict)  # plugin name -> (dist, version)
+    _order: list[str] = field(factory=list)  # registration order: who keeps a contested name
     _cache: dict[str, dict[str, Any]] = field(factory=dict)
+    _notes: dict[str, dict[str, list[str]]] = field(factory=dict)  # kind -> plugin -> notes
 
     # ------------------------------------------------------------------ construction
 
@@ -123,13 +141,20 @@ class PluginHost:
     def register(
         self, plugin: object, *, name: str, distribution: str = "(local)", version: str = ""
     ) -> bool:
-        """Register one plugin object; record a failure instead of raising (unless strict)."""
+        """Register one plugin object; record a failure instead of raising (unless strict).
+
+        pluggy registers only ``@hookimpl`` functions and checks their arguments against
+        the specs; ``check_pending`` then refuses implementations of hooks that do not
+        exist (other than ``optionalhook`` ones)."""
         try:
             self.pm.register(plugin, name=name)
         except Exception as exc:  # pluggy raises ValueError/PluginValidationError
             return self._fail(name, distribution, version, f"{type(exc).__name__}: {exc}")
-        unknown = self._unknown_hooks(plugin)
-        if unknown:
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError:
+            unknown = sorted(c.name for c in self.pm.get_hookcallers(plugin) or ()
+                             if not c.has_spec())
             self.pm.unregister(plugin)
             return self._fail(
                 name, distribution, version,
@@ -137,9 +162,11 @@ class PluginHost:
                 f"(known hooks: {', '.join(self.hook_names())})",
             )
         self._dists[name] = (distribution, version)
+        self._order.append(name)
         self._records[name] = PluginRecord(
             name=name, distribution=distribution, version=version, status="ok",
-            hooks=tuple(self._hooks_of(plugin)),
+            hooks=tuple(sorted(c.name for c in self.pm.get_hookcallers(plugin) or ())),
+            notes=tuple(self._unmarked(plugin)),
         )
         self._cache.clear()
         return True
@@ -150,6 +177,8 @@ class PluginHost:
             self.pm.unregister(plugin)
         self._records.pop(name, None)
         self._dists.pop(name, None)
+        if name in self._order:
+            self._order.remove(name)
         self._cache.clear()
 
     def load_entry_points(self, blocked: set[str] | None = None) -> None:
@@ -177,8 +206,11 @@ class PluginHost:
                 self.register(plugin, name=ep.name, distribution=dist_name, version=version)
 
     def _fail(self, name: str, distribution: str, version: str, error: str) -> bool:
+        previous = self._records.get(name)
         self._records[name] = PluginRecord(
-            name=name, distribution=distribution, version=version, status="failed", error=error
+            name=name, distribution=distribution, version=version, status="failed",
+            error=error, hooks=previous.hooks if previous else (),
+            notes=previous.notes if previous else (),
         )
         if self.strict:
             raise PluginError(f"plugin {name!r} from {distribution} {version}: {error}")
@@ -189,12 +221,12 @@ class PluginHost:
     def hook_names(self) -> list[str]:
         return sorted(n for n in dir(hookspecs) if n.startswith(f"{hookspecs.PROJECT}_"))
 
-    def _hooks_of(self, plugin: object) -> list[str]:
-        return [n for n in dir(plugin) if n.startswith(f"{hookspecs.PROJECT}_")]
-
-    def _unknown_hooks(self, plugin: object) -> list[str]:
-        known = set(self.hook_names())
-        return [n for n in self._hooks_of(plugin) if n not in known]
+    def _unmarked(self, plugin: object) -> list[str]:
+        """Functions named like a hook but not marked ``@hookimpl``: never called, noted."""
+        marked = {c.name for c in self.pm.get_hookcallers(plugin) or ()}
+        return [f"{n} is not marked @hookimpl, so it is never called"
+                for n in self.hook_names()
+                if n not in marked and callable(getattr(plugin, n, None))]
 
     def records(self) -> list[PluginRecord]:
         """Every plugin with what it provides (collecting provisions records conflicts)."""
@@ -203,19 +235,39 @@ class PluginHost:
             try:
                 for spec_name, owner in self._owners(kind).items():
                     provided.setdefault(owner, {}).setdefault(kind, []).append(spec_name)
-            except PluginConflictError:
+            except PluginError:
                 pass  # recorded on the offending plugins by _collect
         out = []
         for name, record in self._records.items():
             provides = {k: tuple(sorted(v)) for k, v in provided.get(name, {}).items()}
-            out.append(PluginRecord(
-                name=record.name, distribution=record.distribution, version=record.version,
-                status=record.status, error=record.error, hooks=record.hooks, provides=provides,
-            ))
+            notes = record.notes + tuple(
+                note for by_plugin in self._notes.values() for note in by_plugin.get(name, ()))
+            out.append(evolve(record, provides=provides, notes=notes))
         return out
 
     def failures(self) -> list[PluginRecord]:
         return [r for r in self._records.values() if r.status == "failed"]
+
+    # ------------------------------------------------------------------ calling hooks
+
+    def _implementations(self, hook_name: str) -> list[pluggy.HookImpl]:
+        """The hook's implementations by pluggy's priority (tryfirst, plain, trylast), then
+        registration order (built-ins first)."""
+        caller = getattr(self.pm.hook, hook_name)
+        rank = {name: i for i, name in enumerate(self._order)}
+        impls = [i for i in caller.get_hookimpls() if i.plugin_name in rank]
+        return sorted(impls, key=lambda i: (_priority(i), rank[i.plugin_name]))
+
+    def _call_one(self, hook_name: str, impl: pluggy.HookImpl, **kwargs: Any) -> list[Any]:
+        """Call one plugin's implementation through pluggy (its markers apply)."""
+        others = [p for p in self.pm.get_plugins() if p is not impl.plugin]
+        result: list[Any] = self.pm.subset_hook_caller(hook_name, remove_plugins=others)(
+            **kwargs)
+        return result
+
+    def _plugin_fail(self, plugin_name: str, error: str) -> None:
+        dist, version = self._dists.get(plugin_name, ("?", "?"))
+        self._fail(plugin_name, dist, version, error)
 
     # ------------------------------------------------------------------ typed registries
 
@@ -233,60 +285,81 @@ class PluginHost:
 
     def register_commands(self, cli: Any) -> None:
         """Let each plugin add its click group; a failing plugin is recorded, not fatal."""
-        for name, plugin in list(self.pm.list_name_plugin()):
-            impl = getattr(plugin, "arbexec_register_commands", None)
-            if impl is None:
-                continue
+        hook = "arbexec_register_commands"
+        for impl in self._implementations(hook):
             try:
-                impl(cli=cli)
+                returned = self._call_one(hook, impl, cli=cli)
             except Exception as exc:
-                dist, version = self._dists.get(name, ("?", "?"))
-                self._fail(name, dist, version,
-                           f"arbexec_register_commands failed: {type(exc).__name__}: {exc}")
+                self._plugin_fail(impl.plugin_name,
+                                  f"{hook} failed: {type(exc).__name__}: {exc}")
+                continue
+            if returned:
+                self._plugin_fail(impl.plugin_name, f"{hook} returned "
+                                  f"{_type_name(returned[0])}; it must return None")
 
     def _owners(self, kind: str) -> dict[str, str]:
         self._collect(kind)
         return self._cache[f"{kind}:owners"]
 
+    def _offers(self, hook_name: str, spec_type: type, impl: pluggy.HookImpl) -> list[Any]:
+        """One plugin's offers, or a recorded failure (and no offers)."""
+        try:
+            returned = self._call_one(hook_name, impl)
+        except Exception as exc:
+            self._plugin_fail(impl.plugin_name,
+                              f"{hook_name} failed: {type(exc).__name__}: {exc}")
+            return []
+        if not returned:
+            return []  # None: offers nothing
+        value = returned[0]
+        expected = f"an iterable of {spec_type.__name__}"
+        if isinstance(value, str | bytes | Mapping | spec_type) or not isinstance(
+                value, Iterable):
+            self._plugin_fail(impl.plugin_name,
+                              f"{hook_name} returned {_type_name(value)}, expected {expected}")
+            return []
+        offered = list(value)
+        bad = [o for o in offered if not isinstance(o, spec_type)]
+        if bad:
+            self._plugin_fail(impl.plugin_name, f"{hook_name} returned a "
+                              f"{_type_name(value)} holding {_type_name(bad[0])}, expected "
+                              f"{expected}")
+            return []
+        return offered
+
     def _collect(self, kind: str) -> dict[str, Any]:
         if kind in self._cache:
             return self._cache[kind]
         hook_name, spec_type = _KINDS[kind]
+        label = kind.replace("_", " ")
         specs: dict[str, Any] = {}
         owners: dict[str, str] = {}
-        for plugin_name, plugin in list(self.pm.list_name_plugin()):
-            impl: Callable[[], Any] | None = getattr(plugin, hook_name, None)
-            if impl is None or plugin_name not in self._records:
-                continue
+        ranks: dict[str, int] = {}
+        notes = self._notes[kind] = {}
+        for impl in self._implementations(hook_name):
+            plugin_name, priority = impl.plugin_name, _priority(impl)
             dist, version = self._dists.get(plugin_name, ("?", "?"))
-            try:
-                offered = list(impl() or ())
-                bad = [o for o in offered if not isinstance(o, spec_type)]
-                if bad:
-                    raise TypeError(f"{hook_name} returned {type(bad[0]).__name__}, "
-                                    f"expected {spec_type.__name__}")
-            except Exception as exc:
-                self._fail(plugin_name, dist, version,
-                           f"{hook_name} failed: {type(exc).__name__}: {exc}")
-                continue
-            for spec in offered:
-                if spec.name in specs:
-                    other = owners[spec.name]
-                    other_dist, other_version = self._dists.get(other, ("?", "?"))
-                    message = (
-                        f"{kind.replace('_', ' ')} {spec.name!r} is offered by both "
-                        f"{other_dist} {other_version} and {dist} {version}; uninstall one, or "
-                        f"block one with {ENV_DISABLE}={plugin_name}"
-                    )
-                    if self.strict:
-                        raise PluginConflictError(message)
-                    self._records[plugin_name] = PluginRecord(
-                        name=plugin_name, distribution=dist, version=version, status="failed",
-                        error=f"conflict: {message}", hooks=self._records[plugin_name].hooks,
-                    )
+            for spec in self._offers(hook_name, spec_type, impl):
+                if spec.name not in specs:
+                    specs[spec.name], owners[spec.name] = spec, plugin_name
+                    ranks[spec.name] = priority
                     continue
-                specs[spec.name] = spec
-                owners[spec.name] = plugin_name
+                other = owners[spec.name]
+                other_dist, other_version = self._dists.get(other, ("?", "?"))
+                if ranks[spec.name] < priority:  # an earlier tier already won the name
+                    notes.setdefault(plugin_name, []).append(
+                        f"{label} {spec.name!r} ({_PRIORITY_NAMES[priority]}) is overridden "
+                        f"by {other_dist} {other_version} ({_PRIORITY_NAMES[ranks[spec.name]]})")
+                    continue
+                message = (
+                    f"{label} {spec.name!r} is offered by both {other_dist} {other_version} "
+                    f"and {dist} {version}; uninstall one, block one with "
+                    f"{ENV_DISABLE}={plugin_name}, or mark the one to prefer "
+                    "@hookimpl(tryfirst=True)"
+                )
+                if self.strict:
+                    raise PluginConflictError(message)
+                self._fail(plugin_name, dist, version, f"conflict: {message}")
         self._cache[kind] = specs
         self._cache[f"{kind}:owners"] = owners
         return specs
@@ -304,7 +377,7 @@ class PluginHost:
         label = kind.replace("_", " ")
         hint = f"; install the plugin that provides it (pip install arbexec-{name})" if (
             kind == "exchange") else ""
-        failed = [r for r in self.failures()]
+        failed = self.failures()
         failed_hint = (
             "; plugins that failed to load: "
             + ", ".join(f"{r.distribution} ({r.error})" for r in failed)
@@ -315,21 +388,3 @@ class PluginHost:
         raise UnknownNameError(
             f"{prefix}unknown {label} {name!r}; available: {available}{hint}{failed_hint}"
         )
-
-
-_default_host: PluginHost | None = None
-
-
-def default_host() -> PluginHost:
-    """The process-wide host, built on first use."""
-    global _default_host
-    if _default_host is None:
-        _default_host = PluginHost.create()
-    return _default_host
-
-
-def find_exchange_spec(name: str) -> ExchangeSpec:
-    """The installed exchange type ``name`` (for plugins that build on another venue, such as
-    the paper venue's shadow mode). Raises ``UnknownNameError`` when none offers it."""
-    spec: ExchangeSpec = default_host().require("exchange", name)
-    return spec

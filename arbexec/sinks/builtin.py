@@ -9,9 +9,9 @@ from typing import IO, Any
 
 from attrs import define, field
 
+from arbexec.encoding import dumps
 from arbexec.errors import ConfigError
 from arbexec.events import Event
-from arbexec.journal import dumps
 from arbexec.model import ExecutionResult
 from arbexec.sinks.base import SinkSettings
 from arbexec.sinks.render import result_row

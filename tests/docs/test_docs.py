@@ -81,7 +81,7 @@ def test_the_hook_signature_helper_matches_the_source() -> None:
     assert hook_signature(hookspecs.arbexec_register_commands) == (
         "arbexec_register_commands(cli: click.Group) -> None")
     assert hook_signature(hookspecs.arbexec_exchanges) == (
-        "arbexec_exchanges() -> Iterable[ExchangeSpec]")
+        "arbexec_exchanges() -> Iterable[ExchangeSpec] | None")
 
 
 def test_there_are_hooks_to_document() -> None:

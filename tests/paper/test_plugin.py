@@ -37,6 +37,6 @@ def test_importing_the_plugin_module_is_cheap():
 
 
 def test_the_installed_entry_point_is_found_by_the_core():
-    from arbexec.plugins import find_exchange_spec
+    from arbexec.plugins import PluginHost
 
-    assert find_exchange_spec("paper").name == "paper"
+    assert PluginHost.create().require("exchange", "paper").name == "paper"

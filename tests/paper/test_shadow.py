@@ -14,9 +14,14 @@ from pathlib import Path
 import pytest
 from arbexec_paper.exchange import PaperExchange
 
-from arbexec.errors import InvalidOrder, UnknownNameError
+from arbexec.app import build_venue
+from arbexec.config import parse_deployment
+from arbexec.errors import ConfigError, InvalidOrder, UnknownNameError
 from arbexec.exchange import ExchangeSettings, MarketRules
+from arbexec.hookspecs import hookimpl
 from arbexec.model import ONE, Liquidity, OrderBook, OrderStatus
+from arbexec.plugins import PluginHost
+from arbexec.specs import ExchangeSpec
 
 D = Decimal
 DATA = Path(__file__).parent / "data"
@@ -142,6 +147,40 @@ async def test_shadow_markets_can_be_restricted(make_venue, upstream, request_fo
 
 
 def test_an_upstream_type_that_is_not_installed_is_named():
-    settings = ExchangeSettings(name="shadowed", options={"shadow": {"venue": "nosuchvenue"}})
+    host = PluginHost.create()
+    settings = ExchangeSettings(name="shadowed", options={"shadow": {"venue": "nosuchvenue"}},
+                                find_exchange_type=lambda name: host.require("exchange", name))
     with pytest.raises(UnknownNameError, match="nosuchvenue"):
         PaperExchange(settings)
+
+
+def test_without_exchange_types_shadow_mode_says_how_to_run_it():
+    settings = ExchangeSettings(name="shadowed", options={"shadow": {"venue": "kalshi"}})
+    with pytest.raises(ConfigError, match=r"venues\.shadowed\.shadow\.venue.*arbexec run"):
+        PaperExchange(settings)
+
+
+async def test_the_upstream_comes_from_the_deployment_host_not_a_global_one(
+        tmp_path: Path, upstream) -> None:
+    """The paper venue builds its upstream through its settings: the host that built the
+    deployment offers the upstream type; no process-wide host is consulted."""
+    built: list[ExchangeSettings] = []
+
+    def factory(settings: ExchangeSettings):
+        built.append(settings)
+        return upstream
+
+    class Upstream:
+        @hookimpl
+        def arbexec_exchanges(self) -> list[ExchangeSpec]:
+            return [ExchangeSpec(name="localupstream", factory=factory)]
+
+    host = PluginHost.create(environ={"ARBEXEC_DISABLE_PLUGINS": "kalshi,polymarket"})
+    host.register(Upstream(), name="upstream")
+    deployment = parse_deployment(
+        {"venues": {"shadowed": {"type": "paper", "shadow": {"venue": "localupstream"}}}},
+        source="deploy.toml", base_dir=tmp_path)
+    venue = build_venue(deployment.venues[0], deployment, host)
+    assert [s.name for s in built] == ["shadowed-upstream"]
+    assert venue._upstream is upstream
+    await venue.aclose()

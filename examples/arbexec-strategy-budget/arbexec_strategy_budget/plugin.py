@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from arbexec.hookspecs import hookimpl
-from arbexec.specs import RiskRuleSpec
+from arbexec.api import RiskRuleSpec, hookimpl
 
 
 @hookimpl

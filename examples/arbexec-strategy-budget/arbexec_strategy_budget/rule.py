@@ -15,10 +15,18 @@ from decimal import Decimal
 
 from attrs import frozen
 
-from arbexec.model import OrderRequest, Side
-from arbexec.risk import Claim, RiskContext, Verdict
-from arbexec.risk.rules import ParamRule
-from arbexec.risk.rules.params import ParameterError, flag, money, money_by_name
+from arbexec.api import (
+    Claim,
+    OrderRequest,
+    ParameterError,
+    ParamRule,
+    RiskContext,
+    Side,
+    Verdict,
+    flag,
+    money,
+    money_by_name,
+)
 
 
 @frozen(kw_only=True)

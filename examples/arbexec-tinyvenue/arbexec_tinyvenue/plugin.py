@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from arbexec.hookspecs import hookimpl
-from arbexec.specs import ExchangeSpec
+from arbexec.api import ExchangeSpec, hookimpl
 
 if TYPE_CHECKING:
-    from arbexec.exchange import Exchange, ExchangeSettings
+    from arbexec.api import Exchange, ExchangeSettings
 
 
 def _make(settings: ExchangeSettings) -> Exchange:

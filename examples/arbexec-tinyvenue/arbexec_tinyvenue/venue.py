@@ -10,17 +10,20 @@ from pathlib import Path
 
 from attrs import define, field
 
-from arbexec.errors import OrderNotFound
-from arbexec.exchange import Capabilities, ExchangeSettings, MarketRules, PreparedOrder
-from arbexec.model import (
+from arbexec.api import (
     Balance,
+    Capabilities,
+    ExchangeSettings,
     Fill,
     Liquidity,
+    MarketRules,
     OrderBook,
+    OrderNotFound,
     OrderRequest,
     OrderState,
     OrderStatus,
     Position,
+    PreparedOrder,
 )
 
 

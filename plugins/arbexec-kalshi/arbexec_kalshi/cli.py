@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from arbexec.errors import UserError
+from arbexec.api import UserError
 from arbexec_kalshi import environment as env
 
 F = TypeVar("F", bound=Callable[..., Any])

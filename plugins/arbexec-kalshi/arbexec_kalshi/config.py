@@ -8,7 +8,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from arbexec.errors import ConfigError
+from arbexec.api import ConfigError
 from arbexec_kalshi import environment as env
 
 SELF_TRADE_PREVENTION = ("taker_at_cross", "maker")

@@ -9,7 +9,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from arbexec.errors import ConfigError
+from arbexec.api import ConfigError
 from arbexec_kalshi import environment as env
 from arbexec_kalshi.signing import Signer, now_ms
 

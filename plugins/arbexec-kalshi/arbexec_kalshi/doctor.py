@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from attrs import frozen
 
-from arbexec import errors as ax
+from arbexec import api as ax
 from arbexec_kalshi import environment as env
 from arbexec_kalshi.config import KalshiConfig
 from arbexec_kalshi.credentials import load_credentials

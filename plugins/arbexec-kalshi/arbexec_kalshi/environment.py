@@ -51,7 +51,7 @@ ENVIRONMENTS = {"production": PRODUCTION, "prod": PRODUCTION, "demo": DEMO}
 
 def hosts_for(name: str | None) -> Hosts:
     """The hosts of ``production`` or ``demo``; anything else is a one-line user error."""
-    from arbexec.errors import ConfigError
+    from arbexec.api import ConfigError
 
     key = (name or "production").strip().lower()
     try:

@@ -12,7 +12,7 @@ from typing import Any
 
 from attrs import frozen
 
-from arbexec import errors as ax
+from arbexec import api as ax
 
 
 @frozen

@@ -17,20 +17,23 @@ from typing import Any
 import httpx
 from attrs import evolve
 
-from arbexec import errors as ax
-from arbexec.exchange import Capabilities, ExchangeSettings, MarketRules, PreparedOrder
-from arbexec.model import (
+from arbexec import api as ax
+from arbexec.api import (
     ONE,
     ZERO,
     Balance,
+    Capabilities,
+    ExchangeSettings,
     Fill,
     Liquidity,
+    MarketRules,
     OrderBook,
     OrderRequest,
     OrderState,
     OrderStatus,
     Outcome,
     Position,
+    PreparedOrder,
     TimeInForce,
     now_utc,
     optional_datetime,

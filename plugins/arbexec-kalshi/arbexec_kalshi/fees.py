@@ -16,7 +16,7 @@ from typing import Any
 
 from attrs import frozen
 
-from arbexec.model import ONE, ZERO, Liquidity, now_utc, utc_datetime
+from arbexec.api import ONE, ZERO, Liquidity, now_utc, utc_datetime
 from arbexec_kalshi.numbers import field_decimal
 
 CENTICENT = Decimal("0.0001")

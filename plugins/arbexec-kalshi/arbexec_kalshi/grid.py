@@ -12,7 +12,7 @@ from typing import Any
 
 from attrs import frozen
 
-from arbexec.errors import OffGridOrder
+from arbexec.api import OffGridOrder
 from arbexec_kalshi.numbers import parse_decimal
 
 ZERO = Decimal(0)

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 from attrs import define, field
 
-from arbexec import errors as ax
+from arbexec import api as ax
 from arbexec_kalshi.errors import parse_error_body, to_exception
 from arbexec_kalshi.ratelimit import DEFAULT_COST, TokenBucket
 from arbexec_kalshi.signing import Signer

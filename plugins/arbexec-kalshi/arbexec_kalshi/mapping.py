@@ -15,7 +15,7 @@ from typing import Any
 
 from attrs import frozen
 
-from arbexec.model import (
+from arbexec.api import (
     ONE,
     ZERO,
     Fill,

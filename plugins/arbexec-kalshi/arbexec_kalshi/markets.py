@@ -7,8 +7,7 @@ from typing import Any
 
 from attrs import frozen
 
-from arbexec.exchange import MarketRules
-from arbexec.model import optional_datetime
+from arbexec.api import MarketRules, optional_datetime
 from arbexec_kalshi.fees import FeeSchedule
 from arbexec_kalshi.grid import PriceGrid, SizeGrid
 

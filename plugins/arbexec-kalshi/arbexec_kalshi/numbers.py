@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from arbexec.errors import ExchangeError
+from arbexec.api import ExchangeError
 
 CENT = Decimal("0.01")
 PRICE_QUANTUM = Decimal("0.0001")  # requests accept at most 4 decimals

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from arbexec.model import ONE, OrderBook, PriceLevel
+from arbexec.api import ONE, OrderBook, PriceLevel
 from arbexec_kalshi.numbers import parse_decimal
 
 

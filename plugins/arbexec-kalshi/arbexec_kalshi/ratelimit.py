@@ -76,7 +76,7 @@ def buckets_for(
     try:
         default_read, default_write = TIER_BUDGETS[tier.lower()]
     except KeyError:
-        from arbexec.errors import ConfigError
+        from arbexec.api import ConfigError
 
         raise ConfigError(
             f"unknown Kalshi usage tier {tier!r}; one of {', '.join(TIER_BUDGETS)}",

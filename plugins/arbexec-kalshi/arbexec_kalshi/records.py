@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from attrs import frozen
 
-from arbexec.model import Fill, OrderState
+from arbexec.api import Fill, OrderState
 
 
 @frozen(kw_only=True)

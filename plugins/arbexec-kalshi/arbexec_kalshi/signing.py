@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from attrs import field, frozen
 
-from arbexec.errors import AuthenticationError, ConfigError
+from arbexec.api import AuthenticationError, ConfigError
 
 HEADER_KEY = "KALSHI-ACCESS-KEY"
 HEADER_TIMESTAMP = "KALSHI-ACCESS-TIMESTAMP"

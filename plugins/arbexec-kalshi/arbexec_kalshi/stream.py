@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 from attrs import define, field
 
-from arbexec import errors as ax
-from arbexec.model import OrderState
+from arbexec import api as ax
+from arbexec.api import OrderState
 from arbexec_kalshi import mapping
 
 if TYPE_CHECKING:

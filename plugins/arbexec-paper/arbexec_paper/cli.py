@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from arbexec.errors import ExchangeError
-from arbexec.model import Outcome
+from arbexec.api import ExchangeError, Outcome
 from arbexec_paper.store import state_path
 
 if TYPE_CHECKING:
@@ -35,7 +34,7 @@ _STATE_DIR = click.option(
 
 def _open(venue: str, state_dir: str | None) -> PaperExchange:
     """The saved paper venue ``venue``, with its deployment options when there is one."""
-    from arbexec.exchange import ExchangeSettings
+    from arbexec.api import ExchangeSettings
     from arbexec_paper.exchange import PaperExchange
 
     options: Mapping[str, Any] = {}
@@ -52,7 +51,19 @@ def _open(venue: str, state_dir: str | None) -> PaperExchange:
     if not path.exists():
         raise click.ClickException(f"no paper account for venue {venue!r} at {path}")
     return PaperExchange(ExchangeSettings(name=venue, options=dict(options),
-                                          state_dir=state_dir))
+                                          state_dir=state_dir,
+                                          find_exchange_type=_exchange_types()))
+
+
+def _exchange_types() -> Any:
+    """The installed exchange types of the ``arbexec`` command's plugin host (a shadowing
+    paper venue builds its upstream with them), or None outside that command."""
+    context = click.get_current_context(silent=True)
+    root = context.find_root().obj if context is not None else None
+    host = getattr(root, "host", None)
+    if host is None:
+        return None
+    return lambda name: host.require("exchange", name)
 
 
 def _deployment() -> Any:

@@ -13,8 +13,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from arbexec.errors import ConfigError
-from arbexec.model import ONE, ZERO, to_decimal
+from arbexec.api import ONE, ZERO, ConfigError, to_decimal
 from arbexec_paper.fees import FeeModel, KalshiFees, NoFees, PolymarketFees
 
 

@@ -12,38 +12,35 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import heapq
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from arbexec.errors import (
+from arbexec.api import (
+    ZERO,
     AmbiguousSubmission,
-    DuplicateOrder,
-    InsufficientFunds,
-    InvalidOrder,
-    MarketClosed,
-    NoLiquidity,
-    OrderNotFound,
-    PostOnlyWouldCross,
-)
-from arbexec.exchange import (
+    Balance,
     Capabilities,
+    ConfigError,
+    DuplicateOrder,
     Exchange,
     ExchangeSettings,
-    MarketRules,
-    PreparedOrder,
-)
-from arbexec.model import (
-    ZERO,
-    Balance,
+    InsufficientFunds,
+    InvalidOrder,
     Liquidity,
+    MarketClosed,
+    MarketRules,
+    NoLiquidity,
     OrderBook,
+    OrderNotFound,
     OrderRequest,
     OrderState,
     OrderStatus,
     Outcome,
     Position,
+    PostOnlyWouldCross,
+    PreparedOrder,
     Side,
     TimeInForce,
 )
@@ -107,6 +104,8 @@ class PaperExchange:
         self.ledger = Ledger(self.config.cash)
         self._upstream = upstream
         self._owns_upstream = False
+        self._find_exchange_type = settings.find_exchange_type
+        self._source = settings.source
         self._build_markets()
         # Persistence (write-behind): what changed since the last flush.
         self._store: StateStore | None = None
@@ -127,12 +126,8 @@ class PaperExchange:
         config = self.config
         if config.shadow is not None:
             if self._upstream is None:
-                from arbexec.plugins import find_exchange_spec
-
-                spec = find_exchange_spec(config.shadow.venue)
-                self._upstream = spec.factory(
-                    ExchangeSettings(name=f"{self.name}-upstream", options=config.shadow.options)
-                )
+                self._upstream = self._build_upstream(config.shadow.venue,
+                                                      config.shadow.options)
                 self._owns_upstream = True
             return
         if config.snapshot is not None:
@@ -148,6 +143,18 @@ class PaperExchange:
                                     min_quantity=walk.min_quantity, event=walk.event)
                 source = RandomWalk(walk, config.seed)
                 self._markets[walk.market] = SimMarket(rules, source, config.replenish)
+
+    def _build_upstream(self, venue_type: str, options: Mapping[str, Any]) -> Exchange:
+        """The venue this one shadows, built through the settings' exchange types."""
+        find = self._find_exchange_type
+        if find is None:
+            raise ConfigError(
+                f"shadow mode needs the installed exchange types to build a {venue_type!r} "
+                "venue; run it from a deployment (arbexec run), or pass upstream=",
+                source=self._source, key=f"venues.{self.name}.shadow.venue")
+        spec = find(venue_type)
+        return spec.factory(ExchangeSettings(name=f"{self.name}-upstream", options=options,
+                                             source=self._source, find_exchange_type=find))
 
     def _load(self) -> None:
         assert self._store is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Protocol
 
-from arbexec.model import ONE, ZERO, Liquidity
+from arbexec.api import ONE, ZERO, Liquidity
 
 _CENTICENT = Decimal("0.0001")
 _FIVE_DECIMALS = Decimal("0.00001")

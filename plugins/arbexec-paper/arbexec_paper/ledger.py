@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from arbexec.model import ONE, ZERO, Balance, Outcome, Position
+from arbexec.api import ONE, ZERO, Balance, Outcome, Position
 
 
 class Holding:

@@ -12,8 +12,7 @@ from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from arbexec.exchange import MarketRules
-from arbexec.model import ONE, ZERO, OrderBook, Outcome, PriceLevel
+from arbexec.api import ONE, ZERO, MarketRules, OrderBook, Outcome, PriceLevel
 from arbexec_paper.orders import PaperOrder
 from arbexec_paper.sources import BookSource, Levels, ShadowSource
 

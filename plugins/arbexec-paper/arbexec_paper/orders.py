@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from arbexec.model import (
+from arbexec.api import (
     ONE,
     ZERO,
     Fill,

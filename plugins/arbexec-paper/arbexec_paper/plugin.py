@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from arbexec.hookspecs import hookimpl
-from arbexec.specs import ExchangeSpec
+from arbexec.api import ExchangeSpec, hookimpl
 
 if TYPE_CHECKING:
     import click
 
-    from arbexec.exchange import Exchange, ExchangeSettings
+    from arbexec.api import Exchange, ExchangeSettings
 
 
 def _make_exchange(settings: ExchangeSettings) -> Exchange:
@@ -33,7 +32,7 @@ def arbexec_exchanges() -> list[ExchangeSpec]:
 
 @hookimpl
 def arbexec_register_commands(cli: click.Group) -> None:
-    from arbexec.cli_lazy import LazyCommand
+    from arbexec.api import LazyCommand
 
     cli.add_command(LazyCommand("paper", "arbexec_paper.cli:paper_group",
                                 help="The simulated venue: settle markets, inspect the account."))

@@ -16,8 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
 
-from arbexec.errors import ConfigError
-from arbexec.model import ONE, OrderBook, to_decimal
+from arbexec.api import ONE, ConfigError, OrderBook, to_decimal
 from arbexec_paper.config import WalkMarket
 
 Level = tuple[Decimal, Decimal]  # (price, size)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 
-from arbexec.errors import VenueUnavailable
+from arbexec.api import VenueUnavailable
 from arbexec_paper.config import Realism
 from arbexec_paper.sources import market_seed
 

@@ -16,8 +16,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from attrs import frozen
 
-from arbexec.errors import OffGridOrder
-from arbexec.model import Side
+from arbexec.api import OffGridOrder, Side
 
 _UNIT = Decimal(10) ** 6
 SIZE_STEP = Decimal("0.01")

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from arbexec.errors import ArbexecError, ConfigError, OffGridOrder, UserError
+from arbexec.api import ArbexecError, ConfigError, OffGridOrder, UserError
 
 #: Builds the HTTP client of online commands (tests swap in a mock transport).
 client_factory: Callable[[], Any] | None = None
@@ -104,7 +104,7 @@ def build_order(**opts: Any) -> None:
     """
     import secrets
 
-    from arbexec.model import Side
+    from arbexec.api import Side
     from arbexec_polymarket.amounts import limit_amounts, market_amounts
     from arbexec_polymarket.eip712 import ExchangeKind
     from arbexec_polymarket.orders import OrderFields, OrderSigner, OrderType, post_body

@@ -7,7 +7,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from arbexec.errors import ConfigError
+from arbexec.api import ConfigError
 from arbexec_polymarket.constants import (
     AMOY,
     CLOB_HOST,

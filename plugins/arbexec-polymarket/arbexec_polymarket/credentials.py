@@ -13,7 +13,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from arbexec.errors import ConfigError
+from arbexec.api import ConfigError
 from arbexec_polymarket.auth import ApiCredentials
 from arbexec_polymarket.orders import SignatureType
 from arbexec_polymarket.signer import InvalidKey, Signer

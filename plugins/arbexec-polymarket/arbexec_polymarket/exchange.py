@@ -19,18 +19,21 @@ from typing import Any
 import httpx
 from attrs import field, frozen
 
-from arbexec import errors
-from arbexec.exchange import Capabilities, ExchangeSettings, MarketRules, PreparedOrder
-from arbexec.model import (
+from arbexec import api as errors
+from arbexec.api import (
     ZERO,
     Balance,
+    Capabilities,
+    ExchangeSettings,
     Liquidity,
+    MarketRules,
     OrderBook,
     OrderRequest,
     OrderState,
     OrderStatus,
     Outcome,
     Position,
+    PreparedOrder,
     Side,
     TimeInForce,
 )

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from arbexec import errors
+from arbexec import api as errors
 from arbexec_polymarket.auth import L2Signer
 from arbexec_polymarket.config import PolymarketConfig
 from arbexec_polymarket.venue_errors import VENUE, classify, venue_message

@@ -19,8 +19,8 @@ from typing import Any
 
 from attrs import evolve, frozen
 
-from arbexec import errors
-from arbexec.model import Outcome
+from arbexec import api as errors
+from arbexec.api import Outcome
 from arbexec_polymarket.eip712 import ExchangeKind
 from arbexec_polymarket.http import ClobHttp
 from arbexec_polymarket.venue_errors import VENUE

@@ -14,7 +14,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from arbexec.model import Side
+from arbexec.api import Side
 from arbexec_polymarket.constants import ZERO_BYTES32
 from arbexec_polymarket.eip712 import (
     POLY_1271_TRAILER,

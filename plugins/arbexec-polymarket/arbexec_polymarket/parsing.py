@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from arbexec.model import (
+from arbexec.api import (
     ZERO,
     Balance,
     Fill,

@@ -16,8 +16,8 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
-from arbexec import errors
-from arbexec.model import OrderState
+from arbexec import api as errors
+from arbexec.api import OrderState
 from arbexec_polymarket import parsing
 
 if TYPE_CHECKING:

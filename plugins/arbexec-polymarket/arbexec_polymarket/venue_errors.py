@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from arbexec import errors
+from arbexec import api as errors
 
 VENUE = "polymarket"
 

@@ -2,8 +2,7 @@
 
 import click
 
-from arbexec.hookspecs import hookimpl
-from arbexec.specs import ExchangeSpec, RiskRuleSpec, SinkSpec, SourceSpec
+from arbexec.api import ExchangeSpec, RiskRuleSpec, SinkSpec, SourceSpec, hookimpl
 
 
 def _factory(settings):

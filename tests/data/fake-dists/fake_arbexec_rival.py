@@ -1,7 +1,6 @@
 """Offers a venue name another distribution already offers."""
 
-from arbexec.hookspecs import hookimpl
-from arbexec.specs import ExchangeSpec
+from arbexec.api import ExchangeSpec, hookimpl
 
 
 def _factory(settings):

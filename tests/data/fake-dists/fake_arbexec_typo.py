@@ -1,6 +1,6 @@
 """Implements a misspelled hook."""
 
-from arbexec.hookspecs import hookimpl
+from arbexec.api import hookimpl
 
 
 @hookimpl

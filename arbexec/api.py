@@ -1,0 +1,269 @@
+"""The declared plugin API: everything a plugin (or an example) may import from arbexec.
+
+Plugins import from here and, in their tests, from ``arbexec.testing``; nothing else in
+the core is a promise. ``./dev lint`` enforces it (an import-linter contract in
+pyproject.toml), and the core may move its modules freely behind this list.
+
+Names are resolved on first use (PEP 562): a plugin's ``plugin.py`` that needs only
+``hookimpl`` and ``ExchangeSpec`` does not import the risk rules or click, so loading the
+plugin host stays cheap. Type checkers see the imports below as ordinary ones.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from arbexec.cli_lazy import LazyCommand
+    from arbexec.errors import (
+        AmbiguousSubmission,
+        ArbexecError,
+        AuthenticationError,
+        ConfigError,
+        DeprecatedEndpoint,
+        DuplicateOrder,
+        ExchangeError,
+        InsufficientFunds,
+        InvalidOrder,
+        MarketClosed,
+        NetworkError,
+        NoLiquidity,
+        OffGridOrder,
+        OrderNotFound,
+        PermissionDenied,
+        PluginError,
+        PostOnlyWouldCross,
+        RateLimited,
+        UnknownNameError,
+        UserError,
+        VenueUnavailable,
+    )
+    from arbexec.events import (
+        MONEY_PATH,
+        Event,
+    )
+    from arbexec.exchange import (
+        Capabilities,
+        Exchange,
+        ExchangeSettings,
+        MarketRules,
+        PreparedOrder,
+    )
+    from arbexec.hookspecs import hookimpl
+    from arbexec.model import (
+        ONE,
+        ZERO,
+        Balance,
+        ExecutionResult,
+        Fill,
+        Liquidity,
+        OrderBook,
+        OrderRequest,
+        OrderState,
+        OrderStatus,
+        Outcome,
+        Position,
+        PriceLevel,
+        RequestError,
+        Side,
+        TimeInForce,
+        now_utc,
+        optional_datetime,
+        optional_decimal,
+        to_decimal,
+        utc_datetime,
+    )
+    from arbexec.risk.base import (
+        Claim,
+        Need,
+        OrderOutcome,
+        OutcomeObserver,
+        RiskContext,
+        RiskRule,
+        VenueHealth,
+        Verdict,
+        money_at_risk,
+    )
+    from arbexec.risk.rules.common import ParamRule
+    from arbexec.risk.rules.params import (
+        ParameterError,
+        count,
+        flag,
+        fraction,
+        money,
+        money_by_name,
+        names,
+        price,
+        require_any,
+        require_order,
+        seconds,
+        time_of_day,
+        weekdays,
+        zone,
+    )
+    from arbexec.sinks.base import (
+        Sink,
+        SinkSettings,
+    )
+    from arbexec.sources.base import (
+        Source,
+        SourceItem,
+        SourceSettings,
+    )
+    from arbexec.sources.parse import request_from_json, request_from_mapping
+    from arbexec.specs import (
+        ExchangeSpec,
+        RiskRuleSpec,
+        SinkSpec,
+        SourceSpec,
+    )
+
+__all__ = [
+    "MONEY_PATH",
+    "ONE",
+    "ZERO",
+    "AmbiguousSubmission",
+    "ArbexecError",
+    "AuthenticationError",
+    "Balance",
+    "Capabilities",
+    "Claim",
+    "ConfigError",
+    "DeprecatedEndpoint",
+    "DuplicateOrder",
+    "Event",
+    "Exchange",
+    "ExchangeError",
+    "ExchangeSettings",
+    "ExchangeSpec",
+    "ExecutionResult",
+    "Fill",
+    "InsufficientFunds",
+    "InvalidOrder",
+    "LazyCommand",
+    "Liquidity",
+    "MarketClosed",
+    "MarketRules",
+    "Need",
+    "NetworkError",
+    "NoLiquidity",
+    "OffGridOrder",
+    "OrderBook",
+    "OrderNotFound",
+    "OrderOutcome",
+    "OrderRequest",
+    "OrderState",
+    "OrderStatus",
+    "Outcome",
+    "OutcomeObserver",
+    "ParamRule",
+    "ParameterError",
+    "PermissionDenied",
+    "PluginError",
+    "Position",
+    "PostOnlyWouldCross",
+    "PreparedOrder",
+    "PriceLevel",
+    "RateLimited",
+    "RequestError",
+    "RiskContext",
+    "RiskRule",
+    "RiskRuleSpec",
+    "Side",
+    "Sink",
+    "SinkSettings",
+    "SinkSpec",
+    "Source",
+    "SourceItem",
+    "SourceSettings",
+    "SourceSpec",
+    "TimeInForce",
+    "UnknownNameError",
+    "UserError",
+    "VenueHealth",
+    "VenueUnavailable",
+    "Verdict",
+    "count",
+    "flag",
+    "fraction",
+    "hookimpl",
+    "money",
+    "money_at_risk",
+    "money_by_name",
+    "names",
+    "now_utc",
+    "optional_datetime",
+    "optional_decimal",
+    "price",
+    "request_from_json",
+    "request_from_mapping",
+    "require_any",
+    "require_order",
+    "seconds",
+    "time_of_day",
+    "to_decimal",
+    "utc_datetime",
+    "weekdays",
+    "zone",
+]
+
+#: Where each name lives, for the lazy lookup (a test checks it matches ``__all__``).
+_SOURCES: dict[str, tuple[str, ...]] = {
+    "arbexec.model": (
+        "ONE", "ZERO", "Balance", "ExecutionResult", "Fill", "Liquidity", "OrderBook",
+        "OrderRequest", "OrderState", "OrderStatus", "Outcome", "Position", "PriceLevel",
+        "RequestError", "Side", "TimeInForce", "now_utc", "optional_datetime",
+        "optional_decimal", "to_decimal", "utc_datetime",
+    ),
+    "arbexec.errors": (
+        "AmbiguousSubmission", "ArbexecError", "AuthenticationError", "ConfigError",
+        "DeprecatedEndpoint", "DuplicateOrder", "ExchangeError", "InsufficientFunds",
+        "InvalidOrder", "MarketClosed", "NetworkError", "NoLiquidity", "OffGridOrder",
+        "OrderNotFound", "PermissionDenied", "PluginError", "PostOnlyWouldCross", "RateLimited",
+        "UnknownNameError", "UserError", "VenueUnavailable",
+    ),
+    "arbexec.exchange": (
+        "Capabilities", "Exchange", "ExchangeSettings", "MarketRules", "PreparedOrder",
+    ),
+    "arbexec.specs": (
+        "ExchangeSpec", "RiskRuleSpec", "SinkSpec", "SourceSpec",
+    ),
+    "arbexec.hookspecs": ("hookimpl",),
+    "arbexec.cli_lazy": ("LazyCommand",),
+    "arbexec.risk.base": (
+        "Claim", "Need", "OrderOutcome", "OutcomeObserver", "RiskContext", "RiskRule",
+        "VenueHealth", "Verdict", "money_at_risk",
+    ),
+    "arbexec.risk.rules.common": ("ParamRule",),
+    "arbexec.risk.rules.params": (
+        "ParameterError", "count", "flag", "fraction", "money", "money_by_name", "names",
+        "price", "require_any", "require_order", "seconds", "time_of_day", "weekdays", "zone",
+    ),
+    "arbexec.events": (
+        "MONEY_PATH", "Event",
+    ),
+    "arbexec.sinks.base": (
+        "Sink", "SinkSettings",
+    ),
+    "arbexec.sources.base": (
+        "Source", "SourceItem", "SourceSettings",
+    ),
+    "arbexec.sources.parse": (
+        "request_from_json", "request_from_mapping",
+    ),
+}
+_HOME = {name: module for module, names in _SOURCES.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"arbexec.api has no {name!r} (the plugin API is its __all__)")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
