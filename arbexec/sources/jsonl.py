@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import sys
 import threading
@@ -20,7 +19,9 @@ from attrs import define, field
 
 from arbexec.errors import ConfigError
 from arbexec.model import RequestError
+from arbexec.sources import strict_json
 from arbexec.sources.base import SourceItem, SourceSettings
+from arbexec.sources.pairs import check_pair, check_pair_data
 from arbexec.sources.parse import request_from_mapping
 
 #: Parses the object of a ``{"pair": {...}}`` line into a pair request.
@@ -35,19 +36,36 @@ def pair_from_mapping(data: dict[str, Any]) -> Any:
 
 
 def parse_line(text: str, position: str, pair_parser: PairParser | None = None) -> SourceItem:
+    """One line -> a request, or an item carrying the reason (never an exception).
+
+    The raw text kept for the journal is made safe first: a line may hold anything.
+    """
+    raw = _safe_raw(text)
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return SourceItem(position=position, raw=text, error_field="request",
-                          error=f"not valid JSON ({exc.msg} at column {exc.colno})")
-    try:
+        data = strict_json.loads(text)
         if isinstance(data, dict) and "pair" in data:
             if pair_parser is None:
                 raise RequestError("pair", "pair requests are not supported by this engine")
-            return SourceItem(position=position, raw=text, request=pair_parser(data["pair"]))
-        return SourceItem(position=position, raw=text, request=request_from_mapping(data))
+            if len(data) != 1:
+                extra = sorted(k for k in data if k != "pair")[0]
+                raise RequestError(extra, "a pair line holds only {\"pair\": {...}}")
+            check_pair_data(data["pair"])
+            pair = pair_parser(data["pair"])
+            check_pair(pair)
+            return SourceItem(position=position, raw=raw, request=pair)
+        return SourceItem(position=position, raw=raw, request=request_from_mapping(data))
     except RequestError as exc:
-        return SourceItem(position=position, raw=text, error=exc.message, error_field=exc.field)
+        return SourceItem(position=position, raw=raw, error=exc.message, error_field=exc.field)
+    except (TypeError, ValueError, ArithmeticError, RecursionError) as exc:
+        # A parser bug must not end the run: the line is refused and the rest goes on.
+        return SourceItem(position=position, raw=raw, error_field="request",
+                          error=f"could not be read ({type(exc).__name__}: {exc})")
+
+
+def _safe_raw(text: str) -> str:
+    """The line as it may be journaled: at most 500 characters, valid UTF-8."""
+    short = text[:500]
+    return short.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _stdin_lines() -> asyncio.Queue[str | None]:
