@@ -228,12 +228,15 @@ def _shown(value: str) -> str:
 #: escape, NUL), lone surrogates (not encodable as UTF-8, so the journal cannot store them)
 #: and private or unassigned code points.
 _BAD_CATEGORIES = {"Cc": "a control character", "Cs": "a lone surrogate (not valid Unicode)",
-                   "Co": "a private-use character", "Cn": "an unassigned code point"}
-#: Further categories refused in identifiers: invisible format characters (zero-width
-#: spaces, right-to-left overrides) and line or paragraph separators, which make two
-#: different keys look alike or rearrange a line on screen.
-_BAD_IN_NAMES = {"Cf": "an invisible format character", "Zl": "a line separator",
-                 "Zp": "a paragraph separator"}
+                   "Co": "a private-use character", "Cn": "an unassigned code point",
+                   "Zl": "a line separator", "Zp": "a paragraph separator"}
+#: Bidirectional embeddings, overrides and isolates: they rearrange the rest of a line on
+#: screen (a result row, an audit line), so no text may hold them.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: Refused in identifiers as well: every invisible format character (zero-width spaces and
+#: joiners), which make two different keys look alike. Free text (tags) may hold joiners,
+#: as emoji and some scripts need them.
+_BAD_IN_NAMES = {"Cf": "an invisible format character"}
 
 
 def text_problem(text: str, *, identifier: bool = False) -> str | None:
@@ -247,6 +250,8 @@ def text_problem(text: str, *, identifier: bool = False) -> str | None:
         category = unicodedata.category(char)
         what = _BAD_CATEGORIES.get(category) or (_BAD_IN_NAMES.get(category)
                                                  if identifier else None)
+        if what is None and char in _BIDI_CONTROLS:
+            what = "a bidirectional control character"
         if what is not None:
             return (f"contains {what} ({char.encode('ascii', 'backslashreplace').decode()} "
                     f"at position {position})")

@@ -27,6 +27,9 @@ def read_toml(path: Path, *, what: str) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"cannot read the {what}: {exc.strerror or exc}",
                           source=source) from None
+    except ValueError:  # a NUL in the path
+        raise ConfigError(f"cannot read the {what}: the path holds a NUL character",
+                          source=source.replace("\x00", "\\x00")) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -68,6 +68,18 @@ def _safe_raw(text: str) -> str:
     return short.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def is_readable_file(path: str) -> bool:
+    """Whether ``path`` names a regular file this process can open for reading; False (not
+    an exception) for names too long, holding NUL, or without permission."""
+    try:
+        if not Path(path).is_file():
+            return False
+        with open(path, "rb"):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def _stdin_lines() -> asyncio.Queue[str | None]:
     """Lines of stdin, read by a daemon thread straight from the file descriptor.
 
@@ -125,9 +137,9 @@ class JsonlSource:
         if not isinstance(path, str) or not path:
             raise ConfigError("'path' must be a file path or '-' for stdin",
                               source=settings.source, key="source.path")
-        if path != "-" and not Path(path).is_file():
-            raise ConfigError(f"request file {path!r} does not exist", source=settings.source,
-                              key="source.path")
+        if path != "-" and not is_readable_file(path):
+            raise ConfigError(f"request file {path!r} does not exist or cannot be read",
+                              source=settings.source, key="source.path")
         return cls(name=settings.name, path=path, pair_parser=pair_from_mapping)
 
     @property

@@ -6,7 +6,7 @@ rounded), lets a repeated key overwrite the first (a price of 0.01 becomes 0.99)
 (``"\\ud800"``) that no UTF-8 journal can store. Here every one of those is a
 ``RequestError`` naming where it is, so the line is refused alone and the run goes on:
 
-* numbers become ``Decimal`` straight from their literal;
+* numbers become ``Decimal`` straight from their literal (whole numbers ``int``);
 * a key repeated in one object, ``NaN`` / ``Infinity``, nesting deeper than ``MAX_DEPTH``
   and lines longer than ``MAX_LINE_CHARS`` are refused;
 * every string (keys too) must be valid Unicode without control characters, and at most
@@ -39,7 +39,7 @@ def loads(text: str) -> Any:
                            f"is {MAX_LINE_CHARS}")
     _check_depth(text)
     try:
-        data = json.loads(text, parse_float=_number, parse_int=_number,
+        data = json.loads(text, parse_float=_number, parse_int=_integer,
                           parse_constant=_constant, object_pairs_hook=_object)
     except json.JSONDecodeError as exc:
         raise RequestError("request", f"not valid JSON ({exc.msg} at column {exc.colno})"
@@ -125,6 +125,12 @@ def _string_end(text: str, start: int) -> int:
 
 def _number(literal: str) -> Decimal:
     return Decimal(literal)
+
+
+def _integer(literal: str) -> int | Decimal:
+    """Whole numbers stay ``int`` (a tag ``3`` is journaled as 3); one too long for a
+    plausible int is a Decimal, which every field's bound then refuses."""
+    return int(literal) if len(literal) <= 30 else Decimal(literal)
 
 
 def _constant(name: str) -> Any:
