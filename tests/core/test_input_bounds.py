@@ -123,6 +123,10 @@ def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
     text = line(tags='{"note": "' + "[{" * 40 + '\\" ]] {{ \\\\"}')
     item = parse_line(text, "f:1")
     assert item.request is not None, item.error
+    escaped = line(tags='{"note": "a\\" ' + "[" * 30 + '", "other": "b\\\\"}')
+    item = parse_line(escaped, "f:1")
+    assert item.request is not None, item.error
+    assert item.request.tags == {"note": 'a" ' + "[" * 30, "other": "b\\"}
 
 
 # ---------------------------------------------------------------------------- item 3
