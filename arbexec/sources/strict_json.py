@@ -39,15 +39,48 @@ def loads(text: str) -> Any:
                            f"is {MAX_LINE_CHARS}")
     _check_depth(text)
     try:
-        data = json.loads(text, parse_float=_number, parse_int=_integer,
-                          parse_constant=_constant, object_pairs_hook=_object)
+        data = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise RequestError("request", f"not valid JSON ({exc.msg} at column {exc.colno})"
                            ) from None
     except RecursionError:  # unreachable past _check_depth; kept so no line can crash a run
         raise RequestError("request", f"nested deeper than {MAX_DEPTH} levels") from None
-    check_strings(data, "")
+    if not (text.isascii() and "\\" not in text and len(text) <= MAX_STRING_CHARS):
+        # Only an escape or a non-ASCII character can put a surrogate or a control
+        # character into a string (the parser refuses raw controls), and no string is
+        # longer than its line: most lines need no walk.
+        check_strings(data, "")
     return data
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise RequestError(_printable(key), "appears more than once in one object; "
+                                   "which value is meant is unclear, so the line is refused")
+            seen.add(key)
+    return result
+
+
+def _number(literal: str) -> Decimal:
+    return Decimal(literal)
+
+
+def _integer(literal: str) -> int | Decimal:
+    """Whole numbers stay ``int`` (a tag ``3`` is journaled as 3); one too long for a
+    plausible int is a Decimal, which every field's bound then refuses."""
+    return int(literal) if len(literal) <= 30 else Decimal(literal)
+
+
+def _constant(name: str) -> Any:
+    raise RequestError("request", f"{name} is not a number JSON allows; write a finite number")
+
+
+_DECODER = json.JSONDecoder(parse_float=_number, parse_int=_integer, parse_constant=_constant,
+                            object_pairs_hook=_object)
 
 
 def check_strings(value: Any, where: str) -> None:
@@ -121,29 +154,3 @@ def _string_end(text: str, start: int) -> int:
         if backslashes % 2 == 0:
             return quote + 1
         position = quote + 1
-
-
-def _number(literal: str) -> Decimal:
-    return Decimal(literal)
-
-
-def _integer(literal: str) -> int | Decimal:
-    """Whole numbers stay ``int`` (a tag ``3`` is journaled as 3); one too long for a
-    plausible int is a Decimal, which every field's bound then refuses."""
-    return int(literal) if len(literal) <= 30 else Decimal(literal)
-
-
-def _constant(name: str) -> Any:
-    raise RequestError("request", f"{name} is not a number JSON allows; write a finite number")
-
-
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise RequestError(_printable(key), "appears more than once in one object; "
-                                   "which value is meant is unclear, so the line is refused")
-            seen.add(key)
-    return result

@@ -368,15 +368,19 @@ def hostile_deployment(draw: st.DrawFn) -> str:
 @given(hostile_deployment())
 def test_config_check_refuses_hostile_deployments_in_one_line(home: Path, text: str) -> None:
     COUNTS["deployment files (config check)"] += 1
-    folder = Path(tempfile.mkdtemp(dir=home))
+    # Three levels down, so that a name climbing out (``../../../escape``) lands in home.
+    deep = home / "configs" / "a" / "b"
+    deep.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(dir=deep))
     config = folder / "deploy.toml"
     config.write_text(text, encoding="utf-8", errors="surrogatepass")
+    before = set(home.rglob("*"))
     result = CliRunner().invoke(cli, ["--config", str(config), "config", "check"])
     no_traceback(result)
     assert result.exit_code == 2, (text, result.output)
     for message in result.output.strip().splitlines():
         assert message.startswith("error: "), result.output
-    assert not list(folder.glob("venues")) and not (home.parent / "escape").exists()
+    assert set(home.rglob("*")) == before  # nothing written, inside or outside the folder
 
 
 # ---------------------------------------------------------------------------- policy files
