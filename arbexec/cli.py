@@ -333,6 +333,11 @@ def order() -> None:
     """Place, inspect or cancel one order."""
 
 
+#: Request fields whose ``order place`` option has another name.
+_PLACE_OPTIONS = {"limit_price": "--price", "time_in_force": "--tif", "expires_at": "--expires",
+                  "idempotency_key": "--key", "tags": "--tag"}
+
+
 @order.command("place")
 @click.option("--venue", required=True)
 @click.option("--market", required=True)
@@ -370,8 +375,11 @@ def order_place(app: App, policy: str | None, tags: tuple[str, ...], **values: A
     try:
         request = request_from_mapping(data)
     except RequestError as exc:
-        raise click.BadParameter(exc.message, param_hint=f"--{exc.field.replace('_', '-')}"
-                                 ) from None
+        field = exc.field
+        if field == "request_id" and not values.get("request_id"):
+            field = "idempotency_key"  # the request id is the key unless given
+        option = _PLACE_OPTIONS.get(field, f"--{field.replace('_', '-')}")
+        raise click.BadParameter(exc.message, param_hint=option) from None
     runtime = app.runtime(policy_file=Path(policy) if policy else None, quiet=True)
 
     async def go() -> ExecutionResult:

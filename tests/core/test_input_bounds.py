@@ -394,3 +394,39 @@ def test_a_run_refuses_each_hostile_line_alone_and_executes_the_rest(tmp_path: P
     for record in denied:
         assert "\n" not in record["reason"] and record["reason"].startswith(f"{source}:")
     assert paper_orders(tmp_path) == len(filled)
+
+
+@pytest.mark.parametrize(
+    "journal",
+    ['path = "requests.jsonl/journal.sqlite3"', 'path = "' + "x" * 300 + '/journal.sqlite3"',
+     'path = "journal.sqlite3"\nstate_dir = "/proc/no-such-folder"'],
+)
+def test_a_state_folder_that_cannot_be_made_is_one_line(tmp_path: Path, journal: str) -> None:
+    source = write(tmp_path, GOOD.format(n=1) + "\n", "requests.jsonl")
+    config = write(tmp_path, f"[journal]\n{journal}\n[venues.paper]\ntype = 'paper'\n")
+    result = CliRunner().invoke(cli, ["--config", str(config), "run", str(source)])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.output.count("\n") == 1 and "venues.paper: cannot keep the venue's state" \
+        in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [("--price", "0.3000000000000000000000001", "more than 18 decimal places"),
+     ("--price", "\u0660.\u0665", "ASCII digits"),
+     ("--quantity", "1e400", "not a plausible order"),
+     ("--market", "M\x1b[2J", "control character"),
+     ("--key", "k\ud800", "lone surrogate"),
+     ("--expires", "1e400", "not an ISO-8601 timestamp")],
+)
+def test_order_place_names_the_option_it_refuses(tmp_path: Path, option: str, value: str,
+                                                 words: str) -> None:
+    args = {"--venue": "paper", "--market": "PAPER-FED-CUT", "--outcome": "YES",
+            "--side": "BUY", "--quantity": "1", "--price": "0.90",
+            "--tif": "GTD" if option == "--expires" else "IOC", option: value}
+    result = invoke(tmp_path, "order", "place", *[x for kv in args.items() for x in kv])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for {option}" in result.output and words in result.output, \
+        result.output
+    assert paper_orders(tmp_path) == 0
