@@ -430,3 +430,18 @@ def test_order_place_names_the_option_it_refuses(tmp_path: Path, option: str, va
     assert f"Invalid value for {option}" in result.output and words in result.output, \
         result.output
     assert paper_orders(tmp_path) == 0
+
+
+@pytest.mark.parametrize("command", [["risk", "explain", "--file"], ["arb", "--file"]])
+@pytest.mark.parametrize("content", ["[" * 100_000, '{"a":' * 900 + "1" + "}" * 900,
+                                     '{"pair": {"pair_id": "p", "pair_id": "q"}}'],
+                         ids=["long", "deep", "duplicate"])
+def test_other_line_readers_refuse_hostile_lines_in_one_line(
+    tmp_path: Path, command: list[str], content: str
+) -> None:
+    source = tmp_path / "lines.jsonl"
+    source.write_bytes(content.encode() + b"\n\xff\xfe\n")
+    result = invoke(tmp_path, *command, str(source))
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.output.startswith(f"error: {source}:1: ") and result.output.count("\n") == 1
