@@ -80,6 +80,14 @@ def is_readable_file(path: str) -> bool:
         return False
 
 
+#: Characters read at most for one line of a file (the bound, its line break, one more).
+_READ_LIMIT = strict_json.MAX_LINE_CHARS + 3
+#: Bytes of stdin held at most for one line (a character takes up to 4 bytes in UTF-8).
+_MAX_LINE_BYTES = 4 * strict_json.MAX_LINE_CHARS + 8
+#: Delivered (by identity) in place of a stdin line past the bound.
+OVERLONG = "<a line past the length bound>"
+
+
 def _stdin_lines() -> asyncio.Queue[str | None]:
     """Lines of stdin, read by a daemon thread straight from the file descriptor.
 
@@ -106,6 +114,7 @@ def _stdin_lines() -> asyncio.Queue[str | None]:
             deliver(None)
             return
         pending = b""
+        skipping = False  # inside a line already reported as too long
         while True:
             try:
                 chunk = os.read(fd, 65536)
@@ -116,8 +125,16 @@ def _stdin_lines() -> asyncio.Queue[str | None]:
             pending += chunk
             *lines, pending = pending.split(b"\n")
             for raw in lines:
+                if skipping:  # the end of the over-long line
+                    skipping = False
+                    continue
                 deliver(raw.decode("utf-8", "replace") + "\n")
-        if pending:
+            if len(pending) > _MAX_LINE_BYTES:  # never hold more than one line's bound
+                if not skipping:
+                    deliver(OVERLONG)
+                    skipping = True
+                pending = b""
+        if pending and not skipping:
             deliver(pending.decode("utf-8", "replace"))
         deliver(None)
 
@@ -155,17 +172,31 @@ class JsonlSource:
                 if line is None:
                     return
                 lineno += 1
-                item = self._item(line, lineno)
+                item = self._overlong(lineno) if line is OVERLONG else self._item(line, lineno)
                 if item is not None:
                     yield item
         else:
             # Undecodable bytes become U+FFFD: the line is then reported as not JSON, with
             # its number, instead of ending the run.
             with open(self.path, encoding="utf-8", errors="replace") as handle:
-                for lineno, line in enumerate(handle, start=1):
+                lineno = 0
+                while line := handle.readline(_READ_LIMIT):
+                    lineno += 1
+                    if len(line) == _READ_LIMIT and not line.endswith("\n"):
+                        # Over the bound: skip the rest without holding it in memory.
+                        while (rest := handle.readline(_READ_LIMIT)) and not rest.endswith(
+                                "\n"):
+                            pass
+                        yield self._overlong(lineno)
+                        continue
                     item = self._item(line, lineno)
                     if item is not None:
                         yield item
+
+    def _overlong(self, lineno: int) -> SourceItem:
+        return SourceItem(position=f"{self.label}:{lineno}", error_field="request", raw="",
+                          error=f"the line is longer than {strict_json.MAX_LINE_CHARS} "
+                          "characters; it was skipped unread")
 
     def _item(self, line: str, lineno: int) -> SourceItem | None:
         text = line.strip()

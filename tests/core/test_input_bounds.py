@@ -445,3 +445,42 @@ def test_other_line_readers_refuse_hostile_lines_in_one_line(
     assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.output.startswith(f"error: {source}:1: ") and result.output.count("\n") == 1
+
+
+def test_a_line_past_the_bound_is_skipped_unread_and_the_file_goes_on(tmp_path: Path) -> None:
+    source = tmp_path / "requests.jsonl"
+    with source.open("w") as handle:
+        handle.write('{"request_id": "' + "x" * 5_000_000 + '"}\n')
+        handle.write(GOOD.format(n=1) + "\n")
+    result = invoke(tmp_path, "--json", "run", str(source))
+    assert result.exit_code == 0, result.output[:500]
+    records = [json.loads(x) for x in result.output.splitlines() if x.startswith('{"request')]
+    assert [r["status"] for r in records] == ["DENIED", "FILLED"]
+    assert records[0]["reason"].startswith(f"{source}:1: request: the line is longer than")
+
+
+async def test_stdin_holds_at_most_one_bounded_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import threading
+
+    from arbexec.sources import jsonl
+
+    read_end, write_end = os.pipe()
+
+    class Stdin:
+        def fileno(self) -> int:
+            return read_end
+
+    def feed() -> None:
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(b'{"request_id": "' + b"x" * 3_000_000 + b'"}\n')
+            pipe.write(b'{"next": 1}\n')
+
+    monkeypatch.setattr(jsonl.sys, "stdin", Stdin())
+    threading.Thread(target=feed, daemon=True).start()
+    queue = jsonl._stdin_lines()
+    lines = []
+    while (line := await queue.get()) is not None:
+        lines.append(line)
+    os.close(read_end)
+    assert lines == [jsonl.OVERLONG, '{"next": 1}\n']
