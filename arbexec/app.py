@@ -7,6 +7,7 @@ clear error (naming the package to install) before any venue is contacted.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -89,6 +90,13 @@ def build_venue(entry: PluginConfig, deployment: Deployment, host: PluginHost) -
         raise
     except (ValueError, TypeError) as exc:
         raise ConfigError(str(exc), source=deployment.source, key=entry.key) from None
+    except (OSError, sqlite3.Error) as exc:  # its state folder or file cannot be made
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        shown = settings.state_dir if len(settings.state_dir or "") <= 120 else (
+            (settings.state_dir or "")[:117] + "...")
+        raise ConfigError(f"cannot keep the venue's state under {shown}: {reason} (check "
+                          "[journal] path and state_dir)", source=deployment.source,
+                          key=entry.key) from None
 
 
 def build_sinks(deployment: Deployment, host: PluginHost, *, json_output: bool,

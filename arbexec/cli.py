@@ -174,11 +174,17 @@ class ArbexecGroup(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {_printable(str(exc))}", err=True)
             ctx.exit(2)
         except ArbexecError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {_printable(str(exc))}", err=True)
             ctx.exit(1)
+
+
+def _printable(message: str) -> str:
+    """A message that any terminal encoding can show: an input's lone surrogate (a path
+    argument with undecodable bytes) would otherwise fail the very error report."""
+    return message.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @click.group(cls=ArbexecGroup)
@@ -281,9 +287,11 @@ def run(app: App, source: str | None, policy: str | None, quiet: bool) -> None:
 
     deployment = app.deployment
     if source is not None:
-        if source != "-" and not Path(source).is_file():
-            raise click.BadParameter(f"request file {source!r} does not exist",
-                                     param_hint="SOURCE")
+        from arbexec.sources.jsonl import is_readable_file
+
+        if source != "-" and not is_readable_file(source):
+            raise click.BadParameter(f"request file {_short(source)} does not exist or "
+                                     "cannot be read", param_hint="SOURCE")
         entry = PluginConfig(name="jsonl", type="jsonl", options={"path": source}, key="SOURCE")
     elif deployment.request_source is not None:
         entry = deployment.request_source
@@ -302,6 +310,12 @@ def run(app: App, source: str | None, policy: str | None, quiet: bool) -> None:
         click.echo(summary.render())
 
 
+def _short(text: str) -> str:
+    """A user-given name for a one-line message: ASCII, at most about 80 characters."""
+    shown = repr(text if len(text) <= 80 else text[:77] + "...")
+    return shown.encode("ascii", "backslashreplace").decode("ascii")
+
+
 # ---------------------------------------------------------------------------- orders
 
 
@@ -317,6 +331,11 @@ def _print_result(app: App, result: ExecutionResult) -> None:
 @cli.group()
 def order() -> None:
     """Place, inspect or cancel one order."""
+
+
+#: Request fields whose ``order place`` option has another name.
+_PLACE_OPTIONS = {"limit_price": "--price", "time_in_force": "--tif", "expires_at": "--expires",
+                  "idempotency_key": "--key", "tags": "--tag"}
 
 
 @order.command("place")
@@ -356,8 +375,11 @@ def order_place(app: App, policy: str | None, tags: tuple[str, ...], **values: A
     try:
         request = request_from_mapping(data)
     except RequestError as exc:
-        raise click.BadParameter(exc.message, param_hint=f"--{exc.field.replace('_', '-')}"
-                                 ) from None
+        field = exc.field
+        if field == "request_id" and not values.get("request_id"):
+            field = "idempotency_key"  # the request id is the key unless given
+        option = _PLACE_OPTIONS.get(field, f"--{field.replace('_', '-')}")
+        raise click.BadParameter(exc.message, param_hint=option) from None
     runtime = app.runtime(policy_file=Path(policy) if policy else None, quiet=True)
 
     async def go() -> ExecutionResult:
@@ -706,18 +728,17 @@ def risk_explain(app: App, request_json: str | None, request_file: str | None,
     REQUEST_JSON is one request as a JSON object (the run format, {"pair": {...}} for a
     pair); or use --file.
     """
-    import json
-
     from arbexec.errors import UserError
     from arbexec.journal import dumps
     from arbexec.model import OrderRequest, RequestError
-    from arbexec.sources.parse import request_from_json
+    from arbexec.sources import strict_json
+    from arbexec.sources.parse import request_from_mapping
 
     texts: list[tuple[str, str]] = []
     if request_json is not None:
         texts.append(("argument", request_json))
     if request_file is not None:
-        with open(request_file, encoding="utf-8") as handle:
+        with open(request_file, encoding="utf-8", errors="replace") as handle:
             texts.extend((f"{request_file}:{n}", line) for n, line in enumerate(handle, 1)
                          if line.strip() and not line.lstrip().startswith("#"))
     if not texts:
@@ -725,17 +746,13 @@ def risk_explain(app: App, request_json: str | None, request_file: str | None,
     requests: list[tuple[str, Any]] = []
     for where, text in texts:
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})"
-                            ) from None
-        try:
+            data = strict_json.loads(text)
             if isinstance(data, dict) and "pair" in data:
                 from arbexec.arbitrage.model import pair_from_mapping
 
                 requests.append((where, pair_from_mapping(data["pair"])))
             else:
-                requests.append((where, request_from_json(text)))
+                requests.append((where, request_from_mapping(data)))
         except RequestError as exc:
             raise UserError(f"{where}: {exc.field}: {exc.message}") from None
     runtime = app.runtime(policy_file=Path(policy) if policy else None, quiet=True, lock=False)

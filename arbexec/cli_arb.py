@@ -26,24 +26,21 @@ def _leg(text: str, option: str) -> dict[str, Any]:
 
 
 def _pairs_from_file(path: str) -> list[PairRequest]:
-    import json
-
     from arbexec.arbitrage.model import pair_from_mapping
     from arbexec.errors import UserError
     from arbexec.model import RequestError
+    from arbexec.sources import strict_json
 
     pairs = []
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
             text = line.strip()
             if not text or text.startswith("#"):
                 continue
             try:
-                data = json.loads(text)
+                data = strict_json.loads(text)  # exact numbers, bounded nesting
                 pairs.append(pair_from_mapping(data.get("pair", data)
                                                if isinstance(data, dict) else data))
-            except json.JSONDecodeError as exc:
-                raise UserError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
             except RequestError as exc:
                 raise UserError(f"{path}:{number}: {exc.field}: {exc.message}") from None
     return pairs

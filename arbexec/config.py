@@ -8,6 +8,7 @@ repr is hidden, and never reach the journal.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -19,6 +20,8 @@ from attrs import field, frozen
 
 from arbexec.engine import EngineSettings
 from arbexec.errors import ConfigError
+from arbexec.names import check_venue_name
+from arbexec.tomlfile import read_toml
 
 DEFAULT_NAME = "<built-in default>"
 DEFAULT_FILE = Path(__file__).resolve().parent / "defaults" / "default.toml"
@@ -28,9 +31,18 @@ _ENGINE_KEYS = {
     "poll_interval": float, "poll_max_interval": float, "unknown_grace": float,
     "breaker_window": float, "background_tracking": bool,
 }
+#: The valid range of every engine number (inclusive). Every wait the engine makes comes
+#: from one of these, so none can be infinite, NaN or absurdly long.
+ENGINE_RANGES: Mapping[str, tuple[float, float]] = {
+    "wait_budget": (0, 86400),  # at most a day of following one order
+    "poll_interval": (0.001, 60),
+    "poll_max_interval": (0.001, 3600),
+    "unknown_grace": (0, 86400),
+    "breaker_window": (0, 86400),
+    "max_in_flight": (1, 100_000),
+    "venue_concurrency": (1, 10_000),
+}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
 @frozen(kw_only=True)
 class PluginConfig:
     """One configured venue, sink or source: its deployment name, its type, its table."""
@@ -105,16 +117,51 @@ def _engine_settings(table: Mapping[str, Any], source: str) -> EngineSettings:
             if not isinstance(value, bool):
                 raise ConfigError("must be true or false", source=source, key=f"engine.{key}")
         elif kind is int:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError("must be a whole number of at least 1", source=source,
+            low, high = ENGINE_RANGES[key]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ConfigError(f"{_shown(value)} is out of range: must be a whole number "
+                                  f"from {low:g} to {high:g}", source=source,
                                   key=f"engine.{key}")
         else:
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ConfigError("must be a number of seconds, 0 or more", source=source,
+            low, high = ENGINE_RANGES[key]
+            if (isinstance(value, bool) or not isinstance(value, int | float)
+                    or not _in_range(value, low, high)):
+                raise ConfigError(f"{_shown(value)} is out of range: must be a number of "
+                                  f"seconds from {low:g} to {high:g}", source=source,
                                   key=f"engine.{key}")
             value = float(value)
         values[key] = value
+    defaults = EngineSettings()
+    if values.get("poll_max_interval", defaults.poll_max_interval) < values.get(
+            "poll_interval", defaults.poll_interval):
+        raise ConfigError("must be at least engine.poll_interval", source=source,
+                          key="engine.poll_max_interval")
     return EngineSettings(**values)
+
+
+def _in_range(value: float, low: float, high: float) -> bool:
+    """``low <= value <= high``, false for NaN and infinities, exact for any integer."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    return low <= value <= high
+
+
+def _shown(value: Any) -> str:
+    """A config value in a message: short, one line, ASCII."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else (
+        f"a {len(str(abs(value)))}-digit number")
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return text.encode("ascii", "backslashreplace").decode("ascii")
+
+
+def _path_option(value: Any, *, source: str, key: str) -> str:
+    """A file path from the deployment: a non-empty string a file system can take."""
+    if not isinstance(value, str) or not value:
+        raise ConfigError("must be a file path", source=source, key=key)
+    if "\x00" in value or not value.isprintable():
+        raise ConfigError(f"{_shown(value)} is not a usable path (it holds a control "
+                          "character)", source=source, key=key)
+    return value
 
 
 def _plugin_entries(table: Mapping[str, Any], section: str, source: str) -> list[PluginConfig]:
@@ -123,6 +170,8 @@ def _plugin_entries(table: Mapping[str, Any], section: str, source: str) -> list
         key = f"{section}.{name}"
         if not isinstance(options, dict):
             raise ConfigError(f"must be a table ([{key}])", source=source, key=key)
+        if section == "venues":
+            check_venue_name(name, source=source, key=key)
         kind = options.get("type", name)
         if not isinstance(kind, str) or not kind:
             raise ConfigError("'type' must name an installed plugin", source=source,
@@ -148,14 +197,15 @@ def parse_deployment(
         if key not in ("path", "durability", "state_dir"):
             raise ConfigError("unknown key; valid keys: durability, path, state_dir",
                               source=source, key=f"journal.{key}")
-    path = journal.get("path", ".arbexec/journal.sqlite3")
-    if not isinstance(path, str) or not path:
-        raise ConfigError("must be a file path", source=source, key="journal.path")
+    path = _path_option(journal.get("path", ".arbexec/journal.sqlite3"), source=source,
+                        key="journal.path")
     durability = journal.get("durability", "normal")
     if durability not in ("normal", "full"):
-        raise ConfigError(f"{durability!r} is not 'normal' or 'full'", source=source,
+        raise ConfigError(f"{_shown(durability)} is not 'normal' or 'full'", source=source,
                           key="journal.durability")
     state_dir = journal.get("state_dir")
+    if state_dir is not None:
+        state_dir = _path_option(state_dir, source=source, key="journal.state_dir")
     journal_path = (base_dir / path) if not Path(path).is_absolute() else Path(path)
     state = (base_dir / state_dir) if isinstance(state_dir, str) else journal_path.parent
 
@@ -172,8 +222,8 @@ def parse_deployment(
         raise ConfigError("must be an array of tables ([[risk.rules]])", source=source,
                           key="risk.rules")
     policy = risk.get("policy")
-    if policy is not None and not isinstance(policy, str):
-        raise ConfigError("must be the path of a policy file", source=source, key="risk.policy")
+    if policy is not None:
+        policy = _path_option(policy, source=source, key="risk.policy")
     policy_file = None if policy is None else (base_dir / policy)
 
     sinks_value = data.get("sinks", [{"type": "stdout"}])
@@ -187,8 +237,9 @@ def parse_deployment(
             raise ConfigError("every sink needs a 'type' (e.g. \"stdout\" or \"jsonl\")",
                               source=source, key=f"sinks[{i}].type")
         options = {k: v for k, v in table.items() if k not in ("type", "name")}
-        if kind == "jsonl" and isinstance(options.get("path"), str):
-            options["path"] = str(base_dir / options["path"])
+        if kind == "jsonl" and "path" in options:
+            options["path"] = str(base_dir / _path_option(options["path"], source=source,
+                                                          key=f"sinks[{i}].path"))
         sinks.append(PluginConfig(name=str(table.get("name", kind)), type=kind,
                                   options=options, key=f"sinks[{i}]"))
 
@@ -197,8 +248,9 @@ def parse_deployment(
         table = _table(data, "source", source)
         kind = table.get("type", "jsonl")
         options = {k: v for k, v in table.items() if k != "type"}
-        if kind == "jsonl" and isinstance(options.get("path"), str) and options["path"] != "-":
-            options["path"] = str(base_dir / options["path"])
+        if kind == "jsonl" and "path" in options and options["path"] != "-":
+            options["path"] = str(base_dir / _path_option(options["path"], source=source,
+                                                          key="source.path"))
         request_source = PluginConfig(name=str(kind), type=str(kind), options=options,
                                       key="source")
 
@@ -231,10 +283,5 @@ def load_deployment(path: str | Path | None, *, environ: Mapping[str, str] | Non
         raise ConfigError("deployment file not found (check the path given to --config)",
                           source=str(path))
     load_env_files(cwd, file.parent)
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", source=str(path)) from None
-    except UnicodeDecodeError:
-        raise ConfigError("not a UTF-8 text file", source=str(path)) from None
+    data = read_toml(file, what="deployment file")
     return parse_deployment(data, source=str(path), base_dir=file.parent, environ=environ)

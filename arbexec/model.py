@@ -9,6 +9,8 @@ base units, fixed-point strings) are converted by the venue plugins, never here.
 from __future__ import annotations
 
 import enum
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -116,8 +118,19 @@ def _to_liquidity(value: Liquidity | str) -> Liquidity:
     return value if type(value) is Liquidity else Liquidity(value)
 
 
+#: What a decimal written as text may look like: ASCII digits only. ``Decimal`` itself also
+#: takes Unicode digits (Arabic-Indic "0.5"), underscores ("1_000") and words ("Infinity").
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?",
+                           re.ASCII)
+#: Longest decimal written as text (digits, sign, point and exponent).
+MAX_DECIMAL_CHARS = 100
+
+
 def to_decimal(value: Any) -> Decimal:
-    """Exact conversion to Decimal. Floats go through ``repr`` so 0.57 stays 0.57."""
+    """Exact conversion to Decimal. Floats go through ``repr`` so 0.57 stays 0.57.
+
+    Text must be an ASCII decimal literal of at most ``MAX_DECIMAL_CHARS`` characters.
+    """
     if type(value) is Decimal:
         if value.is_finite():
             return value
@@ -131,10 +144,16 @@ def to_decimal(value: Any) -> Decimal:
     elif isinstance(value, float):
         result = Decimal(repr(value))
     elif isinstance(value, str):
+        text = value.strip()
+        if len(text) > MAX_DECIMAL_CHARS:
+            raise ValueError(f"a number of {len(text)} characters is not plausible (the limit "
+                             f"is {MAX_DECIMAL_CHARS})")
+        if not _DECIMAL_TEXT.fullmatch(text):
+            raise ValueError(f"{_shown(value)} is not a number (write ASCII digits, e.g. 0.55)")
         try:
-            result = Decimal(value.strip())
+            result = Decimal(text)
         except InvalidOperation:
-            raise ValueError(f"{value!r} is not a number") from None
+            raise ValueError(f"{_shown(value)} is not a number") from None
     else:
         raise TypeError(f"{type(value).__name__} is not a number")
     if not result.is_finite():
@@ -146,23 +165,97 @@ def optional_decimal(value: Any) -> Decimal | None:
     return None if value is None else to_decimal(value)
 
 
+#: Unix seconds a timestamp given as a number may take: 1970 up to (not including) year 10000.
+#: Past that, a number is milliseconds or nanoseconds by mistake, or no time at all.
+MAX_UNIX_SECONDS = 253_402_300_800
+_UNIX_UNITS = ((10**18, "nanoseconds"), (10**15, "microseconds"), (10**12, "milliseconds"))
+
+
 def utc_datetime(value: Any) -> datetime:
-    """Accept an aware datetime, an ISO-8601 string, or unix seconds; return aware UTC."""
+    """Accept an aware datetime, an ISO-8601 string, or unix seconds; return aware UTC.
+
+    Raises only ``ValueError`` or ``TypeError``, whatever the value (an infinite, huge or
+    nanosecond number included), so a caller's one ``except`` covers every bad timestamp.
+    """
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("a timestamp needs a timezone (use UTC, e.g. 2026-11-22T12:00:00Z)")
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(f"{value.isoformat()} is outside the range of dates") from None
     if isinstance(value, bool):
         raise TypeError("a boolean is not a timestamp")
     if isinstance(value, int | float | Decimal):
-        return datetime.fromtimestamp(float(value), tz=UTC)
+        return _from_unix(value)
     if isinstance(value, str):
         text = value.strip()
-        if text.endswith("Z"):
+        if len(text) > 64 or not text.isascii():
+            raise ValueError(f"{_shown(value)} is not an ISO-8601 timestamp")
+        if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
-        parsed = datetime.fromisoformat(text)
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{_shown(value)} is not an ISO-8601 timestamp") from None
         return utc_datetime(parsed)
     raise TypeError(f"{type(value).__name__} is not a timestamp")
+
+
+def _from_unix(value: int | float | Decimal) -> datetime:
+    try:
+        seconds = Decimal(value) if not isinstance(value, float) else Decimal(repr(value))
+    except (InvalidOperation, ValueError):
+        raise ValueError(f"{value!r} is not a number of seconds") from None
+    if not seconds.is_finite():
+        raise ValueError(f"{value} is not a finite number of unix seconds")
+    if not 0 <= seconds < MAX_UNIX_SECONDS:
+        unit = next((name for size, name in _UNIX_UNITS
+                     if size <= abs(seconds) < size * 1000), None)
+        hint = f" (it looks like {unit}; give seconds)" if unit else ""
+        raise ValueError(f"{seconds:.6g} is not unix seconds between 0 and "
+                         f"{MAX_UNIX_SECONDS}{hint}")
+    return datetime.fromtimestamp(float(seconds), tz=UTC)
+
+
+def _shown(value: str) -> str:
+    """A short, printable, journal-safe rendering of an untrusted string for messages."""
+    shown = repr(value if len(value) <= 40 else value[:40] + "...")
+    return shown.encode("ascii", "backslashreplace").decode("ascii")
+
+
+#: Unicode categories never meaningful in text a request carries: controls (a terminal
+#: escape, NUL), lone surrogates (not encodable as UTF-8, so the journal cannot store them)
+#: and private or unassigned code points.
+_BAD_CATEGORIES = {"Cc": "a control character", "Cs": "a lone surrogate (not valid Unicode)",
+                   "Co": "a private-use character", "Cn": "an unassigned code point",
+                   "Zl": "a line separator", "Zp": "a paragraph separator"}
+#: Bidirectional embeddings, overrides and isolates: they rearrange the rest of a line on
+#: screen (a result row, an audit line), so no text may hold them.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: Refused in identifiers as well: every invisible format character (zero-width spaces and
+#: joiners), which make two different keys look alike. Free text (tags) may hold joiners,
+#: as emoji and some scripts need them.
+_BAD_IN_NAMES = {"Cf": "an invisible format character"}
+
+
+def text_problem(text: str, *, identifier: bool = False) -> str | None:
+    """Why ``text`` may not be stored or shown (journal, results, terminal), or None."""
+    if text.isascii():
+        if text.isprintable():
+            return None
+        bad = next(ch for ch in text if not ch.isprintable())
+        return f"contains a control character ({bad!r} at position {text.index(bad) + 1})"
+    for position, char in enumerate(text, start=1):
+        category = unicodedata.category(char)
+        what = _BAD_CATEGORIES.get(category) or (_BAD_IN_NAMES.get(category)
+                                                 if identifier else None)
+        if what is None and char in _BIDI_CONTROLS:
+            what = "a bidirectional control character"
+        if what is not None:
+            return (f"contains {what} ({char.encode('ascii', 'backslashreplace').decode()} "
+                    f"at position {position})")
+    return None
 
 
 def optional_datetime(value: Any) -> datetime | None:
@@ -177,6 +270,62 @@ def _tags(value: Any) -> Mapping[str, Any]:
     return dict(value)
 
 
+#: Bounds on a request's free-form tags: they are journaled and shown with every result.
+MAX_TAGS = 64
+MAX_TAG_DEPTH = 4
+MAX_TAG_TEXT = 1024
+
+
+def _request_tags(_inst: object, attribute: Any, value: Mapping[str, Any]) -> None:
+    validate_tags(value)
+
+
+def validate_tags(value: Mapping[str, Any]) -> None:
+    """Refuse tags that could not be journaled or shown: bounded size, depth and text."""
+    if len(value) > MAX_TAGS:
+        raise RequestError("tags", f"{len(value)} tags is more than the {MAX_TAGS} allowed")
+    _tag_value(value, "tags", 0)
+
+
+def _tag_value(value: Any, where: str, depth: int) -> None:
+    if depth > MAX_TAG_DEPTH:
+        raise RequestError(where, f"tags nest deeper than {MAX_TAG_DEPTH} levels")
+    if isinstance(value, Mapping):
+        if len(value) > MAX_TAGS:
+            raise RequestError(where, f"holds {len(value)} entries; the limit is {MAX_TAGS}")
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise RequestError(where, "tag names must be strings")
+            _tag_text(key, f"{where}.<name>")
+            _tag_value(item, f"{where}.{key}" if text_problem(key) is None else where,
+                       depth + 1)
+    elif isinstance(value, list | tuple):
+        if len(value) > MAX_TAGS:
+            raise RequestError(where, f"holds {len(value)} items; the limit is {MAX_TAGS}")
+        for index, item in enumerate(value):
+            _tag_value(item, f"{where}[{index}]", depth + 1)
+    elif isinstance(value, str):
+        _tag_text(value, where)
+    elif isinstance(value, Decimal):
+        if not value.is_finite() or abs(value.adjusted()) > 30:
+            raise RequestError(where, f"{value} is not a plausible number for a tag")
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise RequestError(where, f"{value} is not a finite number")
+    elif value is not None and not isinstance(value, bool | int):
+        raise RequestError(where, f"a {type(value).__name__} cannot be a tag value; use text, "
+                           "numbers, booleans, lists or objects")
+
+
+def _tag_text(text: str, where: str) -> None:
+    if len(text) > MAX_TAG_TEXT:
+        raise RequestError(where, f"is {len(text)} characters long; the limit is "
+                           f"{MAX_TAG_TEXT}")
+    problem = text_problem(text)
+    if problem is not None:
+        raise RequestError(where, problem)
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -189,11 +338,6 @@ def _probability(_inst: object, attribute: Any, value: Decimal) -> None:
         raise RequestError(
             attribute.name, f"{value} is outside (0, 1); prices are probabilities in dollars"
         )
-
-
-def _optional_probability(inst: object, attribute: Any, value: Decimal | None) -> None:
-    if value is not None:
-        _probability(inst, attribute, value)
 
 
 def _positive(_inst: object, attribute: Any, value: Decimal) -> None:
@@ -228,18 +372,53 @@ def _non_negative(_inst: object, attribute: Any, value: Decimal) -> None:
         raise RequestError(attribute.name, f"{value} must not be negative")
 
 
+def _optional_probability_precision(inst: object, attribute: Any,
+                                    value: Decimal | None) -> None:
+    if value is not None:
+        _probability(inst, attribute, value)
+        _plausible_precision(inst, attribute, value)
+
+
+def _value_per_contract(inst: object, attribute: Any, value: Decimal | None) -> None:
+    """A binary contract pays 0 or 1 dollar, so its estimated value lies in [0, 1]."""
+    if value is None:
+        return
+    if not ZERO <= value <= ONE:
+        raise RequestError(attribute.name, f"{value} is outside [0, 1]; it is the estimated "
+                           "value of one contract, which pays at most 1 dollar")
+    _plausible_precision(inst, attribute, value)
+
+
+#: The longest a caller may ask ``run`` to follow one order (one day).
+MAX_WAIT_SECONDS = 86400
+
+
 def _optional_wait(_inst: object, attribute: Any, value: float | None) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 86400:
-        raise RequestError(attribute.name, f"{value!r} must be seconds between 0 and 86400")
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not 0 <= value <= MAX_WAIT_SECONDS):
+        raise RequestError(attribute.name,
+                           f"{value!r} must be seconds between 0 and {MAX_WAIT_SECONDS}")
+
+
+#: Longest identifier (request id, key, venue, market).
+MAX_IDENTIFIER = 256
 
 
 def _identifier(_inst: object, attribute: Any, value: str) -> None:
     if not isinstance(value, str) or not value.strip():
         raise RequestError(attribute.name, "must be a non-empty string")
-    if len(value) > 256:
-        raise RequestError(attribute.name, "is longer than 256 characters")
+    if len(value) > MAX_IDENTIFIER:
+        raise RequestError(attribute.name, f"is longer than {MAX_IDENTIFIER} characters")
+    problem = text_problem(value, identifier=True)
+    if problem is not None:
+        raise RequestError(attribute.name, problem)
+
+
+def _aware(_inst: object, attribute: Any, value: datetime | None) -> None:
+    if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
+        raise RequestError(attribute.name, "must be a timestamp with a timezone")
 
 
 # ---------------------------------------------------------------------------- request
@@ -262,12 +441,14 @@ class OrderRequest:
     post_only: bool = False
     expires_at: datetime | None = field(default=None, converter=optional_datetime)
     reference_price: Decimal | None = field(
-        default=None, converter=optional_decimal, validator=_optional_probability
+        default=None, converter=optional_decimal, validator=_optional_probability_precision
     )
-    expected_value: Decimal | None = field(default=None, converter=optional_decimal)
+    expected_value: Decimal | None = field(default=None, converter=optional_decimal,
+                                           validator=_value_per_contract)
     wait_budget: float | None = field(default=None, validator=_optional_wait)
-    tags: Mapping[str, Any] = field(factory=dict, converter=_tags, hash=False)
-    requested_at: datetime = field(factory=now_utc)
+    tags: Mapping[str, Any] = field(factory=dict, converter=_tags, validator=_request_tags,
+                                    hash=False)
+    requested_at: datetime = field(factory=now_utc, validator=_aware)
 
     def __attrs_post_init__(self) -> None:
         if self.time_in_force is TimeInForce.GTD and self.expires_at is None:

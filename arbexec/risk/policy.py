@@ -12,8 +12,8 @@ collects the exposure claims the engine then reserves in its ledger all-or-none.
 
 from __future__ import annotations
 
+import math
 import os
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from arbexec.risk.base import Claim, Need, OutcomeObserver, RiskContext, RiskRul
 from arbexec.risk.rules import builtin_specs
 from arbexec.risk.rules.params import ParameterError, unknown_name_message
 from arbexec.specs import RiskRuleSpec
+from arbexec.tomlfile import read_toml
 
 KILL_SWITCH = "kill_switch"
 _POLICY_FILE_KEYS = frozenset({"rules", "description"})
@@ -215,6 +216,10 @@ def build_entry(
             source=source, key=f"{key}.rule",
         )
     params = {k: v for k, v in table.items() if k != "rule"}
+    for param, value in params.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{value} is not a finite number (rule {name})", source=source,
+                              key=f"{key}.{param}")
     if spec.parameters:
         for param in params:
             if param not in spec.parameters:
@@ -252,12 +257,7 @@ def load_policy_file(
 ) -> Policy:
     """Load a policy file (``--policy FILE``): a TOML file with a ``[[rules]]`` array."""
     source = str(path)
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read the policy file: {exc.strerror}", source=source) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", source=source) from None
+    data = read_toml(Path(path), what="policy file")
     for top in data:
         if top not in _POLICY_FILE_KEYS:
             raise ConfigError(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import sys
 import threading
@@ -20,7 +19,9 @@ from attrs import define, field
 
 from arbexec.errors import ConfigError
 from arbexec.model import RequestError
+from arbexec.sources import strict_json
 from arbexec.sources.base import SourceItem, SourceSettings
+from arbexec.sources.pairs import check_pair, check_pair_data
 from arbexec.sources.parse import request_from_mapping
 
 #: Parses the object of a ``{"pair": {...}}`` line into a pair request.
@@ -35,19 +36,56 @@ def pair_from_mapping(data: dict[str, Any]) -> Any:
 
 
 def parse_line(text: str, position: str, pair_parser: PairParser | None = None) -> SourceItem:
+    """One line -> a request, or an item carrying the reason (never an exception).
+
+    The raw text kept for the journal is made safe first: a line may hold anything.
+    """
+    raw = _safe_raw(text)
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return SourceItem(position=position, raw=text, error_field="request",
-                          error=f"not valid JSON ({exc.msg} at column {exc.colno})")
-    try:
+        data = strict_json.loads(text)
         if isinstance(data, dict) and "pair" in data:
             if pair_parser is None:
                 raise RequestError("pair", "pair requests are not supported by this engine")
-            return SourceItem(position=position, raw=text, request=pair_parser(data["pair"]))
-        return SourceItem(position=position, raw=text, request=request_from_mapping(data))
+            if len(data) != 1:
+                extra = sorted(k for k in data if k != "pair")[0]
+                raise RequestError(extra, "a pair line holds only {\"pair\": {...}}")
+            check_pair_data(data["pair"])
+            pair = pair_parser(data["pair"])
+            check_pair(pair)
+            return SourceItem(position=position, raw=raw, request=pair)
+        return SourceItem(position=position, raw=raw, request=request_from_mapping(data))
     except RequestError as exc:
-        return SourceItem(position=position, raw=text, error=exc.message, error_field=exc.field)
+        return SourceItem(position=position, raw=raw, error=exc.message, error_field=exc.field)
+    except (TypeError, ValueError, ArithmeticError, RecursionError) as exc:
+        # A parser bug must not end the run: the line is refused and the rest goes on.
+        return SourceItem(position=position, raw=raw, error_field="request",
+                          error=f"could not be read ({type(exc).__name__}: {exc})")
+
+
+def _safe_raw(text: str) -> str:
+    """The line as it may be journaled: at most 500 characters, valid UTF-8."""
+    short = text[:500]
+    return short.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def is_readable_file(path: str) -> bool:
+    """Whether ``path`` names a regular file this process can open for reading; False (not
+    an exception) for names too long, holding NUL, or without permission."""
+    try:
+        if not Path(path).is_file():
+            return False
+        with open(path, "rb"):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+#: Characters read at most for one line of a file (the bound, its line break, one more).
+_READ_LIMIT = strict_json.MAX_LINE_CHARS + 3
+#: Bytes of stdin held at most for one line (a character takes up to 4 bytes in UTF-8).
+_MAX_LINE_BYTES = 4 * strict_json.MAX_LINE_CHARS + 8
+#: Delivered (by identity) in place of a stdin line past the bound.
+OVERLONG = "<a line past the length bound>"
 
 
 def _stdin_lines() -> asyncio.Queue[str | None]:
@@ -76,6 +114,7 @@ def _stdin_lines() -> asyncio.Queue[str | None]:
             deliver(None)
             return
         pending = b""
+        skipping = False  # inside a line already reported as too long
         while True:
             try:
                 chunk = os.read(fd, 65536)
@@ -86,8 +125,16 @@ def _stdin_lines() -> asyncio.Queue[str | None]:
             pending += chunk
             *lines, pending = pending.split(b"\n")
             for raw in lines:
+                if skipping:  # the end of the over-long line
+                    skipping = False
+                    continue
                 deliver(raw.decode("utf-8", "replace") + "\n")
-        if pending:
+            if len(pending) > _MAX_LINE_BYTES:  # never hold more than one line's bound
+                if not skipping:
+                    deliver(OVERLONG)
+                    skipping = True
+                pending = b""
+        if pending and not skipping:
             deliver(pending.decode("utf-8", "replace"))
         deliver(None)
 
@@ -107,9 +154,9 @@ class JsonlSource:
         if not isinstance(path, str) or not path:
             raise ConfigError("'path' must be a file path or '-' for stdin",
                               source=settings.source, key="source.path")
-        if path != "-" and not Path(path).is_file():
-            raise ConfigError(f"request file {path!r} does not exist", source=settings.source,
-                              key="source.path")
+        if path != "-" and not is_readable_file(path):
+            raise ConfigError(f"request file {path!r} does not exist or cannot be read",
+                              source=settings.source, key="source.path")
         return cls(name=settings.name, path=path, pair_parser=pair_from_mapping)
 
     @property
@@ -125,17 +172,31 @@ class JsonlSource:
                 if line is None:
                     return
                 lineno += 1
-                item = self._item(line, lineno)
+                item = self._overlong(lineno) if line is OVERLONG else self._item(line, lineno)
                 if item is not None:
                     yield item
         else:
             # Undecodable bytes become U+FFFD: the line is then reported as not JSON, with
             # its number, instead of ending the run.
             with open(self.path, encoding="utf-8", errors="replace") as handle:
-                for lineno, line in enumerate(handle, start=1):
+                lineno = 0
+                while line := handle.readline(_READ_LIMIT):
+                    lineno += 1
+                    if len(line) == _READ_LIMIT and not line.endswith("\n"):
+                        # Over the bound: skip the rest without holding it in memory.
+                        while (rest := handle.readline(_READ_LIMIT)) and not rest.endswith(
+                                "\n"):
+                            pass
+                        yield self._overlong(lineno)
+                        continue
                     item = self._item(line, lineno)
                     if item is not None:
                         yield item
+
+    def _overlong(self, lineno: int) -> SourceItem:
+        return SourceItem(position=f"{self.label}:{lineno}", error_field="request", raw="",
+                          error=f"the line is longer than {strict_json.MAX_LINE_CHARS} "
+                          "characters; it was skipped unread")
 
     def _item(self, line: str, lineno: int) -> SourceItem | None:
         text = line.strip()

@@ -26,7 +26,7 @@ def test_the_built_in_default_is_a_paper_deployment() -> None:
 @pytest.mark.parametrize(
     ("text", "key", "words"),
     [
-        ("[engine]\nwait_budget = -1\n", "engine.wait_budget", "0 or more"),
+        ("[engine]\nwait_budget = -1\n", "engine.wait_budget", "from 0 to 86400"),
         ("[engine]\nwait_budgt = 1\n", "engine.wait_budgt", "valid keys"),
         ("[journal]\ndurability = 'sometimes'\n", "journal.durability", "'normal' or 'full'"),
         ("[venue.paper]\n", "venue", "valid sections"),
@@ -34,7 +34,7 @@ def test_the_built_in_default_is_a_paper_deployment() -> None:
         ("[[sinks]]\nformat = 'json'\n", "sinks[0].type", "needs a 'type'"),
         ("[venues.k]\ntype = 'kalshi'\nkey = '${NO_SUCH_VARIABLE_X}'\n", "venues.k.key",
          "NO_SUCH_VARIABLE_X is not set"),
-        ("[engine]\nmax_in_flight = 0\n", "engine.max_in_flight", "at least 1"),
+        ("[engine]\nmax_in_flight = 0\n", "engine.max_in_flight", "from 1 to 100000"),
     ],
 )
 def test_config_errors_name_file_key_and_fix(tmp_path: Path, text: str, key: str,

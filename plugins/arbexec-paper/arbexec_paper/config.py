@@ -7,6 +7,7 @@ names the key and what would be valid, so a typo never silently becomes a defaul
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -103,6 +104,27 @@ DEFAULT_MARKETS: tuple[WalkMarket, ...] = (
     ),
 )
 
+#: Upper bounds of the venue's numbers: every wait it makes is bounded, and an amount past
+#: these is a typo, not a simulation.
+MAX_SECONDS = 3600.0  # step_seconds, shadow refresh_seconds
+MAX_FLUSH_INTERVAL = 3600.0
+MAX_LATENCY_MS = 60_000  # a simulated send takes at most a minute
+MAX_STEPS = 1_000_000
+MAX_SPREAD_TICKS = 1000
+MAX_LEVELS = 1000
+MAX_FEE_FACTOR = Decimal(100)
+MAX_AMOUNT = Decimal(10) ** 12  # cash, depth sizes (the core's quantity bound)
+
+
+def _shown(value: Any) -> str:
+    """A configured value in a message: short, one line, ASCII."""
+    if isinstance(value, int) and abs(value) >= 10**30:
+        return f"a {len(str(abs(value)))}-digit number"
+    text = repr(value)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return text.encode("ascii", "backslashreplace").decode("ascii")
+
+
 _TOP_KEYS = frozenset(
     {
         "type",
@@ -154,34 +176,37 @@ class _Reader:
         raw = self.table[key]
         if isinstance(raw, float):
             raise self.fail(key, f"write {raw!r} as a string (\"{raw!r}\") so it stays exact")
+        if isinstance(raw, bool):
+            raise self.fail(key, "must be a number, not true or false")
         try:
             value = to_decimal(raw)
         except (TypeError, ValueError) as exc:
-            raise self.fail(key, f"{raw!r} is not a number ({exc})") from None
+            raise self.fail(key, f"{_shown(raw)} is not a number ({exc})") from None
+        if high is None and abs(value) >= MAX_AMOUNT:
+            raise self.fail(key, f"{value:.6g} must be below {MAX_AMOUNT:,f}")
         if low is not None and (value <= low if strict else value < low):
             raise self.fail(key, f"{value} must be {'above' if strict else 'at least'} {low}")
         if high is not None and (value >= high if strict else value > high):
             raise self.fail(key, f"{value} must be {'below' if strict else 'at most'} {high}")
         return value
 
-    def number(self, key: str, default: float, *, low: float = 0.0, high: float | None = None
-               ) -> float:
+    def number(self, key: str, default: float, *, high: float, low: float = 0.0) -> float:
+        """A float in [low, high]: NaN, infinities and absurd values are refused."""
         if key not in self.table:
             return default
         raw = self.table[key]
         if isinstance(raw, bool) or not isinstance(raw, int | float):
-            raise self.fail(key, f"{raw!r} must be a number")
-        if raw < low or (high is not None and raw > high):
-            bounds = f"[{low}, {high}]" if high is not None else f">= {low}"
-            raise self.fail(key, f"{raw} must be in {bounds}")
+            raise self.fail(key, f"{_shown(raw)} must be a number")
+        if (isinstance(raw, float) and not math.isfinite(raw)) or not low <= raw <= high:
+            raise self.fail(key, f"{_shown(raw)} must be in [{low}, {high}]")
         return float(raw)
 
-    def integer(self, key: str, default: int, *, low: int = 0) -> int:
+    def integer(self, key: str, default: int, *, high: int, low: int = 0) -> int:
         if key not in self.table:
             return default
         raw = self.table[key]
-        if isinstance(raw, bool) or not isinstance(raw, int) or raw < low:
-            raise self.fail(key, f"{raw!r} must be a whole number >= {low}")
+        if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
+            raise self.fail(key, f"{_shown(raw)} must be a whole number from {low} to {high}")
         return raw
 
     def boolean(self, key: str, default: bool) -> bool:
@@ -227,11 +252,11 @@ def parse_config(options: Mapping[str, Any], *, source: str | None = None,
         markets=markets,
         snapshot=top.string("snapshot"),
         shadow=shadow,
-        step_seconds=top.number("step_seconds", 1.0),
-        steps_per_order=top.integer("steps_per_order", 0),
+        step_seconds=top.number("step_seconds", 1.0, high=MAX_SECONDS),
+        steps_per_order=top.integer("steps_per_order", 0, high=MAX_STEPS),
         replenish=top.decimal("replenish", Decimal("0.5"), low=ZERO, high=ONE),
-        max_catchup_steps=top.integer("max_catchup_steps", 1000, low=1),
-        flush_interval=top.number("flush_interval", 1.0),
+        max_catchup_steps=top.integer("max_catchup_steps", 1000, low=1, high=MAX_STEPS),
+        flush_interval=top.number("flush_interval", 1.0, high=MAX_FLUSH_INTERVAL),
         realism=Realism(
             latency=_parse_latency(top),
             reject_rate=top.number("reject_rate", 0.0, high=1.0),
@@ -257,8 +282,11 @@ def _parse_latency(top: _Reader) -> tuple[float, float]:
         values = list(raw)
     else:
         raise top.fail("latency_ms", f"{raw!r} must be milliseconds or [min, max]")
-    if any(isinstance(v, bool) or not isinstance(v, int | float) or v < 0 for v in values):
-        raise top.fail("latency_ms", f"{raw!r} must hold non-negative numbers")
+    if any(isinstance(v, bool) or not isinstance(v, int | float)
+           or (isinstance(v, float) and not math.isfinite(v)) or not 0 <= v <= MAX_LATENCY_MS
+           for v in values):
+        raise top.fail("latency_ms", f"{_shown(raw)} must be milliseconds from 0 to "
+                       f"{MAX_LATENCY_MS} (or a [min, max] pair of them)")
     low, high = (float(v) / 1000 for v in values)
     if low > high:
         raise top.fail("latency_ms", f"minimum {values[0]} is above maximum {values[1]}")
@@ -278,15 +306,15 @@ def _parse_fees(top: _Reader) -> FeeModel:
                                      "maker_fees"}))
         maker_default = Decimal("0.0175") if reader.boolean("maker_fees", False) else ZERO
         return KalshiFees(
-            taker_rate=reader.decimal("taker_rate", Decimal("0.07"), low=ZERO),
-            maker_rate=reader.decimal("maker_rate", maker_default, low=ZERO),
-            multiplier=reader.decimal("multiplier", ONE, low=ZERO),
+            taker_rate=reader.decimal("taker_rate", Decimal("0.07"), low=ZERO, high=ONE),
+            maker_rate=reader.decimal("maker_rate", maker_default, low=ZERO, high=ONE),
+            multiplier=reader.decimal("multiplier", ONE, low=ZERO, high=MAX_FEE_FACTOR),
         )
     if model == "polymarket":
         reader.check_keys(frozenset({"model", "rate", "exponent", "taker_only"}))
         return PolymarketFees(
-            rate=reader.decimal("rate", Decimal("0.02"), low=ZERO),
-            exponent=reader.decimal("exponent", ONE, low=ZERO),
+            rate=reader.decimal("rate", Decimal("0.02"), low=ZERO, high=ONE),
+            exponent=reader.decimal("exponent", ONE, low=ZERO, high=MAX_FEE_FACTOR),
             taker_only=reader.boolean("taker_only", True),
         )
     raise reader.fail("model", f"{model!r} is not a fee model; use none, kalshi or polymarket")
@@ -318,10 +346,14 @@ def _parse_market(name: str, reader: _Reader) -> WalkMarket:
     raw_depth = reader.table.get("depth", [200, 400, 700, 1000])
     if not isinstance(raw_depth, list) or not raw_depth:
         raise reader.fail("depth", "must be a non-empty list of sizes, best level first")
+    if len(raw_depth) > MAX_LEVELS:
+        raise reader.fail("depth", f"{len(raw_depth)} levels; the limit is {MAX_LEVELS}")
     try:
         depth = tuple(to_decimal(v) for v in raw_depth)
     except (TypeError, ValueError) as exc:
         raise reader.fail("depth", str(exc)) from None
+    if any(d >= MAX_AMOUNT for d in depth):
+        raise reader.fail("depth", f"sizes must be below {MAX_AMOUNT:,f}")
     step = reader.decimal("quantity_step", ONE, low=ZERO, strict=True)
     if any(d <= 0 or d % step for d in depth):
         raise reader.fail("depth", f"sizes must be positive multiples of {step}")
@@ -329,7 +361,7 @@ def _parse_market(name: str, reader: _Reader) -> WalkMarket:
         market=name,
         mid=mid,
         tick_size=tick,
-        spread_ticks=reader.integer("spread_ticks", 2, low=1),
+        spread_ticks=reader.integer("spread_ticks", 2, low=1, high=MAX_SPREAD_TICKS),
         depth=depth,
         volatility=reader.number("volatility", 0.3, high=1.0),
         quantity_step=step,
@@ -354,5 +386,5 @@ def _parse_shadow(top: _Reader) -> Shadow:
         venue=venue,
         options=reader.table_at("options"),
         markets=tuple(markets),
-        refresh_seconds=reader.number("refresh_seconds", 2.0),
+        refresh_seconds=reader.number("refresh_seconds", 2.0, high=MAX_SECONDS),
     )

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from arbexec.names import check_venue_name
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS orders (
@@ -33,7 +35,9 @@ _ORDER_SLOTS = ", ".join("?" * 18)
 
 
 def state_path(state_dir: str | Path, venue: str) -> Path:
-    """The file a venue named ``venue`` keeps under ``state_dir``."""
+    """The file a venue named ``venue`` keeps under ``state_dir``; a name that could lead
+    outside it (``../x``) is a ``ConfigError``."""
+    check_venue_name(venue, source=None, key="venue")
     return Path(state_dir) / f"paper-{venue}.sqlite3"
 
 
