@@ -7,6 +7,7 @@ with up to 2. Nothing here goes through ``float``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -16,6 +17,17 @@ from arbexec.errors import ExchangeError
 CENT = Decimal("0.01")
 PRICE_QUANTUM = Decimal("0.0001")  # requests accept at most 4 decimals
 COUNT_QUANTUM = Decimal("0.01")  # counts are in hundredths of a contract
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def loads_exact(text: str | bytes) -> Any:
+    """Venue JSON with every number exact: fractions become Decimal from their literal
+    (``0.5`` -> ``Decimal("0.5")``, never a float), integers stay int, and the non-standard
+    ``NaN``/``Infinity`` literals are refused (``ValueError``)."""
+    return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
 
 
 def parse_decimal(value: Any, name: str = "value") -> Decimal:
