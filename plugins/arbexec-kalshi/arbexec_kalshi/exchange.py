@@ -760,6 +760,12 @@ class KalshiExchange:
             return BatchItem(identity=prepared.identity, error=ambiguous)
         if item.get("error"):
             failed = self._batch_item(item, "batch create")
+            if isinstance(failed.error, ax.DuplicateOrder):
+                # a duplicate is on the venue already (an earlier send landed): adopt it
+                found = await self.lookup_order(prepared.identity)
+                if found is not None:
+                    return BatchItem(identity=prepared.identity, state=found)
+                return BatchItem(identity=prepared.identity, error=ambiguous)
             return evolve(failed, identity=prepared.identity)
         try:
             state = self._state_from_entry(prepared.request, prepared.identity, item)
