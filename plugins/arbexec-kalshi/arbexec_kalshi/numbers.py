@@ -35,13 +35,19 @@ def parse_decimal(value: Any, name: str = "value") -> Decimal:
     if isinstance(value, Decimal):
         return value
     if isinstance(value, (bool, float)):
-        raise ExchangeError(f"Kalshi sent {name}={value!r}; expected a fixed-point string")
+        raise ExchangeError(
+            f"Kalshi sent {name}={value!r}; expected a fixed-point string", venue="kalshi"
+        )
     try:
         result = Decimal(str(value).strip())
     except InvalidOperation:
-        raise ExchangeError(f"Kalshi sent {name}={value!r}; expected a number") from None
+        raise ExchangeError(
+            f"Kalshi sent {name}={value!r}; expected a number", venue="kalshi"
+        ) from None
     if not result.is_finite():
-        raise ExchangeError(f"Kalshi sent {name}={value!r}; expected a finite number")
+        raise ExchangeError(
+            f"Kalshi sent {name}={value!r}; expected a finite number", venue="kalshi"
+        )
     return result
 
 
@@ -56,7 +62,9 @@ def field_decimal(payload: Mapping[str, Any], name: str, default: Decimal | None
 def cents_to_dollars(value: Any, name: str = "cents") -> Decimal:
     """An integer-cents field (balance, revenue) as Decimal dollars."""
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ExchangeError(f"Kalshi sent {name}={value!r}; expected integer cents")
+        raise ExchangeError(
+            f"Kalshi sent {name}={value!r}; expected integer cents", venue="kalshi"
+        )
     return parse_decimal(value, name) / 100
 
 
