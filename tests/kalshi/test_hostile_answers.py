@@ -79,7 +79,7 @@ def _exchange() -> tuple[KalshiExchange, CheckedTransport]:
 COUNTS: dict[str, int] = {}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(body=bodies, status=st.sampled_from([200, 201]), read=st.sampled_from(READS),
        content_type=st.sampled_from(["application/json", "text/html"]))
 def test_hostile_read_answers_end_in_a_value_or_a_venue_error(
@@ -102,7 +102,7 @@ def test_hostile_read_answers_end_in_a_value_or_a_venue_error(
     asyncio.run(scenario())
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(body=bodies, status=st.sampled_from([200, 201, 202, 204, 302, 400, 403, 502]),
        content_type=st.sampled_from(["application/json", "text/html", "text/plain"]))
 def test_hostile_answers_to_an_order_post_never_invent_a_refusal(
