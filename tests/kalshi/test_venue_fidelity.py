@@ -391,3 +391,21 @@ async def test_secrets_echoed_in_an_error_body_never_reach_the_message(
                    base64.b64encode(key.encode()).decode()):
         assert secret not in text
     assert "[redacted]" in text
+
+
+async def test_secrets_echoed_in_an_odd_record_never_reach_the_message(
+    fake: Any, make_exchange: Any, rsa_key: dict[str, Any]
+) -> None:
+    exchange = make_exchange(httpx.MockTransport(fake))
+    key = rsa_key["key_id"]
+    exchange.checks.inject("GET", "/portfolio/balance", Respond(200, json.dumps(
+        {"balance": 1, "balance_dollars": f"KALSHI-ACCESS-KEY={key}", "portfolio_value": 0,
+         "updated_ts": 1}).encode()))
+    with pytest.raises(UnreadableAnswer) as info:
+        await exchange.fetch_balance()
+    assert key not in str(info.value) and "[redacted]" in str(info.value)
+    exchange.checks.inject("GET", "/portfolio/orders", Respond(
+        200, json.dumps({"orders": f"echo {key}", "cursor": ""}).encode()))
+    with pytest.raises(UnreadableAnswer) as odd:
+        await exchange.lookup_order("ax-by-" + "0" * 32 + "-00000000")
+    assert key not in str(odd.value)

@@ -66,6 +66,7 @@ from arbexec_kalshi.ratelimit import (
     buckets_for,
 )
 from arbexec_kalshi.records import BatchItem, Settlement, VenueFill
+from arbexec_kalshi.scrub import scrub
 from arbexec_kalshi.signing import Signer
 
 log = logging.getLogger("arbexec.kalshi")
@@ -79,33 +80,6 @@ PAGE_LIMIT = 200
 CANCEL_CONFIRM_READS = 4
 #: Parse failures of a venue record become a venue error for that call, never a crash.
 _RECORD_ERRORS = (KeyError, TypeError, ValueError, AttributeError, ArithmeticError)
-
-
-def _records(payload: Any, key: str, operation: str) -> list[Mapping[str, Any]]:
-    """``payload[key]`` as a list of records, or a clear venue error for any other shape."""
-    items = payload.get(key) if isinstance(payload, Mapping) else None
-    if items is None and isinstance(payload, Mapping):
-        return []
-    if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
-        raise UnreadableAnswer(
-            f"Kalshi answered {operation} with {key!r} = {str(items)[:80]!r}, not a list of "
-            "records; nothing was read from it",
-            venue="kalshi",
-        )
-    return items
-
-
-def _parsed(operation: str, parse: Callable[..., Any], *args: Any) -> Any:
-    try:
-        return parse(*args)
-    except ax.ExchangeError:
-        raise
-    except _RECORD_ERRORS as exc:
-        raise UnreadableAnswer(
-            f"Kalshi answered {operation} with a record arbexec cannot read "
-            f"({type(exc).__name__}: {str(exc)[:120]})",
-            venue="kalshi",
-        ) from None
 
 
 class KalshiExchange:
@@ -184,6 +158,40 @@ class KalshiExchange:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+    # ------------------------------------------------------------------ reading answers
+
+    def _secrets(self) -> tuple[str | None, ...]:
+        key_id = self._signer.key_id if self._signer is not None else None
+        return (key_id, *self.http.extra_secrets)
+
+    def _unreadable(self, message: str) -> UnreadableAnswer:
+        return UnreadableAnswer(scrub(message, self._secrets()) or message, venue="kalshi")
+
+    def _records(self, payload: Any, key: str, operation: str) -> list[Mapping[str, Any]]:
+        """``payload[key]`` as a list of records, or a clear venue error for any other shape."""
+        items = payload.get(key) if isinstance(payload, Mapping) else None
+        if items is None and isinstance(payload, Mapping):
+            return []
+        if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+            raise self._unreadable(
+                f"Kalshi answered {operation} with {key!r} = {str(items)[:80]!r}, not a list "
+                "of records; nothing was read from it"
+            )
+        return items
+
+    def _parsed(self, operation: str, parse: Callable[..., Any], *args: Any) -> Any:
+        """``parse(*args)``; a record it cannot read is a venue error for this call (its
+        message scrubbed of this account's secrets), never another exception."""
+        try:
+            return parse(*args)
+        except ax.ExchangeError as exc:
+            raise self._unreadable(f"Kalshi answered {operation}: {exc}") from None
+        except _RECORD_ERRORS as exc:
+            raise self._unreadable(
+                f"Kalshi answered {operation} with a record arbexec cannot read "
+                f"({type(exc).__name__}: {str(exc)[:120]})"
+            ) from None
 
     # ------------------------------------------------------------------ markets
 
@@ -295,7 +303,7 @@ class KalshiExchange:
         while True:
             payload = await self.http.get(path, query, auth=auth, cost=cost, operation=operation)
             pages += 1
-            yield _records(payload, key, operation)
+            yield self._records(payload, key, operation)
             cursor = payload.get("cursor") or ""
             if not cursor:
                 return
@@ -517,7 +525,7 @@ class KalshiExchange:
         if order_id in self._amended:
             return
         expected = mapping.terms_of(identity)
-        found = _parsed("look up order", mapping.record_terms, raw)
+        found = self._parsed("look up order", mapping.record_terms, raw)
         if expected is not None and expected != found:
             raise OrderMismatch(
                 f"Kalshi holds order {order_id} under {identity}, but its market, side, "
@@ -540,13 +548,13 @@ class KalshiExchange:
         return await self._with_fills(raw)
 
     async def _with_fills(self, raw: Mapping[str, Any]) -> OrderState:
-        filled = _parsed("read order", field_decimal, raw, "fill_count_fp", ZERO)
+        filled = self._parsed("read order", field_decimal, raw, "fill_count_fp", ZERO)
         fills: Sequence[Fill] = ()
         if filled > 0:
             frame = mapping.frame_of(raw.get("client_order_id"), str(raw.get("book_side")))
             venue_fills = await self.fetch_fills(order_id=str(raw["order_id"]), outcome=frame)
             fills = [vf.fill for vf in venue_fills]
-        return self._remember(_parsed("read order", mapping.parse_order, raw, fills), raw)
+        return self._remember(self._parsed("read order", mapping.parse_order, raw, fills), raw)
 
     def _remember(self, state: OrderState, raw: Mapping[str, Any]) -> OrderState:
         shard = raw.get("exchange_index")
@@ -590,7 +598,7 @@ class KalshiExchange:
             "limit": limit,
         }
         raws = await self._collect_raw("/portfolio/orders", "orders", query, max_pages=max_pages)
-        return [self._remember(_parsed("list orders", mapping.parse_order, raw), raw)
+        return [self._remember(self._parsed("list orders", mapping.parse_order, raw), raw)
                 for raw in raws]
 
     async def _collect_raw(
@@ -630,7 +638,7 @@ class KalshiExchange:
         }
         out = []
         for raw in await self._collect_raw("/portfolio/fills", "fills", query):
-            out.append(_parsed("fills", _venue_fill, raw, outcome or Outcome.YES))
+            out.append(self._parsed("fills", _venue_fill, raw, outcome or Outcome.YES))
         return out
 
     async def cancel_order(self, venue_order_id: str) -> OrderState:
@@ -690,7 +698,7 @@ class KalshiExchange:
                 cost=CANCEL_COST * len(chunk),
                 operation="batch cancel",
             )
-            for item in _records(answer, "orders", "batch cancel"):
+            for item in self._records(answer, "orders", "batch cancel"):
                 results.append(self._batch_item(item, "batch cancel"))
         return results
 
@@ -705,16 +713,17 @@ class KalshiExchange:
         error = item.get("error")
         identity = item.get("client_order_id") or item.get("order_id")
         if error:
+            secrets = self._secrets()
             if isinstance(error, Mapping):
                 status = error.get("status")
                 venue_error = VenueError(
                     status if isinstance(status, int) else 400,
-                    error.get("code"),
-                    error.get("message"),
-                    error.get("details"),
+                    scrub(_text_or_none(error.get("code")), secrets),
+                    scrub(_text_or_none(error.get("message")), secrets),
+                    scrub(_text_or_none(error.get("details")), secrets),
                 )
             else:
-                venue_error = VenueError(400, None, str(error), None)
+                venue_error = VenueError(400, None, scrub(str(error), secrets), None)
             return BatchItem(
                 identity=identity, error=to_exception(venue_error, operation=operation)
             )
@@ -863,7 +872,7 @@ class KalshiExchange:
 
     async def fetch_balance(self) -> Balance:
         payload = await self.http.get("/portfolio/balance", self._account(), operation="balance")
-        cash = _parsed("balance", _cash, payload)
+        cash = self._parsed("balance", _cash, payload)
         return Balance(venue=mapping.VENUE, total=cash, available=cash, currency="USD")
 
     async def fetch_positions(self, *, ticker: str | None = None) -> list[Position]:
@@ -875,7 +884,7 @@ class KalshiExchange:
         }
         out = []
         for raw in await self._collect_raw("/portfolio/positions", "market_positions", query):
-            position = _parsed("positions", _position, raw)
+            position = self._parsed("positions", _position, raw)
             if position is not None:
                 out.append(position)
         return out
@@ -884,7 +893,7 @@ class KalshiExchange:
         query = {**self._account(), **filters, "limit": filters.get("limit", PAGE_LIMIT)}
         out = []
         for raw in await self._collect_raw("/portfolio/settlements", "settlements", query):
-            out.append(_parsed("settlements", _settlement, raw))
+            out.append(self._parsed("settlements", _settlement, raw))
         return out
 
     # ------------------------------------------------------------------ streaming
@@ -967,3 +976,7 @@ def _venue_fill(raw: Mapping[str, Any], outcome: Outcome) -> VenueFill:
         yes_price=yes_price,
         fill=mapping.parse_fill(raw, outcome),
     )
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
