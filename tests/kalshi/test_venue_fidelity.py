@@ -186,11 +186,11 @@ def test_an_explicit_private_key_path_wins_over_the_environment(
 
 
 async def test_listings_follow_the_cursor_past_fifty_pages(fake: Any, make_exchange: Any) -> None:
-    exchange = make_exchange(httpx.MockTransport(fake))
-    for i in range(60):
-        await exchange.create_order(
-            await exchange.prepare_order(request(f"page-{i}", limit_price=D("0.10")))
-        )
+    # a read budget that never waits: the client-side pacing is not under test here
+    exchange = make_exchange(httpx.MockTransport(fake), read_rate=1_000_000)
+    for i in range(60):  # resting orders placed straight on the stand-in
+        fake._enter({"ticker": TICKER, "side": "bid", "count": "1", "price": "0.1000",
+                     "time_in_force": "good_till_canceled", "client_order_id": f"c-{i}"})
     fake.page_size = 1
     assert len(await exchange.fetch_open_orders(TICKER)) == 60
     first = next(o for o in fake.orders.values())
