@@ -231,6 +231,17 @@ async def test_nothing_is_sent_while_trading_is_not_active(fake: Any, make_excha
     assert not sent(exchange, "POST", ORDERS)
 
 
+async def test_a_pause_of_the_market_shard_alone_stops_its_orders(
+    fake: Any, make_exchange: Any
+) -> None:
+    fake.paused_shards.add(1)  # shard 0 (the top-level fields) trades on
+    exchange = make_exchange(httpx.MockTransport(fake))
+    with pytest.raises(ax.MarketClosed, match="trading is not active"):
+        await exchange.prepare_order(request())
+    other = await exchange.prepare_order(request(market="KXSUB-26DEC31-T5", limit_price=D("0.3")))
+    assert other.payload["ticker"] == "KXSUB-26DEC31-T5"
+
+
 def test_the_websocket_dependency_supports_proxies() -> None:
     import tomllib
 

@@ -388,7 +388,7 @@ class KalshiExchange:
             body["cancel_order_on_pause"] = True
         if self.config.subaccount is not None:
             body["subaccount"] = self.config.subaccount
-        await self._check_trading_active()
+        await self._check_trading_active(info.exchange_index)
         self._intents[client_order_id] = request
         return PreparedOrder(request=request, identity=client_order_id, payload=body)
 
@@ -400,12 +400,16 @@ class KalshiExchange:
                 return position.quantity > 0
         return False
 
-    async def _check_trading_active(self) -> None:
-        """Refuse before sending while Kalshi reports trading paused (maintenance, halts)."""
+    async def _check_trading_active(self, shard: int | None = None) -> None:
+        """Refuse before sending while Kalshi reports trading paused (maintenance, halts) on
+        the market's exchange shard: the top-level fields describe shard 0 only."""
         now = time.monotonic()
         if self._status is None or now - self._status[0] > STATUS_CACHE_SECONDS:
             self._status = (now, await self.exchange_status())
         status = self._status[1]
+        for entry in status.get("exchange_index_statuses") or ():
+            if isinstance(entry, Mapping) and entry.get("exchange_index") == (shard or 0):
+                status = {**status, **entry}
         if status.get("trading_active") is not True or status.get("exchange_active") is False:
             resume = status.get("exchange_estimated_resume_time")
             raise ax.MarketClosed(
@@ -827,7 +831,7 @@ class KalshiExchange:
         route = await self._route(venue_order_id)
         if "exchange_index" in route:
             body["exchange_index"] = route["exchange_index"]
-        await self._check_trading_active()
+        await self._check_trading_active(info.exchange_index)
         await self.http.request(
             "POST",
             f"{ORDERS}/{venue_order_id}/amend",

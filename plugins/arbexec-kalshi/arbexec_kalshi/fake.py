@@ -137,6 +137,8 @@ class FakeKalshi:
     page_size: int = 100
     #: ``GET /exchange/status`` answers ``trading_active`` with this
     trading_active: bool = True
+    #: exchange shards whose trading is paused (reported in ``exchange_index_statuses``)
+    paused_shards: set[int] = field(factory=set)
     requests: list[httpx.Request] = field(factory=list, repr=False)
     _ids: int = 0
     _verify: Any = field(default=None, repr=False)
@@ -378,9 +380,18 @@ class FakeKalshi:
     def _get(self, parts: list[str], query: dict[str, str]) -> httpx.Response:
         match parts:
             case ["exchange", "status"]:
-                return httpx.Response(
-                    200, json={"exchange_active": True, "trading_active": self.trading_active}
-                )
+                shards = sorted({int(m.get("exchange_index", 0)) for m in self.markets.values()})
+                statuses = [
+                    {"exchange_index": i, "description": f"shard {i}", "exchange_active": True,
+                     "trading_active": self.trading_active and i not in self.paused_shards,
+                     "intra_exchange_transfers_active": True}
+                    for i in shards
+                ]
+                return httpx.Response(200, json={
+                    "exchange_active": True,
+                    "trading_active": self.trading_active and 0 not in self.paused_shards,
+                    "exchange_index_statuses": statuses,
+                })
             case ["markets"]:
                 items = [m for m in self.markets.values() if _matches(m, query)]
                 return self._page(items, "markets", query)
