@@ -266,6 +266,10 @@ async def test_ioc_sells_of_held_contracts_go_out_reduce_only(
     await exchange.create_order(
         await exchange.prepare_order(request("b-1", quantity=D(2), limit_price=D("0.45")))
     )
+    opening = await exchange.prepare_order(request(
+        "s-9", side="SELL", quantity=D(5), time_in_force="IOC", limit_price=D("0.35"),
+        tags={"reduce_only": False}))  # explicitly meant to go beyond the position
+    assert "reduce_only" not in opening.payload
     close = await exchange.prepare_order(
         request("s-1", side="SELL", quantity=D(5), time_in_force="IOC", limit_price=D("0.35"))
     )

@@ -357,11 +357,15 @@ class KalshiExchange:
                 f"{', '.join(SELF_TRADE_PREVENTION)}",
                 venue="kalshi",
             )
-        explicit = bool(tags.get("reduce_only", False) or getattr(request, "reduce_only", False))
+        # reduce_only: True forces it, False opts out (a sell meant to open the other side
+        # beyond the position), unset: IOC sells of held contracts get it automatically
+        asked = tags.get("reduce_only", getattr(request, "reduce_only", None))
+        explicit = bool(asked)
         if explicit and request.time_in_force is not TimeInForce.IOC:
             raise ax.InvalidOrder("Kalshi accepts reduce_only only on IOC orders", venue="kalshi")
         reduce_only = explicit or (
-            request.side is Side.SELL
+            asked is None
+            and request.side is Side.SELL
             and request.time_in_force is TimeInForce.IOC
             and await self._holds(request.market, request.outcome)
         )
