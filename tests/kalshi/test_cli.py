@@ -11,6 +11,7 @@ import pytest
 from arbexec_kalshi.cli import kalshi
 from arbexec_kalshi.doctor import diagnose
 from click.testing import CliRunner
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
 
@@ -45,7 +46,9 @@ def test_sign_request_matches_the_ed25519_vectors(ed_env: Any, ed_key: dict[str,
         assert f"KALSHI-ACCESS-TIMESTAMP: {vector['timestamp_ms']}" in lines
 
 
-def test_sign_request_prefixes_api_paths_and_drops_the_query(ed_env: Any) -> None:
+def test_sign_request_prefixes_api_paths_and_drops_the_query(
+    ed_env: Any, ed_key: dict[str, Any]
+) -> None:
     result = CliRunner().invoke(
         kalshi,
         [
@@ -60,7 +63,19 @@ def test_sign_request_prefixes_api_paths_and_drops_the_query(ed_env: Any) -> Non
     assert result.exit_code == 0, result.output
     headers = json.loads(result.output)
     assert headers["KALSHI-ACCESS-TIMESTAMP"] == "1795348801111"
-    assert len(base64.b64decode(headers["KALSHI-ACCESS-SIGNATURE"])) == 64
+    public = serialization.load_pem_private_key(
+        ed_key["private_key_pem"].encode(), password=None
+    ).public_key()
+    signature = base64.b64decode(headers["KALSHI-ACCESS-SIGNATURE"])
+    # the signed message is exactly: timestamp, upper-case method, prefixed path, no query
+    public.verify(signature, b"1795348801111GET/trade-api/v2/portfolio/orders")  # type: ignore[union-attr,call-arg]
+    for wrong in (
+        b"1795348801111GET/portfolio/orders",
+        b"1795348801111GET/trade-api/v2/portfolio/orders?limit=5",
+        b"1795348801111get/trade-api/v2/portfolio/orders",
+    ):
+        with pytest.raises(InvalidSignature):
+            public.verify(signature, wrong)  # type: ignore[union-attr,call-arg]
 
 
 def test_sign_request_with_rsa_key_verifies(

@@ -129,6 +129,23 @@ def test_identity_is_deterministic_and_carries_the_intent() -> None:
     assert mapping.intent_of("someone-else") is None
 
 
+
+def test_identity_fixes_the_terms_a_lookup_checks() -> None:
+    from attrs import evolve
+
+    request = _request("BUY", "NO")
+    cid = mapping.identity(request)
+    # BUY NO 10 @ 0.30 rests as an ask of 10 at YES 0.70
+    record = {"ticker": "KXT-26DEC31-T50", "book_side": "ask", "yes_price_dollars": "0.7000",
+              "initial_count_fp": "10.00"}
+    assert mapping.terms_of(cid) == mapping.record_terms(record)
+    for change in ({"quantity": D(1)}, {"limit_price": D("0.31")}, {"market": "KXT-OTHER"}):
+        other = evolve(request, **change)
+        assert mapping.terms_of(mapping.identity(other)) != mapping.terms_of(cid), change
+    assert mapping.record_terms({**record, "book_side": "bid"}) != mapping.terms_of(cid)
+    assert mapping.terms_of("ax-by-" + "0" * 32) is None  # identities made before terms
+
+
 def test_parse_order_reports_in_the_requested_frame() -> None:
     request = _request("BUY", "NO")
     raw = {

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from kalshi_venue_checks import LoseAnswer, Respond
 
 from arbexec import errors as ax
 from arbexec.model import OrderRequest, OrderStatus, Outcome
@@ -35,7 +37,7 @@ async def test_market_data_endpoints(venue: Any) -> None:
     event = await venue.fetch_event("KXHIGHNY-26NOV22", with_markets=True)
     assert event["event"]["series_ticker"] == "KXHIGHNY"
     series = await venue.fetch_series("KXHIGHNY")
-    assert series["fee_multiplier"] == "1"
+    assert series["fee_multiplier"] == 1
     status = await venue.exchange_status()
     assert status["trading_active"] is True
 
@@ -124,6 +126,7 @@ async def test_duplicate_client_order_id_resolved_by_lookup(venue: Any) -> None:
 
 
 async def test_retired_v1_endpoint_is_a_clear_error(venue: Any) -> None:
+    venue.checks.allowed_unknown.add(("POST", "/portfolio/orders"))  # gone from the SDK
     legacy = {"ticker": TICKER, "side": "yes", "action": "buy", "count": 1, "yes_price": 30}
     with pytest.raises(ax.DeprecatedEndpoint, match="upgrade the plugin") as info:
         await venue.http.request(
@@ -133,27 +136,77 @@ async def test_retired_v1_endpoint_is_a_clear_error(venue: Any) -> None:
     assert info.value.http_status == 410
 
 
-async def test_429_on_a_read_is_retried(venue: Any, fake: Any) -> None:
-    fake.fail_next("/portfolio/balance", 429, {"error": "too many requests"})
+TOO_MANY = Respond(429, b'{"error": "too many requests"}')
+
+
+async def test_429_on_a_read_is_retried(venue: Any) -> None:
+    await _read_retried_after(venue, inject=True)
+
+
+async def test_removing_the_injected_429_fails_the_retry_test(venue: Any) -> None:
+    # the injection is what the retry test exercises, on replay too: without it the
+    # same assertions fail
+    with pytest.raises(AssertionError):
+        await _read_retried_after(venue, inject=False)
+
+
+async def _read_retried_after(venue: Any, *, inject: bool) -> None:
+    if inject:
+        venue.checks.inject("GET", "/portfolio/balance", TOO_MANY)
     balance = await venue.fetch_balance()
     assert balance.available == D("1000.00")
     assert len(venue.sleeps) == 1
+    assert venue.checks.pending_faults() == []
 
 
-async def test_429_on_an_order_is_not_retried(venue: Any, fake: Any) -> None:
-    fake.fail_next("/portfolio/events/orders", 429, {"error": "too many requests"})
+async def test_429_on_an_order_is_not_retried(venue: Any) -> None:
+    venue.checks.inject("POST", "/portfolio/events/orders", TOO_MANY)
     with pytest.raises(ax.RateLimited):
         await venue.create_order(await venue.prepare_order(request("rl-1")))
+    assert [r.method for r in venue.checks.requests].count("POST") == 1
 
 
-async def test_partial_fill_then_cancel_through_a_lagging_read(venue: Any, fake: Any) -> None:
+async def test_garbage_signatures_fail_on_replay(venue: Any) -> None:
+    import os
+
+    from arbexec_kalshi.signing import Signer
+
+    # the right key id and timestamp, random bytes for a signature
+    venue.http.signer = Signer(venue.signer.key_id, "rsa", sign=lambda _: os.urandom(256))
+    with pytest.raises(ax.AuthenticationError, match="INCORRECT_API_KEY_SIGNATURE"):
+        await venue.fetch_balance()
+
+
+async def test_a_lost_order_answer_is_resolved_by_lookup(venue: Any) -> None:
+    prepared = await venue.prepare_order(request("lost-1"))
+    venue.checks.inject("POST", "/portfolio/events/orders", LoseAnswer())
+    with pytest.raises(ax.AmbiguousSubmission):
+        await venue.create_order(prepared)
+    found = await venue.lookup_order(prepared.identity)
+    assert found is not None and found.status is OrderStatus.OPEN
+
+
+async def test_partial_fill_then_cancel_through_a_lagging_read(venue: Any) -> None:
     state = await venue.create_order(
         await venue.prepare_order(request("part-1", quantity=D(10), limit_price=D("0.45")))
     )
     assert state.status is OrderStatus.PARTIALLY_FILLED and state.filled_quantity == D(7)
-    fake.stale_reads[state.venue_order_id] = 1  # the first read after the cancel lags
+    lagging = json.loads(_RESTING_READ.replace("ID", state.venue_order_id))
+    venue.checks.inject(  # the first read after the cancel lags
+        "GET", f"/portfolio/orders/{state.venue_order_id}",
+        Respond(200, json.dumps(lagging).encode()),
+    )
     cancelled = await venue.cancel_order(state.venue_order_id)
     assert cancelled.status is OrderStatus.CANCELLED
     assert cancelled.filled_quantity == D(7) and len(cancelled.fills) == 2
     assert cancelled.fees == D("0.1205")
     assert venue.sleeps  # it waited before reading again
+
+
+_RESTING_READ = json.dumps({"order": {
+    "order_id": "ID", "user_id": "user-0001", "client_order_id": "", "ticker": TICKER,
+    "outcome_side": "yes", "book_side": "bid", "type": "limit", "status": "resting",
+    "yes_price_dollars": "0.4500", "no_price_dollars": "0.5500", "initial_count_fp": "10.00",
+    "fill_count_fp": "7.00", "remaining_count_fp": "3.00", "taker_fill_cost_dollars": "3.0600",
+    "maker_fill_cost_dollars": "0.0000", "taker_fees_dollars": "0.120500",
+    "maker_fees_dollars": "0.000000", "exchange_index": 1}})

@@ -8,11 +8,26 @@ code and message are kept on the raised error; nothing from the request (headers
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from attrs import frozen
 
 from arbexec import api as ax
+from arbexec_kalshi.scrub import scrub
+
+
+class OrderMismatch(ax.ExchangeError):
+    """The venue holds an order under this identity whose terms (market, side, price or
+    size) differ from the request: another client's order, never this request's fill."""
+
+    reason_code = "order_mismatch"
+
+
+class UnreadableAnswer(ax.ExchangeError):
+    """Kalshi answered with a body of a shape arbexec cannot read (never guessed at)."""
+
+    reason_code = "venue_unreadable"
 
 
 @frozen
@@ -23,6 +38,9 @@ class VenueError:
     code: str | None
     message: str | None
     details: str | None
+    #: whether the body was one of Kalshi's error shapes (a clear refusal), not a page
+    #: from a proxy, a truncated body or junk
+    readable: bool = True
 
 
 def _text(value: Any) -> str | None:
@@ -31,14 +49,29 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
-def parse_error_body(status: int, body: bytes | str) -> VenueError:
+def parse_error_body(
+    status: int, body: bytes | str, secrets: Iterable[str | None] = ()
+) -> VenueError:
+    """What the venue said, with every known secret scrubbed from it."""
+    error = _parse(status, body)
+    secrets = tuple(secrets)
+    return VenueError(
+        error.status,
+        scrub(error.code, secrets),
+        scrub(error.message, secrets),
+        scrub(error.details, secrets),
+        error.readable,
+    )
+
+
+def _parse(status: int, body: bytes | str) -> VenueError:
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     try:
         payload = json.loads(text) if text.strip() else {}
     except ValueError:
-        return VenueError(status, None, text.strip()[:300] or None, None)
+        return VenueError(status, None, " ".join(text.split())[:300] or None, None, False)
     if not isinstance(payload, dict):
-        return VenueError(status, None, _text(payload), None)
+        return VenueError(status, None, _text(payload), None, False)
     error = payload.get("error")
     if isinstance(error, dict):
         return VenueError(
@@ -49,11 +82,13 @@ def parse_error_body(status: int, body: bytes | str) -> VenueError:
         )
     if isinstance(error, str):
         return VenueError(status, None, error, None)
+    readable = any(payload.get(k) for k in ("code", "message", "msg"))
     return VenueError(
         status,
         _text(payload.get("code")),
         _text(payload.get("message") or payload.get("msg")),
         _text(payload.get("details")),
+        readable,
     )
 
 

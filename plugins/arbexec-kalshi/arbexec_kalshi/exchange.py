@@ -11,8 +11,10 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from attrs import evolve
@@ -34,14 +36,20 @@ from arbexec.api import (
     Outcome,
     Position,
     PreparedOrder,
+    Side,
     TimeInForce,
     now_utc,
     optional_datetime,
 )
 from arbexec_kalshi import mapping
-from arbexec_kalshi.config import KalshiConfig
+from arbexec_kalshi.config import SELF_TRADE_PREVENTION, KalshiConfig
 from arbexec_kalshi.credentials import load_credentials
-from arbexec_kalshi.errors import VenueError, to_exception
+from arbexec_kalshi.errors import (
+    OrderMismatch,
+    UnreadableAnswer,
+    VenueError,
+    to_exception,
+)
 from arbexec_kalshi.fees import FeeSchedule
 from arbexec_kalshi.http import KalshiHttp, make_client
 from arbexec_kalshi.markets import MarketInfo, market_info, series_of
@@ -53,18 +61,28 @@ from arbexec_kalshi.numbers import (
     format_price,
 )
 from arbexec_kalshi.orderbook import parse_rest_orderbook
-from arbexec_kalshi.ratelimit import CANCEL_COST, GET_ORDER_COST, buckets_for
+from arbexec_kalshi.ratelimit import (
+    CANCEL_COST,
+    CREATE_COST,
+    GET_ORDER_COST,
+    batch_size,
+    buckets_for,
+)
 from arbexec_kalshi.records import BatchItem, Settlement, VenueFill
+from arbexec_kalshi.scrub import scrub
 from arbexec_kalshi.signing import Signer
 
 log = logging.getLogger("arbexec.kalshi")
 
 ORDERS = "/portfolio/events/orders"
 MARKET_CACHE_SECONDS = 60.0
-BATCH_LIMIT = 20
+#: ``GET /exchange/status`` is read at most this often before orders are sent.
+STATUS_CACHE_SECONDS = 5.0
 PAGE_LIMIT = 200
 #: Reads after a cancel that may still show the order resting (the venue's read lags).
 CANCEL_CONFIRM_READS = 4
+#: Parse failures of a venue record become a venue error for that call, never a crash.
+_RECORD_ERRORS = (KeyError, TypeError, ValueError, AttributeError, ArithmeticError)
 
 
 class KalshiExchange:
@@ -106,12 +124,18 @@ class KalshiExchange:
             read_bucket=read,
             write_bucket=write,
             sleep=sleep,
+            extra_secrets=_proxy_secrets(self.config.proxy),
         )
         self._sleep = sleep
         self._ws_connect = ws_connect
         self._markets: dict[str, tuple[float, MarketInfo]] = {}
         self._market_locks: dict[str, asyncio.Lock] = {}
         self._intents: dict[str, OrderRequest] = {}
+        #: venue order id -> (market ticker, exchange shard): cancels must be routed
+        self._routes: dict[str, tuple[str, int | None]] = {}
+        #: orders this process amended (their terms no longer match their identity)
+        self._amended: set[str] = set()
+        self._status: tuple[float, Mapping[str, Any]] | None = None
 
     def __repr__(self) -> str:
         return f"KalshiExchange(name={self.name!r}, environment={self.config.environment!r})"
@@ -137,6 +161,40 @@ class KalshiExchange:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+    # ------------------------------------------------------------------ reading answers
+
+    def _secrets(self) -> tuple[str | None, ...]:
+        key_id = self._signer.key_id if self._signer is not None else None
+        return (key_id, *self.http.extra_secrets)
+
+    def _unreadable(self, message: str) -> UnreadableAnswer:
+        return UnreadableAnswer(scrub(message, self._secrets()) or message, venue="kalshi")
+
+    def _records(self, payload: Any, key: str, operation: str) -> list[Mapping[str, Any]]:
+        """``payload[key]`` as a list of records, or a clear venue error for any other shape."""
+        items = payload.get(key) if isinstance(payload, Mapping) else None
+        if items is None and isinstance(payload, Mapping):
+            return []
+        if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+            raise self._unreadable(
+                f"Kalshi answered {operation} with {key!r} = {str(items)[:80]!r}, not a list "
+                "of records; nothing was read from it"
+            )
+        return items
+
+    def _parsed(self, operation: str, parse: Callable[..., Any], *args: Any) -> Any:
+        """``parse(*args)``; a record it cannot read is a venue error for this call (its
+        message scrubbed of this account's secrets), never another exception."""
+        try:
+            return parse(*args)
+        except ax.ExchangeError as exc:
+            raise self._unreadable(f"Kalshi answered {operation}: {exc}") from None
+        except _RECORD_ERRORS as exc:
+            raise self._unreadable(
+                f"Kalshi answered {operation} with a record arbexec cannot read "
+                f"({type(exc).__name__}: {str(exc)[:120]})"
+            ) from None
 
     # ------------------------------------------------------------------ markets
 
@@ -219,19 +277,54 @@ class KalshiExchange:
         params: Mapping[str, Any],
         *,
         auth: bool = True,
-        max_pages: int = 50,
+        max_pages: int | None = None,
         cost: float = 10,
     ) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        query = dict(params)
-        for _ in range(max_pages):
-            payload = await self.http.get(path, query, auth=auth, cost=cost)
-            items.extend(decimalize(item) for item in payload.get(key) or ())
+        raws = await self._collect_raw(
+            path, key, params, max_pages=max_pages, auth=auth, cost=cost
+        )
+        return [decimalize(item) for item in raws]
+
+    async def _pages(
+        self,
+        path: str,
+        key: str,
+        params: Mapping[str, Any],
+        *,
+        max_pages: int | None = None,
+        auth: bool = True,
+        cost: float = 10,
+        operation: str | None = None,
+    ) -> AsyncIterator[list[Mapping[str, Any]]]:
+        """Every page of a listing, following the cursor to the end ('' = last page). A
+        cursor the venue repeats is an error, and a caller's ``max_pages`` that leaves
+        pages unread is said in the log, never silently."""
+        query = {k: v for k, v in params.items() if k != "cursor"}
+        seen: set[str] = set()
+        operation = operation or f"GET {path}"
+        pages = 0
+        while True:
+            payload = await self.http.get(path, query, auth=auth, cost=cost, operation=operation)
+            pages += 1
+            yield self._records(payload, key, operation)
             cursor = payload.get("cursor") or ""
             if not cursor:
-                break
+                return
+            if not isinstance(cursor, str) or cursor in seen:
+                raise UnreadableAnswer(
+                    f"Kalshi repeated the cursor of {operation} after {pages} pages; the "
+                    "listing cannot be completed",
+                    venue="kalshi",
+                )
+            if max_pages is not None and pages >= max_pages:
+                log.warning(
+                    "kalshi %s: stopped after %d pages as asked; more pages remain",
+                    operation,
+                    pages,
+                )
+                return
+            seen.add(cursor)
             query["cursor"] = cursor
-        return items
 
     # ------------------------------------------------------------------ fees
 
@@ -260,9 +353,25 @@ class KalshiExchange:
         info.price_grid.check(book.price, market=request.market, what=what)
         info.size_grid.check(request.quantity, market=request.market)
         tags = request.tags
-        reduce_only = bool(tags.get("reduce_only", False))
-        if reduce_only and request.time_in_force is not TimeInForce.IOC:
+        stp = str(tags.get("self_trade_prevention") or self.config.self_trade_prevention)
+        if stp not in SELF_TRADE_PREVENTION:
+            raise ax.InvalidOrder(
+                f"self_trade_prevention {stp!r} is not one of Kalshi's "
+                f"{', '.join(SELF_TRADE_PREVENTION)}",
+                venue="kalshi",
+            )
+        # reduce_only: True forces it, False opts out (a sell meant to open the other side
+        # beyond the position), unset: IOC sells of held contracts get it automatically
+        asked = tags.get("reduce_only", getattr(request, "reduce_only", None))
+        explicit = bool(asked)
+        if explicit and request.time_in_force is not TimeInForce.IOC:
             raise ax.InvalidOrder("Kalshi accepts reduce_only only on IOC orders", venue="kalshi")
+        reduce_only = explicit or (
+            asked is None
+            and request.side is Side.SELL
+            and request.time_in_force is TimeInForce.IOC
+            and await self._holds(request.market, request.outcome)
+        )
         client_order_id = mapping.identity(request, self.config.client_order_id_namespace)
         body: dict[str, Any] = {
             "ticker": request.market,
@@ -270,9 +379,7 @@ class KalshiExchange:
             "count": format_count(request.quantity),
             "price": format_price(book.price),
             "time_in_force": mapping.TIME_IN_FORCE[request.time_in_force],
-            "self_trade_prevention_type": str(
-                tags.get("self_trade_prevention") or self.config.self_trade_prevention
-            ),
+            "self_trade_prevention_type": stp,
             "client_order_id": client_order_id,
         }
         if request.post_only:
@@ -280,18 +387,7 @@ class KalshiExchange:
         if reduce_only:
             body["reduce_only"] = True
         if request.expires_at is not None:
-            seconds = request.expires_at.timestamp()
-            if seconds != int(seconds):
-                raise ax.InvalidOrder(
-                    f"Kalshi expiries are whole seconds; {request.expires_at.isoformat()} "
-                    "has a fraction",
-                    venue="kalshi",
-                )
-            if request.expires_at <= now_utc():
-                raise ax.InvalidOrder(
-                    f"expiry {request.expires_at.isoformat()} is in the past", venue="kalshi"
-                )
-            body["expiration_time"] = int(seconds)
+            body["expiration_time"] = _expiry_seconds(request.expires_at)
         group = tags.get("order_group_id") or self.config.order_group_id
         if group:
             body["order_group_id"] = str(group)
@@ -299,8 +395,36 @@ class KalshiExchange:
             body["cancel_order_on_pause"] = True
         if self.config.subaccount is not None:
             body["subaccount"] = self.config.subaccount
+        await self._check_trading_active(info.exchange_index)
         self._intents[client_order_id] = request
         return PreparedOrder(request=request, identity=client_order_id, payload=body)
+
+    async def _holds(self, market: str, outcome: Outcome) -> bool:
+        """Whether the account holds contracts of ``outcome`` in ``market`` (a sell of them
+        closes a position, so it goes out ``reduce_only`` and can never open the other side)."""
+        for position in await self.fetch_positions(ticker=market):
+            if position.market == market and position.outcome is outcome:
+                return position.quantity > 0
+        return False
+
+    async def _check_trading_active(self, shard: int | None = None) -> None:
+        """Refuse before sending while Kalshi reports trading paused (maintenance, halts) on
+        the market's exchange shard: the top-level fields describe shard 0 only."""
+        now = time.monotonic()
+        if self._status is None or now - self._status[0] > STATUS_CACHE_SECONDS:
+            self._status = (now, await self.exchange_status())
+        status = self._status[1]
+        for entry in status.get("exchange_index_statuses") or ():
+            if isinstance(entry, Mapping) and entry.get("exchange_index") == (shard or 0):
+                status = {**status, **entry}
+        if status.get("trading_active") is not True or status.get("exchange_active") is False:
+            resume = status.get("exchange_estimated_resume_time")
+            raise ax.MarketClosed(
+                "Kalshi reports trading is not active"
+                + (f" (estimated resume {resume})" if resume else "")
+                + "; nothing was sent",
+                venue="kalshi",
+            )
 
     async def create_order(self, order: PreparedOrder) -> OrderState:
         body = order.payload or (await self.prepare_order(order.request)).payload
@@ -327,7 +451,21 @@ class KalshiExchange:
                 ) from None
             log.info("kalshi: %s already existed; resolved by lookup", order.identity)
             return found
-        return self._state_from_entry(order.request, order.identity, answer)
+        try:
+            state = self._state_from_entry(order.request, order.identity, answer)
+        except _RECORD_ERRORS:
+            # a success status with an answer that cannot be read: the order may exist
+            raise ax.AmbiguousSubmission(
+                "Kalshi accepted create order with an answer arbexec cannot read; the order "
+                "may or may not exist until looked up by client_order_id",
+                venue="kalshi",
+            ) from None
+        self._routes[state.venue_order_id] = (order.request.market, await self._shard(order))
+        return state
+
+    async def _shard(self, order: PreparedOrder) -> int | None:
+        cached = self._markets.get(order.request.market)
+        return cached[1].exchange_index if cached else None
 
     def _state_from_entry(
         self, request: OrderRequest, client_order_id: str, answer: Mapping[str, Any]
@@ -374,7 +512,8 @@ class KalshiExchange:
     async def lookup_order(self, identity: str) -> OrderState | None:
         """Find the order whose ``client_order_id`` is ``identity``: resting orders first,
         then the order history, newest first (of its market when this process prepared
-        the order). Orders past the venue's historical cutoff are not searched."""
+        the order). Orders past the venue's historical cutoff are not searched. An order
+        found under the identity whose terms differ from it raises ``OrderMismatch``."""
         request = self._intents.get(identity)
         ticker = request.market if request else None
         queries: list[dict[str, Any]] = [
@@ -382,35 +521,68 @@ class KalshiExchange:
             {"ticker": ticker},
         ]
         for query in queries:
-            cursor = ""
-            for _ in range(50):
-                payload = await self.http.get(
-                    "/portfolio/orders",
-                    {**self._account(), **query, "limit": PAGE_LIMIT, "cursor": cursor or None},
-                    operation="look up order",
-                )
-                for raw in payload.get("orders") or ():
+            params = {**self._account(), **query, "limit": PAGE_LIMIT}
+            async for page in self._pages(
+                "/portfolio/orders", "orders", params, operation="look up order"
+            ):
+                for raw in page:
                     if raw.get("client_order_id") == identity:
+                        self._check_terms(identity, raw)
                         return await self._with_fills(raw)
-                cursor = payload.get("cursor") or ""
-                if not cursor:
-                    break
         return None
+
+    def _check_terms(self, identity: str, raw: Mapping[str, Any]) -> None:
+        order_id = str(raw.get("order_id"))
+        if order_id in self._amended:
+            return
+        expected = mapping.terms_of(identity)
+        found = self._parsed("look up order", mapping.record_terms, raw)
+        if expected is not None and expected != found:
+            raise OrderMismatch(
+                f"Kalshi holds order {order_id} under {identity}, but its market, side, "
+                f"price or size ({raw.get('ticker')} {raw.get('book_side')} "
+                f"{raw.get('initial_count_fp')} @ {raw.get('yes_price_dollars')}) differ "
+                "from the request: another client's order, not this request's",
+                venue="kalshi",
+            )
 
     async def fetch_order(self, venue_order_id: str) -> OrderState:
         payload = await self.http.get(
             f"/portfolio/orders/{venue_order_id}", cost=GET_ORDER_COST, operation="fetch order"
         )
-        return await self._with_fills(payload["order"])
+        raw = payload.get("order")
+        if not isinstance(raw, Mapping):
+            raise UnreadableAnswer(
+                f"Kalshi answered fetch order {venue_order_id} without an order record",
+                venue="kalshi",
+            )
+        return await self._with_fills(raw)
 
     async def _with_fills(self, raw: Mapping[str, Any]) -> OrderState:
-        filled = field_decimal(raw, "fill_count_fp", ZERO)
+        filled = self._parsed("read order", field_decimal, raw, "fill_count_fp", ZERO)
         fills: Sequence[Fill] = ()
         if filled > 0:
             frame = mapping.frame_of(raw.get("client_order_id"), str(raw.get("book_side")))
             venue_fills = await self.fetch_fills(order_id=str(raw["order_id"]), outcome=frame)
             fills = [vf.fill for vf in venue_fills]
-        return mapping.parse_order(raw, fills)
+        return self._remember(self._parsed("read order", mapping.parse_order, raw, fills), raw)
+
+    def _remember(self, state: OrderState, raw: Mapping[str, Any]) -> OrderState:
+        shard = raw.get("exchange_index")
+        shard = shard if isinstance(shard, int) and not isinstance(shard, bool) else None
+        self._routes[state.venue_order_id] = (state.market, shard)
+        return state
+
+    async def _route(self, venue_order_id: str) -> dict[str, Any]:
+        """``market_ticker`` and ``exchange_index`` of an order: without them Kalshi routes
+        a cancel or decrease to shard 0, where an order on another shard is unknown."""
+        if venue_order_id not in self._routes:
+            await self.fetch_order(venue_order_id)
+        ticker, shard = self._routes[venue_order_id]
+        route: dict[str, Any] = {"market_ticker": ticker}
+        if shard is not None:
+            route["exchange_index"] = shard
+        return route
 
     async def fetch_open_orders(self, market: str | None = None) -> list[OrderState]:
         return await self.list_orders(ticker=market, status="resting")
@@ -424,7 +596,7 @@ class KalshiExchange:
         min_ts: int | None = None,
         max_ts: int | None = None,
         limit: int = PAGE_LIMIT,
-        max_pages: int = 50,
+        max_pages: int | None = None,
     ) -> list[OrderState]:
         """``GET /portfolio/orders`` with its filters, following the cursor."""
         query = {
@@ -437,20 +609,24 @@ class KalshiExchange:
             "limit": limit,
         }
         raws = await self._collect_raw("/portfolio/orders", "orders", query, max_pages=max_pages)
-        return [mapping.parse_order(raw) for raw in raws]
+        return [self._remember(self._parsed("list orders", mapping.parse_order, raw), raw)
+                for raw in raws]
 
     async def _collect_raw(
-        self, path: str, key: str, query: Mapping[str, Any], *, max_pages: int = 50
+        self,
+        path: str,
+        key: str,
+        query: Mapping[str, Any],
+        *,
+        max_pages: int | None = None,
+        auth: bool = True,
+        cost: float = 10,
     ) -> list[Mapping[str, Any]]:
         items: list[Mapping[str, Any]] = []
-        params = dict(query)
-        for _ in range(max_pages):
-            payload = await self.http.get(path, params)
-            items.extend(payload.get(key) or ())
-            cursor = payload.get("cursor") or ""
-            if not cursor:
-                break
-            params["cursor"] = cursor
+        async for page in self._pages(
+            path, key, query, max_pages=max_pages, auth=auth, cost=cost
+        ):
+            items.extend(page)
         return items
 
     async def fetch_fills(
@@ -473,33 +649,24 @@ class KalshiExchange:
         }
         out = []
         for raw in await self._collect_raw("/portfolio/fills", "fills", query):
-            yes_price = field_decimal(raw, "yes_price_dollars")
-            if yes_price is None:
-                yes_price = ONE - field_decimal(raw, "no_price_dollars")
-            out.append(
-                VenueFill(
-                    order_id=str(raw["order_id"]),
-                    market=str(raw.get("ticker") or raw.get("market_ticker")),
-                    book_side=str(raw.get("book_side") or ""),
-                    yes_price=yes_price,
-                    fill=mapping.parse_fill(raw, outcome or Outcome.YES),
-                )
-            )
+            out.append(self._parsed("fills", _venue_fill, raw, outcome or Outcome.YES))
         return out
 
     async def cancel_order(self, venue_order_id: str) -> OrderState:
-        """Cancel, then read until the venue's record agrees (reads can lag a cancel)."""
+        """Cancel, then read until the venue's record agrees (reads can lag a cancel). A
+        cancel the venue's own record contradicts is never reported as CANCELLED."""
+        route = await self._route(venue_order_id)
         try:
             await self.http.request(
                 "DELETE",
                 f"{ORDERS}/{venue_order_id}",
-                params=self._account(),
+                params={**self._account(), **route},
                 cost=CANCEL_COST,
                 operation="cancel order",
             )
         except ax.OrderNotFound:
-            # not live (a 404 on cancel proves it): final already, or unknown (fetch raises)
-            return await self._confirm_cancel(venue_order_id)
+            # not live to the venue's cancel; its order record decides what the order is
+            log.info("kalshi: cancel of %s answered 404; reading its state", venue_order_id)
         return await self._confirm_cancel(venue_order_id)
 
     async def _confirm_cancel(self, venue_order_id: str) -> OrderState:
@@ -511,20 +678,30 @@ class KalshiExchange:
             state = await self.fetch_order(venue_order_id)
         if state.is_final:
             return state
-        # the cancel was acknowledged; the read has not caught up yet
+        log.warning(
+            "kalshi: %s still shows %s after the cancel; it is treated as live",
+            venue_order_id,
+            state.status.value,
+        )
         return evolve(
             state,
-            status=OrderStatus.CANCELLED,
-            reason="cancel acknowledged by Kalshi; its order read still lagged",
+            reason=(
+                f"cancel not confirmed: Kalshi's order record still shows it {state.status.value} "
+                f"after {CANCEL_CONFIRM_READS + 1} reads; it may rest and fill"
+            ),
         )
 
     async def cancel_orders(self, venue_order_ids: Iterable[str]) -> list[BatchItem]:
-        """Batch cancel (``DELETE /portfolio/events/orders/batched``), 20 per call."""
+        """Batch cancel (``DELETE /portfolio/events/orders/batched``), each entry routed
+        to its market, as many per call as the write budget holds."""
         ids = list(venue_order_ids)
         results: list[BatchItem] = []
-        for start in range(0, len(ids), BATCH_LIMIT):
-            chunk = ids[start : start + BATCH_LIMIT]
-            entries = [{"order_id": oid, **self._account()} for oid in chunk]
+        size = batch_size(self.http.write_bucket, CANCEL_COST)
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            entries = [
+                {"order_id": oid, **self._account(), **await self._route(oid)} for oid in chunk
+            ]
             answer = await self.http.request(
                 "DELETE",
                 f"{ORDERS}/batched",
@@ -532,7 +709,7 @@ class KalshiExchange:
                 cost=CANCEL_COST * len(chunk),
                 operation="batch cancel",
             )
-            for item in answer.get("orders") or ():
+            for item in self._records(answer, "orders", "batch cancel"):
                 results.append(self._batch_item(item, "batch cancel"))
         return results
 
@@ -547,46 +724,75 @@ class KalshiExchange:
         error = item.get("error")
         identity = item.get("client_order_id") or item.get("order_id")
         if error:
+            secrets = self._secrets()
             if isinstance(error, Mapping):
+                status = error.get("status")
                 venue_error = VenueError(
-                    int(error.get("status") or 400),
-                    error.get("code"),
-                    error.get("message"),
-                    error.get("details"),
+                    status if isinstance(status, int) else 400,
+                    scrub(_text_or_none(error.get("code")), secrets),
+                    scrub(_text_or_none(error.get("message")), secrets),
+                    scrub(_text_or_none(error.get("details")), secrets),
                 )
             else:
-                venue_error = VenueError(400, None, str(error), None)
+                venue_error = VenueError(400, None, scrub(str(error), secrets), None)
             return BatchItem(
                 identity=identity, error=to_exception(venue_error, operation=operation)
             )
         return BatchItem(identity=identity)
 
     async def create_orders(self, orders: Sequence[PreparedOrder]) -> list[BatchItem]:
-        """Batch create (``POST /portfolio/events/orders/batched``). A transport failure of
-        the whole batch raises ``AmbiguousSubmission``: look each identity up."""
+        """Batch create (``POST /portfolio/events/orders/batched``), chunked so each call
+        fits the tier's write bucket. Answers are matched to orders by client_order_id,
+        never by position; an order without a readable answer is ``AmbiguousSubmission``
+        (look it up). A transport failure of the whole call raises ``AmbiguousSubmission``."""
         results: list[BatchItem] = []
-        for start in range(0, len(orders), BATCH_LIMIT):
-            chunk = orders[start : start + BATCH_LIMIT]
+        size = batch_size(self.http.write_bucket, CREATE_COST)
+        for start in range(0, len(orders), size):
+            chunk = orders[start : start + size]
             answer = await self.http.request(
                 "POST",
                 f"{ORDERS}/batched",
                 json={"orders": [o.payload for o in chunk]},
-                cost=10 * len(chunk),
+                cost=CREATE_COST * len(chunk),
                 operation="batch create",
                 order_post=True,
                 order_request=True,
             )
-            by_identity = {o.identity: o for o in chunk}
-            for position, item in enumerate(answer.get("orders") or ()):
-                identity = item.get("client_order_id") or chunk[position].identity
-                prepared = by_identity.get(identity, chunk[position])
-                if item.get("error"):
-                    failed = self._batch_item(item, "batch create")
-                    results.append(evolve(failed, identity=prepared.identity))
-                else:
-                    state = self._state_from_entry(prepared.request, prepared.identity, item)
-                    results.append(BatchItem(identity=prepared.identity, state=state))
+            entries = answer.get("orders")
+            by_identity: dict[str, Mapping[str, Any]] = {}
+            for entry in entries if isinstance(entries, list) else ():
+                if isinstance(entry, Mapping) and isinstance(entry.get("client_order_id"), str):
+                    by_identity.setdefault(entry["client_order_id"], entry)
+            for prepared in chunk:
+                item = by_identity.get(prepared.identity)
+                results.append(await self._batch_entry(prepared, item))
         return results
+
+    async def _batch_entry(
+        self, prepared: PreparedOrder, item: Mapping[str, Any] | None
+    ) -> BatchItem:
+        ambiguous = ax.AmbiguousSubmission(
+            f"Kalshi's batch answer has no readable entry for {prepared.identity}; the order "
+            "may or may not exist until looked up by client_order_id",
+            venue="kalshi",
+        )
+        if item is None:
+            return BatchItem(identity=prepared.identity, error=ambiguous)
+        if item.get("error"):
+            failed = self._batch_item(item, "batch create")
+            if isinstance(failed.error, ax.DuplicateOrder):
+                # a duplicate is on the venue already (an earlier send landed): adopt it
+                found = await self.lookup_order(prepared.identity)
+                if found is not None:
+                    return BatchItem(identity=prepared.identity, state=found)
+                return BatchItem(identity=prepared.identity, error=ambiguous)
+            return evolve(failed, identity=prepared.identity)
+        try:
+            state = self._state_from_entry(prepared.request, prepared.identity, item)
+        except _RECORD_ERRORS:
+            return BatchItem(identity=prepared.identity, error=ambiguous)
+        self._routes[state.venue_order_id] = (prepared.request.market, await self._shard(prepared))
+        return BatchItem(identity=prepared.identity, state=state)
 
     async def amend_order(
         self,
@@ -595,9 +801,14 @@ class KalshiExchange:
         price: Decimal | None = None,
         quantity: Decimal | None = None,
         expires_at: Any = None,
+        clear_expiry: bool = False,
     ) -> OrderState:
-        """Change price and/or total size (filled + remaining) of a resting order, in the
-        order's own outcome terms; re-checked against the market grid first."""
+        """Change price, total size (filled + remaining) and/or expiry of a resting order,
+        in the order's own outcome terms; re-checked against the market grid first. The
+        size defaults to the live one (after any decrease), never the original;
+        ``clear_expiry`` makes it good-till-cancelled."""
+        if clear_expiry and expires_at is not None:
+            raise ValueError("give expires_at or clear_expiry, not both")
         current = await self.fetch_order(venue_order_id)
         if not current.status.is_live:
             raise ax.OrderNotFound(
@@ -618,8 +829,16 @@ class KalshiExchange:
         }
         if current.client_order_id:
             body["client_order_id"] = current.client_order_id
-        if expires_at is not None:
-            body["expiration_time"] = int(optional_datetime(expires_at).timestamp())  # type: ignore[union-attr]
+        if clear_expiry:
+            body["expiration_time"] = 0
+        elif expires_at is not None:
+            expiry = optional_datetime(expires_at)
+            assert expiry is not None
+            body["expiration_time"] = _expiry_seconds(expiry)
+        route = await self._route(venue_order_id)
+        if "exchange_index" in route:
+            body["exchange_index"] = route["exchange_index"]
+        await self._check_trading_active(info.exchange_index)
         await self.http.request(
             "POST",
             f"{ORDERS}/{venue_order_id}/amend",
@@ -628,6 +847,7 @@ class KalshiExchange:
             operation="amend order",
             order_request=True,
         )
+        self._amended.add(venue_order_id)
         return await self.fetch_order(venue_order_id)
 
     async def decrease_order(
@@ -640,11 +860,12 @@ class KalshiExchange:
         """Shrink a resting order without losing queue position (exactly one argument)."""
         if (reduce_by is None) == (reduce_to is None):
             raise ValueError("give exactly one of reduce_by and reduce_to")
-        body = (
+        body: dict[str, Any] = (
             {"reduce_by": format_count(Decimal(reduce_by))}
             if reduce_by is not None
             else {"reduce_to": format_count(Decimal(reduce_to))}  # type: ignore[arg-type]
         )
+        body.update(await self._route(venue_order_id))
         await self.http.request(
             "POST",
             f"{ORDERS}/{venue_order_id}/decrease",
@@ -662,49 +883,28 @@ class KalshiExchange:
 
     async def fetch_balance(self) -> Balance:
         payload = await self.http.get("/portfolio/balance", self._account(), operation="balance")
-        if payload.get("balance_dollars") not in (None, ""):
-            cash = field_decimal(payload, "balance_dollars")
-        else:
-            cash = cents_to_dollars(payload.get("balance"), "balance")
+        cash = self._parsed("balance", _cash, payload)
         return Balance(venue=mapping.VENUE, total=cash, available=cash, currency="USD")
 
-    async def fetch_positions(self) -> list[Position]:
-        query = {**self._account(), "count_filter": "position", "limit": PAGE_LIMIT}
+    async def fetch_positions(self, *, ticker: str | None = None) -> list[Position]:
+        query = {
+            **self._account(),
+            "count_filter": "position",
+            "limit": PAGE_LIMIT,
+            "ticker": ticker,
+        }
         out = []
         for raw in await self._collect_raw("/portfolio/positions", "market_positions", query):
-            position = field_decimal(raw, "position_fp", ZERO)
-            if position == 0:
-                continue
-            out.append(
-                Position(
-                    venue=mapping.VENUE,
-                    market=str(raw["ticker"]),
-                    outcome=Outcome.YES if position > 0 else Outcome.NO,
-                    quantity=abs(position),
-                    realised_pnl=field_decimal(raw, "realized_pnl_dollars", ZERO),
-                )
-            )
+            position = self._parsed("positions", _position, raw)
+            if position is not None:
+                out.append(position)
         return out
 
     async def fetch_settlements(self, **filters: Any) -> list[Settlement]:
         query = {**self._account(), **filters, "limit": filters.get("limit", PAGE_LIMIT)}
         out = []
         for raw in await self._collect_raw("/portfolio/settlements", "settlements", query):
-            revenue = raw.get("revenue")
-            out.append(
-                Settlement(
-                    market=str(raw["ticker"]),
-                    event=raw.get("event_ticker"),
-                    result=str(raw.get("market_result") or ""),
-                    yes_count=field_decimal(raw, "yes_count_fp", ZERO),
-                    no_count=field_decimal(raw, "no_count_fp", ZERO),
-                    yes_cost=field_decimal(raw, "yes_total_cost_dollars", ZERO),
-                    no_cost=field_decimal(raw, "no_total_cost_dollars", ZERO),
-                    revenue=cents_to_dollars(revenue, "revenue") if revenue is not None else ZERO,
-                    fee=field_decimal(raw, "fee_cost", ZERO),
-                    settled_at=optional_datetime(raw.get("settled_time") or None),
-                )
-            )
+            out.append(self._parsed("settlements", _settlement, raw))
         return out
 
     # ------------------------------------------------------------------ streaming
@@ -717,3 +917,77 @@ class KalshiExchange:
         from arbexec_kalshi.stream import OrderStream
 
         return OrderStream(self, connect=self._ws_connect).updates()
+
+
+def _position(raw: Mapping[str, Any]) -> Position | None:
+    position = field_decimal(raw, "position_fp", ZERO)
+    if position == 0:
+        return None
+    return Position(
+        venue=mapping.VENUE,
+        market=str(raw["ticker"]),
+        outcome=Outcome.YES if position > 0 else Outcome.NO,
+        quantity=abs(position),
+        realised_pnl=field_decimal(raw, "realized_pnl_dollars", ZERO),
+    )
+
+
+def _settlement(raw: Mapping[str, Any]) -> Settlement:
+    revenue = raw.get("revenue")
+    return Settlement(
+        market=str(raw["ticker"]),
+        event=raw.get("event_ticker"),
+        result=str(raw.get("market_result") or ""),
+        yes_count=field_decimal(raw, "yes_count_fp", ZERO),
+        no_count=field_decimal(raw, "no_count_fp", ZERO),
+        yes_cost=field_decimal(raw, "yes_total_cost_dollars", ZERO),
+        no_cost=field_decimal(raw, "no_total_cost_dollars", ZERO),
+        revenue=cents_to_dollars(revenue, "revenue") if revenue is not None else ZERO,
+        fee=field_decimal(raw, "fee_cost", ZERO),
+        settled_at=optional_datetime(raw.get("settled_time") or None),
+    )
+
+
+def _expiry_seconds(expires_at: datetime) -> int:
+    """An expiry as the whole Unix seconds Kalshi takes: a fraction or a past time is
+    refused, never truncated."""
+    seconds = Decimal(str(expires_at.timestamp()))
+    if seconds != seconds.to_integral_value():
+        raise ax.InvalidOrder(
+            f"Kalshi expiries are whole seconds; {expires_at.isoformat()} has a fraction",
+            venue="kalshi",
+        )
+    if expires_at <= now_utc():
+        raise ax.InvalidOrder(f"expiry {expires_at.isoformat()} is in the past", venue="kalshi")
+    return int(seconds)
+
+
+def _proxy_secrets(proxy: str | None) -> tuple[str, ...]:
+    """A proxy URL's user and password, never to be shown from an answer."""
+    if not proxy:
+        return ()
+    parts = urlsplit(proxy)
+    return tuple(v for v in (parts.password, parts.username) if v)
+
+
+def _cash(payload: Mapping[str, Any]) -> Decimal:
+    if payload.get("balance_dollars") not in (None, ""):
+        return Decimal(field_decimal(payload, "balance_dollars"))
+    return cents_to_dollars(payload.get("balance"), "balance")
+
+
+def _venue_fill(raw: Mapping[str, Any], outcome: Outcome) -> VenueFill:
+    yes_price = field_decimal(raw, "yes_price_dollars")
+    if yes_price is None:
+        yes_price = ONE - field_decimal(raw, "no_price_dollars")
+    return VenueFill(
+        order_id=str(raw["order_id"]),
+        market=str(raw.get("ticker") or raw.get("market_ticker")),
+        book_side=str(raw.get("book_side") or ""),
+        yes_price=yes_price,
+        fill=mapping.parse_fill(raw, outcome),
+    )
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)

@@ -59,14 +59,21 @@ class FakeOrder:
     updated_ms: int = 0
     expiration: int | None = None
     time_in_force: str = "good_till_canceled"
+    exchange_index: int = 0
+    #: contracts taken off by decreases (``initial_count_fp`` keeps the original size)
+    reduced: Decimal = Decimal(0)
+
+    @property
+    def live_total(self) -> Decimal:
+        return self.initial - self.reduced
 
     @property
     def remaining(self) -> Decimal:
-        return Decimal(0) if self.cancelled else self.initial - self.filled
+        return Decimal(0) if self.cancelled else self.live_total - self.filled
 
     @property
     def status(self) -> str:
-        if self.remaining == 0 and self.filled == self.initial:
+        if not self.cancelled and self.filled > 0 and self.filled == self.live_total:
             return "executed"
         return "canceled" if self.cancelled else "resting"
 
@@ -88,7 +95,7 @@ class FakeOrder:
             "initial_count_fp": _fp(self.initial),
             "fill_count_fp": _fp(self.filled),
             "remaining_count_fp": _fp(
-                self.remaining if status is None else self.initial - self.filled
+                self.remaining if status is None else self.live_total - self.filled
             ),
             "taker_fill_cost_dollars": _d4(self.cost),
             "maker_fill_cost_dollars": "0.0000",
@@ -98,6 +105,7 @@ class FakeOrder:
             "last_update_time": _iso(self.updated_ms),
             "expiration_time": _iso(self.expiration * 1000) if self.expiration else None,
             "self_trade_prevention_type": "taker_at_cross",
+            "exchange_index": self.exchange_index,
         }
 
 
@@ -127,6 +135,10 @@ class FakeKalshi:
     #: order ids whose next N reads still show "resting" after a cancel (read lag)
     stale_reads: dict[str, int] = field(factory=dict)
     page_size: int = 100
+    #: ``GET /exchange/status`` answers ``trading_active`` with this
+    trading_active: bool = True
+    #: exchange shards whose trading is paused (reported in ``exchange_index_statuses``)
+    paused_shards: set[int] = field(factory=set)
     requests: list[httpx.Request] = field(factory=list, repr=False)
     _ids: int = 0
     _verify: Any = field(default=None, repr=False)
@@ -154,10 +166,13 @@ class FakeKalshi:
         fractional: bool = False,
         status: str = "active",
         fee_type: str = "quadratic_with_maker_fees",
-        fee_multiplier: str = "1",
+        fee_multiplier: float = 1,
         yes_bids: dict[str, str] | None = None,
         no_bids: dict[str, str] | None = None,
+        exchange_index: int = 0,
     ) -> None:
+        """A market with its event and series, in the 3.34.0 response shapes (the series'
+        ``fee_multiplier`` is a JSON number, as Kalshi sends it)."""
         series_ticker, event_ticker = ticker.split("-")[0], "-".join(ticker.split("-")[:2])
         ranges = (
             price_ranges
@@ -175,26 +190,64 @@ class FakeKalshi:
             "ticker": ticker,
             "event_ticker": event_ticker,
             "market_type": "binary",
+            "title": f"Stand-in market {ticker}",
+            "yes_sub_title": "Yes",
+            "no_sub_title": "No",
+            "created_time": "2026-11-01T00:00:00Z",
+            "updated_time": "2026-11-01T00:00:00Z",
+            "open_time": "2026-11-01T00:00:00Z",
+            "close_time": "2026-12-31T23:00:00Z",
+            "latest_expiration_time": "2027-01-07T23:00:00Z",
+            "settlement_timer_seconds": 300,
             "status": status,
+            "yes_bid_dollars": "0.0000",
+            "yes_bid_size_fp": "0.00",
+            "yes_ask_dollars": "0.0000",
+            "yes_ask_size_fp": "0.00",
+            "no_bid_dollars": "0.0000",
+            "no_ask_dollars": "1.0000",
+            "last_price_dollars": "0.0000",
+            "volume_fp": "0.00",
+            "volume_24h_fp": "0.00",
+            "result": "",
+            "can_close_early": True,
+            "open_interest_fp": "0.00",
+            "notional_value_dollars": "1.0000",
+            "previous_yes_bid_dollars": "0.0000",
+            "previous_yes_ask_dollars": "0.0000",
+            "previous_price_dollars": "0.0000",
+            "settlement_bounds_type": "default",
+            "expiration_value": "",
+            "rules_primary": "Stand-in rules.",
+            "rules_secondary": "",
             "price_level_structure": structure,
             "price_ranges": ranges,
             "fractional_trading_enabled": fractional,
-            "close_time": "2026-12-31T23:00:00Z",
-            "yes_bid_dollars": "0.0000",
-            "yes_ask_dollars": "0.0000",
-            "volume_fp": "0.00",
+            "exchange_index": exchange_index,
         }
         self.events[event_ticker] = {
             "event_ticker": event_ticker,
             "series_ticker": series_ticker,
-            "title": f"Fake event {event_ticker}",
+            "title": f"Stand-in event {event_ticker}",
+            "sub_title": "",
+            "collateral_return_type": "",
             "mutually_exclusive": False,
+            "settlement_sources": [],
+            "exchange_index": exchange_index,
         }
         self.series[series_ticker] = {
             "ticker": series_ticker,
-            "title": f"Fake series {series_ticker}",
+            "frequency": "daily",
+            "title": f"Stand-in series {series_ticker}",
+            "category": "Climate and Weather",
+            "categories": ["Climate and Weather"],
+            "tags": [],
+            "settlement_sources": [],
+            "contract_url": "https://kalshi.com/",
+            "contract_terms_url": "https://kalshi.com/",
             "fee_type": fee_type,
             "fee_multiplier": fee_multiplier,
+            "additional_prohibitions": [],
         }
         self.liquidity[ticker] = {
             "yes": {Decimal(p): Decimal(s) for p, s in (yes_bids or {}).items()},
@@ -220,6 +273,8 @@ class FakeKalshi:
             "trade_id": f"t-{len(self.fills) + 1}",
             "order_id": order.order_id,
             "ticker": order.ticker,
+            "market_ticker": order.ticker,
+            "exchange_index": order.exchange_index,
             "outcome_side": "yes" if side == "bid" else "no",
             "book_side": side,
             "count_fp": _fp(take),
@@ -301,7 +356,9 @@ class FakeKalshi:
             if method == "DELETE" and rest == ["batched"]:
                 return self._batch_cancel(body)
             if method == "DELETE" and len(rest) == 1:
-                return self._cancel(rest[0])
+                return self._cancel(
+                    rest[0], query.get("exchange_index"), query.get("market_ticker")
+                )
             if method == "POST" and len(rest) == 2 and rest[1] == "amend":
                 return self._amend(rest[0], body)
             if method == "POST" and len(rest) == 2 and rest[1] == "decrease":
@@ -323,7 +380,18 @@ class FakeKalshi:
     def _get(self, parts: list[str], query: dict[str, str]) -> httpx.Response:
         match parts:
             case ["exchange", "status"]:
-                return httpx.Response(200, json={"exchange_active": True, "trading_active": True})
+                shards = sorted({int(m.get("exchange_index", 0)) for m in self.markets.values()})
+                statuses = [
+                    {"exchange_index": i, "description": f"shard {i}", "exchange_active": True,
+                     "trading_active": self.trading_active and i not in self.paused_shards,
+                     "intra_exchange_transfers_active": True}
+                    for i in shards
+                ]
+                return httpx.Response(200, json={
+                    "exchange_active": True,
+                    "trading_active": self.trading_active and 0 not in self.paused_shards,
+                    "exchange_index_statuses": statuses,
+                })
             case ["markets"]:
                 items = [m for m in self.markets.values() if _matches(m, query)]
                 return self._page(items, "markets", query)
@@ -340,12 +408,10 @@ class FakeKalshi:
             case ["events", event]:
                 if event not in self.events:
                     return _error(404, "not_found", "event not found")
-                payload: dict[str, Any] = {"event": self.events[event]}
+                markets = [m for m in self.markets.values() if m["event_ticker"] == event]
+                payload: dict[str, Any] = {"event": self.events[event], "markets": markets}
                 if query.get("with_nested_markets") == "true":
-                    payload["event"] = {
-                        **self.events[event],
-                        "markets": [m for m in self.markets.values() if m["event_ticker"] == event],
-                    }
+                    payload = {"event": {**self.events[event], "markets": markets}, "markets": []}
                 return httpx.Response(200, json=payload)
             case ["series", ticker]:
                 if ticker not in self.series:
@@ -385,12 +451,16 @@ class FakeKalshi:
                 items = [
                     {
                         "ticker": t,
+                        "exchange_index": self._shard_of(t),
                         "position_fp": _fp(q),
                         "market_exposure_dollars": "0.0000",
+                        "total_traded_dollars": "0.0000",
                         "realized_pnl_dollars": "0.0000",
                         "fees_paid_dollars": "0.0000",
+                        "last_updated_ts": _iso(self.clock_ms()),
                     }
                     for t, q in self.positions.items()
+                    if "ticker" not in query or query["ticker"] == t
                 ]
                 page = self._page(items, "market_positions", query)
                 data = json.loads(page.content)
@@ -416,6 +486,20 @@ class FakeKalshi:
         }
 
     # ------------------------------------------------------------------ writes
+
+    def _shard_of(self, ticker: str) -> int:
+        return int(self.markets.get(ticker, {}).get("exchange_index", 0))
+
+    def _routed(self, order: FakeOrder, exchange_index: Any, market_ticker: Any) -> bool:
+        """Whether a cancel/decrease reaches the order's shard: an explicit index other
+        than -1 wins, else the market ticker auto-routes, else shard 0 (as the SDK says)."""
+        if exchange_index not in (None, "", -1, "-1"):
+            shard = int(exchange_index)
+        elif market_ticker:
+            shard = self._shard_of(str(market_ticker))
+        else:
+            shard = 0
+        return shard == order.exchange_index
 
     def _next_id(self) -> str:
         self._ids += 1
@@ -452,6 +536,8 @@ class FakeKalshi:
 
         if not PriceGrid.from_market(market).is_valid(price):
             return body, _error(400, "invalid_price", "invalid price")
+        if body.get("reduce_only") and body["time_in_force"] != "immediate_or_cancel":
+            return body, _error(400, "invalid_order", "reduce_only requires immediate_or_cancel")
         return body, None
 
     def _create(self, body: Any) -> httpx.Response:
@@ -484,7 +570,12 @@ class FakeKalshi:
             updated_ms=now,
             expiration=body.get("expiration_time"),
             time_in_force=body["time_in_force"],
+            exchange_index=self._shard_of(ticker),
         )
+        if body.get("reduce_only"):  # capped by the position it reduces, never opening one
+            held = self.positions.get(ticker, Decimal(0))
+            closable = max(Decimal(0), -held if side == "bid" else held)
+            order.initial = min(count, closable)
         # the opposite ladder: a bid takes NO bids (YES asks at 1 - q), an ask takes YES bids
         ladder = self.liquidity[ticker]["no" if side == "bid" else "yes"]
         crossing = sorted(
@@ -517,6 +608,8 @@ class FakeKalshi:
                     "trade_id": f"t-{len(self.fills) + 1}",
                     "order_id": order.order_id,
                     "ticker": ticker,
+                    "market_ticker": ticker,
+                    "exchange_index": order.exchange_index,
                     "outcome_side": "yes" if side == "bid" else "no",
                     "book_side": side,
                     "count_fp": _fp(take),
@@ -558,20 +651,19 @@ class FakeKalshi:
             entry = problem if problem is not None else self._enter(item)
             if isinstance(entry, httpx.Response):
                 err = json.loads(entry.content).get("error", {})
-                out.append(
-                    {
-                        "client_order_id": item.get("client_order_id"),
-                        "error": {**err, "status": entry.status_code},
-                    }
-                )
+                out.append({"client_order_id": item.get("client_order_id"), "error": err})
             else:
                 out.append(entry)
         return httpx.Response(201, json={"orders": out})
 
-    def _cancel(self, order_id: str) -> httpx.Response:
+    def _cancel(
+        self, order_id: str, exchange_index: Any = None, market_ticker: Any = None
+    ) -> httpx.Response:
         order = self.orders.get(order_id)
         if order is None or order.status != "resting":
             return _error(404, "not_found", "order not found")
+        if not self._routed(order, exchange_index, market_ticker):
+            return _error(404, "not_found", "order not found")  # asked on the wrong shard
         reduced = order.remaining
         order.cancelled = True
         order.updated_ms = self.clock_ms()
@@ -588,7 +680,9 @@ class FakeKalshi:
     def _batch_cancel(self, body: Any) -> httpx.Response:
         out = []
         for item in body.get("orders", []):
-            answer = self._cancel(item["order_id"])
+            answer = self._cancel(
+                item["order_id"], item.get("exchange_index"), item.get("market_ticker")
+            )
             data = json.loads(answer.content)
             if answer.status_code == 200:
                 out.append(data)
@@ -607,8 +701,14 @@ class FakeKalshi:
         )
         if problem is not None:
             return problem
+        total = Decimal(body["count"])
+        if total < order.filled:
+            return _error(400, "invalid_order", "count below the filled amount")
         order.yes_price = Decimal(body["price"])
-        order.initial = Decimal(body["count"])
+        order.initial = max(order.initial, total)
+        order.reduced = order.initial - total
+        if "expiration_time" in body:
+            order.expiration = body["expiration_time"] or None
         order.updated_ms = self.clock_ms()
         return httpx.Response(
             200,
@@ -627,13 +727,13 @@ class FakeKalshi:
             return _error(404, "not_found", "order not found")
         if ("reduce_by" in body) == ("reduce_to" in body):
             return _error(400, "invalid_parameters", "exactly one of reduce_by, reduce_to")
+        if not self._routed(order, body.get("exchange_index"), body.get("market_ticker")):
+            return _error(404, "not_found", "order not found")
         if "reduce_by" in body:
-            order.initial -= min(Decimal(body["reduce_by"]), order.remaining)
+            order.reduced += min(Decimal(body["reduce_by"]), order.remaining)
         else:
-            order.initial = order.filled + min(Decimal(body["reduce_to"]), order.remaining)
-        if order.remaining == 0 and order.filled < order.initial:
-            order.cancelled = True
-        if order.initial == order.filled and order.filled == 0:
+            order.reduced += order.remaining - min(Decimal(body["reduce_to"]), order.remaining)
+        if order.remaining == 0:
             order.cancelled = True
         order.updated_ms = self.clock_ms()
         return httpx.Response(

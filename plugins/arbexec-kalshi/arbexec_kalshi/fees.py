@@ -23,7 +23,9 @@ CENTICENT = Decimal("0.0001")
 CENT = Decimal("0.01")
 TAKER_RATE = Decimal("0.07")
 INDEX_TAKER_RATE = Decimal("0.035")
-INDEX_SERIES_PREFIXES = ("INX", "NASDAQ100")
+#: S&P 500 and Nasdaq-100 series (taker 0.035 in the fee schedule): today's tickers are
+#: KXINX..., KXINXU..., KXNASDAQ100..., KXNASDAQ100U...; the pre-2025 INX/NASDAQ100 kept.
+INDEX_SERIES_PREFIXES = ("KXINX", "KXNASDAQ100", "INX", "NASDAQ100")
 
 #: fee_type -> maker share of the taker rate
 MAKER_SHARE = {
@@ -81,7 +83,11 @@ class FeeSchedule:
         event: Mapping[str, Any] | None = None,
         market: Mapping[str, Any] | None = None,
     ) -> FeeSchedule:
-        """Series ``fee_type``/``fee_multiplier``, overridden by the event's overrides."""
+        """Series ``fee_type``/``fee_multiplier``, overridden by the event's overrides.
+
+        Where the series publishes its own fee fields they decide the rate (0.07 x the
+        multiplier); only a series record without them falls back to the index-series
+        prefixes for the 0.035 taker rate."""
         series = series or {}
         event = event or {}
         market = market or {}
@@ -92,7 +98,12 @@ class FeeSchedule:
         if multiplier is None:
             multiplier = field_decimal(series, "fee_multiplier", ONE)
         ticker = str(series.get("ticker") or event.get("series_ticker") or "")
-        rate = INDEX_TAKER_RATE if ticker.startswith(INDEX_SERIES_PREFIXES) else TAKER_RATE
+        published = series.get("fee_multiplier") is not None or bool(
+            event.get("fee_multiplier_override") is not None
+        )
+        rate = TAKER_RATE
+        if not published and ticker.upper().startswith(INDEX_SERIES_PREFIXES):
+            rate = INDEX_TAKER_RATE
         waiver = market.get("fee_waiver_expiration_time")
         return cls(
             fee_type=fee_type,

@@ -20,7 +20,8 @@ import httpx
 from attrs import define, field
 
 from arbexec import api as ax
-from arbexec_kalshi.errors import parse_error_body, to_exception
+from arbexec_kalshi.errors import UnreadableAnswer, parse_error_body, to_exception
+from arbexec_kalshi.numbers import loads_exact
 from arbexec_kalshi.ratelimit import DEFAULT_COST, TokenBucket
 from arbexec_kalshi.signing import Signer
 
@@ -67,6 +68,8 @@ class KalshiHttp:
     backoff_base: float = 0.25
     backoff_cap: float = 4.0
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
+    #: further values never to be shown from a venue answer (e.g. proxy credentials)
+    extra_secrets: tuple[str, ...] = field(default=(), repr=False)
     _prefix: str = field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -87,6 +90,10 @@ class KalshiHttp:
                 venue="kalshi",
             )
         return self.signer.headers(method, self._prefix + path)
+
+    def _secrets(self, headers: Mapping[str, str]) -> tuple[str | None, ...]:
+        key_id = self.signer.key_id if self.signer is not None else None
+        return (key_id, headers.get("KALSHI-ACCESS-SIGNATURE"), *self.extra_secrets)
 
     async def get(self, path: str, params: Mapping[str, Any] | None = None, **kw: Any) -> Any:
         return await self.request("GET", path, params=params, **kw)
@@ -121,16 +128,17 @@ class KalshiHttp:
                 response = await self.client.request(
                     method, self.base_url + path, params=query, json=json, headers=headers
                 )
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 kind = type(exc).__name__
-                if order_post and _sent(exc):
+                sent = not isinstance(exc, httpx.TransportError) or _sent(exc)
+                if order_post and sent:
                     raise ax.AmbiguousSubmission(
                         f"Kalshi {operation}: {kind} after the order was sent; its fate is "
                         "unknown until looked up by client_order_id",
                         venue="kalshi",
                     ) from None
                 attempt += 1
-                if attempt < attempts:
+                if attempt < attempts and isinstance(exc, httpx.TransportError):
                     log.info("kalshi %s: %s, retry %d", operation, kind, attempt)
                     await self.sleep(self.backoff(attempt))
                     continue
@@ -139,17 +147,20 @@ class KalshiHttp:
                     venue="kalshi",
                 ) from None
             status = response.status_code
-            if status < 400:
-                return _decode(response, operation)
-            error = parse_error_body(status, response.content)
+            if status < 300:
+                return _decode(response, operation, order_post=order_post)
+            error = parse_error_body(status, response.content, self._secrets(headers))
             if error.code == "header_timestamp_expired" and not resigned:
                 resigned = True
                 log.warning("kalshi %s: timestamp refused, re-signing once", operation)
                 continue
-            if order_post and status >= 500:
+            if order_post and (status >= 500 or status < 400 or not error.readable):
+                # only a Kalshi error body is a refusal; a redirect, a proxy's page or a
+                # truncated body says nothing about whether the order was taken
                 raise ax.AmbiguousSubmission(
-                    f"Kalshi answered HTTP {status} to {operation}; the order may or may not "
-                    "exist until looked up by client_order_id",
+                    f"Kalshi answered HTTP {status} to {operation}"
+                    + ("" if error.readable else " with a body that is not a Kalshi error")
+                    + "; the order may or may not exist until looked up by client_order_id",
                     venue="kalshi",
                     venue_code=error.code,
                     venue_message=error.message,
@@ -174,14 +185,39 @@ def _param(value: Any) -> Any:
     return value
 
 
-def _decode(response: httpx.Response, operation: str) -> Any:
+def _decode(response: httpx.Response, operation: str, *, order_post: bool = False) -> Any:
+    """The JSON answer, numbers exact. An order post's answer that cannot be read is
+    ambiguous (the order may exist); any other unreadable answer is a venue error."""
     if not response.content:
+        if order_post:
+            raise _ambiguous(response, operation, "an empty body")
         return {}
-    try:
-        return response.json()
-    except ValueError:
-        raise ax.ExchangeError(
-            f"Kalshi answered {operation} with a non-JSON body (HTTP {response.status_code})",
-            venue="kalshi",
-            http_status=response.status_code,
-        ) from None
+    content_type = response.headers.get("content-type", "application/json")
+    problem = None
+    if "json" not in content_type.lower():
+        problem = f"a {content_type.split(';')[0]} body"
+    else:
+        try:
+            payload = loads_exact(response.content)
+        except (ValueError, UnicodeDecodeError):
+            problem = "a body that is not valid JSON"
+        else:
+            if isinstance(payload, dict):
+                return payload
+            problem = "JSON that is not an object"
+    if order_post:
+        raise _ambiguous(response, operation, problem)
+    raise UnreadableAnswer(
+        f"Kalshi answered {operation} with {problem} (HTTP {response.status_code})",
+        venue="kalshi",
+        http_status=response.status_code,
+    )
+
+
+def _ambiguous(response: httpx.Response, operation: str, problem: str) -> ax.AmbiguousSubmission:
+    return ax.AmbiguousSubmission(
+        f"Kalshi answered {operation} with {problem} (HTTP {response.status_code}); the order "
+        "may or may not exist until looked up by client_order_id",
+        venue="kalshi",
+        http_status=response.status_code,
+    )

@@ -8,6 +8,7 @@ user asked for is carried in the ``client_order_id`` (see ``identity``).
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -29,7 +30,7 @@ from arbexec.api import (
     now_utc,
     utc_datetime,
 )
-from arbexec_kalshi.numbers import field_decimal
+from arbexec_kalshi.numbers import field_decimal, format_count, format_price
 
 VENUE = "kalshi"
 _NAMESPACE = uuid.UUID("5b0f6a4e-2f0c-5a8e-9c61-6b9a1d0e4c37")
@@ -74,12 +75,44 @@ def from_book(book_side: str, yes_price: Decimal, outcome: Outcome) -> tuple[Sid
     return yes_side.other, ONE - yes_price
 
 
+def terms_digest(ticker: str, book_side: str, yes_price: Decimal, count: Decimal) -> str:
+    """Eight hex digits fixing an order's market, book side, YES price and size."""
+    text = f"{ticker}\x00{book_side}\x00{format_price(yes_price)}\x00{format_count(count)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
 def identity(request: OrderRequest, namespace: str = "") -> str:
     """The ``client_order_id``: derived from the idempotency key (so a retry of the same
-    request reuses it and meets the venue's duplicate check) and tagged with the intent."""
+    request reuses it and meets the venue's duplicate check), tagged with the intent and
+    ending in the digest of the order's terms, so that a lookup can tell this request's
+    order from another order under the same key (another journal, another client)."""
     tag = _INTENT_TAGS[(request.side, request.outcome)]
     digest = uuid.uuid5(_NAMESPACE, f"{namespace}\x00{request.idempotency_key}").hex
-    return f"{_PREFIX}-{tag}-{digest}"
+    book = to_book(request.side, request.outcome, request.limit_price)
+    terms = terms_digest(request.market, book.side, book.price, request.quantity)
+    return f"{_PREFIX}-{tag}-{digest}-{terms}"
+
+
+def terms_of(client_order_id: str | None) -> str | None:
+    """The terms digest an identity carries (None for identities made without one)."""
+    if not client_order_id or intent_of(client_order_id) is None:
+        return None
+    parts = client_order_id.split("-")
+    return parts[3] if len(parts) == 4 and len(parts[3]) == 8 else None
+
+
+def record_terms(payload: Mapping[str, Any]) -> str:
+    """The terms digest of a venue order record (its original size: ``initial_count_fp``
+    survives a decrease)."""
+    yes_price = field_decimal(payload, "yes_price_dollars")
+    if yes_price is None:
+        yes_price = ONE - field_decimal(payload, "no_price_dollars")
+    return terms_digest(
+        str(payload["ticker"]),
+        _book_side(payload),
+        yes_price,
+        field_decimal(payload, "initial_count_fp"),
+    )
 
 
 def intent_of(client_order_id: str | None) -> tuple[Side, Outcome] | None:
@@ -178,7 +211,13 @@ def parse_order(payload: Mapping[str, Any], fills: Sequence[Fill] = ()) -> Order
     filled = field_decimal(payload, "fill_count_fp", ZERO)
     remaining = field_decimal(payload, "remaining_count_fp", ZERO)
     initial = field_decimal(payload, "initial_count_fp", None)
-    quantity = initial if initial is not None and initial > 0 else filled + remaining
+    status_text = str(payload.get("status", ""))
+    # a live order's size is what can still fill plus what did: ``initial_count_fp`` keeps
+    # the original size after a decrease, so only finished orders report it
+    live = status_text == "resting"
+    quantity = (
+        filled + remaining if live or initial is None or initial <= 0 else max(initial, filled)
+    )
     fees = field_decimal(payload, "taker_fees_dollars", ZERO) + field_decimal(
         payload, "maker_fees_dollars", ZERO
     )
@@ -186,7 +225,7 @@ def parse_order(payload: Mapping[str, Any], fills: Sequence[Fill] = ()) -> Order
         payload, "maker_fill_cost_dollars", ZERO
     )
     average = _average_price(fills, filled, cost, book_side, outcome)
-    status = order_status(str(payload.get("status", "")), filled, remaining, payload)
+    status = order_status(status_text, filled, remaining, payload)
     return OrderState(
         venue=VENUE,
         venue_order_id=str(payload["order_id"]),

@@ -24,6 +24,8 @@ class MarketInfo:
     size_grid: SizeGrid
     fees: FeeSchedule
     close_time: Any = None
+    #: the exchange shard the market lives on (routes cancels and decreases), if published
+    exchange_index: int | None = None
 
     @property
     def tradable(self) -> bool:
@@ -66,4 +68,9 @@ def market_info(
         size_grid=SizeGrid(bool(market.get("fractional_trading_enabled", False))),
         fees=FeeSchedule.from_records({"ticker": series_ticker, **series}, event, market),
         close_time=optional_datetime(market.get("close_time") or None),
+        exchange_index=_shard(market.get("exchange_index")),
     )
+
+
+def _shard(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -13,17 +13,34 @@ from collections.abc import Awaitable, Callable
 from attrs import define, field
 
 DEFAULT_COST = 10
-#: Basic tier budgets in tokens per second (read, write).
+#: Budgets in tokens per second (read, write) per usage tier, in the SDK's tier order
+#: (Basic, Advanced, Expert, Premier, Paragon, Prime, Prestige). Expert and Prestige have no
+#: published figures: they get the budget of the tier below them (never more than Kalshi
+#: grants); set ``read_rate``/``write_rate`` from ``GET /account/limits`` for the real ones.
 TIER_BUDGETS = {
     "basic": (200, 100),
     "advanced": (300, 300),
+    "expert": (300, 300),
     "premier": (1000, 1000),
     "paragon": (2000, 2000),
     "prime": (4000, 4000),
+    "prestige": (4000, 4000),
 }
+#: V2 create (and each batch-create item) costs the default; cancels are cheaper.
+CREATE_COST = DEFAULT_COST
 #: Per-endpoint costs seen on the exchange (everything else costs DEFAULT_COST).
 CANCEL_COST = 2
 GET_ORDER_COST = 2
+#: Kalshi's own cap on the orders in one batch call, whatever the budget.
+MAX_BATCH = 20
+
+
+def batch_size(bucket: TokenBucket | None, item_cost: float) -> int:
+    """How many items one batch call may carry: a call costing more than the write bucket
+    holds is refused by the venue whole, so a batch never exceeds the bucket."""
+    if bucket is None:
+        return MAX_BATCH
+    return max(1, min(MAX_BATCH, int(bucket.capacity // item_cost)))
 
 
 @define
@@ -55,8 +72,13 @@ class TokenBucket:
         return self._tokens
 
     async def acquire(self, cost: float = DEFAULT_COST) -> float:
-        """Take ``cost`` tokens, waiting as needed; returns the seconds waited."""
-        cost = min(cost, self.capacity)
+        """Take ``cost`` tokens, waiting as needed; returns the seconds waited. A cost above
+        the capacity can never be paid (the venue would refuse the call): ``ValueError``."""
+        if cost > self.capacity:
+            raise ValueError(
+                f"a call costing {cost:g} tokens exceeds the bucket of {self.capacity:g}; "
+                "split it (see batch_size)"
+            )
         waited = 0.0
         async with self._lock:
             while True:

@@ -22,6 +22,7 @@ from attrs import define, field
 from arbexec import api as ax
 from arbexec.api import OrderState
 from arbexec_kalshi import mapping
+from arbexec_kalshi.numbers import loads_exact
 
 if TYPE_CHECKING:
     from arbexec_kalshi.exchange import KalshiExchange
@@ -133,7 +134,12 @@ class OrderStream:
 
     async def _frames(self, socket: Any) -> AsyncIterator[OrderState]:
         async for raw in socket:
-            frame = json.loads(raw)
+            try:  # numbers exact, as on REST
+                frame = loads_exact(raw)
+            except (ValueError, UnicodeDecodeError):
+                frame = None
+            if not isinstance(frame, dict):  # an update may be lost in it: refetch
+                raise _Resync("unreadable websocket frame")
             kind = frame.get("type")
             if kind == "error":
                 code = (frame.get("msg") or {}).get("code")
