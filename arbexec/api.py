@@ -74,6 +74,7 @@ if TYPE_CHECKING:
         to_decimal,
         utc_datetime,
     )
+    from arbexec.names import check_venue_name
     from arbexec.risk.base import (
         Claim,
         Need,
@@ -184,6 +185,7 @@ __all__ = [
     "VenueHealth",
     "VenueUnavailable",
     "Verdict",
+    "check_venue_name",
     "count",
     "flag",
     "fraction",
@@ -230,6 +232,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
         "ExchangeSpec", "RiskRuleSpec", "SinkSpec", "SourceSpec",
     ),
     "arbexec.hookspecs": ("hookimpl",),
+    "arbexec.names": ("check_venue_name",),
     "arbexec.cli_lazy": ("LazyCommand",),
     "arbexec.risk.base": (
         "Claim", "Need", "OrderOutcome", "OutcomeObserver", "RiskContext", "RiskRule",
