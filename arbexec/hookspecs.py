@@ -3,7 +3,7 @@
 How the host calls them (``arbexec.plugins.PluginHost``), for every hook below:
 
 - Only functions marked ``@hookimpl`` are hook implementations. A function that merely has
-  a hook's name is never called (``arbexec plugins --json`` notes it, so a forgotten marker
+  a hook's name is never called (``arbexec --json plugins`` notes it, so a forgotten marker
   is visible). A marked function whose name is no hook (a misspelling) fails the plugin
   (pluggy's ``check_pending``), unless it is marked ``@hookimpl(optionalhook=True)``.
 - Each is called once, when its records are first needed (start-up), never per order:
