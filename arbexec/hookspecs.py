@@ -12,6 +12,8 @@ How the host calls them (``arbexec.plugins.PluginHost``), for every hook below:
   the wrong type is recorded as failed (``arbexec plugins`` shows why) and the others still
   load; what that plugin offered through *other* hooks stays available. In strict mode
   (``--strict``, ``ARBEXEC_STRICT_PLUGINS=1``) any such failure is an error instead.
+  For the same reason these hooks take no ``wrapper=True`` / ``hookwrapper=True``
+  implementations: a plugin declaring one is refused.
 - Names are unique per kind. pluggy calls ``tryfirst`` implementations before plain ones
   and plain ones before ``trylast`` ones, and the first offer of a name wins: a
   ``@hookimpl(tryfirst=True)`` offering ``"jsonl"`` replaces the built-in jsonl sink, a
