@@ -3,7 +3,7 @@
 How the host calls them (``arbexec.plugins.PluginHost``), for every hook below:
 
 - Only functions marked ``@hookimpl`` are hook implementations. A function that merely has
-  a hook's name is never called (``arbexec plugins --json`` notes it, so a forgotten marker
+  a hook's name is never called (``arbexec --json plugins`` notes it, so a forgotten marker
   is visible). A marked function whose name is no hook (a misspelling) fails the plugin
   (pluggy's ``check_pending``), unless it is marked ``@hookimpl(optionalhook=True)``.
 - Each is called once, when its records are first needed (start-up), never per order:
@@ -12,6 +12,8 @@ How the host calls them (``arbexec.plugins.PluginHost``), for every hook below:
   the wrong type is recorded as failed (``arbexec plugins`` shows why) and the others still
   load; what that plugin offered through *other* hooks stays available. In strict mode
   (``--strict``, ``ARBEXEC_STRICT_PLUGINS=1``) any such failure is an error instead.
+  For the same reason these hooks take no ``wrapper=True`` / ``hookwrapper=True``
+  implementations: a plugin declaring one is refused.
 - Names are unique per kind. pluggy calls ``tryfirst`` implementations before plain ones
   and plain ones before ``trylast`` ones, and the first offer of a name wins: a
   ``@hookimpl(tryfirst=True)`` offering ``"jsonl"`` replaces the built-in jsonl sink, a

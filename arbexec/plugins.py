@@ -161,6 +161,14 @@ class PluginHost:
                 f"implements hooks that do not exist: {', '.join(unknown)} "
                 f"(known hooks: {', '.join(self.hook_names())})",
             )
+        wrappers = sorted(c.name for c in self.pm.get_hookcallers(plugin) or ()
+                          for i in c.get_hookimpls()
+                          if i.plugin is plugin and (i.wrapper or i.hookwrapper))
+        if wrappers:
+            self.pm.unregister(plugin)
+            return self._fail(name, distribution, version,
+                              f"wraps {', '.join(wrappers)}; arbexec hooks take no wrappers "
+                              "(each plugin's offers are collected on their own)")
         self._dists[name] = (distribution, version)
         self._order.append(name)
         self._records[name] = PluginRecord(

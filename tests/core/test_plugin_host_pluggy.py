@@ -170,3 +170,15 @@ def test_a_raising_hook_fails_its_plugin_only() -> None:
     assert record(host).error == "arbexec_sinks failed: RuntimeError: no config"
     host.register_commands(click.Group("root"))
     assert record(host).error == "arbexec_register_commands returned str; it must return None"
+
+
+def test_a_hook_wrapper_is_refused_rather_than_wrapping_only_itself() -> None:
+    class Wrapper:
+        @hookimpl(wrapper=True)
+        def arbexec_sinks(self) -> Any:
+            return (yield)
+
+    host = host_with(Wrapper())
+    assert record(host).status == "failed" and "arbexec_sinks" in (record(host).error or "")
+    assert host.pm.get_plugin("local") is None
+    assert {"jsonl", "stdout"} <= set(host.sinks())
