@@ -12,12 +12,15 @@ happens to them. Two families:
 
 - *never delivered* (the inner transport and the cassette never see the request):
   ``refuse`` (connection refused), ``connect_timeout``, ``respond`` (an answer made up here:
-  any status, headers and body, HTML or truncated JSON included);
+  any status, headers and body, HTML or truncated JSON included), ``answer`` (an answer
+  computed from the request, e.g. an error page echoing its headers);
 - *delivered, answer lost or mangled* (the inner transport acts on the request, the adapter
   does not learn it): ``read_timeout``, ``reset`` (connection dropped after the request
-  went out), ``mangle`` (the inner answer's status/body/headers replaced).
+  went out), ``mangle`` (the inner answer's status/body/headers replaced, or its body
+  rewritten by a function).
 
-``transport.fired`` lists ``(route, fault name)`` in order; ``assert_all_fired()`` fails a
+``transport.fired`` lists ``(route, fault name)`` in order, ``transport.requests`` every
+request seen (faulted or not); ``assert_all_fired()`` fails a
 test whose injections did not all happen, so a fault can never silently become dead code.
 
 Example::
@@ -135,6 +138,19 @@ def respond(
     return Fault(name=f"respond {status}", method=method, path=path, action=act, **kw)
 
 
+def answer(
+    method: str | None,
+    path: str | None,
+    reply: Callable[[httpx.Request], httpx.Response],
+    **kw: Any,
+) -> Fault:
+    """Answer with ``reply(request)``, without delivering."""
+    def act(request: httpx.Request, _response: httpx.Response | None) -> httpx.Response:
+        return reply(request)
+
+    return Fault(name="answer", method=method, path=path, action=act, **kw)
+
+
 def mangle(
     method: str | None,
     path: str | None,
@@ -143,13 +159,19 @@ def mangle(
     json: Any = None,
     body: bytes | str | None = None,
     headers: Mapping[str, str] | None = None,
+    transform: Callable[[bytes], bytes] | None = None,
     **kw: Any,
 ) -> Fault:
     """Deliver, then replace the answer's status, body and headers (what was not given is
-    kept): the venue acted on the request and the adapter gets something else back."""
+    kept), or rewrite its body with ``transform``: the venue acted on the request and the
+    adapter gets something else back."""
     def act(request: httpx.Request, response: httpx.Response | None) -> httpx.Response:
         assert response is not None
-        if json is None and body is None:
+        if transform is not None:
+            content = transform(response.content)
+            base = {k: v for k, v in response.headers.items()
+                    if k.lower() not in ("content-length", "content-encoding")}
+        elif json is None and body is None:
             content, base = response.content, dict(response.headers)
         else:
             content, base = _body_bytes(json, body)
@@ -170,6 +192,7 @@ class FaultTransport(httpx.AsyncBaseTransport):
         self.faults: list[Fault] = list(faults)
         self.fired: list[tuple[str, str]] = []
         self.calls: dict[str, int] = {}
+        self.requests: list[httpx.Request] = []
 
     def add(self, *faults: Fault) -> FaultTransport:
         self.faults.extend(faults)
@@ -184,6 +207,7 @@ class FaultTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         route = _route(request)
         self.calls[route] = self.calls.get(route, 0) + 1
+        self.requests.append(request)
         fault = self._fault_for(request)
         if fault is None:
             return await self.inner.handle_async_request(request)
