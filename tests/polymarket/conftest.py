@@ -6,7 +6,8 @@ re-recording does the transport become the loopback ``FakeClob`` (see the casset
 README). Around it sit, in every run, a ``FaultTransport`` (``make_venue(faults=[...])``:
 injected faults reach the adapter on replay too) and, outermost, a ``VerifyingTransport``
 that fails the test on any request whose HMAC or order signature the venue would refuse
-(cassettes hold no signatures, so replay alone could not tell). Credentials are the public throwaway test key of the golden vectors and fake API
+(cassettes hold no signatures, so replay alone could not tell). Credentials are the
+public throwaway test key of the golden vectors and fake API
 values; the cassettes hold neither.
 """
 

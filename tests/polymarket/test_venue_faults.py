@@ -267,7 +267,8 @@ async def test_retry_after_never_makes_a_read_wait_unbounded(
 
 def _forms(value: str) -> list[str]:
     raw = value.encode()
-    return [value, raw.hex(), base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()]
+    return [value, raw.hex(), base64.b64encode(raw).decode(),
+            base64.urlsafe_b64encode(raw).decode()]
 
 
 def _echo_request(request: httpx.Request) -> httpx.Response:
