@@ -9,6 +9,7 @@ after the last heartbeat), the protocol notes §13, §15, §16, §23.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from decimal import Decimal
 from typing import Any
@@ -256,7 +257,7 @@ async def test_heartbeats_start_a_fixed_interval_apart_however_long_each_takes(
     with pytest.raises(asyncio.CancelledError):
         await venue._heartbeat_loop()
     await venue.aclose()
-    gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert gaps == [exchange_module.HEARTBEAT_INTERVAL] * 3
 
 
