@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from arbexec import errors
 from arbexec.fees import polymarket_fee
-from arbexec.model import Liquidity, Side
+from arbexec.model import Liquidity, Outcome, Side
 
 CONDITION = "0x" + "12" * 32
 YES = "1001"
@@ -365,3 +365,16 @@ async def test_a_socket_that_never_answers_ping_is_replaced(
                 pass
     await venue.aclose()
     assert len(opened) >= 3 and stream.stale_closes >= 2
+
+
+@pytest.mark.parametrize("bad", ["abc", "NaN", "Infinity", True, [1], {"x": 1}])
+def test_a_venue_number_that_is_not_a_number_is_an_error_not_zero(bad: Any) -> None:
+    from arbexec_polymarket import parsing
+
+    raw = {"id": "0x1", "status": "LIVE", "side": "BUY", "original_size": bad,
+           "size_matched": "0", "price": "0.5"}
+    with pytest.raises(MalformedAnswer):
+        parsing.order_state(raw, market="m", outcome=Outcome.YES)
+    with pytest.raises(MalformedAnswer):
+        parsing.order_book({"bids": [{"price": bad, "size": "1"}], "asks": []}, market="m")
+    assert parsing.dec("") == 0 and parsing.dec(None) == 0  # absent stays absent

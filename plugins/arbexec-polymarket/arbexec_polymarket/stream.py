@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,8 @@ from arbexec_polymarket import parsing
 
 if TYPE_CHECKING:
     from arbexec_polymarket.exchange import PolymarketExchange
+
+log = logging.getLogger(__name__)
 
 PING_SECONDS = 10.0
 PONG_TIMEOUT = 30.0
@@ -194,7 +197,13 @@ class UserStream:
                             self._heard = asyncio.get_running_loop().time()
                             for event in self.decode(message):
                                 for order_id in self.apply(event):
-                                    update = self._emit(order_id)
+                                    try:
+                                        update = self._emit(order_id)
+                                    except errors.ExchangeError as exc:
+                                        # one unreadable event: skip it; REST refetches
+                                        # after the next reconnect set the record straight
+                                        log.warning("polymarket user channel: %s", exc)
+                                        continue
                                     if update is not None:
                                         yield update
                     finally:
