@@ -175,38 +175,3 @@ async def venue(make_venue: Callable[..., PolymarketExchange]) -> AsyncIterator[
     exchange = make_venue()
     yield exchange
     await exchange.aclose()
-
-
-class CountingTransport(httpx.AsyncBaseTransport):
-    """Counts requests per ``METHOD path`` (works in replay and while recording)."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.calls: dict[str, int] = {}
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        route = f"{request.method} {request.url.path}"
-        self.calls[route] = self.calls.get(route, 0) + 1
-        return await self.inner.handle_async_request(request)
-
-
-class TimeoutAfterSend(CountingTransport):
-    """Delivers ``POST /order`` and then loses the answer: the classic ambiguous send."""
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await super().handle_async_request(request)
-        if request.method == "POST" and request.url.path == "/order":
-            await response.aread()
-            raise httpx.ReadTimeout("timed out waiting for the answer", request=request)
-        return response
-
-
-@pytest.fixture
-def counting() -> dict[str, CountingTransport]:
-    """Holder filled by ``make_venue(transport_wrapper=...)`` helpers in tests."""
-    return {}
-
-
-@pytest.fixture
-def transports() -> Any:
-    return {"counting": CountingTransport, "timeout_after_send": TimeoutAfterSend}

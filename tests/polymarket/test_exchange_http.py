@@ -199,10 +199,8 @@ async def test_order_post_is_never_retried(make_venue: Any) -> None:
     venue.faults.assert_all_fired()
 
 
-async def test_timeout_after_send_is_resolved_by_order_hash(
-    make_venue: Any, transports: Any
-) -> None:
-    venue = make_venue(transport_wrapper=transports["timeout_after_send"])
+async def test_timeout_after_send_is_resolved_by_order_hash(make_venue: Any) -> None:
+    venue = make_venue(faults=[f.read_timeout("POST", "/order")])
     try:
         prepared = await venue.prepare_order(order("lost-answer"))
         with pytest.raises(errors.AmbiguousSubmission):
