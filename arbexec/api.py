@@ -74,6 +74,7 @@ if TYPE_CHECKING:
         to_decimal,
         utc_datetime,
     )
+    from arbexec.fees import polymarket_fee
     from arbexec.names import check_venue_name
     from arbexec.risk.base import (
         Claim,
@@ -197,6 +198,7 @@ __all__ = [
     "now_utc",
     "optional_datetime",
     "optional_decimal",
+    "polymarket_fee",
     "price",
     "request_from_json",
     "request_from_mapping",
@@ -233,6 +235,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     ),
     "arbexec.hookspecs": ("hookimpl",),
     "arbexec.names": ("check_venue_name",),
+    "arbexec.fees": ("polymarket_fee",),
     "arbexec.cli_lazy": ("LazyCommand",),
     "arbexec.risk.base": (
         "Claim", "Need", "OrderOutcome", "OutcomeObserver", "RiskContext", "RiskRule",

@@ -3,7 +3,11 @@
 Recorded-HTTP tests build the exchange with ``venue``: in replay (record mode ``none``, the
 default) its client has the ordinary transport, which the cassette answers; only when
 re-recording does the transport become the loopback ``FakeClob`` (see the cassette
-README). Credentials are the public throwaway test key of the golden vectors and fake API
+README). Around it sit, in every run, a ``FaultTransport`` (``make_venue(faults=[...])``:
+injected faults reach the adapter on replay too) and, outermost, a ``VerifyingTransport``
+that fails the test on any request whose HMAC or order signature the venue would refuse
+(cassettes hold no signatures, so replay alone could not tell). Credentials are the
+public throwaway test key of the golden vectors and fake API
 values; the cassettes hold neither.
 """
 
@@ -24,6 +28,7 @@ from arbexec_polymarket.exchange import PolymarketExchange
 from arbexec_polymarket.signer import Signer
 
 from arbexec.testing import recording
+from arbexec.testing.faults import Fault, FaultTransport
 
 HERE = Path(__file__).parent
 DATA = HERE / "data"
@@ -89,6 +94,12 @@ def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
+def api() -> ApiCredentials:
+    """The fake API credentials of the test account."""
+    return API
+
+
+@pytest.fixture
 def credentials() -> Credentials:
     return Credentials(signer=Signer.from_hex(TEST_KEY), api=API)
 
@@ -103,20 +114,35 @@ def fake_clob(credentials: Credentials) -> Any:
     )
 
 
-async def _no_sleep(_seconds: float) -> None:
-    return None
+def verifier(credentials: Credentials) -> fake.RequestVerifier:
+    return fake.RequestVerifier(address=credentials.address, api_key=API.api_key,
+                                secret=API.secret, passphrase=API.passphrase)
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    """Every wait the adapter asked for (tests never really sleep)."""
+    return []
 
 
 @pytest.fixture
 def make_venue(
-    request: pytest.FixtureRequest, fake_clob: Any, credentials: Credentials
+    request: pytest.FixtureRequest, fake_clob: Any, credentials: Credentials, sleeps: list[float]
 ) -> Callable[..., PolymarketExchange]:
-    """A factory of exchanges wired for recorded HTTP (see the module docstring)."""
+    """A factory of exchanges wired for recorded HTTP (see the module docstring).
+
+    ``faults``: injected into every run (replay included); the exchange's ``faults``
+    attribute is the ``FaultTransport`` (its ``calls``, ``requests`` and ``fired``)."""
     record_mode = request.getfixturevalue("record_mode")
+
+    async def no_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
 
     def make(
         transport_wrapper: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
         | None = None,
+        *,
+        faults: tuple[Fault, ...] | list[Fault] = (),
         **options: Any,
     ) -> PolymarketExchange:
         inner: httpx.AsyncBaseTransport = (
@@ -124,17 +150,22 @@ def make_venue(
             if record_mode != "none"
             else httpx.AsyncHTTPTransport()
         )
-        transport = transport_wrapper(inner) if transport_wrapper else inner
+        if transport_wrapper:
+            inner = transport_wrapper(inner)
+        injected = FaultTransport(inner, *faults)
+        transport = fake.VerifyingTransport(injected, verifier(credentials))
         client = httpx.AsyncClient(transport=transport)
         config = PolymarketConfig.from_options({"read_retries": 2, **options})
-        return PolymarketExchange(
+        exchange = PolymarketExchange(
             config,
             credentials,
             client=client,
             clock=lambda: CLOCK,
             order_timestamp=lambda _request: ORDER_TIME_MS,
-            sleep=_no_sleep,
+            sleep=no_sleep,
         )
+        exchange.faults = injected  # type: ignore[attr-defined]
+        return exchange
 
     return make
 
@@ -144,38 +175,3 @@ async def venue(make_venue: Callable[..., PolymarketExchange]) -> AsyncIterator[
     exchange = make_venue()
     yield exchange
     await exchange.aclose()
-
-
-class CountingTransport(httpx.AsyncBaseTransport):
-    """Counts requests per ``METHOD path`` (works in replay and while recording)."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self.inner = inner
-        self.calls: dict[str, int] = {}
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        route = f"{request.method} {request.url.path}"
-        self.calls[route] = self.calls.get(route, 0) + 1
-        return await self.inner.handle_async_request(request)
-
-
-class TimeoutAfterSend(CountingTransport):
-    """Delivers ``POST /order`` and then loses the answer: the classic ambiguous send."""
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await super().handle_async_request(request)
-        if request.method == "POST" and request.url.path == "/order":
-            await response.aread()
-            raise httpx.ReadTimeout("timed out waiting for the answer", request=request)
-        return response
-
-
-@pytest.fixture
-def counting() -> dict[str, CountingTransport]:
-    """Holder filled by ``make_venue(transport_wrapper=...)`` helpers in tests."""
-    return {}
-
-
-@pytest.fixture
-def transports() -> Any:
-    return {"counting": CountingTransport, "timeout_after_send": TimeoutAfterSend}

@@ -122,6 +122,21 @@ def test_user_mistakes_are_one_line(change: list[str], message: str) -> None:
     assert isinstance(result.exception, SystemExit)
 
 
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--expiration", "1900000000"], "--expiration applies only to GTD orders"),
+    (["--order-type", "FOK", "--post-only"], "--post-only cannot be used with FOK/FAK"),
+])
+def test_the_official_clients_input_rules_are_refused(extra: list[str], message: str) -> None:
+    inputs = BY_ID["v2_buy_t001_eoa"]["inputs"]
+    args = _build_args(inputs) + extra
+    if "FOK" in extra:
+        size = args.index("--size")
+        args[size:size + 2] = ["--amount", "5.77"]
+    result = CliRunner().invoke(polymarket_group, args, env=_env(inputs))
+    assert result.exit_code == 2 and message in result.output
+    assert "order_hash" not in result.output
+
+
 def test_missing_key_is_one_line() -> None:
     inputs = BY_ID["v2_buy_t001_eoa"]["inputs"]
     env = {**_env(inputs), "POLYMARKET_PRIVATE_KEY": ""}

@@ -1,4 +1,7 @@
-"""The adapter against recorded venue answers (cassettes/polymarket/test_exchange_http/)."""
+"""The adapter against recorded venue answers (cassettes/polymarket/test_exchange_http/).
+
+Refusals and failures are injected with ``arbexec.testing.faults`` (they reach the adapter
+on replay too); the cassettes hold only the stand-in's honest answers."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from arbexec_polymarket.eip712 import ExchangeKind
 
 from arbexec import errors
 from arbexec.model import Liquidity, OrderRequest, OrderStatus, Outcome, Side, TimeInForce
+from arbexec.testing import faults as f
 
 pytestmark = pytest.mark.vcr
 
@@ -126,8 +130,9 @@ async def test_partially_filled_then_cancelled_keeps_its_fills(venue: Any) -> No
     assert all(not f.final for f in cancelled.fills)  # still MATCHED on chain
 
 
-async def test_invalid_signature_is_authentication_error(venue: Any, fake_clob: Any) -> None:
-    fake_clob.fail_next["POST /order"] = (400, {"error": "invalid signature"}, {})
+async def test_invalid_signature_is_authentication_error(make_venue: Any) -> None:
+    venue = make_venue(faults=[f.respond("POST", "/order", 400,
+                                         json={"error": "invalid signature"})])
     prepared = await venue.prepare_order(order("bad-sig"))
     with pytest.raises(errors.AuthenticationError) as caught:
         await venue.create_order(prepared)
@@ -135,12 +140,9 @@ async def test_invalid_signature_is_authentication_error(venue: Any, fake_clob: 
     assert caught.value.http_status == 400
 
 
-async def test_insufficient_balance(venue: Any, fake_clob: Any) -> None:
-    fake_clob.fail_next["POST /order"] = (
-        400,
-        {"error": "not enough balance / allowance"},
-        {},
-    )
+async def test_insufficient_balance(make_venue: Any) -> None:
+    venue = make_venue(faults=[f.respond("POST", "/order", 400,
+                                         json={"error": "not enough balance / allowance"})])
     prepared = await venue.prepare_order(order("poor"))
     with pytest.raises(errors.InsufficientFunds) as caught:
         await venue.create_order(prepared)
@@ -156,73 +158,49 @@ async def test_fak_without_match_is_no_liquidity(venue: Any) -> None:
     assert "FAK" in (caught.value.venue_message or "")
 
 
-async def test_rate_limited_read_is_retried(
-    make_venue: Any, fake_clob: Any, transports: Any
-) -> None:
-    fake_clob.fail_next["GET /book"] = (429, {"error": "Too Many Requests"}, {"Retry-After": "0"})
-    holder: dict[str, Any] = {}
-
-    def wrap(inner: Any) -> Any:
-        holder["t"] = transports["counting"](inner)
-        return holder["t"]
-
-    venue = make_venue(transport_wrapper=wrap)
+async def test_rate_limited_read_is_retried(make_venue: Any) -> None:
+    venue = make_venue(faults=[f.respond("GET", "/book", 429, json={"error": "Too Many Requests"},
+                                         headers={"Retry-After": "0"})])
     try:
         book = await venue.fetch_order_book(CONDITION_ID)
     finally:
         await venue.aclose()
     assert book.asks
-    assert holder["t"].calls["GET /book"] == 2
+    assert venue.faults.calls["GET /book"] == 2
 
 
-async def test_server_error_on_read_is_retried(
-    make_venue: Any, fake_clob: Any, transports: Any
-) -> None:
-    fake_clob.fail_next["GET /balance-allowance"] = (502, {"error": "bad gateway"}, {})
-    holder: dict[str, Any] = {}
-
-    def wrap(inner: Any) -> Any:
-        holder["t"] = transports["counting"](inner)
-        return holder["t"]
-
-    venue = make_venue(transport_wrapper=wrap)
+async def test_server_error_on_read_is_retried(make_venue: Any) -> None:
+    venue = make_venue(faults=[f.respond("GET", "/balance-allowance", 502,
+                                         json={"error": "bad gateway"})])
     try:
         balance = await venue.fetch_balance()
     finally:
         await venue.aclose()
     assert balance.total == Decimal("250")
     assert balance.available == Decimal("250")
-    assert holder["t"].calls["GET /balance-allowance"] == 2
+    assert venue.faults.calls["GET /balance-allowance"] == 2
 
 
-async def test_order_post_is_never_retried(
-    make_venue: Any, fake_clob: Any, transports: Any
-) -> None:
-    fake_clob.fail_next["POST /order"] = (429, {"error": "Too Many Requests"}, {})
-    holder: dict[str, Any] = {}
-
-    def wrap(inner: Any) -> Any:
-        holder["t"] = transports["counting"](inner)
-        return holder["t"]
-
-    venue = make_venue(transport_wrapper=wrap)
+async def test_order_post_is_never_retried(make_venue: Any) -> None:
+    venue = make_venue(faults=[
+        f.respond("POST", "/order", 429, json={"error": "Too Many Requests"}),
+    ])
     try:
         prepared = await venue.prepare_order(order("limited"))
         with pytest.raises(errors.RateLimited):
             await venue.create_order(prepared)
-        fake_clob.fail_next["POST /order"] = (500, {"error": "internal error"}, {})
+        venue.faults.add(f.respond("POST", "/order", 500, json={"error": "internal error"}))
         prepared = await venue.prepare_order(order("five-hundred"))
         with pytest.raises(errors.AmbiguousSubmission):
             await venue.create_order(prepared)
     finally:
         await venue.aclose()
-    assert holder["t"].calls["POST /order"] == 2
+    assert venue.faults.calls["POST /order"] == 2
+    venue.faults.assert_all_fired()
 
 
-async def test_timeout_after_send_is_resolved_by_order_hash(
-    make_venue: Any, transports: Any
-) -> None:
-    venue = make_venue(transport_wrapper=transports["timeout_after_send"])
+async def test_timeout_after_send_is_resolved_by_order_hash(make_venue: Any) -> None:
+    venue = make_venue(faults=[f.read_timeout("POST", "/order")])
     try:
         prepared = await venue.prepare_order(order("lost-answer"))
         with pytest.raises(errors.AmbiguousSubmission):
@@ -245,11 +223,14 @@ async def test_unknown_order(venue: Any) -> None:
         await venue.cancel_order(unknown)
 
 
-async def test_bad_api_key_is_authentication_error(venue: Any, fake_clob: Any) -> None:
+async def test_bad_api_key_is_authentication_error(make_venue: Any) -> None:
     denied = {"error": "Unauthorized/Invalid api key"}
-    fake_clob.fail_next["GET /data/orders"] = (401, denied, {})
-    with pytest.raises(errors.AuthenticationError):
-        await venue.fetch_open_orders()
+    venue = make_venue(faults=[f.respond("GET", "/data/orders", 401, json=denied)])
+    try:
+        with pytest.raises(errors.AuthenticationError):
+            await venue.fetch_open_orders()
+    finally:
+        await venue.aclose()
 
 
 async def test_account_endpoints(venue: Any) -> None:
@@ -271,31 +252,26 @@ async def test_stale_heartbeat_id_is_replaced(venue: Any, fake_clob: Any) -> Non
     assert await venue.heartbeat() == "hb-2"
 
 
-async def test_market_closed_refusal(venue: Any, fake_clob: Any) -> None:
-    fake_clob.fail_next["POST /order"] = (
-        400,
-        {"error": "the market is not yet ready to process new orders"},
-        {},
-    )
+async def test_market_closed_refusal(make_venue: Any) -> None:
+    not_ready = {"error": "the market is not yet ready to process new orders"}
+    venue = make_venue(faults=[f.respond("POST", "/order", 400, json=not_ready)])
     prepared = await venue.prepare_order(order("closed"))
     with pytest.raises(errors.MarketClosed):
         await venue.create_order(prepared)
 
 
-async def test_version_mismatch_is_invalid_order(venue: Any, fake_clob: Any) -> None:
-    fake_clob.fail_next["POST /order"] = (400, {"error": "order_version_mismatch"}, {})
+async def test_version_mismatch_is_invalid_order(make_venue: Any) -> None:
+    venue = make_venue(faults=[f.respond("POST", "/order", 400,
+                                         json={"error": "order_version_mismatch"})])
     prepared = await venue.prepare_order(order("old-version"))
     with pytest.raises(errors.InvalidOrder) as caught:
         await venue.create_order(prepared)
     assert type(caught.value) is errors.InvalidOrder
 
 
-async def test_tick_violation_drops_the_cached_tick(venue: Any, fake_clob: Any) -> None:
-    fake_clob.fail_next["POST /order"] = (
-        400,
-        {"error": "INVALID_ORDER_MIN_TICK_SIZE: price breaks minimum tick size rule"},
-        {},
-    )
+async def test_tick_violation_drops_the_cached_tick(make_venue: Any, fake_clob: Any) -> None:
+    venue = make_venue(faults=[f.respond("POST", "/order", 400, json={
+        "error": "INVALID_ORDER_MIN_TICK_SIZE: price breaks minimum tick size rule"})])
     prepared = await venue.prepare_order(order("tick-changed"))
     with pytest.raises(errors.OffGridOrder):
         await venue.create_order(prepared)

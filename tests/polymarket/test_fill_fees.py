@@ -14,13 +14,19 @@ from arbexec.model import Liquidity, Outcome
 ORDER = "0xabc"
 
 
-def schedule(rate: str, exponent: str):  # type: ignore[no-untyped-def]
-    def fee(price: Decimal, quantity: Decimal, liquidity: Liquidity) -> Decimal:
-        if liquidity is Liquidity.MAKER:
-            return Decimal(0)
-        return (quantity * Decimal(rate) * (price * (1 - price)) ** Decimal(exponent)
-                ).quantize(Decimal("0.00001"))
-    return fee
+def schedule(rate: str, exponent: str) -> parsing.FeeOf:
+    """The plugin's own fee function for a market with this (taker-only) schedule."""
+    from arbexec_polymarket.config import PolymarketConfig
+    from arbexec_polymarket.credentials import Credentials
+    from arbexec_polymarket.exchange import PolymarketExchange
+
+    venue = PolymarketExchange(PolymarketConfig(), Credentials())
+    venue.markets._store(MarketInfo(
+        market="m", condition_id="0x" + "1" * 64, yes_token="1", no_token="2",
+        outcomes=("Yes", "No"), neg_risk=False, exchange=ExchangeKind.STANDARD,
+        tick_size=Decimal("0.01"), min_size=Decimal("5"),
+        fees=FeeSchedule(rate=Decimal(rate), exponent=Decimal(exponent))))
+    return venue._fee_for("m")
 
 
 TRADES = [

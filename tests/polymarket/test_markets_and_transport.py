@@ -12,7 +12,6 @@ import pytest
 from arbexec_polymarket.config import PolymarketConfig
 from arbexec_polymarket.eip712 import ExchangeKind
 from arbexec_polymarket.exchange import PolymarketExchange
-from arbexec_polymarket.http import make_client
 from arbexec_polymarket.plugin import arbexec_exchanges
 
 from arbexec import errors
@@ -79,29 +78,41 @@ async def test_unknown_market_string_is_refused(credentials: Any) -> None:
     await venue.aclose()
 
 
-async def test_socks5_proxy_client_is_built() -> None:
-    config = PolymarketConfig.from_options({"proxy_url": "socks5://127.0.0.1:1080"})
-    client = make_client(config)
-    assert isinstance(client, httpx.AsyncClient)
-    await client.aclose()
+async def test_calls_go_through_the_configured_socks5_proxy(credentials: Any) -> None:
+    """A loopback SOCKS5 server sees the venue call (and refuses it): dropping the proxy
+    from the client would send it elsewhere and fail this test."""
+    import asyncio
 
+    targets: list[tuple[str, int]] = []
 
-async def test_heartbeats_start_only_when_enabled(credentials: Any) -> None:
-    calls: list[str] = []
-    client = httpx.AsyncClient(transport=venue_answering("v1", False, calls))
-    venue = PolymarketExchange(PolymarketConfig(heartbeats=True), credentials, client=client)
-    venue._maybe_start_heartbeats()
-    task = venue._heartbeat_task
-    assert task is not None
-    for _ in range(5):
-        if calls:
-            break
-        import asyncio
+    async def socks(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readexactly(2)  # version, number of methods
+        await reader.readexactly(head[1])
+        writer.write(b"\x05\x00")  # no authentication
+        _version, _command, _rsv, kind = await reader.readexactly(4)
+        if kind == 3:  # a host name
+            host = (await reader.readexactly((await reader.readexactly(1))[0])).decode()
+        else:
+            host = ".".join(str(b) for b in await reader.readexactly(4))
+        port = int.from_bytes(await reader.readexactly(2), "big")
+        targets.append((host, port))
+        writer.write(b"\x05\x01\x00\x01" + bytes(6))  # general failure
+        await writer.drain()
+        writer.close()
 
-        await asyncio.sleep(0)
-    await venue.aclose()
-    assert "POST clob.polymarket.com/v1/heartbeats" in calls
-    assert venue._heartbeat_id == "hb-9"
+    server = await asyncio.start_server(socks, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    config = PolymarketConfig.from_options(
+        {"proxy_url": f"socks5://127.0.0.1:{port}", "read_retries": 0})
+    venue = PolymarketExchange(config, credentials)
+    try:
+        with pytest.raises(errors.NetworkError):
+            await venue.midpoint(CONDITION)
+    finally:
+        await venue.aclose()
+        server.close()
+        await server.wait_closed()
+    assert targets == [("gamma-api.polymarket.com", 443)]
 
 
 def test_plugin_offers_the_venue_and_factory_reads_settings(monkeypatch: Any) -> None:

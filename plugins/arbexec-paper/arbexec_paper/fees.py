@@ -1,19 +1,19 @@
 """Fee models: none, Kalshi's quadratic schedule, Polymarket's fee-rate formula.
 
 Each model answers the fee for one fill in dollars. Kalshi rounds each trade fee *up* to
-$0.0001 (k x C x P x (1 - P)); Polymarket charges C x r x (p x (1 - p))^e rounded to five
-decimals, nothing below $0.00001, and nothing to makers on taker-only markets.
+$0.0001 (k x C x P x (1 - P)); Polymarket charges C x r x (p x (1 - p))^e cut to five
+decimals (``arbexec.fees.polymarket_fee``, the rule the Polymarket plugin uses too), nothing
+below $0.00001, and nothing to makers on taker-only markets.
 """
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Protocol
 
-from arbexec.api import ONE, ZERO, Liquidity
+from arbexec.api import ONE, ZERO, Liquidity, polymarket_fee
 
 _CENTICENT = Decimal("0.0001")
-_FIVE_DECIMALS = Decimal("0.00001")
 _HALF = Decimal("0.5")
 
 
@@ -53,7 +53,7 @@ class KalshiFees:
 
 
 class PolymarketFees:
-    """``C x r x (p x (1 - p))^e`` rounded to 5 decimals; makers free when ``taker_only``."""
+    """``C x r x (p x (1 - p))^e`` cut to 5 decimals; makers free when ``taker_only``."""
 
     name = "polymarket"
 
@@ -65,14 +65,9 @@ class PolymarketFees:
         self.taker_only = taker_only
 
     def fee(self, price: Decimal, quantity: Decimal, liquidity: Liquidity) -> Decimal:
-        if not self.rate or (self.taker_only and liquidity is Liquidity.MAKER):
+        if self.taker_only and liquidity is Liquidity.MAKER:
             return ZERO
-        base = price * (ONE - price)
-        factor = base if self.exponent == ONE else base**self.exponent
-        raw = quantity * self.rate * factor
-        if raw < _FIVE_DECIMALS:
-            return ZERO
-        return raw.quantize(_FIVE_DECIMALS, rounding=ROUND_HALF_UP)
+        return polymarket_fee(quantity, price, self.rate, self.exponent)
 
 
 def worst_case_fee(

@@ -12,7 +12,7 @@ most 2 decimals and the derived side with at most 4.
 
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from attrs import frozen
 
@@ -21,7 +21,9 @@ from arbexec.api import OffGridOrder, Side
 _UNIT = Decimal(10) ** 6
 SIZE_STEP = Decimal("0.01")
 _MARKET_AMOUNT_STEP = Decimal("0.01")
-_MARKET_DERIVED_STEP = Decimal("0.0001")
+#: The derived side of a FOK/FAK order carries at most this many decimals (the server's
+#: market-order rule); coarser ticks carry fewer, as in the official client.
+_MARKET_DERIVED_DECIMALS = 4
 
 
 @frozen
@@ -126,7 +128,11 @@ def market_amounts(side: Side, price: Decimal, amount: Decimal, tick: Decimal) -
             "rejects for market orders"
         )
     derived = amount / price if side is Side.BUY else amount * price
-    derived = derived.quantize(_MARKET_DERIVED_STEP, rounding=ROUND_FLOOR)
+    places = min(_MARKET_DERIVED_DECIMALS, rules.amount_decimals)
+    if _decimals(derived) > places:
+        derived = derived.quantize(Decimal(1).scaleb(-(places + 4)), rounding=ROUND_CEILING)
+        if _decimals(derived) > places:
+            derived = derived.quantize(Decimal(1).scaleb(-places), rounding=ROUND_FLOOR)
     if derived <= 0:
         raise OffGridOrder(f"{what} {amount} at {price} is too small to trade")
     return to_units(amount), to_units(derived)

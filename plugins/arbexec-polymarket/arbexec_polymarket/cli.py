@@ -92,7 +92,13 @@ def polymarket_group() -> None:
 @click.option("--chain-id", type=click.Choice(["137", "80002"]), default="137", show_default=True)
 @click.option("--salt", type=click.IntRange(0, 2**53 - 1), help="Fixed salt (default: random).")
 @click.option("--timestamp", type=click.IntRange(0), help="Unix seconds signed (x1000 as ms).")
-@click.option("--expiration", type=click.IntRange(0), default=0, help="GTD expiry, unix seconds.")
+@click.option(
+    "--expiration",
+    type=click.IntRange(0),
+    default=0,
+    help="GTD only: the `expiration` sent, unix seconds. The venue treats it as 60 s "
+    "earlier (its security threshold): to expire at T, pass T + 60.",
+)
 @click.option("--post-only", is_flag=True)
 @click.option("--builder-code", default="0x" + "00" * 32, show_default=False)
 @click.option("--owner", envvar="POLYMARKET_API_KEY", help="API key for the post body.")
@@ -123,6 +129,13 @@ def build_order(**opts: Any) -> None:
             maker, taker = limit_amounts(side, opts["price"], opts["size"], tick)
         if order_type is OrderType.GTD and not opts["expiration"]:
             raise click.UsageError("GTD orders need --expiration (unix seconds)")
+        if order_type is not OrderType.GTD and opts["expiration"]:
+            raise click.UsageError(
+                f"--expiration applies only to GTD orders (a {order_type.value} order is sent "
+                "with expiration 0, as the official client does)"
+            )
+        if order_type.is_market and opts["post_only"]:
+            raise click.UsageError("--post-only cannot be used with FOK/FAK orders")
         if not opts["token_id"].isdigit():
             raise click.BadParameter("must be a decimal integer", param_hint="--token-id")
         credentials = _credentials(opts["signature_type"], opts["funder"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +34,9 @@ OPTIONS: dict[str, str] = {
     "order_timeout": "seconds for an order post or cancel (default 10)",
     "read_retries": "retries of a read on 429/5xx/network errors (default 3)",
     "retry_backoff": "first retry delay in seconds, doubled each time (default 0.25)",
+    "max_retry_wait": "longest Retry-After a read waits for; longer ends the read (default 10)",
+    "too_early_budget": "seconds of waiting for the weekly matching-engine restart (HTTP 425) "
+    "before giving up (default 120)",
     "tick_cache_seconds": "how long a market's tick size is trusted (default 300)",
     "builder_code": "bytes32 builder code signed into every order (default none)",
     "heartbeats": "send dead-man-switch heartbeats once orders exist (default false)",
@@ -41,14 +45,18 @@ OPTIONS: dict[str, str] = {
 }
 
 
-def _float(options: Mapping[str, Any], key: str, default: float) -> float:
+def _float(
+    options: Mapping[str, Any], key: str, default: float, *, maximum: float = 3600.0
+) -> float:
     value = options.get(key, default)
     try:
         result = float(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{value!r} is not a number of seconds", key=key) from None
-    if result < 0:
-        raise ConfigError("must not be negative", key=key)
+    if not math.isfinite(result) or result < 0:
+        raise ConfigError("must be a finite number, not negative", key=key)
+    if result > maximum:
+        raise ConfigError(f"must be at most {maximum:g} seconds", key=key)
     return result
 
 
@@ -77,6 +85,8 @@ class PolymarketConfig:
     order_timeout: float = 10.0
     read_retries: int = 3
     retry_backoff: float = 0.25
+    max_retry_wait: float = 10.0
+    too_early_budget: float = 120.0
     tick_cache_seconds: float = 300.0
     builder_code: str = ZERO_BYTES32
     heartbeats: bool = False
@@ -135,7 +145,9 @@ class PolymarketConfig:
             read_timeout=_float(options, "read_timeout", 10.0),
             order_timeout=_float(options, "order_timeout", 10.0),
             read_retries=max(0, retries),
-            retry_backoff=_float(options, "retry_backoff", 0.25),
+            retry_backoff=_float(options, "retry_backoff", 0.25, maximum=60.0),
+            max_retry_wait=_float(options, "max_retry_wait", 10.0, maximum=600.0),
+            too_early_budget=_float(options, "too_early_budget", 120.0, maximum=3600.0),
             tick_cache_seconds=_float(options, "tick_cache_seconds", 300.0),
             builder_code="0x" + body.lower(),
             heartbeats=_bool(options, "heartbeats", False),

@@ -13,7 +13,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -36,6 +36,7 @@ from arbexec.api import (
     PreparedOrder,
     Side,
     TimeInForce,
+    polymarket_fee,
 )
 from arbexec_polymarket import parsing
 from arbexec_polymarket.amounts import request_amounts
@@ -43,6 +44,7 @@ from arbexec_polymarket.auth import L2Signer
 from arbexec_polymarket.config import PolymarketConfig
 from arbexec_polymarket.constants import END_CURSOR, FIRST_CURSOR
 from arbexec_polymarket.credentials import Credentials, load_credentials
+from arbexec_polymarket.eip712 import ExchangeKind
 from arbexec_polymarket.http import ClobHttp, compact
 from arbexec_polymarket.markets import MarketDirectory, MarketInfo
 from arbexec_polymarket.orders import (
@@ -54,14 +56,25 @@ from arbexec_polymarket.orders import (
     post_body,
     salt_from_key,
 )
-from arbexec_polymarket.venue_errors import VENUE, classify
+from arbexec_polymarket.venue_errors import VENUE, AnswerMismatch, classify
 
-#: The venue keeps an order's GTD expiry at least this far ahead (its security threshold).
-GTD_MIN_LEAD_SECONDS = 60
+#: The venue's GTD security threshold: it treats ``expiration`` as one minute earlier, so an
+#: order meant to expire at T is sent with T + 60 s, and it refuses ``expiration`` below
+#: now + 60 s (docs.polymarket.com, order types).
+GTD_SECURITY_SECONDS = 60
+#: A GTD expiry must lie at least this far ahead when the order is prepared, so that it is
+#: still ahead when the venue receives it.
+GTD_MIN_LIFETIME_SECONDS = 5
 #: Batch posts are capped by the venue.
 MAX_BATCH = 15
 _ACCEPTED = frozenset({"live", "matched", "delayed"})
-_FEE_STEP = Decimal("0.00001")
+#: Heartbeats: the venue cancels every open order when none arrives for about 10 s. One is
+#: sent every ``HEARTBEAT_INTERVAL`` seconds counted from the start of the previous send,
+#: each bounded to ``HEARTBEAT_TIMEOUT``; after a failed one the next goes out after
+#: ``HEARTBEAT_RETRY`` seconds. Worst gap between two sends that both arrive: 5 + 2.5 s.
+HEARTBEAT_INTERVAL = 5.0
+HEARTBEAT_TIMEOUT = 2.5
+HEARTBEAT_RETRY = 1.0
 
 _TIF_TO_ORDER_TYPE = {
     TimeInForce.GTC: OrderType.GTC,
@@ -81,6 +94,16 @@ class PolymarketOrder:
     token_id: str
     market: str
     outcome: Outcome
+
+
+@frozen(kw_only=True)
+class Expected:
+    """What a venue order must say to be the one we prepared (the lookup check)."""
+
+    token_id: str
+    side: Side
+    quantity: Decimal
+    price: Decimal
 
 
 def _ms(moment: datetime) -> int:
@@ -124,6 +147,7 @@ class PolymarketExchange:
         self.markets = MarketDirectory(self.http)
         self._order_signer: OrderSigner | None = None
         self._known: dict[str, tuple[str, Outcome]] = {}  # order hash -> (market, outcome)
+        self._expected: dict[str, Expected] = {}  # order hash -> what we signed
         self._sleep = sleep
         self._ws_connect = ws_connect
         self._heartbeat_task: asyncio.Task[None] | None = None
@@ -222,15 +246,7 @@ class PolymarketExchange:
             info.tick_size,
             market=order_type.is_market,
         )
-        expiration = 0
-        if request.expires_at is not None:
-            expiration = int(request.expires_at.timestamp())
-            if expiration < self._clock() + GTD_MIN_LEAD_SECONDS:
-                raise errors.InvalidOrder(
-                    f"GTD expiry {request.expires_at.isoformat()} is less than "
-                    f"{GTD_MIN_LEAD_SECONDS} s ahead; Polymarket refuses such orders",
-                    venue=VENUE,
-                )
+        expiration = self._expiration(request, order_type)
         token = info.token_for(request.outcome)
         fields = OrderFields(
             token_id=int(token),
@@ -258,12 +274,38 @@ class PolymarketExchange:
             market=request.market,
             outcome=request.outcome,
         )
+        self._expected[signed.order_hash.lower()] = Expected(
+            token_id=token, side=request.side, quantity=request.quantity,
+            price=request.limit_price,
+        )
         return PreparedOrder(
             request=request,
             identity=signed.order_hash,
             venue_order_id=signed.order_hash,
             payload=payload,
         )
+
+    def _expiration(self, request: OrderRequest, order_type: OrderType) -> int:
+        """The ``expiration`` to send: 0 but for GTD, where it is the expiry + 60 s."""
+        if order_type is not OrderType.GTD:
+            if request.expires_at is not None:
+                raise errors.InvalidOrder(
+                    f"only GTD orders take an expiry; this is {order_type.value}", venue=VENUE
+                )
+            return 0
+        if request.expires_at is None:
+            raise errors.InvalidOrder("a GTD order needs an expiry", venue=VENUE)
+        expires = request.expires_at.timestamp()
+        lead = expires - self._clock()
+        if lead < GTD_MIN_LIFETIME_SECONDS:
+            raise errors.InvalidOrder(
+                f"GTD expiry {request.expires_at.isoformat()} is "
+                + (f"{-lead:.0f} s in the past" if lead < 0 else f"only {lead:.1f} s ahead")
+                + f"; Polymarket needs it at least {GTD_MIN_LIFETIME_SECONDS} s ahead (it is "
+                f"sent as expiry + {GTD_SECURITY_SECONDS} s, the venue's security threshold)",
+                venue=VENUE,
+            )
+        return int(expires) + GTD_SECURITY_SECONDS
 
     def _payload(self, prepared: PreparedOrder) -> PolymarketOrder:
         payload = prepared.payload
@@ -278,17 +320,38 @@ class PolymarketExchange:
         self._remember(order.identity, payload.market, payload.outcome)
         try:
             answer = await self.http.post_order_body("/order", payload.body)
+            state = await self._placement_state(order, answer)
         except errors.OffGridOrder:
             self.markets.invalidate_tick(payload.market)
             raise
-        state = await self._placement_state(order, answer)
+        except errors.DuplicateOrder as exc:
+            state = await self._adopt(order, exc)
         self._maybe_start_heartbeats()
         return state
+
+    async def _adopt(self, order: PreparedOrder, exc: errors.ExchangeError) -> OrderState:
+        """The venue says it already has this order (same hash): an earlier send landed.
+        Look it up and carry on with it; if it cannot be read back yet, it is unknown."""
+        found = await self.lookup_order(order.identity)
+        if found is None:
+            raise errors.AmbiguousSubmission(
+                f"Polymarket reports {order.identity} as a duplicate but the order could not "
+                "be read back; resolve it by looking the hash up later",
+                venue=VENUE,
+                venue_code=exc.venue_code,
+                venue_message=exc.venue_message,
+                http_status=exc.http_status,
+            ) from None
+        return found
 
     async def create_orders(
         self, orders: list[PreparedOrder]
     ) -> list[OrderState | errors.ExchangeError]:
-        """Post up to 15 prepared orders in one request; one result per order, in order."""
+        """Post up to 15 prepared orders in one request; one result per order, in order.
+
+        The venue's answers are matched to the orders by ``orderID`` (the order hash, known
+        before sending), never by position. An order with no answer of its own, or whose
+        answer cannot be attributed, is ``AmbiguousSubmission``: looked up, never resent."""
         if len(orders) > MAX_BATCH:
             raise errors.InvalidOrder(
                 f"a batch holds at most {MAX_BATCH} orders; split {len(orders)} orders",
@@ -299,36 +362,81 @@ class PolymarketExchange:
             self._remember(order.identity, payload.market, payload.outcome)
         body = batch_body([p.body.decode() for p in payloads]).encode()
         answers = await self.http.post_order_body("/orders", body)
-        if not isinstance(answers, list) or len(answers) != len(orders):
+        if not isinstance(answers, list):
             raise errors.AmbiguousSubmission(
                 "Polymarket answered a batch post with an unexpected shape", venue=VENUE
             )
+        by_id: dict[str, dict[str, Any]] = {}
+        unattributed = 0
+        for answer in answers:
+            order_id = str(answer.get("orderID") or "").lower() if isinstance(answer, dict) else ""
+            if order_id and order_id not in by_id:
+                by_id[order_id] = answer
+            else:
+                unattributed += 1
         results: list[OrderState | errors.ExchangeError] = []
-        for order, answer in zip(orders, answers, strict=True):
+        for order in orders:
+            answer = by_id.get(order.identity.lower())
+            if answer is None:
+                results.append(errors.AmbiguousSubmission(
+                    f"Polymarket's batch answer has no entry for {order.identity}"
+                    + (f" ({unattributed} answer(s) without an order id)" if unattributed
+                       else "") + "; resolve it by looking the hash up",
+                    venue=VENUE,
+                ))
+                continue
             try:
                 results.append(await self._placement_state(order, answer))
+            except errors.DuplicateOrder as exc:
+                try:
+                    results.append(await self._adopt(order, exc))
+                except errors.ExchangeError as adopted:
+                    results.append(adopted)
             except errors.ExchangeError as exc:
+                if isinstance(exc, errors.OffGridOrder):
+                    self.markets.invalidate_tick(self._payload(order).market)
                 results.append(exc)
         self._maybe_start_heartbeats()
         return results
 
     async def _placement_state(self, order: PreparedOrder, answer: Any) -> OrderState:
+        """The state of a just-posted order from the venue's answer.
+
+        Only a clear refusal (``success`` false, or an error message, or status
+        ``unmatched``) is a refusal. Anything else the adapter cannot read as an acceptance
+        of *this* order (no ``success``, no ``orderID``, another order's id, an unknown
+        status, not a JSON object) leaves the order's fate open: ``AmbiguousSubmission``,
+        resolved by looking the hash up."""
         payload = self._payload(order)
         if not isinstance(answer, dict):
             raise errors.AmbiguousSubmission(
-                f"Polymarket answered an order post with {answer!r}", venue=VENUE
+                f"Polymarket answered an order post with {str(answer)[:200]!r}", venue=VENUE
             )
         status = str(answer.get("status") or "").lower()
         message = str(answer.get("errorMsg") or answer.get("error") or "")
-        if not answer.get("success", False) or message or status not in _ACCEPTED:
+        success = answer.get("success")
+        if success is False or message or (success is True and status == "unmatched"):
             if status == "unmatched" and not message:
                 message = "unmatched: marketable order found no match after its delay"
             raise classify(message or f"order not accepted (status {status or 'none'})")
-        order_id = str(answer.get("orderID") or order.identity)
+        order_id = str(answer.get("orderID") or "")
+        if success is not True or not order_id or status not in _ACCEPTED:
+            raise errors.AmbiguousSubmission(
+                "Polymarket answered an order post without a readable acceptance "
+                f"(success={success!r}, orderID={order_id or 'none'}, "
+                f"status={status or 'none'}); resolve it by looking the hash up",
+                venue=VENUE,
+            )
+        if order_id.lower() != order.identity.lower():
+            raise errors.AmbiguousSubmission(
+                f"Polymarket acknowledged order {order_id}, not {order.identity}; resolve it "
+                "by looking the hash up",
+                venue=VENUE,
+            )
         request = order.request
         state = OrderState(
             venue=VENUE,
-            venue_order_id=order_id,
+            venue_order_id=order.identity,
             market=payload.market,
             outcome=payload.outcome,
             side=request.side,
@@ -339,22 +447,32 @@ class PolymarketExchange:
         )
         if status == "matched" or answer.get("tradeIDs"):
             try:
-                return await self.fetch_order(order_id)
+                return await self.fetch_order(order.identity)
             except errors.ExchangeError:
                 return state  # accepted for sure; the tracker polls for the fills
         return state
 
-    async def _trades_for(self, raw: Mapping[str, Any]) -> list[dict[str, Any]]:
-        trade_ids = [str(t) for t in raw.get("associate_trades") or () if t]
-        if not trade_ids:
-            return []
-        pages = await asyncio.gather(
-            *(self.http.get("/data/trades", {"id": tid}, auth=True) for tid in trade_ids)
-        )
-        trades: list[dict[str, Any]] = []
-        for page in pages:
-            trades.extend(_items(page))
-        return trades
+    async def _trades_of(self, raws: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The trades the orders in ``raws`` took part in, by trade id, in as few calls as
+        the venue allows: one ``id=`` read for a single trade, else one (paged) read per
+        market, never one call per trade."""
+        wanted: dict[str, set[str]] = {}  # market -> trade ids
+        for raw in raws:
+            ids = {str(t) for t in raw.get("associate_trades") or () if t}
+            if ids:
+                wanted.setdefault(str(raw.get("market") or ""), set()).update(ids)
+        every = set().union(*wanted.values()) if wanted else set()
+        if not every:
+            return {}
+        if len(every) == 1:
+            pages = [await self.http.get("/data/trades", {"id": next(iter(every))}, auth=True)]
+            items = [item for page in pages for item in _items(page)]
+        else:
+            items = []
+            for market in sorted(wanted):
+                params = {"market": market} if market else {}
+                items.extend(await self._paged("/data/trades", params))
+        return {str(t.get("id")): t for t in items if str(t.get("id")) in every}
 
     async def _order_raw(self, order_id: str) -> dict[str, Any] | None:
         try:
@@ -369,12 +487,44 @@ class PolymarketExchange:
             raise
         if not isinstance(raw, dict) or not raw.get("id"):
             return None
+        self._check_is(order_id, raw)
         return raw
 
-    async def _state(self, raw: dict[str, Any]) -> OrderState:
+    def _check_is(self, order_id: str, raw: Mapping[str, Any]) -> None:
+        """Refuse an answer about another order than ``order_id`` (or than what we signed
+        under that hash): it is never taken as this order's state."""
+        got = str(raw.get("id") or "")
+        problems = []
+        if got.lower() != order_id.lower():
+            problems.append(f"id {got}")
+        expected = self._expected.get(order_id.lower())
+        if expected is not None:
+            if str(raw.get("asset_id") or expected.token_id) != expected.token_id:
+                problems.append(f"token {raw.get('asset_id')}")
+            side = str(raw.get("side") or expected.side.value).upper()
+            if side != expected.side.value:
+                problems.append(f"side {side}")
+            size = raw.get("original_size")
+            if size not in (None, "") and parsing.dec(size) != expected.quantity:
+                problems.append(f"size {size}")
+            price = raw.get("price")
+            if price not in (None, "") and parsing.dec(price) != expected.price:
+                problems.append(f"price {price}")
+        if problems:
+            raise AnswerMismatch(
+                f"Polymarket answered a lookup of {order_id} with another order "
+                f"({', '.join(problems)}); not taken as this order",
+                venue=VENUE,
+            )
+
+    async def _state(
+        self, raw: dict[str, Any], trades: Mapping[str, dict[str, Any]] | None = None
+    ) -> OrderState:
         market, outcome = self._where(raw)
-        fills = parsing.fills_for(str(raw["id"]), await self._trades_for(raw),
-                                  fee=self._fee_for(market))
+        if trades is None:
+            trades = await self._trades_of([raw])
+        own = [trades[str(t)] for t in raw.get("associate_trades") or () if str(t) in trades]
+        fills = parsing.fills_for(str(raw["id"]), own, fee=self._fee_for(market))
         return parsing.order_state(raw, market=market, outcome=outcome, fills=fills)
 
     async def fetch_order(self, venue_order_id: str) -> OrderState:
@@ -411,7 +561,8 @@ class PolymarketExchange:
         if market is not None:
             params["market"] = (await self.markets.info(market)).condition_id
         raws = await self._paged("/data/orders", params)
-        states = [await self._state(raw) for raw in raws]
+        trades = await self._trades_of(raws)
+        states = [await self._state(raw, trades) for raw in raws]
         return [s for s in states if s.status.is_live]
 
     async def fetch_trades(self, market: str | None = None) -> list[dict[str, Any]]:
@@ -467,24 +618,26 @@ class PolymarketExchange:
         )
         return parsing.balance(raw or {}, reserved)
 
+    async def _asset_params(self, token_id: str | None) -> dict[str, Any]:
+        """Balance query of collateral, or of one outcome token: ``CONDITIONAL`` for CTF
+        tokens, ``CONDITIONAL-V2`` for Exchange V3 position ids (PositionManager)."""
+        if not token_id:
+            return self._balance_params(asset_type="COLLATERAL")
+        info = self.markets.by_token(token_id) or await self.markets.info(token_id)
+        kind = "CONDITIONAL-V2" if info.exchange is ExchangeKind.V3 else "CONDITIONAL"
+        return self._balance_params(asset_type=kind, token_id=token_id)
+
     async def balance_allowance(self, token_id: str | None = None) -> dict[str, Any]:
         """The venue's balance-allowance answer (collateral, or a conditional token)."""
-        params = (
-            self._balance_params(asset_type="CONDITIONAL", token_id=token_id)
-            if token_id
-            else self._balance_params(asset_type="COLLATERAL")
-        )
+        params = await self._asset_params(token_id)
         raw = await self.http.get("/balance-allowance", params, auth=True)
         return raw if isinstance(raw, dict) else {}
 
     async def update_balance_allowance(self, token_id: str | None = None) -> None:
         """Ask the venue to refresh its cached on-chain view (after a deposit or approval)."""
-        params = (
-            self._balance_params(asset_type="CONDITIONAL", token_id=token_id)
-            if token_id
-            else self._balance_params(asset_type="COLLATERAL")
+        await self.http.get(
+            "/balance-allowance/update", await self._asset_params(token_id), auth=True
         )
-        await self.http.get("/balance-allowance/update", params, auth=True)
 
     async def fetch_positions(self) -> list[Position]:
         user = self.credentials.funder or self.credentials.address
@@ -517,18 +670,18 @@ class PolymarketExchange:
         return lambda price, quantity, liquidity: self.fee(market, price, quantity, liquidity)
 
     def fee(self, market: str, price: Decimal, quantity: Decimal, liquidity: Liquidity) -> Decimal:
-        """Taker fee shares x rate x (p(1-p))^e from the market's schedule; makers pay 0.
+        """Fee shares x rate x (p(1-p))^e from the market's schedule, cut to 5 decimals
+        (``arbexec.fees.polymarket_fee``, shared with the paper venue). Takers always pay;
+        makers pay only where the schedule is not taker-only (``fd.to`` false).
 
         Needs the market's metadata cached (any earlier call on the market); 0 otherwise.
         """
         info = self.markets.cached(market)
-        if info is None or info.fees is None or liquidity is Liquidity.MAKER:
+        if info is None or info.fees is None:
             return ZERO
-        base = price * (1 - price)
-        exponent = info.fees.exponent
-        factor = base**exponent  # Decimal powers, fractional exponents included
-        fee = quantity * info.fees.rate * factor
-        return max(fee.quantize(_FEE_STEP, rounding=ROUND_HALF_EVEN), ZERO)
+        if liquidity is Liquidity.MAKER and info.fees.taker_only:
+            return ZERO
+        return polymarket_fee(quantity, price, info.fees.rate, info.fees.exponent)
 
     # ------------------------------------------------------------------ heartbeats
 
@@ -536,28 +689,52 @@ class PolymarketExchange:
         if self.config.heartbeats and self._heartbeat_task is None:
             self._heartbeat_task = asyncio.create_task(self._heartbeat_loop())
 
-    async def heartbeat(self) -> str:
-        """Send one heartbeat; adopts the id the venue expects when it says ours is stale."""
-        body = compact({"heartbeat_id": self._heartbeat_id})
+    async def heartbeat(self, timeout: float | None = None) -> str:
+        """Send one heartbeat (bounded to ``timeout`` seconds when given).
+
+        A 400 naming the id the venue expects: adopt it and send once more. A 400 without
+        one: forget our id, so the next heartbeat starts a fresh chain instead of repeating
+        a stale id the venue refuses."""
         try:
-            answer = await self.http.send_once("POST", "/v1/heartbeats", body)
+            answer = await self._post_heartbeat(self._heartbeat_id, timeout)
         except errors.ExchangeError as exc:
+            if exc.http_status != 400:
+                raise
             expected = _heartbeat_id_from(exc)
-            if expected is None:
+            if expected is None or expected == self._heartbeat_id:
+                self._heartbeat_id = ""
                 raise
             self._heartbeat_id = expected
-            answer = await self.http.send_once(
-                "POST", "/v1/heartbeats", compact({"heartbeat_id": expected})
-            )
+            answer = await self._post_heartbeat(expected, timeout)
         if isinstance(answer, dict) and answer.get("heartbeat_id"):
             self._heartbeat_id = str(answer["heartbeat_id"])
         return self._heartbeat_id
 
+    async def _post_heartbeat(self, heartbeat_id: str, timeout: float | None) -> Any:
+        body = compact({"heartbeat_id": heartbeat_id})
+        send = self.http.send_once("POST", "/v1/heartbeats", body, timeout=timeout)
+        if timeout is None:
+            return await send
+        try:
+            async with asyncio.timeout(timeout):
+                return await send
+        except TimeoutError:
+            raise errors.NetworkError(
+                f"Polymarket heartbeat took more than {timeout:g} s", venue=VENUE
+            ) from None
+
     async def _heartbeat_loop(self) -> None:
+        """Heartbeats on a fixed schedule: each send starts ``HEARTBEAT_INTERVAL`` after the
+        start of the previous one (not after it finished), and a failed one is retried
+        after ``HEARTBEAT_RETRY`` seconds, so the gap stays well inside the venue's ~10 s."""
         while True:
-            with contextlib.suppress(errors.ExchangeError):
-                await self.heartbeat()
-            await self._sleep(5.0)
+            started = self._clock()
+            try:
+                await self.heartbeat(timeout=HEARTBEAT_TIMEOUT)
+                deadline = started + HEARTBEAT_INTERVAL
+            except errors.ExchangeError:
+                deadline = min(started + HEARTBEAT_INTERVAL, self._clock() + HEARTBEAT_RETRY)
+            await self._sleep(max(0.0, deadline - self._clock()))
 
     # ------------------------------------------------------------------ stream
 

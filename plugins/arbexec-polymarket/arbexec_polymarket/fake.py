@@ -427,3 +427,101 @@ def fill_resting_as_maker(clob: FakeClob, order_id: str, size: str, *, confirmed
     clob.trades[trade_id] = trade
     order["size_matched"] = size
     order["associate_trades"] = [*order["associate_trades"], trade_id]
+
+
+# ---------------------------------------------------------------------------- verification
+
+
+class RequestVerifier:
+    """Checks a request the way the venue does, so a replayed test still proves the adapter
+    signs correctly: cassettes hold ``REDACTED`` in place of every signature, so the replay
+    matcher cannot compare them; this recomputes them from the test's own credentials.
+
+    - L2 calls (``POLY_API_KEY`` present): API key, passphrase, address, and the HMAC over
+      timestamp + method + path + the exact body bytes;
+    - ``POST /order`` and ``POST /orders``: each order's signature recovers to its ``signer``
+      under one of the chain's three exchange domains (standard, neg-risk, V3).
+    """
+
+    def __init__(
+        self, *, address: str, api_key: str, secret: str, passphrase: str, chain_id: int = 137
+    ) -> None:
+        self.address = address
+        self.api_key = api_key
+        self.passphrase = passphrase
+        self._key = base64.urlsafe_b64decode(secret + "=" * (-len(secret) % 4))
+        self._domains = [exchange_domain_separator(chain_id, kind) for kind in ExchangeKind]
+
+    def problems(self, request: httpx.Request) -> list[str]:
+        found: list[str] = []
+        h = request.headers
+        if "POLY_API_KEY" in h:
+            if h.get("POLY_API_KEY") != self.api_key:
+                found.append("POLY_API_KEY is not the test key")
+            if h.get("POLY_PASSPHRASE") != self.passphrase:
+                found.append("POLY_PASSPHRASE is wrong")
+            if h.get("POLY_ADDRESS") != self.address:
+                found.append("POLY_ADDRESS is not the key's address")
+            message = (h.get("POLY_TIMESTAMP", "") + request.method + request.url.path).encode()
+            expected = base64.urlsafe_b64encode(
+                hmac.new(self._key, message + request.content, hashlib.sha256).digest()
+            ).decode()
+            if h.get("POLY_SIGNATURE") != expected:
+                found.append("POLY_SIGNATURE does not verify over the sent bytes")
+        if request.method == "POST" and request.url.path in ("/order", "/orders"):
+            try:
+                body = json.loads(request.content)
+            except ValueError:
+                return [*found, "order body is not JSON"]
+            for item in body if isinstance(body, list) else [body]:
+                found.extend(self._order_problems(item.get("order") or {}))
+        return found
+
+    def _order_problems(self, order: dict[str, Any]) -> list[str]:
+        try:
+            contents = order_struct_hash(
+                salt=int(order["salt"]),
+                maker=address_word(order["maker"]),
+                signer=address_word(order["signer"]),
+                token_id=int(order["tokenId"]),
+                maker_amount=int(order["makerAmount"]),
+                taker_amount=int(order["takerAmount"]),
+                side=0 if order["side"] == "BUY" else 1,
+                signature_type=int(order["signatureType"]),
+                timestamp_ms=int(order["timestamp"]),
+                metadata=bytes32(order["metadata"]),
+                builder=bytes32(order["builder"]),
+            )
+            signature = bytes.fromhex(order["signature"][2:132])
+        except (KeyError, TypeError, ValueError) as exc:
+            return [f"order cannot be read ({type(exc).__name__}: {exc})"]
+        for domain in self._domains:
+            try:
+                if _recover(typed_digest(domain, contents), signature) == order["signer"]:
+                    return []
+            except Exception:  # not a valid signature at all
+                continue
+        return [f"order signature does not recover to {order['signer']}"]
+
+
+class VerifyingTransport(httpx.AsyncBaseTransport):
+    """Fails the test (``AssertionError``) on any request that ``RequestVerifier`` rejects;
+    passes the rest to ``inner`` (the cassette, or the stand-in while recording)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, verifier: RequestVerifier) -> None:
+        self.inner = inner
+        self.verifier = verifier
+        self.rejected: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        problems = self.verifier.problems(request)
+        if problems:
+            self.rejected.extend(problems)
+            raise AssertionError(
+                f"{request.method} {request.url.path} would be refused by the venue: "
+                + "; ".join(problems)
+            )
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

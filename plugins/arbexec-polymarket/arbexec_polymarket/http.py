@@ -1,15 +1,27 @@
-"""The CLOB HTTP client: one pooled connection set, L2 signing, retries for reads only.
+"""The CLOB HTTP client: one pooled connection set, L2 signing, bounded retries.
 
-Reads (GET) are retried with exponential backoff on 429, 5xx and transport errors. Order
-posts and cancels are sent exactly once: a post whose answer is lost raises
-``AmbiguousSubmission`` and is resolved by looking the order hash up, never by resending.
+Reads (GET) are retried with exponential backoff on 429, 5xx and transport errors; a
+``Retry-After`` is honoured up to ``max_retry_wait`` seconds, and a longer (or infinite, or
+unreadable) one ends the read with ``RateLimited`` instead of a hang. Order posts and
+cancels are sent once: a post whose answer is lost raises ``AmbiguousSubmission`` and is
+resolved by looking the order hash up, never by resending.
+
+The one exception is HTTP 425 (Too Early): the matching engine restarts weekly for about
+90 s and answers 425 meanwhile, which means "not accepted". Orders, cancels and reads are
+sent again, unchanged (an identical signed order has the same hash, so it cannot double),
+with backoff inside a bounded budget (``too_early_budget`` seconds, counted in the waits
+themselves); then ``MatchingEngineRestarting`` says so plainly.
+
 Bodies are serialised by the caller once; those bytes are signed and sent unchanged.
+Everything the venue sends back is scrubbed of this account's secrets before it is parsed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -19,10 +31,20 @@ import httpx
 from arbexec import api as errors
 from arbexec_polymarket.auth import L2Signer
 from arbexec_polymarket.config import PolymarketConfig
-from arbexec_polymarket.venue_errors import VENUE, classify, venue_message
+from arbexec_polymarket.scrub import Scrubber
+from arbexec_polymarket.venue_errors import (
+    VENUE,
+    MatchingEngineRestarting,
+    classify,
+    venue_message,
+)
 
 _JSON = {"Content-Type": "application/json"}
 _USER_AGENT = "arbexec-polymarket/0.1"
+_ORDER_SIGNATURE = re.compile(r'"signature"\s*:\s*"(0x[0-9a-fA-F]+)"')
+#: First wait after a 425, doubled per attempt up to ``_TOO_EARLY_MAX_WAIT``.
+_TOO_EARLY_FIRST_WAIT = 1.0
+_TOO_EARLY_MAX_WAIT = 10.0
 
 
 def make_client(
@@ -39,21 +61,28 @@ def make_client(
     )
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def retry_after(response: httpx.Response) -> float | None:
+    """``Retry-After`` in seconds when it is a finite, non-negative number; else None."""
     value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def _parse(response: httpx.Response) -> Any:
-    if not response.content:
+    if value is None or len(value) > 32:
         return None
     try:
-        return response.json()
+        seconds = float(value)
     except ValueError:
-        return response.text
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def too_early_waits(budget: float) -> list[float]:
+    """The waits between attempts after 425 answers: doubling, capped, summing to the
+    budget at most (so the number of attempts is fixed whatever the clock says)."""
+    waits: list[float] = []
+    wait, spent = _TOO_EARLY_FIRST_WAIT, 0.0
+    while spent + wait <= budget:
+        waits.append(wait)
+        spent += wait
+        wait = min(wait * 2, _TOO_EARLY_MAX_WAIT)
+    return waits
 
 
 class ClobHttp:
@@ -75,6 +104,29 @@ class ClobHttp:
         self._sleep = sleep
         self._read_timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
         self._order_timeout = httpx.Timeout(config.order_timeout, connect=config.connect_timeout)
+        self.scrub = Scrubber()
+        if l2 is not None:
+            api = l2.credentials
+            self.scrub.add(api.api_key, api.secret, api.passphrase)
+
+    def _parse(self, response: httpx.Response) -> Any:
+        """The answer's JSON (or text), with this account's secrets removed first."""
+        if not response.content:
+            return None
+        text = response.content.decode("utf-8", "replace")
+        try:
+            sent: httpx.Request | None = response.request
+        except RuntimeError:  # a response built without its request
+            sent = None
+        extra: list[str] = []
+        if sent is not None:
+            extra.append(sent.headers.get("POLY_SIGNATURE", ""))
+            extra.extend(_ORDER_SIGNATURE.findall(sent.content.decode("utf-8", "replace")))
+        text = self.scrub(text, extra)
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
 
     # ------------------------------------------------------------------ plumbing
 
@@ -98,11 +150,20 @@ class ClobHttp:
         status = response.status_code
         if status < 400:
             return
-        message = venue_message(_parse(response), fallback=response.reason_phrase or str(status))
+        payload = self._parse(response)
+        message = venue_message(payload, fallback=response.reason_phrase or str(status))
+        if status == 425:
+            raise MatchingEngineRestarting(
+                f"Polymarket answered 425 Too Early on {what} (the matching engine is "
+                f"restarting); not accepted: {message}",
+                venue=VENUE,
+                venue_message=message,
+                http_status=status,
+            )
         if status == 429:
             raise errors.RateLimited(
                 f"Polymarket rate limit on {what}: {message}",
-                retry_after=_retry_after(response),
+                retry_after=retry_after(response),
                 venue=VENUE,
                 venue_message=message,
                 http_status=status,
@@ -117,7 +178,7 @@ class ClobHttp:
                 http_status=status,
             )
         error = classify(message, http_status=status, default=refusal)
-        error.payload = _parse(response)  # type: ignore[attr-defined]
+        error.payload = payload  # type: ignore[attr-defined]
         raise error
 
     async def get(
@@ -128,10 +189,13 @@ class ClobHttp:
         auth: bool = False,
         host: str | None = None,
     ) -> Any:
-        """A read, retried on 429, 5xx and transport errors with exponential backoff."""
+        """A read, retried on 429, 5xx and transport errors with exponential backoff, and
+        on 425 within the restart budget."""
         delay = self.config.retry_backoff
         attempts = self.config.read_retries + 1
-        for attempt in range(attempts):
+        early_waits = too_early_waits(self.config.too_early_budget)
+        attempt = 0
+        while True:
             headers = self._auth_headers("GET", path, b"") if auth else None
             try:
                 response = await self.client.get(
@@ -141,20 +205,38 @@ class ClobHttp:
                     timeout=self._read_timeout,
                 )
                 self._raise_for(response, f"GET {path}")
-                return _parse(response)
-            except (errors.RateLimited, errors.VenueUnavailable) as exc:
+                return self._parse(response)
+            except MatchingEngineRestarting:
+                if not early_waits:
+                    raise
+                await self._sleep(early_waits.pop(0))
+                continue
+            except errors.RateLimited as exc:
                 if attempt + 1 >= attempts:
                     raise
-                wait = getattr(exc, "retry_after", None) or delay
+                wait = delay if exc.retry_after is None else exc.retry_after
+                if wait > self.config.max_retry_wait:
+                    raise errors.RateLimited(
+                        f"{exc}; the venue asks to wait {wait:g} s, more than max_retry_wait "
+                        f"({self.config.max_retry_wait:g} s)",
+                        retry_after=exc.retry_after,
+                        venue=VENUE,
+                        venue_message=exc.venue_message,
+                        http_status=exc.http_status,
+                    ) from None
+            except errors.VenueUnavailable:
+                if attempt + 1 >= attempts:
+                    raise
+                wait = delay
             except httpx.TransportError as exc:
                 if attempt + 1 >= attempts:
                     raise errors.NetworkError(
                         f"Polymarket GET {path} failed: {type(exc).__name__}", venue=VENUE
                     ) from None
                 wait = delay
-            await self._sleep(wait)
+            await self._sleep(min(wait, self.config.max_retry_wait))
             delay *= 2
-        raise AssertionError("unreachable")  # pragma: no cover
+            attempt += 1
 
     async def send_once(
         self,
@@ -165,8 +247,31 @@ class ClobHttp:
         auth: bool = True,
         headers: Mapping[str, str] | None = None,
         refusal: type[errors.ExchangeError] = errors.ExchangeError,
+        timeout: float | None = None,
     ) -> Any:
-        """A write sent exactly once. Transport trouble after sending is ambiguous."""
+        """A write sent once; sent again only after a 425 (not accepted), within the
+        restart budget. Transport trouble after sending is ambiguous."""
+        early_waits = too_early_waits(self.config.too_early_budget)
+        while True:
+            try:
+                return await self._send_one(method, path, body, auth=auth, headers=headers,
+                                            refusal=refusal, timeout=timeout)
+            except MatchingEngineRestarting:
+                if not early_waits:
+                    raise
+                await self._sleep(early_waits.pop(0))
+
+    async def _send_one(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        *,
+        auth: bool,
+        headers: Mapping[str, str] | None,
+        refusal: type[errors.ExchangeError],
+        timeout: float | None,
+    ) -> Any:
         raw = body or b""
         sent = self._auth_headers(method, path, raw) if auth else {}
         if headers:
@@ -178,7 +283,7 @@ class ClobHttp:
             self._url(path, None),
             content=body,
             headers=sent,
-            timeout=self._order_timeout,
+            timeout=self._order_timeout if timeout is None else httpx.Timeout(timeout),
         )
         try:
             response = await self.client.send(request)
@@ -195,19 +300,35 @@ class ClobHttp:
                 venue=VENUE,
             ) from None
         self._raise_for(response, f"{method} {path}", refusal)
-        return _parse(response)
+        return self._parse(response)
 
     async def post_order_body(self, path: str, body: bytes) -> Any:
-        """POST /order or /orders: any doubt about delivery is ``AmbiguousSubmission``."""
+        """POST /order or /orders: any doubt about delivery is ``AmbiguousSubmission``.
+
+        Only a clear refusal is one: a 425 (not accepted), a 429, or a 4xx carrying the
+        venue's JSON error. A 5xx, or a 4xx whose body is not the venue's error shape (an
+        HTML page of a proxy, truncated JSON), leaves the order's fate open."""
         try:
             return await self.send_once("POST", path, body, refusal=errors.InvalidOrder)
-        except errors.VenueUnavailable as exc:
-            raise errors.AmbiguousSubmission(
-                f"{exc} (the order may have been accepted)",
-                venue=VENUE,
-                venue_message=exc.venue_message,
-                http_status=exc.http_status,
-            ) from None
+        except (errors.AmbiguousSubmission, errors.NetworkError) as exc:
+            if not isinstance(exc, errors.VenueUnavailable) or isinstance(
+                exc, MatchingEngineRestarting
+            ):
+                raise  # already ambiguous, or nothing was sent / not accepted (425, 429)
+            cause: errors.ExchangeError = exc
+        except errors.ExchangeError as exc:
+            payload = getattr(exc, "payload", None)
+            if isinstance(payload, dict) and any(
+                payload.get(k) for k in ("error", "errorMsg", "error_msg")
+            ):
+                raise  # the venue's own refusal
+            cause = exc
+        raise errors.AmbiguousSubmission(
+            f"{cause} (the order may have been accepted)",
+            venue=VENUE,
+            venue_message=cause.venue_message,
+            http_status=cause.http_status,
+        )
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -21,9 +21,10 @@ from attrs import evolve, frozen
 
 from arbexec import api as errors
 from arbexec.api import Outcome
+from arbexec_polymarket.amounts import TICK_RULES
 from arbexec_polymarket.eip712 import ExchangeKind
 from arbexec_polymarket.http import ClobHttp
-from arbexec_polymarket.venue_errors import VENUE
+from arbexec_polymarket.venue_errors import VENUE, MalformedAnswer
 
 _CONDITION_ID = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _TOKEN_ID = re.compile(r"^[0-9]{1,78}$")
@@ -31,7 +32,8 @@ _TOKEN_ID = re.compile(r"^[0-9]{1,78}$")
 
 @frozen(kw_only=True)
 class FeeSchedule:
-    """Taker fee = shares x rate x (p (1 - p)) ^ exponent; makers pay nothing."""
+    """Fee = shares x rate x (p (1 - p)) ^ exponent; makers pay it too unless
+    ``taker_only`` (the schedule's ``to`` flag, true when absent: makers pay nothing)."""
 
     rate: Decimal
     exponent: Decimal
@@ -142,9 +144,21 @@ class MarketDirectory:
                 self._by_token[token] = info
 
     async def _tick(self, token: str) -> Decimal:
+        """The token's tick size; an answer without one is an error, never a guess (what
+        is signed depends on it)."""
         payload = await self._http.get("/tick-size", {"token_id": token})
-        value = payload.get("minimum_tick_size") if isinstance(payload, dict) else payload
-        return _decimal(value, "0.01")
+        value = payload.get("minimum_tick_size") if isinstance(payload, dict) else None
+        try:
+            tick = Decimal(str(value)) if isinstance(value, int | float | str) else None
+        except ArithmeticError:
+            tick = None
+        if tick is None or not tick.is_finite() or tick not in TICK_RULES:
+            raise MalformedAnswer(
+                f"Polymarket's /tick-size for token {token} has no usable minimum_tick_size "
+                f"({str(payload)[:120]!r})",
+                venue=VENUE,
+            )
+        return tick
 
     async def _refresh_tick(self, info: MarketInfo) -> MarketInfo:
         tick = await self._tick(info.yes_token)
@@ -173,7 +187,7 @@ class MarketDirectory:
             return None
         return FeeSchedule(
             rate=_decimal(fd.get("r"), "0"),
-            exponent=_decimal(fd.get("e"), "1"),
+            exponent=_decimal(fd.get("e"), "0"),  # the official client's default
             taker_only=_truthy(fd.get("to", True)),
         )
 

@@ -25,7 +25,7 @@ from arbexec.api import (
     PriceLevel,
     Side,
 )
-from arbexec_polymarket.venue_errors import VENUE
+from arbexec_polymarket.venue_errors import VENUE, MalformedAnswer
 
 _UNIT = Decimal(10) ** 6
 _FINAL_TRADE = "CONFIRMED"
@@ -41,12 +41,21 @@ def status_name(value: Any) -> str:
 
 
 def dec(value: Any, default: Decimal = ZERO) -> Decimal:
+    """A venue number, exactly (from its text). Absent or empty: ``default``. Anything else
+    that is not a finite number is ``MalformedAnswer``, never a silent 0."""
     if value is None or value == "":
         return default
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise MalformedAnswer(f"Polymarket sent {value!r} where a number belongs", venue=VENUE)
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value).strip())
     except InvalidOperation:
-        return default
+        number = None
+    if number is None or not number.is_finite():
+        raise MalformedAnswer(
+            f"Polymarket sent {str(value)[:40]!r} where a number belongs", venue=VENUE
+        )
+    return number
 
 
 def from_units(value: Any) -> Decimal:

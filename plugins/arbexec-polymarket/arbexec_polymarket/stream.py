@@ -6,6 +6,11 @@ takes the raw credentials, not an HMAC). ``order`` events update an order's size
 drops, it reconnects with exponential backoff and then refetches every tracked order over
 REST, so nothing that happened during the gap is missed. After repeated connection failures
 it polls over REST until the socket comes back.
+
+Keep-alive: ``PING`` every ``PING_SECONDS``; the venue answers ``PONG``. A socket from
+which nothing (no ``PONG``, no event) has been heard for ``PONG_TIMEOUT`` seconds is
+half-dead: it is closed and the stream reconnects (and refetches), instead of waiting on
+it forever (official SDK defaults: ping every 10 s, reconnect after 30 s without a pong).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +29,10 @@ from arbexec_polymarket import parsing
 if TYPE_CHECKING:
     from arbexec_polymarket.exchange import PolymarketExchange
 
+log = logging.getLogger(__name__)
+
 PING_SECONDS = 10.0
+PONG_TIMEOUT = 30.0
 FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
 #: Consecutive failed connections after which updates come from polling until one works.
@@ -65,6 +74,8 @@ class UserStream:
         self._trades: dict[str, dict[str, dict[str, Any]]] = {}  # order id -> trade id -> trade
         self._last: dict[str, OrderState] = {}
         self.sent: list[str] = []
+        self._heard = 0.0
+        self.stale_closes = 0
 
     # ------------------------------------------------------------------ frames
 
@@ -153,8 +164,15 @@ class UserStream:
     # ------------------------------------------------------------------ loop
 
     async def _pinger(self, ws: Any) -> None:
+        """PING on a schedule; close the socket once nothing was heard for PONG_TIMEOUT."""
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(PING_SECONDS)
+            if loop.time() - self._heard > PONG_TIMEOUT:
+                self.stale_closes += 1
+                with contextlib.suppress(Exception):
+                    await ws.close()
+                return
             await ws.send("PING")
 
     async def updates(self) -> AsyncIterator[OrderState]:
@@ -172,12 +190,20 @@ class UserStream:
                         for state in await self.refetch():
                             yield state
                     connected_before, failures, backoff = True, 0, FIRST_BACKOFF
+                    self._heard = asyncio.get_running_loop().time()
                     pinger = asyncio.create_task(self._pinger(ws))
                     try:
                         async for message in ws:
+                            self._heard = asyncio.get_running_loop().time()
                             for event in self.decode(message):
                                 for order_id in self.apply(event):
-                                    update = self._emit(order_id)
+                                    try:
+                                        update = self._emit(order_id)
+                                    except errors.ExchangeError as exc:
+                                        # one unreadable event: skip it; REST refetches
+                                        # after the next reconnect set the record straight
+                                        log.warning("polymarket user channel: %s", exc)
+                                        continue
                                     if update is not None:
                                         yield update
                     finally:

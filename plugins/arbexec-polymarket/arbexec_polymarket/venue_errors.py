@@ -14,6 +14,27 @@ from arbexec import api as errors
 
 VENUE = "polymarket"
 
+
+class MatchingEngineRestarting(errors.VenueUnavailable):
+    """HTTP 425 Too Early: the matching engine is restarting (weekly, about 90 s). The
+    request was not accepted; the same signed order (same hash) may be sent again."""
+
+    reason_code = "venue_unavailable"
+
+
+class AnswerMismatch(errors.ExchangeError):
+    """The venue answered about another order than the one asked for (another id, market,
+    side, size or price). Never taken as this order's state."""
+
+    reason_code = "venue_mismatch"
+
+
+class MalformedAnswer(errors.ExchangeError):
+    """A venue answer that cannot be read (a number that is not a number, a missing field
+    the call depends on). An error, never a silent default."""
+
+    reason_code = "venue_malformed"
+
 #: (fragment, error class, what the user should do). First match wins: order matters.
 _RULES: tuple[tuple[str, type[errors.ExchangeError], str], ...] = (
     ("order_version_mismatch", errors.InvalidOrder, "signed for the wrong exchange version"),
@@ -56,7 +77,10 @@ _RULES: tuple[tuple[str, type[errors.ExchangeError], str], ...] = (
     ("market is not yet ready", errors.MarketClosed, "the market is not open for orders"),
     ("market_not_ready", errors.MarketClosed, "the market is not open for orders"),
     ("market is closed", errors.MarketClosed, "the market no longer trades"),
-    ("closed", errors.MarketClosed, "the market no longer trades"),
+    ("market closed", errors.MarketClosed, "the market no longer trades"),
+    ("closed-only", errors.PermissionDenied, "this account may only reduce its positions"),
+    ("closed only", errors.PermissionDenied, "this account may only reduce its positions"),
+    ("closed_only", errors.PermissionDenied, "this account may only reduce its positions"),
     ("resolved", errors.MarketClosed, "the market is resolved"),
     ("trading is currently disabled", errors.MarketClosed, "the exchange is paused"),
     ("cancel-only", errors.MarketClosed, "the exchange accepts only cancels now"),
