@@ -25,7 +25,7 @@ def test_the_hook_offers_every_builtin_rule_once():
     specs = hooked_specs()
     names = [spec.name for spec in specs]
     assert sorted(names) == sorted(cls.name for cls in BUILTIN_RULES)
-    assert len(set(names)) == len(names) == 15
+    assert len(set(names)) == len(names) == 16
     for spec in specs:
         assert spec.description, spec.name
         assert all(spec.parameters.values()), spec.name
@@ -43,6 +43,7 @@ def test_each_spec_builds_a_rule_from_valid_parameters():
         "order_rate": {"per_second": 1},
         "daily_loss": {"max_loss": 1},
         "max_exposure": {"max_total": 1},
+        "unwind_bound": {"max_unwind_loss": 0},
     }
     for spec in hooked_specs():
         rule = spec.factory(minimal.get(spec.name, {}))
