@@ -170,9 +170,11 @@ class PairExecutor:
                 "figures": dict(denial.figures)})
             return self._emit(await self._result(pair, PairState.DENIED, started, denial.code,
                                                  denial.message))
-        bound, _source = self.unwind_bound(pair)
-        pair = evolve(pair, max_unwind_loss=bound)  # journaled: a resume keeps this bound
-        detail: dict[str, Any] = {"first": first}
+        bound, source = self.unwind_bound(pair)
+        pair = evolve(pair, max_unwind_loss=bound)
+        # journaled with the pair: a resume keeps the bound it was accepted under
+        detail: dict[str, Any] = {"first": first, "max_unwind_loss": str(bound),
+                                  "max_unwind_loss_from": source}
         self._save(pair, PairState.EXECUTING, "legs", detail)
         return await self._drive(pair, detail, started)
 
@@ -191,8 +193,10 @@ class PairExecutor:
 
     async def _drive(self, pair: PairRequest, detail: Mapping[str, Any],
                      started: float) -> PairResult:
-        if pair.max_unwind_loss is None:  # pragma: no cover - resolved before it is saved
-            pair = evolve(pair, max_unwind_loss=self.unwind_bound(pair)[0] or ZERO)
+        if pair.max_unwind_loss is None:  # the bound it was accepted under, as journaled
+            saved = detail.get("max_unwind_loss")
+            pair = evolve(pair, max_unwind_loss=Decimal(saved) if saved is not None
+                          else self.unwind_bound(pair)[0] or ZERO)
         primaries = await self._primary_legs(pair, detail)
         for name in ("a", "b"):  # legs not sent by now never will be: free their earmark
             await self._release_earmark(pair.leg_key(name))

@@ -156,8 +156,9 @@ def plan(excess: Decimal, basis: Decimal, budget: Decimal, own: Venueside,
 def why_unusable(kind: str, option: UnwindPlan | None, view: Venueside,
                  excess: Decimal) -> str:
     """Why an option closes nothing, for the EXPOSED reason: the budget (no limit price
-    keeps the worst case within it), the book (nothing offered at the limit that fits),
-    or the venue's minimum size."""
+    keeps the worst case within it, or the book offers only worse prices than the limit
+    that fits), an empty book (nothing offered on that side at any price), or the venue's
+    minimum size."""
     where = f"{view.venue} {view.market}"
     if option is None:
         if not _quantity(excess, view.rules):
@@ -165,8 +166,11 @@ def why_unusable(kind: str, option: UnwindPlan | None, view: Venueside,
                     "size")
         return (f"{kind} on {where}: the budget blocks it (no limit price keeps the "
                 "worst-case loss within it)")
-    if option.side is Side.BUY:
-        offered = f"no {option.outcome.value} offered at {option.limit_price} or below"
-    else:
-        offered = f"no {option.outcome.value} bid at {option.limit_price} or above"
-    return f"{kind} on {where}: the book is empty within the budget's limit ({offered})"
+    anywhere = sweep(view.book, option.outcome, option.side, option.quantity,
+                     ONE if option.side is Side.BUY else ZERO)
+    levels = "asks" if option.side is Side.BUY else "bids"
+    if not anywhere.fills:
+        return f"{kind} on {where}: the book is empty (no {option.outcome.value} {levels})"
+    best = anywhere.fills[0].price
+    return (f"{kind} on {where}: the budget blocks it (the best {option.outcome.value} "
+            f"{levels[:-1]} is {best}; the budget allows {option.limit_price} at worst)")
