@@ -327,3 +327,28 @@ def test_an_unused_earmark_is_given_back() -> None:
     assert ledger.reserve_now("y", [claim("total", "1", "100")]) is not None
     ledger.release_now("p:a")
     assert ledger.reserve_now("y", [claim("total", "60", "100")]) is None
+
+
+# ------------------------------------------------------------------ circuit breaker
+
+
+def test_a_failing_venue_gets_at_most_the_breakers_threshold_of_sends_in_flight() -> None:
+    from arbexec.model import OrderStatus
+    from arbexec.risk.base import OrderOutcome
+    from arbexec.risk.rules import CircuitBreaker
+
+    rule = CircuitBreaker.from_params({"consecutive_failures": 5})
+    ledger = InMemoryLedger()
+    # healthy so far: no slot is held
+    rule.observe(OrderOutcome(venue="paper", market="M1", request=build_request(),
+                              status=OrderStatus.FILLED), NOW)
+    assert admit(rule, ledger, build_request()) == (True, None)
+    assert ledger.exposure_now("in_flight:paper") == 0
+    # one failure: from now on every send holds a slot until it ends
+    rule.observe(OrderOutcome(venue="paper", market="M1", request=build_request(),
+                              status=OrderStatus.REJECTED, failure=True), NOW)
+    burst_of_20 = burst(rule, ledger, buys(20))
+    assert [ok for ok, _ in burst_of_20].count(True) == 5
+    assert {code for ok, code in burst_of_20 if not ok} == {"breaker_in_flight"}
+    assert CircuitBreaker.from_params({"max_unknown": 2}).in_flight_cap() == 3
+    assert CircuitBreaker.from_params({"max_reject_rate": "0.5"}).in_flight_cap() == 1
