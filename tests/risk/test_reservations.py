@@ -352,3 +352,15 @@ def test_a_failing_venue_gets_at_most_the_breakers_threshold_of_sends_in_flight(
     assert {code for ok, code in burst_of_20 if not ok} == {"breaker_in_flight"}
     assert CircuitBreaker.from_params({"max_unknown": 2}).in_flight_cap() == 3
     assert CircuitBreaker.from_params({"max_reject_rate": "0.5"}).in_flight_cap() == 1
+
+
+def test_the_kill_switch_lets_risk_reducing_orders_through_and_says_why() -> None:
+    from arbexec.risk.rules import KillSwitch
+
+    rule = KillSwitch.from_params({})
+    halted = RiskContext(now=NOW, venue="paper", exposure=lambda _k: Decimal(0), halted=True)
+    assert rule.check(build_request(), halted).code == "halted"
+    unwind = rule.check(build_request(side="SELL", tags={"risk_reducing": "unwind"}), halted)
+    assert unwind.allowed and unwind.figures == {"passes_halt": "unwind"}
+    assert rule.check(build_request(side="SELL", tags={"reduce_only": True}), halted).allowed
+    assert rule.check(build_request(tags={"reduce_only": True}), halted).code == "halted"
