@@ -145,14 +145,6 @@ def choose(options: list[UnwindPlan | None]) -> UnwindPlan | None:
     return max(usable, key=lambda p: (p.expected_fill, -p.expected_loss))
 
 
-def plan(excess: Decimal, basis: Decimal, budget: Decimal, own: Venueside,
-         other: Venueside) -> UnwindPlan | None:
-    if excess <= 0 or budget < 0:
-        return None
-    return choose([plan_complete(excess, basis, budget, other),
-                   plan_close(excess, basis, budget, own)])
-
-
 def why_unusable(kind: str, option: UnwindPlan | None, view: Venueside,
                  excess: Decimal) -> str:
     """Why an option closes nothing, for the EXPOSED reason: the budget (no limit price
