@@ -170,3 +170,22 @@ def test_a_sweep_walks_levels_up_to_the_limit_and_prices_fees_per_level() -> Non
     assert sell.fees(fee, "M") == D("0.06")
     assert calls == [(D("0.39"), D(4), Liquidity.TAKER), (D("0.38"), D(2), Liquidity.TAKER)]
     assert sweep(book, Outcome.YES, Side.BUY, D(10), D("0.40")).average_price is None
+
+
+def test_a_sweep_takes_the_last_contract_too() -> None:
+    book = OrderBook(venue="v", market="M", bids=[], asks=[("0.41", 3), ("0.43", 10)])
+    taken = sweep(book, Outcome.YES, Side.BUY, D(4), D("0.43"))
+    assert [(level.price, level.size) for level in taken.fills] == [
+        (D("0.41"), D(3)), (D("0.43"), D(1))]
+    seen: list[str] = []
+
+    def fee(market: str, _p: Decimal, q: Decimal, _l: Liquidity) -> Decimal:
+        seen.append(market)
+        return q
+    assert taken.fees(fee, "MKT") == D(4) and seen == ["MKT", "MKT"]
+
+
+def test_an_excess_exactly_at_the_minimum_size_is_closed() -> None:
+    sized = view("YES", bids=[("0.39", 10)], asks=[], min_quantity="5")
+    close = plan_close(D(5), D("0.42"), D(1), sized)
+    assert close is not None and close.quantity == 5

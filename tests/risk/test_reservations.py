@@ -364,3 +364,103 @@ def test_the_kill_switch_lets_risk_reducing_orders_through_and_says_why() -> Non
     assert unwind.allowed and unwind.figures == {"passes_halt": "unwind"}
     assert rule.check(build_request(side="SELL", tags={"reduce_only": True}), halted).allowed
     assert rule.check(build_request(tags={"reduce_only": True}), halted).code == "halted"
+
+
+def test_merging_keeps_the_largest_amount_under_the_tightest_limit() -> None:
+    merged = merge_claims([claim("k", "6", "10", rule="a"), claim("k", "4", "8", rule="b")])
+    assert (merged["k"].amount, merged["k"].limit, merged["k"].rule) == (D6, D8, "b")
+    equal = merge_claims([claim("k", "1", "8", rule="a"), claim("k", "1", "8", rule="b")])
+    assert equal["k"].rule == "a"
+
+
+D6, D8 = Decimal(6), Decimal(8)
+
+
+def test_a_zero_claim_is_never_refused_even_past_its_limit() -> None:
+    ledger = InMemoryLedger()
+    ledger.adjust_now(["k"], Decimal(10))
+    assert ledger.reserve_now("h", [claim("k", "0", "5")]) is None
+
+
+def test_a_group_counts_each_holders_earlier_share_once() -> None:
+    ledger = InMemoryLedger()
+    assert ledger.earmark_now({"a": [claim("k", "60", "100")]}) is None
+    assert ledger.earmark_now({"a": [claim("k", "60", "100")],
+                               "b": [claim("k", "40", "100")]}) is None
+    assert ledger.reserve_now("x", [claim("k", "1", "100")]) is not None
+    ledger.release_earmark_now("a")
+    ledger.release_earmark_now("b")
+    three = {"a": [claim("k", "30", "100")], "b": [claim("k", "30", "100")],
+             "c": [claim("k", "50", "100")]}
+    assert ledger.earmark_now(three) == claim("k", "50", "100")
+    assert ledger.reserve_now("x", [claim("k", "100", "100")]) is None  # nothing earmarked
+
+
+def test_a_holder_with_a_reservation_and_an_earmark_is_counted_once() -> None:
+    ledger = InMemoryLedger()
+    assert ledger.reserve_now("h", [claim("k", "5", "10")]) is None
+    assert ledger.earmark_now({"h": [claim("k", "5", "10")]}) is None
+    assert ledger.reserve_now("h", [claim("k", "10", "10")]) is None
+    assert ledger.exposure_now("k") == Decimal(10)
+
+
+def test_earmarking_again_replaces_the_holders_earmark() -> None:
+    ledger = InMemoryLedger()
+    for _ in range(2):
+        assert ledger.earmark_now({"a": [claim("k", "60", "100")]}) is None
+    assert ledger.reserve_now("x", [claim("k", "40", "100")]) is None
+
+
+def test_releasing_gives_back_every_key_of_the_holder() -> None:
+    ledger = InMemoryLedger(clock=Clock())
+    ledger.reserve_now("h", [claim("total", "5", "10"), claim("cash:p", "5", "10",
+                                                               ClaimKind.HOLD)])
+    ledger.release_now("h")
+    assert ledger.exposure_now("total") == 0 and ledger.exposure_now("cash:p") == 0
+
+
+def test_settling_drops_an_earmark_too() -> None:
+    ledger = InMemoryLedger()
+    ledger.earmark_now({"h": [claim("k", "10", "10")]})
+    ledger.settle_now("h", Decimal(0))
+    assert ledger.reserve_now("x", [claim("k", "10", "10")]) is None
+
+
+def test_a_window_slot_and_a_hold_on_one_key_add_up() -> None:
+    ledger = InMemoryLedger(clock=Clock())
+    window = Claim(key="k", amount=Decimal(1), limit=Decimal(5), rule="r", code="c",
+                   kind=ClaimKind.WINDOW, window_seconds=1.0)
+    ledger.reserve_now("a", [window])
+    ledger.reserve_now("b", [claim("k", "2", "5", ClaimKind.HOLD)])
+    assert ledger.exposure_now("k") == Decimal(3)
+
+
+def test_restored_reservations_settle_like_any_other() -> None:
+    from arbexec.ledger import scope_keys
+
+    ledger = InMemoryLedger()
+    ledger.adjust_now(["total"], Decimal(2))
+    ledger.restore("h", ["total", "venue:p"], Decimal(5))
+    assert ledger.exposure_now("total") == Decimal(7)
+    assert ledger.exposure_now("venue:p") == Decimal(5)
+    ledger.settle_now("h", Decimal(3))
+    assert ledger.exposure_now("total") == Decimal(5)
+    assert ledger.exposure_now("venue:p") == Decimal(3)
+    assert scope_keys("p", "m") == ["total", "venue:p", "event:p:m", "market:p:m"]
+    assert scope_keys("p", "m", "e") == ["total", "venue:p", "event:p:e", "market:p:m"]
+
+
+async def test_the_async_interface_is_the_same_ledger() -> None:
+    ledger = InMemoryLedger()
+    assert await ledger.try_reserve("h", [claim("k", "4", "10")]) is None
+    assert await ledger.exposure("k") == Decimal(4)
+    await ledger.adjust(["k"], Decimal(2))
+    assert await ledger.exposure("k") == Decimal(6)
+    await ledger.settle("h", Decimal(1))
+    assert await ledger.exposure("k") == Decimal(3)
+    assert await ledger.try_earmark({"e": [claim("k", "7", "10")]}) is None
+    assert await ledger.try_reserve("x", [claim("k", "1", "10")]) is not None
+    await ledger.release_earmark("e")
+    assert await ledger.try_reserve("x", [claim("k", "1", "10")]) is None
+    await ledger.release("x")
+    assert await ledger.exposure("k") == Decimal(3)
