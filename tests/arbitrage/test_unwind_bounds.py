@@ -189,3 +189,38 @@ def test_an_excess_exactly_at_the_minimum_size_is_closed() -> None:
     sized = view("YES", bids=[("0.39", 10)], asks=[], min_quantity="5")
     close = plan_close(D(5), D("0.42"), D(1), sized)
     assert close is not None and close.quantity == 5
+
+
+def strict(rate: str, market: str = "M") -> object:
+    """A fee function that insists on the market and a taker fill, as venues do."""
+    def fee(m: str, p: Decimal, q: Decimal, liquidity: Liquidity) -> Decimal:
+        assert m == market and liquidity is Liquidity.TAKER
+        return D(rate) * q
+    return fee
+
+
+def test_fees_are_asked_for_the_market_as_a_taker_and_count_in_the_expected_loss() -> None:
+    other = Venueside(venue="v", market="M", outcome="YES",
+                      book=OrderBook(venue="v", market="M", bids=[], asks=[("0.50", 10)]),
+                      rules=MarketRules(market="M", tick_size="0.01"), fee=strict("0.01"),
+                      fee_rounding=D(0))
+    complete = plan_complete(D(10), D("0.42"), D("0.50"), other)
+    assert complete is not None and complete.outcome is Outcome.YES
+    assert complete.expected_fill == 10
+    assert complete.expected_loss == D("5.00") + D("0.10") - D("5.80")
+    own = Venueside(venue="v", market="M", outcome="YES",
+                    book=OrderBook(venue="v", market="M", bids=[("0.39", 10)], asks=[]),
+                    rules=MarketRules(market="M", tick_size="0.01"), fee=strict("0.01"),
+                    fee_rounding=D(0))
+    close = plan_close(D(10), D("0.42"), D("0.50"), own)
+    assert close is not None and close.expected_loss == D("4.20") - D("3.90") + D("0.10")
+
+
+def test_a_budget_met_exactly_still_allows_that_limit() -> None:
+    own = view("YES", bids=[("0.39", 4), ("0.38", 10)], asks=[])
+    plan = plan_close(D(10), D("0.42"), D("0.4062"), own)
+    assert plan is not None and plan.limit_price == D("0.38")
+
+
+def test_a_plan_filling_one_contract_is_usable() -> None:
+    assert choose([plan("a", "1", "0")]) is not None

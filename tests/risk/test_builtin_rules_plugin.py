@@ -65,3 +65,14 @@ def test_every_rule_parameter_and_code_is_documented():
     assert len(codes) > 30
     for code in codes:
         assert f"`{code}`" in text, code
+
+
+def test_a_spec_describes_its_rule_from_the_docstring_summary():
+    from arbexec.risk.rules import MaxOpenOrders
+
+    spec = MaxOpenOrders.spec()
+    assert spec.description == (
+        "Refuses a new order when the open orders per market or in total are at their cap.")
+    assert set(spec.parameters) == {"per_market", "total"}
+    rule = MaxOpenOrders.from_params({"total": 2})
+    assert repr(rule).startswith("<MaxOpenOrders max_open_orders ")

@@ -278,3 +278,51 @@ def test_a_sell_check_never_trips_the_rule() -> None:
 def test_context_defaults_are_safe() -> None:
     ctx = RiskContext(now=NOW, venue="paper", exposure=lambda _k: D(0))
     assert ctx.positions == () and ctx.halted is False and ctx.book_age_seconds is None
+
+
+def test_cash_the_engine_holds_for_resting_orders_it_no_longer_tracks_stays_reserved() -> None:
+    # after a restart: 6 held by resting buys the ledger does not know (promised 0)
+    rule = AvailableBalance.from_params({"include_fees": False, "reserve": "1"})
+    ctx = build_ctx(balance=Balance(venue="paper", total="20", available="20"),
+                    reserved_on_venue=D(6))
+    assert rule.check(build_request(quantity="26", limit_price="0.50"), ctx).allowed  # 13
+    denied = rule.check(build_request(quantity="28", limit_price="0.50"), ctx)  # 14
+    assert denied == Verdict.deny(
+        "available_balance", "insufficient_balance",
+        "the order needs 14.00 but 14 is free on paper after 6 held by resting orders and a "
+        "reserve of 1", limit=13, actual="14.00", free=14, reserved=6, reserve=1, promised=0)
+
+
+def test_an_allowed_rate_check_names_its_rule() -> None:
+    verdict = OrderRate.from_params({"per_second": 5}).check(build_request(), build_ctx())
+    assert verdict.rule == "order_rate" and verdict.allowed
+
+
+def test_a_fresh_daily_loss_rule_has_lost_nothing() -> None:
+    import pytest
+
+    from arbexec.risk.rules import ParameterError
+
+    assert DailyLossLimit.from_params({"max_loss": 1}).day_pnl == 0
+    with pytest.raises(ParameterError) as caught:
+        DailyLossLimit.from_params({})
+    assert str(caught.value.message) == "is required (a loss in dollars, e.g. 250)"
+
+
+def test_the_trading_day_is_the_local_date() -> None:
+    rule = DailyLossLimit.from_params({"max_loss": 100, "timezone": "America/New_York"})
+    late = datetime(2026, 11, 19, 3, 0, tzinfo=UTC)  # still Nov 18 in New York
+    start, _ = rule.day_bounds(late)
+    assert start == datetime(2026, 11, 18, 5, 0, tzinfo=UTC)
+
+
+def test_a_halt_from_yesterday_rolls_over_before_the_new_days_halt() -> None:
+    rule = DailyLossLimit.from_params({"max_loss": 100})
+    rule.observe(loss("-100"), NOW)
+    tomorrow = NOW + timedelta(days=1)
+    ctx = build_ctx(now=tomorrow, daily_realised_pnl=D(-120))  # the engine's figure
+    assert rule.check(build_request(), ctx).code == "daily_loss_limit"
+    events = rule.observe(loss("0"), tomorrow)
+    assert [(e.data["from"], e.data["to"]) for e in events] == [
+        ("halted", "active"), ("active", "halted")]
+    assert events[1].data["day"] == "2026-11-19"
