@@ -224,3 +224,14 @@ def test_a_budget_met_exactly_still_allows_that_limit() -> None:
 
 def test_a_plan_filling_one_contract_is_usable() -> None:
     assert choose([plan("a", "1", "0")]) is not None
+
+
+def test_a_plan_that_closes_its_whole_quantity_beats_one_that_fills_more_but_not_all() -> None:
+    # the venues' size steps differ: closing takes 10 (all it can send), completing 10.5
+    whole = UnwindPlan(kind="close", venue="v", market="M", outcome=Outcome.YES,
+                       side=Side.SELL, quantity=D(10), limit_price=D("0.5"),
+                       expected_fill=D(10), expected_loss=D("0.5"), worst_loss=D(1))
+    partial = UnwindPlan(kind="complete", venue="w", market="M", outcome=Outcome.NO,
+                         side=Side.BUY, quantity=D("10.5"), limit_price=D("0.5"),
+                         expected_fill=D("10.2"), expected_loss=D("0.1"), worst_loss=D(1))
+    assert choose([partial, whole]) is whole

@@ -49,6 +49,7 @@ def test_each_spec_builds_a_rule_from_valid_parameters():
         rule = spec.factory(minimal.get(spec.name, {}))
         assert isinstance(rule, RiskRule)
         assert rule.name == spec.name
+        assert rule.params is not None  # kept for explain and repr
 
 
 def test_every_rule_parameter_and_code_is_documented():

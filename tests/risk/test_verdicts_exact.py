@@ -326,3 +326,19 @@ def test_a_halt_from_yesterday_rolls_over_before_the_new_days_halt() -> None:
     assert [(e.data["from"], e.data["to"]) for e in events] == [
         ("halted", "active"), ("active", "halted")]
     assert events[1].data["day"] == "2026-11-19"
+
+
+def test_the_expected_fee_is_asked_for_the_orders_market_and_liquidity() -> None:
+    from arbexec.model import Liquidity
+
+    asked: list[tuple[str, Liquidity]] = []
+
+    def fee(market: str, p: Decimal, q: Decimal, liquidity: Liquidity) -> Decimal:
+        asked.append((market, liquidity))
+        return D(0)
+
+    rule = MinEdge.from_params({"min_edge": 0})
+    rule.check(build_request(market="M7", expected_value="0.6"), build_ctx(fee=fee))
+    rule.check(build_request(market="M7", expected_value="0.6", post_only=True),
+               build_ctx(fee=fee))
+    assert asked == [("M7", Liquidity.TAKER), ("M7", Liquidity.MAKER)]
