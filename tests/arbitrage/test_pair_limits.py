@@ -208,3 +208,21 @@ def test_fee_rounding_comes_from_each_venue(
     assert fee_rounding_of(paper_factory("p", market, fees="polymarket")) == Decimal("0.00001")
     assert fee_rounding_of(paper_factory("n", market, fees="none")) == Decimal(0)
     assert fee_rounding_of(object()) == DEFAULT_FEE_ROUNDING == Decimal("0.01")
+
+
+async def test_a_second_unwind_gets_only_the_budget_the_first_left(
+        executor: PairExecutor, make_pair: MakePair, venue_b: PaperExchange) -> None:
+    venue_b.switches.reject_rate = 1.0
+    # a fills 150 (100 at 0.41, 50 at 0.42) and b nothing; selling 150 back within 9.00
+    # reaches down to 0.39 only, where 100 are bid: the first unwind sells those, losing
+    # about 5.70; the remaining 50 must fit the 3.30 left (down to 0.39, now empty), not
+    # the whole 9.00 (down to 0.38, which would end at a loss of 9.04)
+    result = await executor.execute(make_pair(quantity=150, a_price="0.42",
+                                              max_unwind_loss="9", halt_on_exposed=False))
+    unwinds = [leg for leg in result.legs if leg.name.startswith("unwind")]
+    assert unwinds[0].result.filled_quantity == 100
+    assert result.unwind_loss <= Decimal(9), (result.state, result.unwind_loss)
+    assert result.state is PairState.EXPOSED and result.exposed_quantity == 50
+    assert "remaining unwind budget of 3.3041" in (result.reason or "")
+    assert "the budget blocks it (the best YES bid is 0.38; the budget allows 0.39" in (
+        result.reason or "")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from arbexec.engine import Engine
+from arbexec.ledger import InMemoryLedger
 from arbexec.model import OrderRequest, OrderStatus
 from arbexec.plugins import PluginHost
 from arbexec.risk.policy import load_policy
@@ -31,10 +32,13 @@ def order(key: str, *, market: str = "PAPER-ELECTION", side: str = "BUY",
                         time_in_force=tif, **extra)
 
 
-async def started(tmp_path: Path, rules: Any, **venue: Any) -> Engine:
+async def started(tmp_path: Path, rules: Any, ledger: InMemoryLedger | None = None,
+                  **venue: Any) -> Engine:
     venue.setdefault("seed", 1)
     venue.setdefault("cash", "100000")
     engine = engine_with(tmp_path, rules, paper(tmp_path, **venue))
+    if ledger is not None:
+        engine.ledger = ledger
     await engine.start()
     return engine
 
@@ -62,7 +66,8 @@ async def test_a_burst_cannot_rest_more_orders_than_the_open_order_caps(tmp_path
 
 async def test_a_burst_cannot_pass_the_order_rate(tmp_path: Path) -> None:
     engine = await started(tmp_path, policy({"rule": "order_rate", "per_second": 5,
-                                             "per_minute": 12}), latency_ms=[1, 5])
+                                             "per_minute": 12}), latency_ms=[1, 5],
+                           ledger=InMemoryLedger(clock=lambda: 0.0))  # time stands still
     results = await asyncio.gather(*(engine.submit(order(f"r{i}", quantity="1"))
                                      for i in range(BURST)))
     await engine.aclose()
