@@ -52,8 +52,9 @@ def _pairs_from_file(path: str) -> list[PairRequest]:
 @click.option("--quantity", help="Contracts on each leg.")
 @click.option("--min-edge", default="0", show_default=True,
               help="Smallest edge per contract after both venues' fees, in dollars.")
-@click.option("--max-unwind-loss", default="0", show_default=True,
-              help="Most the pair may lose closing an imbalance, in dollars.")
+@click.option("--max-unwind-loss", default=None,
+              help="Most the pair may lose closing an imbalance, in dollars (default: the "
+                   "policy's unwind_bound rule; a pair with neither is refused).")
 @click.option("--sequencing", type=click.Choice(["concurrent", "thinner_first"]),
               default="concurrent", show_default=True)
 @click.option("--tif", "time_in_force", type=click.Choice(["IOC", "FOK", "GTC"]),
@@ -70,7 +71,7 @@ def _pairs_from_file(path: str) -> list[PairRequest]:
 @click.option("--policy", type=click.Path(dir_okay=False), help="Risk policy file.")
 @click.pass_obj
 def arb(app: Any, legs: tuple[str, ...], quantity: str | None, min_edge: str,
-        max_unwind_loss: str, sequencing: str, time_in_force: str,
+        max_unwind_loss: str | None, sequencing: str, time_in_force: str,
         halt_on_exposed: bool | None, pair_id: str | None, tags: tuple[str, ...],
         pair_file: str | None, resume_only: bool, policy: str | None) -> None:
     """Execute a two-leg arbitrage pair: risk-checked as a unit, journaled, and driven to

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from attrs import define, field, frozen
+from attrs import define, evolve, field, frozen
 
 from arbexec.arbitrage import unwind
 from arbexec.arbitrage.accounting import PairBook, tally
@@ -48,12 +48,14 @@ from arbexec.exchange import Exchange, MarketRules
 from arbexec.model import (
     ZERO,
     ExecutionResult,
+    Liquidity,
     OrderBook,
     OrderRequest,
     OrderStatus,
     Side,
     now_utc,
 )
+from arbexec.risk.base import REDUCE_ONLY_TAG, RISK_REDUCING_TAG
 
 log = logging.getLogger("arbexec.arbitrage")
 
@@ -69,6 +71,9 @@ class ArbitrageSettings:
     leg_timeout: float = 30.0  # seconds a leg may stay unfinished before it is cancelled
     poll_interval: float = 0.002  # first wait between journal reads while a leg settles
     poll_max_interval: float = 0.1
+    #: the unwind bound of a pair that names none and whose policy has no ``unwind_bound``
+    #: rule; None (the default) refuses such pairs rather than assume a bound
+    max_unwind_loss: Decimal | None = None
 
 
 @frozen(kw_only=True)
@@ -100,8 +105,6 @@ class PairExecutor:
         """Run (or resume, or answer again) one pair. Never raises for a trading outcome."""
         running = self._running.get(pair.pair_id)
         if running is not None:
-            from attrs import evolve
-
             return evolve(await asyncio.shield(running), duplicate=True)
         future: asyncio.Future[PairResult] = asyncio.get_running_loop().create_future()
         self._running[pair.pair_id] = future
@@ -119,14 +122,16 @@ class PairExecutor:
     async def explain(self, pair: PairRequest) -> dict[str, Any]:
         """The pair-level verdict (halt, venues, breakers, fee-aware edge on fresh books,
         the policy on both legs and their combined exposure), sending nothing."""
-        denial, first = await self._check(pair)
+        denial, first = await self._check(pair, reserve=False)
+        bound, source = self.unwind_bound(pair)
         verdict: dict[str, Any] = {"rule": "pair", "allowed": denial is None,
                                    "code": None if denial is None else denial.code,
                                    "message": "the pair passes as a unit" if denial is None
                                    else denial.message,
                                    "figures": {} if denial is None else dict(denial.figures)}
         return {"pair_id": pair.pair_id, "allowed": denial is None, "first_leg": first,
-                "verdicts": [verdict]}
+                "max_unwind_loss": None if bound is None else str(bound),
+                "max_unwind_loss_from": source, "verdicts": [verdict]}
 
     async def resume_all(self) -> list[PairResult]:
         """Drive every unfinished pair in the journal to a final state (after a restart,
@@ -165,13 +170,36 @@ class PairExecutor:
                 "figures": dict(denial.figures)})
             return self._emit(await self._result(pair, PairState.DENIED, started, denial.code,
                                                  denial.message))
-        detail: dict[str, Any] = {"first": first}
+        bound, source = self.unwind_bound(pair)
+        pair = evolve(pair, max_unwind_loss=bound)
+        # journaled with the pair: a resume keeps the bound it was accepted under
+        detail: dict[str, Any] = {"first": first, "max_unwind_loss": str(bound),
+                                  "max_unwind_loss_from": source}
         self._save(pair, PairState.EXECUTING, "legs", detail)
         return await self._drive(pair, detail, started)
 
+    def unwind_bound(self, pair: PairRequest) -> tuple[Decimal | None, str]:
+        """The ``max_unwind_loss`` in force for a pair, and where it comes from: the pair's
+        own, else the policy's ``unwind_bound`` rule, else the executor's setting."""
+        if pair.max_unwind_loss is not None:
+            return pair.max_unwind_loss, "pair"
+        for rule in getattr(self.engine.policy, "rules", ()):
+            bound = getattr(rule, "max_unwind_loss", None)
+            if getattr(rule, "name", None) == "unwind_bound" and bound is not None:
+                return Decimal(bound), "policy"
+        if self.settings.max_unwind_loss is not None:
+            return self.settings.max_unwind_loss, "settings"
+        return None, "none"
+
     async def _drive(self, pair: PairRequest, detail: Mapping[str, Any],
                      started: float) -> PairResult:
+        if pair.max_unwind_loss is None:  # the bound it was accepted under, as journaled
+            saved = detail.get("max_unwind_loss")
+            pair = evolve(pair, max_unwind_loss=Decimal(saved) if saved is not None
+                          else self.unwind_bound(pair)[0] or ZERO)
         primaries = await self._primary_legs(pair, detail)
+        for name in ("a", "b"):  # legs not sent by now never will be: free their earmark
+            await self._release_earmark(pair.leg_key(name))
         waiting = [name for name, r in primaries.items() if r is not None
                    and not r.status.is_final]
         if waiting:
@@ -183,12 +211,13 @@ class PairExecutor:
         if book.excess == 0:
             return await self._finish(pair, detail, started, book, bool(unwinds))
         budget_exhausted = False
+        why_not = ""
         while book.excess > 0:
             attempt = len(unwinds) + 1
             if attempt > self.settings.max_unwind_attempts:
                 budget_exhausted = True
                 break
-            plan = await self._plan(pair, book, _refused(pair, primaries, unwinds))
+            plan, why_not = await self._plan(pair, book, _refused(pair, primaries, unwinds))
             if plan is None:
                 break
             self._save(pair, PairState.UNWINDING, f"unwind-{attempt}", {
@@ -203,10 +232,7 @@ class PairExecutor:
             book = tally(pair, primaries, unwinds)
         if book.excess == 0:
             return await self._finish(pair, detail, started, book, True)
-        why = ("the unwind attempts are used up" if budget_exhausted else
-               "neither completing the missing leg nor closing the excess fits the "
-               "remaining unwind budget of "
-               f"{_money(pair.max_unwind_loss - max(book.unwind_loss, ZERO))} on the fresh books")
+        why = "the unwind attempts are used up" if budget_exhausted else why_not
         return await self._exposed(pair, detail, started, book, why)
 
     async def _primary_legs(self, pair: PairRequest, detail: Mapping[str, Any]
@@ -286,7 +312,8 @@ class PairExecutor:
 
     # ------------------------------------------------------------------ risk as a unit
 
-    async def _check(self, pair: PairRequest) -> tuple[_Denial | None, str]:
+    async def _check(self, pair: PairRequest, *, reserve: bool = True
+                     ) -> tuple[_Denial | None, str]:
         engine = self.engine
         halt = engine.halt.current()
         if halt.halted:
@@ -303,6 +330,13 @@ class PairExecutor:
             if breaker is not None:
                 return _Denial(code="venue_unhealthy", message=f"leg {name}: the circuit "
                                f"breaker of {leg.venue} is {breaker}"), "a"
+        if self.unwind_bound(pair)[0] is None:
+            return _Denial(code="no_unwind_bound", message="the pair names no "
+                           "max_unwind_loss and the policy sets none (an unwind_bound rule); "
+                           "give one: without it any imbalance would end EXPOSED"), "a"
+        locked = self._edge_at_limits(pair)
+        if locked is not None:
+            return locked, "a"
         try:
             fresh_a, fresh_b = await asyncio.gather(self._fresh(pair, "a"),
                                                     self._fresh(pair, "b"))
@@ -328,9 +362,29 @@ class PairExecutor:
                            f"{each:.4f} per contract on the fresh books, below the minimum of "
                            f"{pair.min_edge}", figures={"edge": f"{each:.6f}",
                                                         "fees": str(fees),
-                                                        "matched": str(matched)}), first
-        denial = await self._policy_check(pair, matched)
+                                                        "matched": str(matched),
+                                                        "basis": "book"}), first
+        denial = await self._policy_check(pair, matched, reserve=reserve)
         return denial, first
+
+    def _edge_at_limits(self, pair: PairRequest) -> _Denial | None:
+        """The edge the leg limits lock in, after both venues' taker fees at those limits:
+        the worst the pair can earn if both legs fill, whatever the books do meanwhile."""
+        quantity = pair.quantity
+        fees = ZERO
+        for leg in (pair.a, pair.b):
+            fees += self.engine.venues[leg.venue].fee(leg.market, leg.limit_price, quantity,
+                                                      Liquidity.TAKER)
+        edge = quantity * (ONE - pair.a.limit_price - pair.b.limit_price) - fees
+        each = edge / quantity
+        if each >= pair.min_edge:
+            return None
+        return _Denial(code="edge_below_min", message=f"the leg limits {pair.a.limit_price} "
+                       f"+ {pair.b.limit_price} lock in {each:.4f} per contract after {fees} "
+                       f"fees, below the minimum of {pair.min_edge}",
+                       figures={"edge": f"{each:.6f}", "fees": str(fees),
+                                "limits": f"{pair.a.limit_price}+{pair.b.limit_price}",
+                                "basis": "limits"})
 
     async def _fresh(self, pair: PairRequest, name: str) -> _Fresh:
         leg = pair.leg(name)
@@ -340,7 +394,8 @@ class PairExecutor:
         return _Fresh(exchange=exchange, book=book, rules=rules,
                       sweep=sweep(book, leg.outcome, Side.BUY, pair.quantity, leg.limit_price))
 
-    async def _policy_check(self, pair: PairRequest, matched: Decimal) -> _Denial | None:
+    async def _policy_check(self, pair: PairRequest, matched: Decimal, *,
+                            reserve: bool = True) -> _Denial | None:
         """The policy's rules on both legs together: every rule's verdict on each leg (the
         engine runs them again per send), the pair edge rule, and the legs' exposure
         claims added up, so the pair is refused as a unit rather than half sent."""
@@ -367,6 +422,7 @@ class PairExecutor:
             return _Denial(code="risk_data_unavailable", message="could not fetch what the "
                            f"risk policy needs: {exc}")
         claims: dict[str, list[Any]] = {}
+        leg_claims: dict[str, list[Any]] = {"a": [], "b": []}
         if explain is not None:
             for name, request in requests.items():
                 decision = explain(request, contexts[name])
@@ -374,6 +430,7 @@ class PairExecutor:
                     v = decision.verdict
                     return _Denial(code=v.code or "risk", message=f"leg {name}: {v.message}",
                                    figures=dict(v.figures))
+                leg_claims[name].extend(decision.claims)
                 for claim in decision.claims:
                     claims.setdefault(claim.key, []).append(claim)
         for rule in getattr(policy, "rules", ()):
@@ -384,27 +441,45 @@ class PairExecutor:
             if not verdict.allowed:
                 return _Denial(code=verdict.code or "risk", message=verdict.message,
                                figures=dict(verdict.figures))
+        earmark = getattr(engine.ledger, "try_earmark", None)
+        # both legs' claims are reserved as one unit before either is sent
+        if earmark is not None and reserve:
+            breached = await earmark({requests[name].idempotency_key: leg_claims[name]
+                                      for name in ("a", "b")})
+            if breached is not None:
+                held = engine.ledger.exposure_now(breached.key)  # type: ignore[attr-defined]
+                return _Denial(code=breached.code, message=f"{breached.key} would reach more "
+                               f"than its limit of {breached.limit} with both legs "
+                               f"({held} held or reserved now); nothing was sent",
+                               figures={"limit": str(breached.limit), "current": str(held),
+                                        "key": breached.key})
+            return None
         exposure_now = getattr(engine.ledger, "exposure_now", None)
-        if exposure_now is not None:
-            for key, held in claims.items():
-                amount = sum((c.amount for c in held), ZERO)
-                limit = min(c.limit for c in held)
+        if exposure_now is not None:  # a ledger without earmarks: checked, not reserved
+            for key, held_claims in claims.items():
+                amount = sum((c.amount for c in held_claims), ZERO)
+                limit = min(c.limit for c in held_claims)
                 current = exposure_now(key)
                 if amount > 0 and current + amount > limit:
-                    return _Denial(code=held[0].code, message=f"{key} exposure would be "
+                    return _Denial(code=held_claims[0].code, message=f"{key} would be "
                                    f"{current + amount} with both legs, against a limit of "
                                    f"{limit}", figures={"limit": str(limit),
                                                         "current": str(current),
                                                         "pair": str(amount)})
         return None
 
+    async def _release_earmark(self, key: str) -> None:
+        release = getattr(self.engine.ledger, "release_earmark", None)
+        if release is not None:
+            await release(key)
+
     # ------------------------------------------------------------------ unwinding
 
-    async def _plan(self, pair: PairRequest, book: PairBook,
-                    refused: set[str]) -> unwind.UnwindPlan | None:
-        """The cheaper way to close the excess on fresh books. A leg whose venue refused
-        one of the pair's orders is not completed there (it would most likely refuse
-        again); its excess is closed on its own venue instead."""
+    async def _plan(self, pair: PairRequest, book: PairBook, refused: set[str]
+                    ) -> tuple[unwind.UnwindPlan | None, str]:
+        """The cheaper way to close the excess on fresh books, or None and why not. A leg
+        whose venue refused one of the pair's orders is not completed there (it would most
+        likely refuse again); its excess is closed on its own venue instead."""
         excess_leg = book.excess_leg
         assert excess_leg is not None
         other_leg = "b" if excess_leg == "a" else "a"
@@ -413,15 +488,27 @@ class PairExecutor:
                                               self._side(pair, other_leg))
         except ExchangeError as exc:
             log.warning("pair %s: cannot read books to unwind: %s", pair.pair_id, exc)
-            return None
-        budget = pair.max_unwind_loss - max(book.unwind_loss, ZERO)
+            return None, f"the books could not be read to unwind ({exc})"
+        bound = pair.max_unwind_loss if pair.max_unwind_loss is not None else ZERO
+        budget = bound - max(book.unwind_loss, ZERO)
         if budget < 0:
-            return None
+            return None, (f"the unwind loss so far, {_money(book.unwind_loss)}, used up the "
+                          f"bound of {_money(bound)}")
         basis = book.legs[excess_leg].basis
-        options = [unwind.plan_close(book.excess, basis, budget, own)]
+        close = unwind.plan_close(book.excess, basis, budget, own)
+        options = [("close", close, own)]
         if other_leg not in refused:
-            options.append(unwind.plan_complete(book.excess, basis, budget, other))
-        return unwind.choose(options)
+            options.append(("complete", unwind.plan_complete(book.excess, basis, budget, other),
+                            other))
+        chosen = unwind.choose([option for _, option, _ in options])
+        if chosen is not None:
+            return chosen, ""
+        reasons = "; ".join(unwind.why_unusable(kind, option, view, book.excess)
+                            for kind, option, view in options)
+        if other_leg in refused:
+            reasons += f"; completing on leg {other_leg} is not tried (its venue refused it)"
+        return None, (f"nothing closes it within the remaining unwind budget of "
+                      f"{_money(budget)}: {reasons}")
 
     async def _side(self, pair: PairRequest, name: str) -> unwind.Venueside:
         leg = pair.leg(name)
@@ -429,7 +516,8 @@ class PairExecutor:
         book, rules = await asyncio.gather(exchange.fetch_order_book(leg.market),
                                            exchange.market_rules(leg.market))
         return unwind.Venueside(venue=leg.venue, market=leg.market, outcome=leg.outcome,
-                                book=book, rules=rules, fee=exchange.fee)
+                                book=book, rules=rules, fee=exchange.fee,
+                                fee_rounding=unwind.fee_rounding_of(exchange))
 
     def _unwind_request(self, pair: PairRequest, attempt: int,
                         plan: unwind.UnwindPlan) -> OrderRequest:
@@ -439,7 +527,9 @@ class PairExecutor:
             outcome=plan.outcome, side=plan.side, quantity=plan.quantity,
             limit_price=plan.limit_price, time_in_force="IOC",
             tags={**pair.tags, "pair_id": pair.pair_id, "leg": f"unwind-{attempt}",
-                  "unwind": plan.kind},
+                  "unwind": plan.kind, RISK_REDUCING_TAG: "unwind",
+                  # closing held contracts: the venue itself must not let it open any
+                  **({REDUCE_ONLY_TAG: True} if plan.side is Side.SELL else {})},
         )
 
     # ------------------------------------------------------------------ outcomes

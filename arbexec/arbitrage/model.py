@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from attrs import field, frozen
+from attrs.validators import optional
 
 from arbexec.model import (
     ZERO,
@@ -25,6 +26,7 @@ from arbexec.model import (
     Side,
     TimeInForce,
     now_utc,
+    optional_decimal,
     to_decimal,
     utc_datetime,
 )
@@ -97,7 +99,8 @@ class PairRequest:
     """Two legs, one quantity, and the bounds the pair must respect.
 
     ``min_edge`` is per contract after both venues' fees; ``max_unwind_loss`` is in dollars
-    for the whole pair; ``halt_on_exposed`` None defers to the executor's setting.
+    for the whole pair (None: the deployment's policy gives it, else the pair is refused);
+    ``halt_on_exposed`` None defers to the executor's setting.
     """
 
     pair_id: str = field(validator=_identifier)
@@ -105,8 +108,8 @@ class PairRequest:
     b: Leg
     quantity: Decimal = field(converter=to_decimal, validator=_positive)
     min_edge: Decimal = field(default=ZERO, converter=to_decimal)
-    max_unwind_loss: Decimal = field(default=ZERO, converter=to_decimal,
-                                     validator=_non_negative)
+    max_unwind_loss: Decimal | None = field(default=None, converter=optional_decimal,
+                                            validator=optional(_non_negative))
     sequencing: Sequencing = field(default=Sequencing.CONCURRENT, converter=Sequencing)
     halt_on_exposed: bool | None = None
     request_id: str = ""
@@ -302,9 +305,11 @@ def pair_to_dict(pair: PairRequest) -> dict[str, Any]:
     data: dict[str, Any] = {
         "pair_id": pair.pair_id, "request_id": pair.request_id,
         "quantity": str(pair.quantity), "legs": [leg_to_dict(pair.a), leg_to_dict(pair.b)],
-        "min_edge": str(pair.min_edge), "max_unwind_loss": str(pair.max_unwind_loss),
+        "min_edge": str(pair.min_edge),
         "sequencing": pair.sequencing.value, "requested_at": pair.requested_at.isoformat(),
     }
+    if pair.max_unwind_loss is not None:
+        data["max_unwind_loss"] = str(pair.max_unwind_loss)
     if pair.halt_on_exposed is not None:
         data["halt_on_exposed"] = pair.halt_on_exposed
     if pair.tags:

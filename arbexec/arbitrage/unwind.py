@@ -8,9 +8,11 @@ Two ways to close an excess of ``e`` contracts held on leg X (cost ``c`` each, f
   ``e x (c - L) + fee``.
 
 For each, the limit ``L`` is the worst price on the tick grid whose worst-case loss (every
-contract at ``L``, the highest fee at any price up to ``L``, plus the fee rounding of one
-unit per level) still fits the remaining budget, so an order sent at that limit cannot
-break the bound whatever the book does meanwhile. The fresh book then says what each would
+contract at ``L``, the highest fee at any price up to ``L``, plus the venue's fee rounding,
+``fee_rounding``, once per price level the order may fill at) still fits the remaining
+budget, so an order sent at that limit cannot break the bound whatever the book does
+meanwhile. The rounding is the venue's fact (its fee model's quantum); a venue that does
+not state it is assumed to round each fill by up to a cent. The fresh book then says what each would
 fill and cost; the plan takes the one that closes the whole excess at the smaller expected
 loss (or, if neither can, the one that closes more). No plan means EXPOSED.
 """
@@ -26,7 +28,16 @@ from arbexec.exchange import MarketRules
 from arbexec.model import ZERO, Liquidity, OrderBook, Outcome, Side
 
 ONE = Decimal(1)
-FEE_ROUNDING = Decimal("0.0001")  # the coarsest per-fill fee rounding of the venues
+#: assumed for a venue whose plugin does not state ``fee_rounding``: a cent per fill,
+#: coarser than any venue's fee quantum, so the bound holds
+DEFAULT_FEE_ROUNDING = Decimal("0.01")
+
+
+def fee_rounding_of(exchange: object) -> Decimal:
+    """The most one fill's fee can exceed the venue's ``fee()`` figure for it (optional
+    attribute ``fee_rounding`` of a venue plugin; a cent when it states none)."""
+    value = getattr(exchange, "fee_rounding", None)
+    return DEFAULT_FEE_ROUNDING if value is None else Decimal(value)
 
 
 @frozen(kw_only=True)
@@ -39,6 +50,7 @@ class Venueside:
     book: OrderBook
     rules: MarketRules
     fee: FeeFunction
+    fee_rounding: Decimal = DEFAULT_FEE_ROUNDING
 
 
 @frozen(kw_only=True)
@@ -82,7 +94,7 @@ def plan_complete(excess: Decimal, basis: Decimal, budget: Decimal,
     max_fee = ZERO
     for levels, price in enumerate(_prices(other.rules), start=1):  # ascending: worse
         max_fee = max(max_fee, other.fee(other.market, price, quantity, Liquidity.TAKER))
-        loss = quantity * (basis + price - ONE) + max_fee + FEE_ROUNDING * levels
+        loss = quantity * (basis + price - ONE) + max_fee + other.fee_rounding * levels
         if loss > budget:
             break
         limit, worst = price, loss
@@ -107,7 +119,7 @@ def plan_close(excess: Decimal, basis: Decimal, budget: Decimal,
     max_fee = ZERO
     for levels, price in enumerate(reversed(_prices(own.rules)), start=1):  # descending: worse
         max_fee = max(max_fee, own.fee(own.market, price, quantity, Liquidity.TAKER))
-        loss = quantity * (basis - price) + max_fee + FEE_ROUNDING * levels
+        loss = quantity * (basis - price) + max_fee + own.fee_rounding * levels
         if loss > budget:
             break
         limit, worst = price, loss
@@ -133,9 +145,24 @@ def choose(options: list[UnwindPlan | None]) -> UnwindPlan | None:
     return max(usable, key=lambda p: (p.expected_fill, -p.expected_loss))
 
 
-def plan(excess: Decimal, basis: Decimal, budget: Decimal, own: Venueside,
-         other: Venueside) -> UnwindPlan | None:
-    if excess <= 0 or budget < 0:
-        return None
-    return choose([plan_complete(excess, basis, budget, other),
-                   plan_close(excess, basis, budget, own)])
+def why_unusable(kind: str, option: UnwindPlan | None, view: Venueside,
+                 excess: Decimal) -> str:
+    """Why an option closes nothing, for the EXPOSED reason: the budget (no limit price
+    keeps the worst case within it, or the book offers only worse prices than the limit
+    that fits), an empty book (nothing offered on that side at any price), or the venue's
+    minimum size."""
+    where = f"{view.venue} {view.market}"
+    if option is None:
+        if not _quantity(excess, view.rules):
+            return (f"{kind} on {where}: {excess} contracts is below the venue's minimum "
+                    "size")
+        return (f"{kind} on {where}: the budget blocks it (no limit price keeps the "
+                "worst-case loss within it)")
+    anywhere = sweep(view.book, option.outcome, option.side, option.quantity,
+                     ONE if option.side is Side.BUY else ZERO)
+    levels = "asks" if option.side is Side.BUY else "bids"
+    if not anywhere.fills:
+        return f"{kind} on {where}: the book is empty (no {option.outcome.value} {levels})"
+    best = anywhere.fills[0].price
+    return (f"{kind} on {where}: the budget blocks it (the best {option.outcome.value} "
+            f"{levels[:-1]} is {best}; the budget allows {option.limit_price} at worst)")

@@ -39,12 +39,30 @@ class Need(enum.StrEnum):
     MARKET_RULES = "market_rules"
 
 
+class ClaimKind(enum.StrEnum):
+    """How a reservation ends when its order reaches a final state.
+
+    ``EXPOSURE`` becomes standing exposure (the money the fills put at risk); ``HOLD`` is
+    given back (an open-order slot, cash promised to a resting order, contracts promised to
+    a sell); ``WINDOW`` stays counted until ``window_seconds`` after it was reserved (an
+    order sent counts in the rate window even after it ended).
+    """
+
+    EXPOSURE = "exposure"
+    HOLD = "hold"
+    WINDOW = "window"
+
+
 @frozen(kw_only=True)
 class Claim:
-    """A request for exposure headroom: ``amount`` more under ``key``, which may hold ``limit``.
+    """A request for headroom: ``amount`` more under ``key``, which may hold ``limit``.
 
-    Keys name scopes: ``total``, ``venue:<v>``, ``event:<v>:<e>``, ``market:<v>:<m>``, or a
-    rule's own (``strategy:<name>``). The ledger grants all claims of a request or none.
+    Exposure keys name scopes: ``total``, ``venue:<v>``, ``event:<v>:<e>``,
+    ``market:<v>:<m>``, or a rule's own (``strategy:<name>``). Counting and spending rules
+    claim their own keys (``open_orders:...``, ``rate:...``, ``cash:<v>``,
+    ``position:<v>:<m>:<outcome>``). The ledger grants all claims of a request or none, in
+    the same step as the decision, so no burst can pass a limit between check and send.
+    Claims of one request on one key state the same money: the ledger counts the largest.
     """
 
     key: str
@@ -52,6 +70,8 @@ class Claim:
     limit: Decimal
     rule: str
     code: str
+    kind: ClaimKind = ClaimKind.EXPOSURE
+    window_seconds: float = 0.0
 
 
 @frozen(kw_only=True)
@@ -154,10 +174,50 @@ class OrderOutcome:
     failure: bool = False  # a venue failure (transport, 5xx, UNKNOWN), not a business reject
 
 
-def money_at_risk(request: OrderRequest) -> Decimal:
+#: Request tags the risk layer reads. ``allow_open``: a sell may go beyond the position
+#: held and open the opposite outcome (charged at 1 - p per contract opened).
+#: ``risk_reducing``: the order only reduces risk (an arbitrage unwind, or a manual order
+#: marked so) and may pass a halt; ``reduce_only`` (the venue-side flag) implies it.
+ALLOW_OPEN_TAG = "allow_open"
+RISK_REDUCING_TAG = "risk_reducing"
+REDUCE_ONLY_TAG = "reduce_only"
+
+_TRUE = frozenset({True, "true", "True", "1", "yes"})
+
+
+def tag_is_set(request: OrderRequest, name: str) -> bool:
+    """A boolean tag: true, "true", "1" or "yes" (tags from JSON lines arrive as strings)."""
+    value = request.tags.get(name)
+    return isinstance(value, bool | int | str) and value in _TRUE
+
+
+def allows_open(request: OrderRequest) -> bool:
+    """The request explicitly allows a sell beyond the position held (tag ``allow_open``)."""
+    return tag_is_set(request, ALLOW_OPEN_TAG)
+
+
+def risk_reducing(request: OrderRequest) -> str | None:
+    """Why the request may pass a halt, or None: a halt stops new risk, never its reduction.
+
+    An order tagged ``risk_reducing`` (arbitrage unwinds carry ``unwind`` as the reason) or
+    ``reduce_only`` (a sell the venue itself cannot let open a position) qualifies; a
+    ``reduce_only`` buy does not (buying never reduces a long-only book).
+    """
+    value = request.tags.get(RISK_REDUCING_TAG)
+    if isinstance(value, bool | int | str) and value not in (False, "false", "0", ""):
+        return "marked risk-reducing" if value in _TRUE else str(value)
+    if tag_is_set(request, REDUCE_ONLY_TAG) and request.side.value == "SELL":
+        return "reduce-only sell"
+    return None
+
+
+def money_at_risk(request: OrderRequest, opening: Decimal | None = None) -> Decimal:
     """Money a request can lose on a binary payoff: a buy at p risks quantity x p.
 
-    A sell closes contracts already held, so it adds no new risk (it reduces risk when it
-    fills, which the ledger learns from fills).
+    A sell closes contracts already held and adds no new risk (the ledger learns the
+    reduction from fills); the part of a sell beyond the position held, ``opening``, is a
+    position in the opposite outcome bought at 1 - p.
     """
-    return request.quantity * request.limit_price if request.side.value == "BUY" else Decimal(0)
+    if request.side.value == "BUY":
+        return request.quantity * request.limit_price
+    return (opening or Decimal(0)) * (Decimal(1) - request.limit_price)

@@ -57,7 +57,7 @@ def invoke(*args: str) -> tuple[int, str]:
 def test_arb_executes_a_pair_from_the_command_line(deployment: Path) -> None:
     code, out = invoke("--json", "arb", "--leg", "paper-a:M:YES:0.41", "--leg",
                        "paper-b:M:NO:0.46", "--quantity", "10", "--key", "cli-1",
-                       "--min-edge", "0.05", "--tag", "signal_id=s-1")
+                       "--min-edge", "0.05", "--tag", "signal_id=s-1", "--max-unwind-loss", "1")
     assert code == 0, out
     result = json.loads(out.strip().splitlines()[-1])
     assert result["state"] == "HEDGED" and result["hedged_quantity"] == "10"
@@ -88,12 +88,32 @@ def test_arb_exits_3_and_halts_when_a_pair_is_exposed(deployment: Path) -> None:
         "[venues.paper-b]\ntype = \"paper\"", "[venues.paper-b]\ntype = \"paper\"\n"
         "reject_rate = 1.0"))
     code, out = invoke("arb", "--leg", "paper-a:M:YES:0.41", "--leg", "paper-b:M:NO:0.46",
-                       "--quantity", "10", "--key", "x-1")
+                       "--quantity", "10", "--key", "x-1", "--max-unwind-loss", "0")
     assert code == 3, out
     assert out.startswith("EXPOSED") and "EXPOSED 10" in out
     code, out = invoke("arb", "--leg", "paper-a:M:YES:0.41", "--leg", "paper-b:M:NO:0.46",
                        "--quantity", "10", "--key", "x-2")
     assert code == 0 and out.startswith("DENIED") and "[halted]" in out
+
+
+def test_a_pair_without_an_unwind_bound_is_refused_unless_the_policy_gives_one(
+        deployment: Path) -> None:
+    leg_args = ("arb", "--leg", "paper-a:M:YES:0.41", "--leg", "paper-b:M:NO:0.46",
+                "--quantity", "10")
+    code, out = invoke(*leg_args, "--key", "nb-1")
+    assert code == 0 and out.startswith("DENIED") and "[no_unwind_bound]" in out, out
+    (deployment / "policy.toml").write_text(
+        '[[rules]]\nrule = "unwind_bound"\nmax_unwind_loss = "0.75"\n')
+    code, out = invoke("--json", "risk", "explain", "--policy", "policy.toml",
+                       json.dumps({"pair": {k: v for k, v in PAIR.items()
+                                            if k != "max_unwind_loss"}}))
+    assert code == 0, out
+    explained = json.loads(out)
+    explained = explained[0] if isinstance(explained, list) else explained
+    assert explained["max_unwind_loss"] == "0.75"
+    assert explained["max_unwind_loss_from"] == "policy"
+    code, out = invoke("--json", *leg_args, "--key", "nb-1", "--policy", "policy.toml")
+    assert code == 0 and json.loads(out.strip().splitlines()[-1])["state"] == "HEDGED", out
 
 
 def test_arb_refuses_a_malformed_leg(deployment: Path) -> None:

@@ -87,12 +87,13 @@ def test_a_closed_excess_costs_what_it_lost() -> None:
 
 
 def side(outcome: str, bids: list[tuple[str, int]], asks: list[tuple[str, int]],
-         fee: str = "0") -> Venueside:
+         fee: str = "0", rounding: str = "0.0001") -> Venueside:
     rate = Decimal(fee)
     return Venueside(venue="v", market="M", outcome=outcome,
                      book=OrderBook(venue="v", market="M", bids=bids, asks=asks),
                      rules=MarketRules(market="M", tick_size="0.01"),
-                     fee=lambda _m, p, q, _l: rate * q * p * (1 - p))
+                     fee=lambda _m, p, q, _l: rate * q * p * (1 - p),
+                     fee_rounding=Decimal(rounding))
 
 
 def test_the_close_limit_never_risks_more_than_the_budget() -> None:

@@ -25,7 +25,7 @@ def test_the_hook_offers_every_builtin_rule_once():
     specs = hooked_specs()
     names = [spec.name for spec in specs]
     assert sorted(names) == sorted(cls.name for cls in BUILTIN_RULES)
-    assert len(set(names)) == len(names) == 15
+    assert len(set(names)) == len(names) == 16
     for spec in specs:
         assert spec.description, spec.name
         assert all(spec.parameters.values()), spec.name
@@ -43,11 +43,13 @@ def test_each_spec_builds_a_rule_from_valid_parameters():
         "order_rate": {"per_second": 1},
         "daily_loss": {"max_loss": 1},
         "max_exposure": {"max_total": 1},
+        "unwind_bound": {"max_unwind_loss": 0},
     }
     for spec in hooked_specs():
         rule = spec.factory(minimal.get(spec.name, {}))
         assert isinstance(rule, RiskRule)
         assert rule.name == spec.name
+        assert rule.params is not None  # kept for explain and repr
 
 
 def test_every_rule_parameter_and_code_is_documented():
@@ -64,3 +66,14 @@ def test_every_rule_parameter_and_code_is_documented():
     assert len(codes) > 30
     for code in codes:
         assert f"`{code}`" in text, code
+
+
+def test_a_spec_describes_its_rule_from_the_docstring_summary():
+    from arbexec.risk.rules import MaxOpenOrders
+
+    spec = MaxOpenOrders.spec()
+    assert spec.description == (
+        "Refuses a new order when the open orders per market or in total are at their cap.")
+    assert set(spec.parameters) == {"per_market", "total"}
+    rule = MaxOpenOrders.from_params({"total": 2})
+    assert repr(rule).startswith("<MaxOpenOrders max_open_orders ")

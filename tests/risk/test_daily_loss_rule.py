@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from arbexec.model import OrderStatus
+from arbexec.model import OrderStatus, Position
 from arbexec.risk.base import OrderOutcome
 from arbexec.risk.rules import DailyLossLimit, ParameterError
 
@@ -46,10 +46,23 @@ def test_halt_lasts_the_day_even_if_losses_are_recovered(req, ctx, now):
     assert r.check(req(), ctx(now=now + timedelta(hours=2))).code == "daily_loss_limit"
 
 
-def test_sells_still_pass_while_halted(req, ctx, now):
+def test_a_sell_that_only_closes_held_contracts_passes_while_halted(req, ctx, now):
     r = rule()
     r.observe(outcome("-150"), now)
-    assert r.check(req(side="SELL"), ctx()).allowed
+    held = (Position(venue="paper", market="M1", outcome="YES", quantity="10"),)
+    assert r.check(req(side="SELL", quantity="10"), ctx(positions=held)).allowed
+
+
+def test_a_sell_that_opens_is_new_risk_and_refused_while_halted(req, ctx, now):
+    r = rule()
+    r.observe(outcome("-150"), now)
+    held = (Position(venue="paper", market="M1", outcome="YES", quantity="10"),)
+    opening = req(side="SELL", quantity="11", tags={"allow_open": True})
+    assert r.check(opening, ctx(positions=held)).code == "daily_loss_limit"
+    assert r.check(req(side="SELL", quantity="11"), ctx(positions=held)).code == \
+        "sell_exceeds_position"
+    # before the halt, an explicitly opening sell passes this rule
+    assert rule().check(opening, ctx(positions=held)).allowed
 
 
 def test_resets_at_midnight_in_its_timezone(req, ctx):

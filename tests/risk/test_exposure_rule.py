@@ -3,7 +3,8 @@ from decimal import Decimal
 import pytest
 
 from arbexec.exchange import MarketRules
-from arbexec.risk.base import Need
+from arbexec.model import Position
+from arbexec.risk.base import ClaimKind, Need
 from arbexec.risk.rules import MaxExposure, ParameterError
 
 
@@ -38,9 +39,13 @@ def test_no_buy_risks_quantity_times_its_own_price(req, ctx):
     assert verdict.claims[0].amount == Decimal("6.00")
 
 
-def test_sells_add_no_risk_and_claim_nothing(req, ctx):
-    verdict = rule(max_total=1).check(req(side="SELL", quantity="1000"), ctx())
-    assert verdict.allowed and verdict.claims == ()
+def test_a_sell_of_held_contracts_adds_no_risk_and_holds_only_the_contracts(req, ctx):
+    held = (Position(venue="paper", market="M1", outcome="YES", quantity="1000"),)
+    verdict = rule(max_total=1).check(req(side="SELL", quantity="1000"), ctx(positions=held))
+    assert verdict.allowed
+    (claim,) = verdict.claims
+    assert (claim.key, claim.amount, claim.limit, claim.kind) == (
+        "position:paper:M1:YES", Decimal(1000), Decimal(1000), ClaimKind.HOLD)
 
 
 def test_every_scope_claims_under_its_key(req, ctx):
@@ -50,7 +55,7 @@ def test_every_scope_claims_under_its_key(req, ctx):
         "total", "venue:paper", "event:paper:E7", "market:paper:M1",
     ]
     assert [c.limit for c in verdict.claims] == [1000, 500, 200, 100]
-    assert r.needs == {Need.MARKET_RULES}
+    assert r.needs == {Need.MARKET_RULES, Need.POSITIONS}
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from arbexec.model import Liquidity
+from arbexec.model import Liquidity, Position
 from arbexec.risk.base import Need
 from arbexec.risk.rules import AvailableBalance, MinEdge
 
@@ -89,7 +89,7 @@ def test_pair_must_buy_opposite_outcomes(req, ctx):
 @pytest.mark.parametrize(("available", "allowed"), [("4.99", False), ("5.00", True), ("6", True)])
 def test_balance_below_at_above(req, ctx, balance, available, allowed):
     r = AvailableBalance.from_params({"include_fees": False})
-    assert r.needs == {Need.BALANCE}
+    assert r.needs == {Need.BALANCE, Need.POSITIONS}
     verdict = r.check(req(), ctx(balance=balance(total="100", available=available)))
     assert verdict.allowed is allowed
     if not allowed:
@@ -117,7 +117,8 @@ def test_fees_and_reserve_count_against_the_balance(req, ctx, balance):
     assert r.check(req(), tight).code == "insufficient_balance"
 
 
-def test_sells_need_no_cash_and_missing_balance_fails_closed(req, ctx):
+def test_sells_of_held_contracts_need_no_cash_and_missing_balance_fails_closed(req, ctx):
     r = AvailableBalance.from_params({})
-    assert r.check(req(side="SELL"), ctx()).allowed
+    held = (Position(venue="paper", market="M1", outcome="YES", quantity="10"),)
+    assert r.check(req(side="SELL"), ctx(positions=held)).allowed
     assert r.check(req(), ctx()).code == "balance_unavailable"

@@ -18,6 +18,7 @@ from arbexec.risk.rules.schedule import MarketClose, TradingWindow
 from arbexec.risk.rules.size import OrderSize
 from arbexec.risk.rules.slippage import MaxSlippage
 from arbexec.risk.rules.stale import StaleQuote
+from arbexec.risk.rules.unwind_bound import UnwindBound
 from arbexec.specs import RiskRuleSpec
 
 #: Every built-in rule type, in the order a sensible policy would run them: cheap,
@@ -38,6 +39,7 @@ BUILTIN_RULES: tuple[type[ParamRule[Any]], ...] = (
     DailyLossLimit,
     AvailableBalance,
     MaxExposure,
+    UnwindBound,
 )
 
 
@@ -66,6 +68,7 @@ __all__ = [
     "PriceSanity",
     "StaleQuote",
     "TradingWindow",
+    "UnwindBound",
     "builtin_specs",
     "exposure_key",
     "parse_params",

@@ -3,6 +3,13 @@
 Venues differ in whether their "available" figure already deducts resting orders, so the
 rule takes the smaller of the venue's available cash and its total less what this engine's
 resting buys hold (``ctx.reserved_on_venue``). It never double-counts and never overstates.
+
+The cash is reserved, not only checked: the verdict carries a ``cash:<venue>`` hold of the
+order's cost, which the ledger grants atomically with the decision and gives back at the
+final state, so a burst of orders cannot together promise more cash than is free. A sell
+of held contracts needs no cash (its fee comes out of the proceeds); a sell beyond the
+position is refused (``sell_exceeds_position``) unless tagged ``allow_open``, and then
+costs the collateral of the opposite outcome it opens, (1 - p) per contract, plus the fee.
 """
 
 # ruff: noqa: RUF009  (the parameter helpers return attrs fields, evaluated once)
@@ -14,8 +21,15 @@ from decimal import Decimal
 from attrs import frozen
 
 from arbexec.model import OrderRequest
-from arbexec.risk.base import Need, RiskContext, Verdict
-from arbexec.risk.rules.common import BUY, ParamRule, expected_fee
+from arbexec.risk.base import Claim, ClaimKind, Need, RiskContext, Verdict, money_at_risk
+from arbexec.risk.rules.common import (
+    BUY,
+    ZERO,
+    ParamRule,
+    expected_fee,
+    refuse_opening,
+    split_sell,
+)
 from arbexec.risk.rules.params import flag, money
 
 
@@ -38,25 +52,45 @@ class AvailableBalance(ParamRule[AvailableBalanceParams]):
         self._reserve, self._fees = params.reserve, params.include_fees
 
     def needs_for(self, params: AvailableBalanceParams) -> frozenset[Need]:
-        return frozenset({Need.BALANCE})
+        return frozenset({Need.BALANCE, Need.POSITIONS})
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Verdict:
-        if request.side is not BUY:
-            return self._ok
+        claims: list[Claim] = []
+        if request.side is BUY:
+            cost = request.quantity * request.limit_price
+        else:
+            split = split_sell(request, ctx, self.name)
+            refused = refuse_opening(self, request, split)
+            if refused is not None:
+                return refused
+            claims.append(split.claim)
+            cost = money_at_risk(request, split.opening)
+            if cost <= ZERO:  # closes held contracts only: paid for by the proceeds
+                return Verdict(rule=self.name, allowed=True, claims=tuple(claims))
         balance = ctx.balance
         if balance is None:
             return self.deny("balance_unavailable", f"the balance on {request.venue} is not known")
+        # What this engine already promised (ctx.exposure of the cash key: orders admitted,
+        # in flight or resting) is counted by the ledger against ``room``, the free cash
+        # with those promises added back; the check here sees the same figure.
+        key = f"cash:{request.venue}"
+        promised = ctx.exposure(key)
+        room = min(balance.available + ctx.reserved_on_venue, balance.total) - self._reserve
         free = min(balance.available, balance.total - ctx.reserved_on_venue)
-        cost = request.quantity * request.limit_price
         if self._fees:
             cost += expected_fee(request, ctx)
-        if cost > free - self._reserve:
+        usable = min(free - self._reserve, room - promised)
+        if cost > usable:
             return self.deny(
                 "insufficient_balance",
                 f"the order needs {cost} but {free} is free on {request.venue} after "
                 f"{ctx.reserved_on_venue} held by resting orders"
-                + (f" and a reserve of {self._reserve}" if self._reserve else ""),
-                limit=free - self._reserve, actual=cost, free=free,
-                reserved=ctx.reserved_on_venue, reserve=self._reserve,
+                + (f" and a reserve of {self._reserve}" if self._reserve else "")
+                + (f", and {promised} of it is promised to this engine's orders in flight"
+                   if usable < free - self._reserve else ""),
+                limit=usable, actual=cost, free=free,
+                reserved=ctx.reserved_on_venue, reserve=self._reserve, promised=promised,
             )
-        return self._ok
+        claims.append(Claim(key=key, amount=cost, limit=room, rule=self.name,
+                            code="insufficient_balance", kind=ClaimKind.HOLD))
+        return Verdict(rule=self.name, allowed=True, claims=tuple(claims))

@@ -21,7 +21,7 @@ from attrs import define, field, frozen
 
 from arbexec.events import Event
 from arbexec.model import OrderRequest, OrderStatus
-from arbexec.risk.base import OrderOutcome, RiskContext, Verdict
+from arbexec.risk.base import Claim, ClaimKind, OrderOutcome, RiskContext, Verdict
 from arbexec.risk.rules.common import EventQueue, ParamRule, flush
 from arbexec.risk.rules.params import count, fraction, require_any, seconds
 
@@ -102,16 +102,39 @@ class CircuitBreaker(EventQueue, ParamRule[CircuitBreakerParams]):
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Verdict:
         breaker = self._venues.get(request.venue)
-        if breaker is None or breaker.state is BreakerState.CLOSED:
+        if breaker is None:
             return self._ok
+        if breaker.state is BreakerState.CLOSED:
+            return self._closed(breaker, request)
         return self._decide(breaker, request, ctx.now, commit=True)
 
     def preview(self, request: OrderRequest, ctx: RiskContext) -> Verdict:
         """The verdict ``check`` would give, without letting a probe through."""
         breaker = self._venues.get(request.venue)
-        if breaker is None or breaker.state is BreakerState.CLOSED:
+        if breaker is None:
             return self._ok
+        if breaker.state is BreakerState.CLOSED:
+            return self._closed(breaker, request)
         return self._decide(breaker, request, ctx.now, commit=False)
+
+    def in_flight_cap(self) -> int:
+        """Sends allowed in flight to a failing venue: the failures that open the breaker
+        (else one more than the UNKNOWN orders it tolerates, else one)."""
+        p = self.params
+        if p.consecutive_failures is not None:
+            return p.consecutive_failures
+        return p.max_unknown + 1 if p.max_unknown is not None else 1
+
+    def _closed(self, breaker: VenueBreaker, request: OrderRequest) -> Verdict:
+        """Closed but failing (a failure in a row, or orders UNKNOWN): each send holds an
+        ``in_flight:<venue>`` slot, so a burst cannot send more than the breaker's threshold
+        before the outcomes that would open it arrive."""
+        if not breaker.failures_in_row and not breaker.unknown:
+            return self._ok
+        claim = Claim(key=f"in_flight:{request.venue}", amount=Decimal(1),
+                      limit=Decimal(self.in_flight_cap()), rule=self.name,
+                      code="breaker_in_flight", kind=ClaimKind.HOLD)
+        return Verdict(rule=self.name, allowed=True, claims=(claim,))
 
     def release(self, request: OrderRequest) -> None:
         """The request was not sent after all (a later rule or the ledger refused it)."""

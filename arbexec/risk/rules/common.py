@@ -10,9 +10,11 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
+from attrs import frozen
+
 from arbexec.events import Event
 from arbexec.model import Liquidity, OrderRequest, Side
-from arbexec.risk.base import Need, RiskContext, Verdict
+from arbexec.risk.base import Claim, ClaimKind, Need, RiskContext, Verdict, allows_open
 from arbexec.risk.rules.params import describe_params, parse_params
 from arbexec.specs import RiskRuleSpec
 
@@ -114,3 +116,52 @@ def flush(queue: list[Event], events: Sequence[Event]) -> list[Event]:
     out = [*queue, *events]
     queue.clear()
     return out
+
+
+@frozen
+class SellSplit:
+    """A sell divided into the contracts it closes and those it would open.
+
+    ``held`` is the position of the request's outcome on its venue (the venue's word, from
+    ``ctx.positions``) less what this engine's other sells already promise (the ledger's
+    ``position:`` hold), so concurrent sells cannot together close more than is held.
+    """
+
+    held: Decimal
+    closing: Decimal
+    opening: Decimal
+    claim: Claim
+
+
+def position_key(request: OrderRequest) -> str:
+    return f"position:{request.venue}:{request.market}:{request.outcome.value}"
+
+
+def split_sell(request: OrderRequest, ctx: RiskContext, rule: str) -> SellSplit:
+    """How much of a sell closes contracts held and how much would open new ones."""
+    key = position_key(request)
+    position = sum(
+        (p.quantity for p in ctx.positions
+         if p.market == request.market and p.outcome is request.outcome
+         and p.venue in (request.venue, "")),
+        ZERO,
+    )
+    held = max(position - ctx.exposure(key), ZERO)
+    closing = min(request.quantity, held)
+    claim = Claim(key=key, amount=closing, limit=max(position, ZERO), rule=rule,
+                  code="sell_exceeds_position", kind=ClaimKind.HOLD)
+    return SellSplit(held=held, closing=closing, opening=request.quantity - closing, claim=claim)
+
+
+def refuse_opening(rule: ParamRule[Any], request: OrderRequest, split: SellSplit) -> Verdict | None:
+    """The denial for a sell beyond the position, unless the request allows opening."""
+    if split.opening <= ZERO or allows_open(request):
+        return None
+    return rule.deny(
+        "sell_exceeds_position",
+        f"the sell of {request.quantity} {request.outcome.value} on {request.venue} "
+        f"{request.market} exceeds the {split.held} held (and not promised to other sells); "
+        f"it would open {split.opening} {request.outcome.other.value} contracts; tag it "
+        "allow_open=true to open deliberately",
+        limit=split.held, actual=request.quantity, opening=split.opening,
+    )

@@ -5,7 +5,10 @@ reports in ``observe`` (each outcome's ``realised_pnl``, an increment already ne
 fees; ``OrderOutcome.fees`` is not subtracted again) and also
 reads the engine's own figure, ``ctx.daily_realised_pnl`` (which survives restarts); the
 worse of the two counts. Once the limit is reached the rule stays tripped for the rest of
-the day even if later fills recover the loss. Sells, which only close risk, still pass.
+the day even if later fills recover the loss. While tripped, a sell that only closes
+contracts held still passes (it reduces risk); a sell beyond the position opens the
+opposite outcome and is new risk, refused like a buy. A sell beyond the position is
+refused at any time (``sell_exceeds_position``) unless tagged ``allow_open``.
 """
 
 # ruff: noqa: RUF009  (the parameter helpers return attrs fields, evaluated once)
@@ -20,8 +23,16 @@ from attrs import frozen
 
 from arbexec.events import Event
 from arbexec.model import OrderRequest
-from arbexec.risk.base import OrderOutcome, RiskContext, Verdict
-from arbexec.risk.rules.common import BUY, ZERO, EventQueue, ParamRule, flush
+from arbexec.risk.base import Need, OrderOutcome, RiskContext, Verdict
+from arbexec.risk.rules.common import (
+    BUY,
+    ZERO,
+    EventQueue,
+    ParamRule,
+    flush,
+    refuse_opening,
+    split_sell,
+)
 from arbexec.risk.rules.params import ParameterError, money, zone
 
 EVENT_KIND = "risk.daily_loss"
@@ -55,6 +66,9 @@ class DailyLossLimit(EventQueue, ParamRule[DailyLossParams]):
         self._pnl = ZERO
         self._halted = False
         self._pending: list[Event] = []
+
+    def needs_for(self, params: DailyLossParams) -> frozenset[Need]:
+        return frozenset({Need.POSITIONS})
 
     def day_bounds(self, now: datetime) -> tuple[datetime, datetime]:
         """Start and end of the trading day holding ``now``, in the configured timezone."""
@@ -98,8 +112,15 @@ class DailyLossLimit(EventQueue, ParamRule[DailyLossParams]):
 
     def preview(self, request: OrderRequest, ctx: RiskContext) -> Verdict:
         """The verdict ``check`` would give, without tripping the rule."""
+        allowed = self._ok
         if request.side is not BUY:
-            return self._ok
+            split = split_sell(request, ctx, self.name)
+            refused = refuse_opening(self, request, split)
+            if refused is not None:
+                return refused
+            allowed = Verdict(rule=self.name, allowed=True, claims=(split.claim,))
+            if split.opening <= ZERO:  # closes held contracts only: reduces risk
+                return allowed
         today = self._today(ctx.now)
         own = self._pnl if today else ZERO
         pnl = min(own, ctx.daily_realised_pnl)
@@ -110,11 +131,11 @@ class DailyLossLimit(EventQueue, ParamRule[DailyLossParams]):
                 f"of {self._max}; no new risk until midnight {self._zone.key}",
                 limit=self._max, actual=-pnl,
             )
-        return self._ok
+        return allowed
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Verdict:
         verdict = self.preview(request, ctx)
-        if not verdict.allowed and not (self._halted and self._today(ctx.now)):
+        if verdict.code == "daily_loss_limit" and not (self._halted and self._today(ctx.now)):
             self._roll(ctx.now, self._pending)
             self._pnl = min(self._pnl, ctx.daily_realised_pnl)
             self._halted = True

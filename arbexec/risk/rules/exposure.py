@@ -1,9 +1,13 @@
 """Exposure limits: money at risk per market, per event, per venue and in total.
 
-On a binary payoff a buy at p risks quantity x p (YES or NO alike); a sell closes contracts
-already held and adds no risk. The rule states the figures and hands the engine one
-``Claim`` per limited scope; the exposure ledger then grants all claims or none, atomically,
-counting resting orders as reserved. ``ctx.exposure(key)`` is what the ledger holds now.
+On a binary payoff a buy at p risks quantity x p (YES or NO alike). A sell closes contracts
+held and adds no risk, but only up to the position: the part beyond it would open the
+opposite outcome (on Kalshi an ask past the position is a NO buy at 1 - p), so it is
+refused (``sell_exceeds_position``) unless the request is tagged ``allow_open``, and then
+charged at (1 - p) per contract opened. The rule states the figures and hands the engine
+one ``Claim`` per limited scope (and a ``position:`` hold for the contracts a sell closes);
+the ledger then grants all claims or none, atomically, counting resting orders as reserved.
+``ctx.exposure(key)`` is what the ledger holds now.
 """
 
 # ruff: noqa: RUF009  (the parameter helpers return attrs fields, evaluated once)
@@ -15,8 +19,8 @@ from decimal import Decimal
 from attrs import frozen
 
 from arbexec.model import OrderRequest
-from arbexec.risk.base import Claim, Need, RiskContext, Verdict
-from arbexec.risk.rules.common import BUY, ParamRule, event_of
+from arbexec.risk.base import Claim, Need, RiskContext, Verdict, money_at_risk
+from arbexec.risk.rules.common import BUY, ZERO, ParamRule, event_of, refuse_opening, split_sell
 from arbexec.risk.rules.params import money, require_any
 
 TOTAL, VENUE, EVENT, MARKET = "total", "venue", "event", "market"
@@ -69,14 +73,25 @@ class MaxExposure(ParamRule[MaxExposureParams]):
         )
 
     def needs_for(self, params: MaxExposureParams) -> frozenset[Need]:
-        return frozenset({Need.MARKET_RULES}) if params.max_per_event is not None else frozenset()
+        needs = {Need.POSITIONS}
+        if params.max_per_event is not None:
+            needs.add(Need.MARKET_RULES)
+        return frozenset(needs)
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Verdict:
-        if request.side is not BUY:
-            return self._ok
-        amount = request.quantity * request.limit_price
+        claims: list[Claim] = []
+        if request.side is BUY:
+            amount = request.quantity * request.limit_price
+        else:
+            split = split_sell(request, ctx, self.name)
+            refused = refuse_opening(self, request, split)
+            if refused is not None:
+                return refused
+            claims.append(split.claim)
+            amount = money_at_risk(request, split.opening)
+            if amount <= ZERO:  # closes held contracts only: no new risk
+                return Verdict(rule=self.name, allowed=True, claims=tuple(claims))
         event = event_of(ctx)
-        claims = []
         for scope, limit, code in self._scopes:
             key = exposure_key(scope, request, event)
             current = ctx.exposure(key)

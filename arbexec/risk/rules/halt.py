@@ -1,11 +1,16 @@
-"""The kill switch: while the engine is halted, nothing new is sent."""
+"""The kill switch: while the engine is halted, nothing new is sent.
+
+A halt stops new risk, never its reduction: an order marked risk-reducing (the
+``risk_reducing`` tag, which arbitrage unwinds carry, or a ``reduce_only`` sell) passes,
+and its verdict says why.
+"""
 
 from __future__ import annotations
 
 from attrs import frozen
 
 from arbexec.model import OrderRequest
-from arbexec.risk.base import RiskContext, Verdict
+from arbexec.risk.base import RiskContext, Verdict, risk_reducing
 from arbexec.risk.rules.common import ParamRule
 
 
@@ -28,4 +33,9 @@ class KillSwitch(ParamRule[KillSwitchParams]):
         )
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Verdict:
-        return self._denied if ctx.halted else self._ok
+        if not ctx.halted:
+            return self._ok
+        why = risk_reducing(request)
+        if why is None:
+            return self._denied
+        return Verdict.allow(self.name, f"passes the halt: {why}", passes_halt=why)

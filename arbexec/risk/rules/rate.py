@@ -1,11 +1,19 @@
-"""Order rate per venue, per second and per minute (counts kept by the engine)."""
+"""Order rate per venue, per second and per minute.
+
+The engine's venue health counts the orders sent; besides, each admitted order claims a
+``rate:`` window slot that the ledger grants atomically with the decision and keeps
+counted for the window's length (even after the order ended), so a burst admitted at once
+cannot pass the rate. An order refused before it was sent gives its slot back.
+"""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 from attrs import frozen
 
 from arbexec.model import OrderRequest
-from arbexec.risk.base import RiskContext, Verdict
+from arbexec.risk.base import Claim, ClaimKind, RiskContext, Verdict
 from arbexec.risk.rules.common import ParamRule
 from arbexec.risk.rules.params import count, require_any
 
@@ -46,4 +54,11 @@ class OrderRate(ParamRule[OrderRateParams]):
                 f"minute; the limit is {self._per_minute}",
                 limit=self._per_minute, actual=health.orders_last_minute + 1,
             )
-        return self._ok
+        claims = tuple(
+            Claim(key=f"rate:{request.venue}:{window:g}s", amount=Decimal(1), limit=Decimal(cap),
+                  rule=self.name, code=code, kind=ClaimKind.WINDOW, window_seconds=window)
+            for cap, window, code in ((self._per_second, 1.0, "rate_per_second"),
+                                      (self._per_minute, 60.0, "rate_per_minute"))
+            if cap is not None
+        )
+        return Verdict(rule=self.name, allowed=True, claims=claims)

@@ -50,7 +50,7 @@ from arbexec_kalshi.errors import (
     VenueError,
     to_exception,
 )
-from arbexec_kalshi.fees import FeeSchedule
+from arbexec_kalshi.fees import CENTICENT, FeeSchedule
 from arbexec_kalshi.http import KalshiHttp, make_client
 from arbexec_kalshi.markets import MarketInfo, market_info, series_of
 from arbexec_kalshi.numbers import (
@@ -89,6 +89,7 @@ class KalshiExchange:
     """A Kalshi account on production or demo. Build with ``from_settings``."""
 
     name: str
+    fee_rounding = CENTICENT  # each trade fee is rounded up to $0.0001
     capabilities = Capabilities(
         time_in_force=frozenset(TimeInForce),
         post_only=True,

@@ -373,6 +373,11 @@ class PaperExchange:
         """
         return self._watch()
 
+    @property
+    def fee_rounding(self) -> Decimal:
+        """The most one fill's fee can exceed ``fee()`` for it (the fee model's rounding)."""
+        return self._fees.rounding
+
     def fee(self, market: str, price: Decimal, quantity: Decimal, liquidity: Liquidity
             ) -> Decimal:
         return self._fees.fee(price, quantity, liquidity)

@@ -19,12 +19,15 @@ _HALF = Decimal("0.5")
 
 class FeeModel(Protocol):
     name: str
+    #: the most one fill's charged fee can exceed the exact formula (its rounding quantum)
+    rounding: Decimal
 
     def fee(self, price: Decimal, quantity: Decimal, liquidity: Liquidity) -> Decimal: ...
 
 
 class NoFees:
     name = "none"
+    rounding = ZERO
 
     def fee(self, price: Decimal, quantity: Decimal, liquidity: Liquidity) -> Decimal:
         return ZERO
@@ -34,6 +37,7 @@ class KalshiFees:
     """``ceil_0.0001(k x C x P x (1 - P))``; k is 0.07 taker, 0.0175 maker on maker-fee series."""
 
     name = "kalshi"
+    rounding = _CENTICENT  # each trade fee rounded up to $0.0001
 
     def __init__(
         self,
@@ -56,6 +60,7 @@ class PolymarketFees:
     """``C x r x (p x (1 - p))^e`` cut to 5 decimals; makers free when ``taker_only``."""
 
     name = "polymarket"
+    rounding = _FIVE_DECIMALS  # rounded half-up to $0.00001
 
     def __init__(
         self, rate: Decimal = Decimal("0.02"), exponent: Decimal = ONE, taker_only: bool = True

@@ -113,6 +113,8 @@ def _ms(moment: datetime) -> int:
 class PolymarketExchange:
     """One Polymarket account on one chain."""
 
+    fee_rounding = _FEE_STEP  # each fill's fee is rounded to $0.00001
+
     capabilities = Capabilities(
         time_in_force=frozenset(TimeInForce),
         post_only=True,
