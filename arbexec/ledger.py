@@ -248,6 +248,9 @@ class InMemoryLedger:
         self.settle_now(holder, amount, keys)
 
     async def restore(self, holder: str, keys: Iterable[str], amount: Decimal) -> None:
+        self.restore_now(holder, keys, amount)
+
+    def restore_now(self, holder: str, keys: Iterable[str], amount: Decimal) -> None:
         """Rebuild a reservation at start from the journal (limits were checked then)."""
         self.release_now(holder)
         held = tuple(_Held(key=key, amount=amount, kind=ClaimKind.EXPOSURE, window=0.0)

@@ -441,37 +441,22 @@ class PairExecutor:
             if not verdict.allowed:
                 return _Denial(code=verdict.code or "risk", message=verdict.message,
                                figures=dict(verdict.figures))
-        earmark = getattr(engine.ledger, "try_earmark", None)
-        # both legs' claims are reserved as one unit before either is sent
-        if earmark is not None and reserve:
-            breached = await earmark({requests[name].idempotency_key: leg_claims[name]
-                                      for name in ("a", "b")})
-            if breached is not None:
-                held = engine.ledger.exposure_now(breached.key)  # type: ignore[attr-defined]
-                return _Denial(code=breached.code, message=f"{breached.key} would reach more "
-                               f"than its limit of {breached.limit} with both legs "
-                               f"({held} held or reserved now); nothing was sent",
-                               figures={"limit": str(breached.limit), "current": str(held),
-                                        "key": breached.key})
+        if not reserve:
             return None
-        exposure_now = getattr(engine.ledger, "exposure_now", None)
-        if exposure_now is not None:  # a ledger without earmarks: checked, not reserved
-            for key, held_claims in claims.items():
-                amount = sum((c.amount for c in held_claims), ZERO)
-                limit = min(c.limit for c in held_claims)
-                current = exposure_now(key)
-                if amount > 0 and current + amount > limit:
-                    return _Denial(code=held_claims[0].code, message=f"{key} would be "
-                                   f"{current + amount} with both legs, against a limit of "
-                                   f"{limit}", figures={"limit": str(limit),
-                                                        "current": str(current),
-                                                        "pair": str(amount)})
-        return None
+        # both legs' claims are reserved as one unit before either is sent
+        breached = await engine.ledger.try_earmark(
+            {requests[name].idempotency_key: leg_claims[name] for name in ("a", "b")})
+        if breached is None:
+            return None
+        held = engine.ledger.exposure_now(breached.key)
+        return _Denial(code=breached.code, message=f"{breached.key} would reach more "
+                       f"than its limit of {breached.limit} with both legs "
+                       f"({held} held or reserved now); nothing was sent",
+                       figures={"limit": str(breached.limit), "current": str(held),
+                                "key": breached.key})
 
     async def _release_earmark(self, key: str) -> None:
-        release = getattr(self.engine.ledger, "release_earmark", None)
-        if release is not None:
-            await release(key)
+        await self.engine.ledger.release_earmark(key)
 
     # ------------------------------------------------------------------ unwinding
 

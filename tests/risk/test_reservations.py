@@ -440,7 +440,7 @@ def test_restored_reservations_settle_like_any_other() -> None:
 
     ledger = InMemoryLedger()
     ledger.adjust_now(["total"], Decimal(2))
-    ledger.restore("h", ["total", "venue:p"], Decimal(5))
+    ledger.restore_now("h", ["total", "venue:p"], Decimal(5))
     assert ledger.exposure_now("total") == Decimal(7)
     assert ledger.exposure_now("venue:p") == Decimal(5)
     ledger.settle_now("h", Decimal(3))
@@ -456,7 +456,7 @@ async def test_the_async_interface_is_the_same_ledger() -> None:
     assert await ledger.exposure("k") == Decimal(4)
     await ledger.adjust(["k"], Decimal(2))
     assert await ledger.exposure("k") == Decimal(6)
-    await ledger.settle("h", Decimal(1))
+    await ledger.settle("h", Decimal(1), ())
     assert await ledger.exposure("k") == Decimal(3)
     assert await ledger.try_earmark({"e": [claim("k", "7", "10")]}) is None
     assert await ledger.try_reserve("x", [claim("k", "1", "10")]) is not None
