@@ -6,6 +6,7 @@ checks what a trader would: exposure held, what the journal says, what the sinks
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -390,3 +391,25 @@ async def test_a_plugin_failing_in_lookup_is_contained_to_its_order(
     assert "could not list open orders" in report[1]["note"]
     assert "could not read balance or positions" in report[2]["note"]
     assert ok.status is OrderStatus.FILLED
+
+
+async def test_background_resolution_waits_out_the_grace_before_never_received(
+    path: Path, journals: list[Journal]
+) -> None:
+    venue = ScriptedVenue()
+    venue.script("M", LOSE_ORDER)
+    journal = reopen(path, journals)
+    engine = make_engine(journal, venue, background_tracking=True, poll_max_interval=0.02)
+    await engine.start()
+    assert (await engine.submit(request("bg"))).status is OrderStatus.UNKNOWN
+    for _ in range(20):  # many lookups answer "no such order" within the grace
+        await asyncio.sleep(0.01)
+    assert journal.get("bg").status is OrderStatus.UNKNOWN  # type: ignore[union-attr]
+    prepared = await venue.prepare_order(request("bg"))
+    venue.orders[prepared.identity] = venue._state(prepared, "fill")  # the slow venue
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if journal.get("bg").status is OrderStatus.FILLED:  # type: ignore[union-attr]
+            break
+    await engine.aclose()
+    assert journal.get("bg").status is OrderStatus.FILLED  # type: ignore[union-attr]
