@@ -183,8 +183,9 @@ class Engine:
             await self._admission.undo(request)
             return outcomes.deny(request, prepared.code, prepared.message, started)
         taken = await self._dispatch.write_ahead(request, prepared)
-        if taken is not None:
-            await self._accounting.release(request.idempotency_key)
+        if taken is not None:  # the key was taken meanwhile (its order's hold stays)
+            if admitted.reserved:
+                await self._accounting.release(request.idempotency_key)
             return self._recorder.result(taken.to_result(duplicate=True))
         live = LiveOrder(key=request.idempotency_key, request=request,
                          identity=prepared.identity, venue_order_id=prepared.venue_order_id,
