@@ -27,7 +27,7 @@ from attrs import define, field
 
 from arbexec.engine.accounting import Accounting
 from arbexec.engine.admission import Admission, Denied, Duplicate, Explanation
-from arbexec.engine.dispatch import Acknowledged, Ambiguous, Dispatch, Refused
+from arbexec.engine.dispatch import Acknowledged, Ambiguous, Dispatch, Refused, as_state
 from arbexec.engine.follow import Follow
 from arbexec.engine.live import LiveOrder, LiveOrders
 from arbexec.engine.outcomes import Outcomes, as_duplicate
@@ -282,7 +282,16 @@ class Engine:
         if row.venue_order_id is None:
             raise UserError(f"order {key_or_request_id!r} has no venue order id yet (it is "
                             f"{row.status.value}); run `arbexec reconcile` first")
-        state = await exchange.cancel_order(row.venue_order_id)
+        answer = await exchange.cancel_order(row.venue_order_id)
+        try:
+            state = as_state(answer)
+        except TypeError as exc:
+            raise UserError(f"the {row.venue} plugin answered the cancel of "
+                            f"{key_or_request_id!r} oddly ({exc}); run `arbexec reconcile` "
+                            "to read the order's state") from None
+        if state is None:
+            raise UserError(f"the {row.venue} plugin gave no state for the cancel of "
+                            f"{key_or_request_id!r}; run `arbexec reconcile`")
         live = self.live.get(row.idempotency_key)
         if live is None:
             live = self._recovery.live_from_row(row)

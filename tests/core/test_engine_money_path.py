@@ -18,7 +18,7 @@ import pytest
 from attrs import evolve
 
 from arbexec.engine import Engine, EngineSettings, PolicyLike
-from arbexec.errors import DuplicateOrder
+from arbexec.errors import DuplicateOrder, UserError
 from arbexec.exchange import Capabilities, PreparedOrder
 from arbexec.halt import JournalHaltFlag
 from arbexec.journal import Journal
@@ -510,3 +510,21 @@ async def test_the_engine_needs_nothing_beyond_the_policy_and_ledger_protocols(
     await engine.reconcile()
     assert await engine.ledger.exposure("total") == Decimal(5)  # the half order, held
     await engine.aclose()
+
+
+class OddCancelVenue(ScriptedVenue):
+    async def cancel_order(self, venue_order_id: str) -> OrderState:
+        return "ok"  # type: ignore[return-value]
+
+
+async def test_an_odd_cancel_answer_is_a_clear_error_and_changes_nothing(
+    path: Path, journals: list[Journal]
+) -> None:
+    journal = reopen(path, journals)
+    engine = make_engine(journal, OddCancelVenue(default=REST))
+    await engine.start()
+    await engine.submit(request("c"))
+    with pytest.raises(UserError, match="answered the cancel"):
+        await engine.cancel("c")
+    await engine.aclose()
+    assert journal.get("c").status is OrderStatus.OPEN  # type: ignore[union-attr]
