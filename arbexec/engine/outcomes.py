@@ -94,11 +94,15 @@ class Outcomes:
             self.listen(request.venue, exchange)
             while not live.updates.empty():  # streamed after the final state, not read yet
                 await self.late(live, live.updates.get_nowait())
-        self.observe(OrderOutcome(
-            venue=request.venue, market=request.market, request=request,
-            status=state.status, filled_quantity=change.filled,
-            average_price=state.average_price, fees=state.fees, realised_pnl=live.realised,
-        ))
+        if self.policy().observers:
+            self.observe(OrderOutcome(
+                venue=request.venue, market=request.market, request=request,
+                status=state.status, filled_quantity=change.filled,
+                average_price=state.average_price, fees=state.fees,
+                realised_pnl=live.realised,
+            ))
+        else:  # the venue health counters only (no rule listens)
+            self.health.of(request.venue).record_outcome(time.monotonic(), False)
         if live.acknowledged_at is None:  # resolved later (UNKNOWN, reconciliation)
             row = self.journal.get(live.key)
             assert row is not None
