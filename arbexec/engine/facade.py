@@ -211,7 +211,7 @@ class Engine:
         return await self._follow.follow(live, exchange)
 
     async def _unknown(self, live: LiveOrder, exchange: Exchange, why: str) -> ExecutionResult:
-        live.status = OrderStatus.UNKNOWN
+        self.live.unknown(live)
         self._outcomes.unknown(live, why)
         self.live.track(live)
         return await self._follow.resolve(live, exchange)

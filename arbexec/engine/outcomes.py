@@ -99,7 +99,7 @@ class Outcomes:
                 venue=request.venue, market=request.market, request=request,
                 status=state.status, filled_quantity=change.filled,
                 average_price=state.average_price, fees=state.fees,
-                realised_pnl=live.realised,
+                realised_pnl=live.booking.realised,
             ))
         else:  # the venue health counters only (no rule listens)
             self.health.of(request.venue).record_outcome(time.monotonic(), False)
