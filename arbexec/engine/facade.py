@@ -204,6 +204,8 @@ class Engine:
                             answer: Acknowledged) -> ExecutionResult:
         self.live.acknowledged(live, answer.at, answer.latency_ms)
         state = answer.state
+        if answer.adopted:
+            self._outcomes.adopted(live, state)
         if state.is_final:
             return await self._outcomes.finish(live, state, latency_ack_ms=answer.latency_ms)
         self.live.track(live)

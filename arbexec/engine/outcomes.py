@@ -204,6 +204,17 @@ class Outcomes:
                                         "status": live.status.value, "note": note})],
                              key=live.key)
 
+    def adopted(self, live: LiveOrder, state: OrderState) -> None:
+        """The venue answered "duplicate": its order of this identity is this key's order."""
+        self.recorder.events([Event(kind="order.adopted", request_id=live.request.request_id,
+                                    data={"venue": live.request.venue,
+                                          "identity": live.identity,
+                                          "venue_order_id": state.venue_order_id,
+                                          "status": state.status.value,
+                                          "reason": "the venue already had the order of this "
+                                                    "identity; adopted by lookup"})],
+                             key=live.key)
+
     def deny(self, request: OrderRequest, code: str, message: str, started: float, *,
              rule: str | None = None, figures: Mapping[str, str] | None = None,
              ) -> ExecutionResult:

@@ -252,6 +252,9 @@ async def test_a_duplicate_answer_adopts_the_venue_order_of_that_identity(
     assert result.status is OrderStatus.FILLED and result.filled_quantity == Decimal(10)
     assert result.reason_code is None
     assert [fill.quantity for fill in journal.fills("d")] == [Decimal(10)]
+    assert [event.kind for _, event in journal.events(key="d")] == [
+        "order.sent", "order.adopted", "order.state"]
+    assert len(venue.sent) == 2  # one send per journal; the second found the first's order
 
 
 # ---------------------------------------------------------------- 5: settle from fills
