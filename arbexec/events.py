@@ -17,6 +17,8 @@ MONEY_PATH = frozenset(
         "order.state",
         "order.fill",
         "order.unknown",
+        "order.adopted",
+        "reconcile.mismatch",
         "result",
         "pair.state",
         "pair.result",

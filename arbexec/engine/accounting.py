@@ -56,17 +56,18 @@ class Accounting:
         closed cost basis comes off the ledger at once. A buy's money reaches the ledger
         when it settles, or at once for trades first reported after that (``after_final``).
         """
+        booking = live.booking
         for fill in fills:
-            live.notional[fill.trade_id] = fill.quantity * fill.price
-        fresh = [f for f in fills if f.trade_id not in live.booked_trades]
+            booking.notional[fill.trade_id] = fill.quantity * fill.price
+        fresh = [f for f in fills if f.trade_id not in booking.trades]
         if not fresh:
             return
-        live.booked_trades.update(f.trade_id for f in fresh)
+        booking.trades.update(f.trade_id for f in fresh)
         request = live.request
         realised, closed = self.positions.book(request.venue, request.market,
                                                request.outcome.value, request.side, fresh,
                                                today=True)
-        live.realised += realised
+        booking.realised += realised
         keys = self.keys(request.venue, request.market)
         if closed:
             await self.ledger.adjust(keys, -closed)
@@ -78,10 +79,16 @@ class Accounting:
         request = live.request
         amount = ZERO
         if request.side is Side.BUY:
-            amount = sum(live.notional.values(), ZERO)
-            if not live.notional and live.filled and live.average_price is not None:
+            amount = sum(live.booking.notional.values(), ZERO)
+            if not live.booking.notional and live.filled and live.average_price is not None:
                 amount = live.filled * live.average_price  # a venue that lists no trades
         await self.ledger.settle(live.key, amount, self.keys(request.venue, request.market))
+
+    def booked(self, live: LiveOrder, fills: Sequence[Fill]) -> None:
+        """Fills already booked from the journal at start (an order followed again)."""
+        for fill in fills:
+            live.booking.trades.add(fill.trade_id)
+            live.booking.notional[fill.trade_id] = fill.quantity * fill.price
 
     async def release(self, key: str) -> None:
         await self.ledger.release(key)

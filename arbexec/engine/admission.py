@@ -46,6 +46,7 @@ class Denied:
 @frozen
 class Admitted:
     exchange: Exchange
+    reserved: bool  # the ledger holds claims for it (to give back if it is not sent)
 
 
 @frozen
@@ -92,11 +93,16 @@ class Admission:
     clock: Callable[[], datetime]
 
     async def admit(self, request: OrderRequest) -> Admitted | Denied | Duplicate:
-        status = self.journal.status_of(request.idempotency_key)
-        if status is not None and status is not OrderStatus.DENIED:
-            row = self.journal.get(request.idempotency_key)
-            assert row is not None
-            return Duplicate(row)
+        policy = self.policy()
+        open_policy = type(policy) is OpenPolicy
+        # Dedupe first. Without rules nothing below changes any state (no claims, no rule
+        # memory, no reads), so the write-ahead intent's UNIQUE key settles it for free.
+        if not open_policy:
+            status = self.journal.status_of(request.idempotency_key)
+            if status is not None and status is not OrderStatus.DENIED:
+                row = self.journal.get(request.idempotency_key)
+                assert row is not None
+                return Duplicate(row)
         exchange = self.venues.get(request.venue)
         if exchange is None:
             configured = ", ".join(sorted(self.venues)) or "none"
@@ -109,8 +115,7 @@ class Admission:
         if halt.halted:
             return Denied("halted", f"trading is halted ({halt.reason or 'no reason given'}); "
                           "lift it with `arbexec resume`")
-        policy = self.policy()
-        if type(policy) is OpenPolicy:  # no rules: nothing would read a context
+        if open_policy:  # no rules: nothing would read a context
             decision: PolicyDecisionLike = ALLOW
         else:
             try:
@@ -128,7 +133,8 @@ class Admission:
                 return Denied("risk", "denied by the risk policy")
             return Denied(verdict.code or "risk", verdict.message, rule=verdict.rule,
                           figures=dict(verdict.figures))
-        if decision.claims:
+        reserved = bool(decision.claims)
+        if reserved:
             breached = await self.ledger.try_reserve(request.idempotency_key, decision.claims)
             if breached is not None:
                 policy.release(request)
@@ -139,7 +145,7 @@ class Admission:
                     rule=breached.rule, figures={"limit": str(breached.limit),
                                                  "current": str(current),
                                                  "order": str(breached.amount)})
-        return Admitted(exchange)
+        return Admitted(exchange, reserved)
 
     async def undo(self, request: OrderRequest) -> None:
         """An admitted request will not be sent: its reservation and whatever rules set

@@ -27,7 +27,7 @@ from attrs import define, field
 
 from arbexec.engine.accounting import Accounting
 from arbexec.engine.admission import Admission, Denied, Duplicate, Explanation
-from arbexec.engine.dispatch import Acknowledged, Ambiguous, Dispatch, Refused
+from arbexec.engine.dispatch import Acknowledged, Ambiguous, Dispatch, Refused, as_state
 from arbexec.engine.follow import Follow
 from arbexec.engine.live import LiveOrder, LiveOrders
 from arbexec.engine.outcomes import Outcomes, as_duplicate
@@ -183,8 +183,9 @@ class Engine:
             await self._admission.undo(request)
             return outcomes.deny(request, prepared.code, prepared.message, started)
         taken = await self._dispatch.write_ahead(request, prepared)
-        if taken is not None:
-            await self._accounting.release(request.idempotency_key)
+        if taken is not None:  # the key was taken meanwhile (its order's hold stays)
+            if admitted.reserved:
+                await self._accounting.release(request.idempotency_key)
             return self._recorder.result(taken.to_result(duplicate=True))
         live = LiveOrder(key=request.idempotency_key, request=request,
                          identity=prepared.identity, venue_order_id=prepared.venue_order_id,
@@ -203,6 +204,8 @@ class Engine:
                             answer: Acknowledged) -> ExecutionResult:
         self.live.acknowledged(live, answer.at, answer.latency_ms)
         state = answer.state
+        if answer.adopted:
+            self._outcomes.adopted(live, state)
         if state.is_final:
             return await self._outcomes.finish(live, state, latency_ack_ms=answer.latency_ms)
         self.live.track(live)
@@ -210,7 +213,7 @@ class Engine:
         return await self._follow.follow(live, exchange)
 
     async def _unknown(self, live: LiveOrder, exchange: Exchange, why: str) -> ExecutionResult:
-        live.status = OrderStatus.UNKNOWN
+        self.live.unknown(live)
         self._outcomes.unknown(live, why)
         self.live.track(live)
         return await self._follow.resolve(live, exchange)
@@ -281,7 +284,16 @@ class Engine:
         if row.venue_order_id is None:
             raise UserError(f"order {key_or_request_id!r} has no venue order id yet (it is "
                             f"{row.status.value}); run `arbexec reconcile` first")
-        state = await exchange.cancel_order(row.venue_order_id)
+        answer = await exchange.cancel_order(row.venue_order_id)
+        try:
+            state = as_state(answer)
+        except TypeError as exc:
+            raise UserError(f"the {row.venue} plugin answered the cancel of "
+                            f"{key_or_request_id!r} oddly ({exc}); run `arbexec reconcile` "
+                            "to read the order's state") from None
+        if state is None:
+            raise UserError(f"the {row.venue} plugin gave no state for the cancel of "
+                            f"{key_or_request_id!r}; run `arbexec reconcile`")
         live = self.live.get(row.idempotency_key)
         if live is None:
             live = self._recovery.live_from_row(row)

@@ -3,13 +3,14 @@
 A venue answer never mutates an order directly. ``advance`` (pure) compares what the engine
 knows of an order with what the venue now says and returns the ``Change``: the new fills,
 the status, the checked fill total and any alert. ``LiveOrders.apply`` is the only place
-that writes it into the order. Everything else reads.
+that writes it into the order. Everything else reads (an order's ``Booking`` travels with
+it but belongs to accounting).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 
@@ -32,6 +33,17 @@ FILL_TOLERANCE = Decimal("0.000001")
 
 
 @define
+class Booking:
+    """What accounting has booked of one order (owned by ``accounting.py``, carried here so
+    it travels with the order): trade ids in positions and P&L, each trade's notional, and
+    the realised P&L of those fills net of fees."""
+
+    trades: set[str] = field(factory=set)
+    notional: dict[str, Decimal] = field(factory=dict)  # trade id -> quantity x price
+    realised: Decimal = ZERO
+
+
+@define
 class LiveOrder:
     """An order the engine follows until it is final (and, while a final order's fills are
     still provisional, until they settle)."""
@@ -45,9 +57,7 @@ class LiveOrder:
     sent_at: datetime | None = None  # wall clock when the intent was written (the grace)
     updates: asyncio.Queue[OrderState] = field(factory=asyncio.Queue)
     seen_trades: set[str] = field(factory=set)
-    booked_trades: set[str] = field(factory=set)  # fills already in positions and P&L
-    notional: dict[str, Decimal] = field(factory=dict)  # trade id -> quantity x price
-    realised: Decimal = ZERO  # realised P&L of this order's booked fills, net of fees
+    booking: Booking = field(factory=Booking)
     acknowledged_at: datetime | None = None
     latency_ack_ms: float | None = None
     filled: Decimal = ZERO
@@ -155,6 +165,13 @@ class LiveOrders:
             live.venue_order_id = change.venue_order_id
             if live.key in self._live:
                 self._by_venue_id[(live.request.venue, change.venue_order_id)] = live
+
+    def seen(self, live: LiveOrder, fills: Iterable[Fill]) -> None:
+        """Fills the journal already holds for an order followed again after a restart."""
+        live.seen_trades.update(f"{f.trade_id}:{int(f.final)}" for f in fills)
+
+    def unknown(self, live: LiveOrder) -> None:
+        live.status = OrderStatus.UNKNOWN
 
     def concluded(self, live: LiveOrder, reason_code: str | None, reason: str | None) -> None:
         live.reason_code, live.reason = reason_code, reason

@@ -94,11 +94,15 @@ class Outcomes:
             self.listen(request.venue, exchange)
             while not live.updates.empty():  # streamed after the final state, not read yet
                 await self.late(live, live.updates.get_nowait())
-        self.observe(OrderOutcome(
-            venue=request.venue, market=request.market, request=request,
-            status=state.status, filled_quantity=change.filled,
-            average_price=state.average_price, fees=state.fees, realised_pnl=live.realised,
-        ))
+        if self.policy().observers:
+            self.observe(OrderOutcome(
+                venue=request.venue, market=request.market, request=request,
+                status=state.status, filled_quantity=change.filled,
+                average_price=state.average_price, fees=state.fees,
+                realised_pnl=live.booking.realised,
+            ))
+        else:  # the venue health counters only (no rule listens)
+            self.health.of(request.venue).record_outcome(time.monotonic(), False)
         if live.acknowledged_at is None:  # resolved later (UNKNOWN, reconciliation)
             row = self.journal.get(live.key)
             assert row is not None
@@ -198,6 +202,17 @@ class Outcomes:
                                         "venue": live.request.venue, "identity": live.identity,
                                         "venue_order_id": live.venue_order_id,
                                         "status": live.status.value, "note": note})],
+                             key=live.key)
+
+    def adopted(self, live: LiveOrder, state: OrderState) -> None:
+        """The venue answered "duplicate": its order of this identity is this key's order."""
+        self.recorder.events([Event(kind="order.adopted", request_id=live.request.request_id,
+                                    data={"venue": live.request.venue,
+                                          "identity": live.identity,
+                                          "venue_order_id": state.venue_order_id,
+                                          "status": state.status.value,
+                                          "reason": "the venue already had the order of this "
+                                                    "identity; adopted by lookup"})],
                              key=live.key)
 
     def deny(self, request: OrderRequest, code: str, message: str, started: float, *,

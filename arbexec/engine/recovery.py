@@ -19,7 +19,7 @@ from typing import Any
 
 from attrs import define
 
-from arbexec.engine.accounting import Accounting, fills_notional
+from arbexec.engine.accounting import Accounting
 from arbexec.engine.dispatch import as_state
 from arbexec.engine.follow import Follow
 from arbexec.engine.live import LiveOrder, LiveOrders
@@ -78,10 +78,9 @@ class Recovery:
                          acknowledged_at=row.acknowledged_at,
                          filled=row.filled_quantity, average_price=row.average_price,
                          fees=row.fees)
-        for fill in self.journal.fills(row.idempotency_key):
-            live.seen_trades.add(f"{fill.trade_id}:{int(fill.final)}")
-            live.booked_trades.add(fill.trade_id)
-            live.notional[fill.trade_id] = fills_notional((fill,))
+        fills = self.journal.fills(row.idempotency_key)
+        self.live.seen(live, fills)
+        self.accounting.booked(live, fills)
         return live
 
     async def reconcile(self) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ checks what a trader would: exposure held, what the journal says, what the sinks
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,11 +17,12 @@ from typing import Any
 import pytest
 from attrs import evolve
 
-from arbexec.engine import Engine, EngineSettings
-from arbexec.errors import DuplicateOrder
+from arbexec.engine import Engine, EngineSettings, PolicyLike
+from arbexec.errors import DuplicateOrder, UserError
 from arbexec.exchange import Capabilities, PreparedOrder
 from arbexec.halt import JournalHaltFlag
 from arbexec.journal import Journal
+from arbexec.ledger import ExposureLedger, InMemoryLedger
 from arbexec.model import (
     Balance,
     Fill,
@@ -35,7 +37,7 @@ from arbexec.risk.policy import load_policy
 from arbexec.risk.rules import builtin_specs
 from arbexec.sinks.builtin import JsonlSink
 from arbexec.sinks.hub import SinkHub
-from arbexec.testing.scripted_venue import LOSE_ORDER, REST, ScriptedVenue
+from arbexec.testing.scripted_venue import LOSE_ORDER, PARTIAL, REST, ScriptedVenue
 
 
 def request(key: str, market: str = "M", **overrides: object) -> OrderRequest:
@@ -52,6 +54,8 @@ def make_engine(journal: Journal, venue: Any, *, policy: Any = None, hub: SinkHu
                                    poll_interval=0.01, unknown_grace=60.0)
     options.update(settings)
     extra: dict[str, Any] = {}
+    if "ledger" in options:
+        extra["ledger"] = options.pop("ledger")
     if policy is not None:
         extra["policy"] = policy
     if clock is not None:
@@ -248,6 +252,9 @@ async def test_a_duplicate_answer_adopts_the_venue_order_of_that_identity(
     assert result.status is OrderStatus.FILLED and result.filled_quantity == Decimal(10)
     assert result.reason_code is None
     assert [fill.quantity for fill in journal.fills("d")] == [Decimal(10)]
+    assert [event.kind for _, event in journal.events(key="d")] == [
+        "order.sent", "order.adopted", "order.state"]
+    assert len(venue.sent) == 2  # one send per journal; the second found the first's order
 
 
 # ---------------------------------------------------------------- 5: settle from fills
@@ -390,3 +397,137 @@ async def test_a_plugin_failing_in_lookup_is_contained_to_its_order(
     assert "could not list open orders" in report[1]["note"]
     assert "could not read balance or positions" in report[2]["note"]
     assert ok.status is OrderStatus.FILLED
+
+
+async def test_background_resolution_waits_out_the_grace_before_never_received(
+    path: Path, journals: list[Journal]
+) -> None:
+    venue = ScriptedVenue()
+    venue.script("M", LOSE_ORDER)
+    journal = reopen(path, journals)
+    engine = make_engine(journal, venue, background_tracking=True, poll_max_interval=0.02)
+    await engine.start()
+    assert (await engine.submit(request("bg"))).status is OrderStatus.UNKNOWN
+    for _ in range(20):  # many lookups answer "no such order" within the grace
+        await asyncio.sleep(0.01)
+    assert journal.get("bg").status is OrderStatus.UNKNOWN  # type: ignore[union-attr]
+    prepared = await venue.prepare_order(request("bg"))
+    venue.orders[prepared.identity] = venue._state(prepared, "fill")  # the slow venue
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if journal.get("bg").status is OrderStatus.FILLED:  # type: ignore[union-attr]
+            break
+    await engine.aclose()
+    assert journal.get("bg").status is OrderStatus.FILLED  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------- complete protocols
+
+class ProtocolOnlyLedger:
+    """Exactly the ``ExposureLedger`` protocol and nothing else (as a Redis ledger would
+    offer): the engine must never need more."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self) -> None:
+        self._inner = InMemoryLedger()
+
+    def exposure_now(self, key: str) -> Decimal:
+        return self._inner.exposure_now(key)
+
+    async def exposure(self, key: str) -> Decimal:
+        return await self._inner.exposure(key)
+
+    async def try_reserve(self, holder: str, claims: Any) -> Any:
+        return await self._inner.try_reserve(holder, claims)
+
+    async def settle(self, holder: str, amount: Decimal, keys: Any) -> None:
+        await self._inner.settle(holder, amount, keys)
+
+    async def release(self, holder: str) -> None:
+        await self._inner.release(holder)
+
+    async def adjust(self, keys: Any, amount: Decimal) -> None:
+        await self._inner.adjust(keys, amount)
+
+    async def restore(self, holder: str, keys: Any, amount: Decimal) -> None:
+        await self._inner.restore(holder, keys, amount)
+
+
+class ProtocolOnlyPolicy:
+    """Exactly the ``PolicyLike`` protocol around a real policy."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    @property
+    def needs(self) -> Any:
+        return self._inner.needs
+
+    @property
+    def observers(self) -> Any:
+        return self._inner.observers
+
+    def evaluate(self, request: OrderRequest, ctx: Any) -> Any:
+        return self._inner.evaluate(request, ctx)
+
+    def explain(self, request: OrderRequest, ctx: Any) -> Any:
+        return self._inner.explain(request, ctx)
+
+    def release(self, request: OrderRequest) -> None:
+        self._inner.release(request)
+
+    def drain_events(self) -> Any:
+        return self._inner.drain_events()
+
+
+async def test_the_engine_needs_nothing_beyond_the_policy_and_ledger_protocols(
+    path: Path, journals: list[Journal]
+) -> None:
+    assert isinstance(ProtocolOnlyLedger(), ExposureLedger)
+    assert isinstance(ProtocolOnlyPolicy(exposure_limit("8")), PolicyLike)
+    venue = ScriptedVenue()
+    venue.script("M", REST, PARTIAL, "reject")
+
+    def engine_on(journal: Journal) -> Engine:
+        policy = ProtocolOnlyPolicy(load_policy(
+            [{"rule": "max_exposure", "max_total": "8"},
+             {"rule": "circuit_breaker", "consecutive_failures": 3, "cooldown_seconds": 30}],
+            available=builtin_specs(), source="test"))
+        return make_engine(journal, venue, policy=policy, ledger=ProtocolOnlyLedger())
+
+    engine = engine_on(reopen(path, journals))
+    await engine.start()
+    assert (await engine.submit(request("rest"))).status is OrderStatus.OPEN  # 5 held
+    assert (await engine.submit(request("over"))).reason_code == "exposure_total"
+    assert (await engine.explain(request("probe"))).allowed is False
+    await engine.cancel("rest")
+    partial = await engine.submit(request("half"))
+    assert partial.status is OrderStatus.PARTIALLY_FILLED
+    assert (await engine.submit(request("no", quantity="1"))).status is OrderStatus.REJECTED
+    await engine.aclose()
+    engine = engine_on(reopen(path, journals))
+    await engine.start()
+    await engine.reconcile()
+    assert await engine.ledger.exposure("total") == Decimal(5)  # the half order, held
+    await engine.aclose()
+
+
+class OddCancelVenue(ScriptedVenue):
+    async def cancel_order(self, venue_order_id: str) -> OrderState:
+        return "ok"  # type: ignore[return-value]
+
+
+async def test_an_odd_cancel_answer_is_a_clear_error_and_changes_nothing(
+    path: Path, journals: list[Journal]
+) -> None:
+    journal = reopen(path, journals)
+    engine = make_engine(journal, OddCancelVenue(default=REST))
+    await engine.start()
+    await engine.submit(request("c"))
+    with pytest.raises(UserError, match="answered the cancel"):
+        await engine.cancel("c")
+    await engine.aclose()
+    assert journal.get("c").status is OrderStatus.OPEN  # type: ignore[union-attr]
