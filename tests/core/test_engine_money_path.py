@@ -441,6 +441,12 @@ class ProtocolOnlyLedger:
     async def try_reserve(self, holder: str, claims: Any) -> Any:
         return await self._inner.try_reserve(holder, claims)
 
+    async def try_earmark(self, groups: Any) -> Any:
+        return await self._inner.try_earmark(groups)
+
+    async def release_earmark(self, holder: str) -> None:
+        await self._inner.release_earmark(holder)
+
     async def settle(self, holder: str, amount: Decimal, keys: Any) -> None:
         await self._inner.settle(holder, amount, keys)
 
