@@ -15,6 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from arbexec import testing
     from arbexec.cli_lazy import LazyCommand
     from arbexec.errors import (
         AmbiguousSubmission,
@@ -206,6 +207,7 @@ __all__ = [
     "require_any",
     "require_order",
     "seconds",
+    "testing",
     "time_of_day",
     "to_decimal",
     "utc_datetime",
@@ -261,12 +263,17 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     ),
 }
 _HOME = {name: module for module, names in _SOURCES.items() for name in names}
+#: The testing kit (conformance suite, scripted venue, recording fixtures, fault transport,
+#: request helpers) is declared as a module: ``from arbexec.api import testing``.
+_HOME["testing"] = "arbexec"
 
 
 def __getattr__(name: str) -> Any:
     module = _HOME.get(name)
     if module is None:
         raise AttributeError(f"arbexec.api has no {name!r} (the plugin API is its __all__)")
+    if name == "testing":
+        importlib.import_module("arbexec.testing")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
