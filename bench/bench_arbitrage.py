@@ -38,6 +38,7 @@ def venue(name: str, mid: str, latency_ms: int) -> PaperExchange:
 def pair(i: int, sequencing: str) -> Any:
     return pair_from_mapping({
         "pair_id": f"{sequencing}-{i}", "quantity": "5", "sequencing": sequencing,
+        "max_unwind_loss": "1.00",
         "legs": [{"venue": "a", "market": "M", "outcome": "YES", "limit_price": "0.41"},
                  {"venue": "b", "market": "M", "outcome": "NO", "limit_price": "0.46"}],
     })
