@@ -79,9 +79,14 @@ class Journal:
         self._halt = HaltStore(work)
 
     @classmethod
-    def open(cls, path: str | Path, *, durability: str = "normal") -> Journal:
+    def open(cls, path: str | Path, *, durability: str = "normal",
+             read_only: bool = False) -> Journal:
+        """``read_only``: for commands that only look; any write raises (``query_only``)."""
         path = Path(path)
-        return cls(path=path, db=_connect(path, durability))
+        db = _connect(path, durability)
+        if read_only:
+            db.execute("PRAGMA query_only=ON")
+        return cls(path=path, db=db)
 
     def lock_for_engine(self) -> None:
         """Take the one-engine lock (raises ``JournalLockedError`` naming the holder)."""

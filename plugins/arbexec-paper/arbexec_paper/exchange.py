@@ -115,9 +115,13 @@ class PaperExchange:
         self._flush_interval = self.config.flush_interval
         self._epoch = self._clock()
         self._time_steps = 0
+        self._read_only = settings.read_only
         if settings.state_dir is not None:
-            self._store = StateStore(state_path(settings.state_dir, self.name))
-            self._load()
+            path = state_path(settings.state_dir, self.name)
+            self._store = (StateStore.open_existing(path) if self._read_only
+                           else StateStore(path))
+            if self._store is not None:
+                self._load()
         self._last_flush = self._clock()
 
     # ------------------------------------------------------------------ construction
@@ -443,8 +447,8 @@ class PaperExchange:
     def flush(self) -> None:
         """Write every change since the last flush to the state file in one transaction."""
         self._last_flush = self._clock()
-        if self._store is None:
-            return
+        if self._store is None or self._read_only:
+            return  # a read-only venue never writes its (possibly stale) copy back
         orders = [o.to_row() for o in self._dirty_orders.values()]
         markets = [(m, self._markets[m].state()) for m in self._dirty_markets
                    if m in self._markets]
