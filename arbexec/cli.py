@@ -308,6 +308,8 @@ def run(app: App, source: str | None, policy: str | None, quiet: bool) -> None:
         echo_json({"summary": summary.as_dict()})
     else:
         click.echo(summary.render())
+    if summary.journal_problem:
+        raise SystemExit(1)  # a run whose journal stopped taking orders did not succeed
 
 
 def _short(text: str) -> str:

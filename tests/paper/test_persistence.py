@@ -64,7 +64,7 @@ async def test_flush_interval_zero_writes_every_change(make_venue, request_for, 
 
 async def test_a_second_writer_of_one_account_is_refused(make_venue, tmp_path):
     make_venue(state_dir=str(tmp_path))
-    with pytest.raises(UserError, match="paper account .* is in use by another engine"):
+    with pytest.raises(UserError, match=r"paper account .* is in use by another engine"):
         make_venue(state_dir=str(tmp_path))
     make_venue(state_dir=str(tmp_path), read_only=True)  # readers need no lock
     make_venue(name="other", state_dir=str(tmp_path))  # another account in the folder
