@@ -74,7 +74,8 @@ def build_policy(
     return legacy
 
 
-def build_venue(entry: PluginConfig, deployment: Deployment, host: PluginHost) -> Exchange:
+def build_venue(entry: PluginConfig, deployment: Deployment, host: PluginHost, *,
+                read_only: bool = False) -> Exchange:
     spec = host.require("exchange", entry.type, where=f"{deployment.source}:{entry.key}")
     def find_exchange_type(name: str) -> ExchangeSpec:
         found: ExchangeSpec = host.require("exchange", name, where=f"{deployment.source}:"
@@ -83,7 +84,8 @@ def build_venue(entry: PluginConfig, deployment: Deployment, host: PluginHost) -
 
     settings = ExchangeSettings(name=entry.name, options=dict(entry.options),
                                 state_dir=str(deployment.state_dir / "venues" / entry.name),
-                                source=deployment.source, find_exchange_type=find_exchange_type)
+                                source=deployment.source, find_exchange_type=find_exchange_type,
+                                read_only=read_only)
     try:
         return spec.factory(settings)
     except ConfigError:
@@ -147,8 +149,12 @@ def open_runtime(
     venue_names: list[str] | None = None,
     lock: bool = True,
     policy: PolicyLike | None = None,
+    read_only: bool = False,
 ) -> Runtime:
-    """Check names, build venues, policy and sinks, open and lock the journal."""
+    """Check names, build venues, policy and sinks, open and lock the journal.
+
+    ``read_only`` is for commands that only look: venues are told not to write their state
+    and the journal refuses writes (no lock is taken)."""
     problems = check_names(deployment, host)
     if problems:
         raise UnknownNameError("\n".join(problems))
@@ -157,13 +163,13 @@ def open_runtime(
     venues: dict[str, Exchange] = {}
     for entry in deployment.venues:
         if venue_names is None or entry.name in venue_names:
-            venues[entry.name] = build_venue(entry, deployment, host)
+            venues[entry.name] = build_venue(entry, deployment, host, read_only=read_only)
     sinks = build_sinks(deployment, host, json_output=json_output, quiet=quiet)
     sinks.extend(extra_sinks or [])
     journal = Journal.open(journal_path or deployment.journal_path,
-                           durability=deployment.durability)
+                           durability=deployment.durability, read_only=read_only)
     try:
-        if lock:
+        if lock and not read_only:
             journal.lock_for_engine()
     except BaseException:
         journal.close()

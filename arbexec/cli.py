@@ -308,6 +308,8 @@ def run(app: App, source: str | None, policy: str | None, quiet: bool) -> None:
         echo_json({"summary": summary.as_dict()})
     else:
         click.echo(summary.render())
+    if summary.journal_problem:
+        raise SystemExit(1)  # a run whose journal stopped taking orders did not succeed
 
 
 def _short(text: str) -> str:
@@ -499,7 +501,8 @@ def _venue_runtime(app: App, venue: str | None) -> Runtime:
     if venue is not None and venue not in names:
         raise UserError(f"venue {venue!r} is not configured; configured venues: "
                         f"{', '.join(names) or 'none'}")
-    return app.runtime(quiet=True, venue_names=[venue] if venue else None, lock=False)
+    return app.runtime(quiet=True, venue_names=[venue] if venue else None, lock=False,
+                       read_only=True)
 
 
 @cli.command()
@@ -755,7 +758,8 @@ def risk_explain(app: App, request_json: str | None, request_file: str | None,
                 requests.append((where, request_from_mapping(data)))
         except RequestError as exc:
             raise UserError(f"{where}: {exc.field}: {exc.message}") from None
-    runtime = app.runtime(policy_file=Path(policy) if policy else None, quiet=True, lock=False)
+    runtime = app.runtime(policy_file=Path(policy) if policy else None, quiet=True, lock=False,
+                          read_only=True)
 
     async def go() -> list[dict[str, Any]]:
         out = []

@@ -48,6 +48,16 @@ class JournalError(UserError):
     """The journal cannot be opened, is unreadable, or was written by a newer version."""
 
 
+class JournalUnusable(JournalError):
+    """The journal can no longer take new orders: its file was deleted or replaced under
+    the running engine, or the disk is full. ``code`` is the denial code new requests get
+    (``journal_lost``, ``journal_full``)."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 # ---------------------------------------------------------------------------- venues
 
 

@@ -174,11 +174,16 @@ class ExchangeSettings:
     ``UnknownNameError`` saying what is installed), for a venue that builds on another one
     (the paper venue's shadow mode). Whoever builds the settings passes it from its own
     plugin host; there is no process-wide host to reach for. None: no other venue types.
+
+    ``read_only`` is set by commands that only look (``balance``, ``positions``, ``book``,
+    ``risk explain``): the venue must not write its state (a reader that exits after an
+    engine's save would otherwise put its stale copy back) nor claim the account.
     """
 
     name: str
     options: Mapping[str, Any] = field(factory=dict, repr=False, hash=False)
     state_dir: str | None = None
     source: str | None = None  # the config file, for error messages
+    read_only: bool = False
     find_exchange_type: Callable[[str], ExchangeSpec] | None = field(
         default=None, repr=False, eq=False, hash=False)

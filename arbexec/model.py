@@ -405,6 +405,16 @@ def _optional_wait(_inst: object, attribute: Any, value: float | None) -> None:
 #: Longest identifier (request id, key, venue, market).
 MAX_IDENTIFIER = 256
 
+#: The keys a pair derives for its own orders: ``<pair_id>:a``, ``:b`` and ``:unwind-<n>``.
+#: A single request may not use one (it would be taken for that pair's leg).
+_PAIR_ORDER_KEY = re.compile(r"(?P<pair>.+):(?:a|b|unwind-[0-9]+)", re.ASCII)
+
+
+def pair_of_order_key(key: str) -> str | None:
+    """The pair whose leg or unwind order ``key`` would name, or None for any other key."""
+    found = _PAIR_ORDER_KEY.fullmatch(key)
+    return None if found is None else found["pair"]
+
 
 def _identifier(_inst: object, attribute: Any, value: str) -> None:
     if not isinstance(value, str) or not value.strip():

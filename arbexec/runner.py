@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from arbexec.app import Runtime
+from arbexec.errors import JournalUnusable
 from arbexec.model import ExecutionResult, OrderRequest
 from arbexec.sources.base import Source, SourceItem
 from arbexec.summary import RunSummary
@@ -49,6 +50,9 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
         if task.cancelled():
             return
         error = task.exception()
+        if isinstance(error, JournalUnusable):  # said once, and again in the summary
+            summary.errors += 1
+            return
         if error is not None:  # an engine or plugin bug: report it, never lose it silently
             summary.errors += 1
             print(f"error: {item.position}: {type(error).__name__}: {error} (its state is in "
@@ -96,10 +100,13 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
             await asyncio.gather(*list(tasks), return_exceptions=True)
     finally:
         summary.wall_seconds = time.perf_counter() - started
+        problem = runtime.journal.unusable
         if installed:
             loop.remove_signal_handler(signal.SIGINT)
         await source.aclose()
         await runtime.aclose()
+    if problem is not None:
+        summary.journal_problem = f"{problem} ({problem.code})"
     if stop.is_set():
         print("stopped by Ctrl-C: requests already taken were finished; the rest were not read",
               file=sys.stderr)

@@ -33,6 +33,7 @@ class RunSummary:
     ack_latencies_ms: list[float] = field(factory=list)
     wall_seconds: float = 0.0
     errors: int = 0  # requests whose execution raised (a bug), reported on stderr
+    journal_problem: str | None = None  # the journal stopped taking orders: exit non-zero
     partial: int = 0  # filled in part, whatever their state (resting, cancelled, expired)
 
     def add(self, result: ExecutionResult) -> None:
@@ -69,6 +70,7 @@ class RunSummary:
             "partially_filled": self.partial,
             "duplicates": self.duplicates,
             "errors": self.errors,
+            "journal_problem": self.journal_problem,
             "invalid_lines": self.invalid,
             "contracts_filled": _plain(self.contracts),
             "notional_bought": _plain(self.bought),
@@ -107,6 +109,9 @@ class RunSummary:
                          "nothing sent)")
         if self.errors:
             lines.append(f"  errors:    {self.errors} (see stderr; run `arbexec reconcile`)")
+        if self.journal_problem:
+            lines.append(f"  JOURNAL:   {self.journal_problem}; later requests were DENIED "
+                         "and nothing was sent for them; orders already sent were followed")
         if self.invalid:
             lines.append(f"  invalid lines: {self.invalid} (recorded as DENIED)")
         lines.append(f"  filled:    {d['contracts_filled']} contracts; bought "

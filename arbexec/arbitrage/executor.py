@@ -312,6 +312,21 @@ class PairExecutor:
 
     # ------------------------------------------------------------------ risk as a unit
 
+    def _foreign_leg(self, pair: PairRequest) -> _Denial | None:
+        """A leg key that already holds an order this pair did not send (a single request,
+        or an older journal): the pair is refused rather than take that order as its leg."""
+        for name in ("a", "b"):
+            key = pair.leg_key(name)
+            row = self.engine.journal.get(key)
+            if row is None:
+                continue
+            tags = row.request.get("tags") or {}
+            if tags.get("pair_id") != pair.pair_id or tags.get("leg") != name:
+                return _Denial(code="leg_key_taken", message=f"leg {name}: key {key} already "
+                               f"holds an order that pair {pair.pair_id} did not send; "
+                               "nothing was sent (give the pair another pair_id)")
+        return None
+
     async def _check(self, pair: PairRequest, *, reserve: bool = True
                      ) -> tuple[_Denial | None, str]:
         engine = self.engine
@@ -320,6 +335,9 @@ class PairExecutor:
             why = halt.reason or "no reason given"
             return _Denial(code="halted", message=f"trading is halted ({why}); lift it with "
                            "`arbexec resume`"), "a"
+        taken = self._foreign_leg(pair)
+        if taken is not None:
+            return taken, "a"
         for name in ("a", "b"):
             leg = pair.leg(name)
             if leg.venue not in engine.venues:

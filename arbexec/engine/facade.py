@@ -35,7 +35,7 @@ from arbexec.engine.policy import OpenPolicy, PolicyLike
 from arbexec.engine.recorder import Recorder
 from arbexec.engine.recovery import Recovery
 from arbexec.engine.settings import EngineSettings
-from arbexec.errors import UserError
+from arbexec.errors import JournalUnusable, UserError
 from arbexec.events import Event
 from arbexec.exchange import Exchange, MarketRules, PreparedOrder
 from arbexec.halt import HaltFlag
@@ -171,6 +171,8 @@ class Engine:
     async def _execute(self, request: OrderRequest) -> ExecutionResult:
         started = time.perf_counter()
         outcomes = self._outcomes
+        if self.journal.unusable is not None:  # no new risk on a journal that cannot hold it
+            return outcomes.unjournaled(request, self.journal.unusable, started)
         admitted = await self._admission.admit(request)
         if isinstance(admitted, Duplicate):
             return self._recorder.result(admitted.row.to_result(duplicate=True))
@@ -182,7 +184,11 @@ class Engine:
         if isinstance(prepared, Denied):
             await self._admission.undo(request)
             return outcomes.deny(request, prepared.code, prepared.message, started)
-        taken = await self._dispatch.write_ahead(request, prepared)
+        try:
+            taken = await self._dispatch.write_ahead(request, prepared)
+        except JournalUnusable as problem:  # nothing was written, so nothing is sent
+            await self._admission.undo(request)
+            return outcomes.unjournaled(request, problem, started)
         if taken is not None:  # the key was taken meanwhile (its order's hold stays)
             if admitted.reserved:
                 await self._accounting.release(request.idempotency_key)

@@ -20,7 +20,7 @@ from arbexec.engine.accounting import Accounting
 from arbexec.engine.live import LiveOrder, LiveOrders, advance, reason_code_of
 from arbexec.engine.policy import PolicyLike
 from arbexec.engine.recorder import Recorder
-from arbexec.errors import ExchangeError
+from arbexec.errors import ExchangeError, JournalUnusable
 from arbexec.events import Event
 from arbexec.exchange import Exchange
 from arbexec.health import HealthBook
@@ -231,6 +231,20 @@ class Outcomes:
             outcome=request.outcome, side=request.side, quantity=request.quantity,
             limit_price=request.limit_price, reason_code=code, reason=message,
             tags=request.tags, requested_at=request.requested_at, executed_at=now_utc(),
+            latency_final_ms=(time.perf_counter() - started) * 1000,
+        ))
+
+    def unjournaled(self, request: OrderRequest, problem: JournalUnusable, started: float
+                    ) -> ExecutionResult:
+        """DENIED because the journal cannot take the order (deleted, replaced, disk full):
+        nothing is sent and nothing can be recorded, so the result goes to the sinks only."""
+        return self.recorder.result(ExecutionResult(
+            request_id=request.request_id, idempotency_key=request.idempotency_key,
+            status=OrderStatus.DENIED, venue=request.venue, market=request.market,
+            outcome=request.outcome, side=request.side, quantity=request.quantity,
+            limit_price=request.limit_price, reason_code=problem.code,
+            reason=f"{problem}; nothing was sent", tags=request.tags,
+            requested_at=request.requested_at, executed_at=now_utc(),
             latency_final_ms=(time.perf_counter() - started) * 1000,
         ))
 

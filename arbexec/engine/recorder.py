@@ -7,11 +7,13 @@ and miss the other (the docs promise sinks every event the journal holds).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from attrs import define, field
 
+from arbexec.errors import JournalUnusable
 from arbexec.events import Event
 from arbexec.journal import Intent, Journal, JournalRow
 from arbexec.model import ExecutionResult, OrderRequest
@@ -90,10 +92,15 @@ class Recorder:
 
     def _flush(self) -> None:
         self._flush_handle = None
-        self.journal.flush()
+        self._flush_quietly()
+
+    def _flush_quietly(self) -> None:
+        # a journal that cannot be written said so once; the writes stay queued
+        with contextlib.suppress(JournalUnusable):
+            self.journal.flush()
 
     def close(self) -> None:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
-        self.journal.flush()
+        self._flush_quietly()

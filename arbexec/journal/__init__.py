@@ -12,7 +12,7 @@ per journal), ``reads`` (the listings ``orders`` and ``audit`` show) and ``facad
 (``Journal``, the object everyone holds). Import from ``arbexec.journal``.
 """
 
-from arbexec.errors import JournalError, JournalLockedError
+from arbexec.errors import JournalError, JournalLockedError, JournalUnusable
 from arbexec.journal.codec import dumps, order_state_summary, request_from_dict, request_to_dict
 from arbexec.journal.facade import Journal
 from arbexec.journal.halt_store import HaltState
@@ -30,6 +30,7 @@ __all__ = [
     "JournalError",
     "JournalLockedError",
     "JournalRow",
+    "JournalUnusable",
     "dumps",
     "order_state_summary",
     "request_from_dict",

@@ -18,7 +18,7 @@ from typing import Any
 
 from attrs import define, field
 
-from arbexec.errors import JournalError
+from arbexec.errors import JournalError, JournalUnusable
 from arbexec.events import Event
 from arbexec.journal.event_log import EventLog
 from arbexec.journal.fills import FillStore
@@ -70,7 +70,7 @@ class Journal:
     _halt: HaltStore = field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        work = self._work = UnitOfWork(self._db)
+        work = self._work = UnitOfWork(self._db, where=str(self.path))
         self._orders = OrderStore(work)
         self._fills = FillStore(work)
         self._reads = OrderQueries(work)
@@ -79,23 +79,48 @@ class Journal:
         self._halt = HaltStore(work)
 
     @classmethod
-    def open(cls, path: str | Path, *, durability: str = "normal") -> Journal:
+    def open(cls, path: str | Path, *, durability: str = "normal",
+             read_only: bool = False) -> Journal:
+        """``read_only``: for commands that only look; any write raises (``query_only``)."""
         path = Path(path)
-        return cls(path=path, db=_connect(path, durability))
+        db = _connect(path, durability)
+        if read_only:
+            db.execute("PRAGMA query_only=ON")
+        return cls(path=path, db=db)
 
     def lock_for_engine(self) -> None:
         """Take the one-engine lock (raises ``JournalLockedError`` naming the holder)."""
         if self._lock is None and str(self.path) != ":memory:":
-            lock = EngineLock(Path(f"{self.path}.lock"))
+            lock = EngineLock(self.path)
             lock.acquire()
             self._lock = lock
 
+    @property
+    def unusable(self) -> JournalUnusable | None:
+        """Why this journal takes no new orders (deleted, replaced, disk full), or None."""
+        return self._work.failure
+
+    def check_usable(self) -> None:
+        """Raise ``JournalUnusable`` if new orders must not be journaled here: an earlier
+        full disk, or the file at the path is no longer the one this engine locked."""
+        if self._work.failure is not None:
+            raise self._work.failure
+        if self._lock is not None:
+            try:
+                self._lock.check()
+            except JournalUnusable as problem:
+                raise self._work.fail(problem) from None
+
     def close(self) -> None:
         try:
-            self.flush()
-            self._db.close()
+            try:
+                self.flush()
+            except JournalUnusable:
+                pass  # already said once; the orders' venue state is the truth
+            finally:
+                self._db.close()
         finally:
-            if self._lock is not None:
+            if self._lock is not None:  # after the connection: see arbexec.journal.lock
                 self._lock.release()
                 self._lock = None
 
@@ -140,7 +165,9 @@ class Journal:
 
     def record_intents(self, intents: Sequence[Intent]) -> list[JournalRow | None]:
         """Write many intents in one transaction (group commit): one answer per intent,
-        None where it was written, the existing row where its key was already taken."""
+        None where it was written, the existing row where its key was already taken.
+        Raises ``JournalUnusable`` (nothing written) when the journal takes no new orders."""
+        self.check_usable()
         return self._orders.record_intents(intents)
 
     def record_denial(

@@ -6,10 +6,15 @@ intent, ``flush()``, or any read). Deferral is for states that follow a committe
 a crash before the commit leaves the order in flight, and reconciliation takes the venue's
 word for it. Deferred statements are kept until a transaction carrying them commits; a
 transaction that fails for any reason puts them back.
+
+A full disk (SQLite's ``SQLITE_FULL``, or an I/O error writing the file) becomes one
+``JournalUnusable``, remembered in ``failure`` and logged once: the engine refuses new
+orders from then on, and the caller is told the truth instead of a raw SQLite error.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -17,13 +22,41 @@ from typing import Any
 
 from attrs import define, field
 
+from arbexec.errors import JournalUnusable
+
 Statement = tuple[str, Sequence[Any]]
+log = logging.getLogger("arbexec.journal")
+
+_SQLITE_IOERR, _SQLITE_FULL = 10, 13
+
+
+def unwritable(exc: sqlite3.Error, where: str) -> JournalUnusable | None:
+    """The journal-level meaning of a SQLite error that says the file cannot be written."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    if primary == _SQLITE_FULL or "database or disk is full" in str(exc):
+        return JournalUnusable(f"journal {where} cannot be written: the disk is full",
+                               code="journal_full")
+    if primary == _SQLITE_IOERR:
+        return JournalUnusable(f"journal {where} cannot be written: {exc}",
+                               code="journal_unwritable")
+    return None
 
 
 @define
 class UnitOfWork:
     db: sqlite3.Connection
+    where: str = "(in memory)"
     _deferred: list[Statement] = field(factory=list)
+    failure: JournalUnusable | None = None
+
+    def fail(self, problem: JournalUnusable) -> JournalUnusable:
+        """Remember why the journal cannot take new orders; log it the first time only."""
+        if self.failure is None:
+            self.failure = problem
+            log.error("%s; new requests are refused (%s) and the run will exit non-zero; "
+                      "orders already sent are still followed", problem, problem.code)
+        return self.failure
 
     @property
     def has_deferred(self) -> bool:
@@ -35,7 +68,19 @@ class UnitOfWork:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One transaction that first carries every deferred write; rolled back (and the
-        deferred writes kept) if anything inside raises."""
+        deferred writes kept) if anything inside raises. A full disk raises
+        ``JournalUnusable``."""
+        try:
+            with self._transaction() as db:
+                yield db
+        except sqlite3.Error as exc:
+            problem = unwritable(exc, self.where)
+            if problem is None:
+                raise
+            raise self.fail(problem) from None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
         pending, self._deferred = self._deferred, []
@@ -44,7 +89,8 @@ class UnitOfWork:
                 db.execute(sql, args)
             yield db
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             self._deferred = pending + self._deferred
             raise
         try:

@@ -20,6 +20,7 @@ from arbexec.model import (
     OrderRequest,
     RequestError,
     now_utc,
+    pair_of_order_key,
     to_decimal,
     utc_datetime,
 )
@@ -74,6 +75,12 @@ def request_from_mapping(data: Mapping[str, Any], *, now: datetime | None = None
         raise RequestError("idempotency_key", "is required (or give a request_id to use as it)")
     values.setdefault("idempotency_key", key)
     values.setdefault("request_id", key)
+    owner = pair_of_order_key(values["idempotency_key"]) if isinstance(
+        values["idempotency_key"], str) else None
+    if owner is not None:
+        raise RequestError("idempotency_key", f"{_shown(values['idempotency_key'])} is "
+                           f"reserved for the orders of pair {_shown(owner)} (keys ending "
+                           "in :a, :b or :unwind-N); choose another key")
     for name, allowed in _ENUMS.items():
         if name in values and values[name] is not None:
             raw = values[name]

@@ -16,6 +16,7 @@ it), and written as JSON to ``$ARBEXEC_HOSTILE_REPORT`` when that is set.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -270,7 +271,7 @@ def paper_orders(home: Path) -> int:
     path = home / "venues" / "paper" / "paper-paper.sqlite3"
     if not path.exists():
         return 0
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:  # closed now, not at a GC
         return int(db.execute("SELECT count(*) FROM orders").fetchone()[0])
 
 
@@ -278,7 +279,7 @@ def journal_orders(home: Path) -> int:
     path = home / "journal.sqlite3"
     if not path.exists():
         return 0
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:  # closed now, not at a GC
         return int(db.execute("SELECT count(*) FROM orders WHERE status != 'DENIED'")
                    .fetchone()[0])
 

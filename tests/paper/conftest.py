@@ -29,11 +29,12 @@ async def make_venue(clock: ManualClock) -> AsyncIterator[Callable[..., PaperExc
     made: list[PaperExchange] = []
 
     def make(name: str = "paper", state_dir: str | None = None, upstream: Any = None,
-             **options: Any) -> PaperExchange:
+             read_only: bool = False, **options: Any) -> PaperExchange:
         options.setdefault("step_seconds", 0)
         if "markets" not in options and "snapshot" not in options and "shadow" not in options:
             options["markets"] = {"M": dict(SIMPLE_MARKET)}
-        venue = PaperExchange(ExchangeSettings(name=name, options=options, state_dir=state_dir),
+        venue = PaperExchange(ExchangeSettings(name=name, options=options, state_dir=state_dir,
+                                               read_only=read_only),
                               clock=clock, upstream=upstream)
         made.append(venue)
         return venue

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from arbexec_paper.cli import paper_group
 from click.testing import CliRunner
 
+from arbexec.errors import UserError
 from arbexec.model import OrderStatus
 
 D = Decimal
@@ -56,8 +58,16 @@ async def test_flush_interval_zero_writes_every_change(make_venue, request_for, 
     running = make_venue(state_dir=str(tmp_path), flush_interval=0)
     await submit(running, request_for(quantity=10, price="0.51"))
     # A second reader sees the fill although the first venue was never closed.
-    reader = make_venue(name="paper", state_dir=str(tmp_path))
+    reader = make_venue(name="paper", state_dir=str(tmp_path), read_only=True)
     assert (await reader.fetch_balance()).total == D(10_000) - D("5.10")
+
+
+async def test_a_second_writer_of_one_account_is_refused(make_venue, tmp_path):
+    make_venue(state_dir=str(tmp_path))
+    with pytest.raises(UserError, match=r"paper account .* is in use by another engine"):
+        make_venue(state_dir=str(tmp_path))
+    make_venue(state_dir=str(tmp_path), read_only=True)  # readers need no lock
+    make_venue(name="other", state_dir=str(tmp_path))  # another account in the folder
 
 
 async def test_write_behind_flushes_on_close(make_venue, request_for, submit, tmp_path):
@@ -97,7 +107,7 @@ async def test_cli_resolve_pays_out_from_the_state_dir(make_venue, request_for, 
     assert result.exit_code == 0, result.output
     assert "paid $100" in result.output
 
-    after = make_venue(name="paper-a", state_dir=str(tmp_path))
+    after = make_venue(name="paper-a", state_dir=str(tmp_path), read_only=True)
     assert (await after.fetch_balance()).total == D(10_000) - D(51) + D(100)
     [position] = await after.fetch_positions()
     assert position.quantity == 0 and position.realised_pnl == 49
@@ -106,6 +116,13 @@ async def test_cli_resolve_pays_out_from_the_state_dir(make_venue, request_for, 
         paper_group, ["resolve", "paper-a", "M", "NO", "--state-dir", str(tmp_path)]
     )
     assert again.exit_code == 1 and "already resolved" in again.output
+
+    engine = make_venue(name="paper-a", state_dir=str(tmp_path))  # an engine drives it
+    refused = CliRunner().invoke(
+        paper_group, ["resolve", "paper-a", "M", "NO", "--state-dir", str(tmp_path)])
+    assert refused.exit_code == 1 and "is in use by another engine" in refused.output
+    assert "Traceback" not in refused.output
+    await engine.aclose()
 
 
 def test_cli_resolve_without_an_account_says_so(tmp_path):

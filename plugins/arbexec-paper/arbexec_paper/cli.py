@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from arbexec.api import ExchangeError, Outcome
+from arbexec.api import ExchangeError, Outcome, UserError
 from arbexec_paper.store import state_path
 
 if TYPE_CHECKING:
@@ -32,8 +32,9 @@ _STATE_DIR = click.option(
 )
 
 
-def _open(venue: str, state_dir: str | None) -> PaperExchange:
-    """The saved paper venue ``venue``, with its deployment options when there is one."""
+def _open(venue: str, state_dir: str | None, *, read_only: bool = False) -> PaperExchange:
+    """The saved paper venue ``venue``, with its deployment options when there is one.
+    ``read_only``: for a command that only shows the account (it never writes it back)."""
     from arbexec.api import ExchangeSettings
     from arbexec_paper.exchange import PaperExchange
 
@@ -50,9 +51,12 @@ def _open(venue: str, state_dir: str | None) -> PaperExchange:
     path = state_path(state_dir, venue)
     if not path.exists():
         raise click.ClickException(f"no paper account for venue {venue!r} at {path}")
-    return PaperExchange(ExchangeSettings(name=venue, options=dict(options),
-                                          state_dir=state_dir,
-                                          find_exchange_type=_exchange_types()))
+    try:
+        return PaperExchange(ExchangeSettings(name=venue, options=dict(options),
+                                              state_dir=state_dir, read_only=read_only,
+                                              find_exchange_type=_exchange_types()))
+    except UserError as exc:  # the account is driven by a running engine
+        raise click.ClickException(str(exc)) from None
 
 
 def _exchange_types() -> Any:
@@ -84,8 +88,8 @@ def _deployment() -> Any:
 def resolve(venue: str, market: str, outcome: str, state_dir: str | None) -> None:
     """Resolve MARKET on paper venue VENUE: cancel its orders, pay $1 per winning contract.
 
-    Run it while no engine is driving the venue (a running engine keeps its own copy of the
-    account and would overwrite the settlement on its next flush).
+    Run it while no engine is driving the venue: the account is locked by its engine (a
+    running engine keeps its own copy and would overwrite the settlement), so it is refused.
     """
     exchange = _open(venue, state_dir)
     try:
@@ -103,7 +107,7 @@ def resolve(venue: str, market: str, outcome: str, state_dir: str | None) -> Non
 @_STATE_DIR
 def account(venue: str, state_dir: str | None) -> None:
     """Show the cash, positions and open orders of paper venue VENUE."""
-    exchange = _open(venue, state_dir)
+    exchange = _open(venue, state_dir, read_only=True)
     try:
         balance = exchange.ledger.balance(venue)
         click.echo(f"cash ${balance.total} (available ${balance.available})")

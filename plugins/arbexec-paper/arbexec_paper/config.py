@@ -65,7 +65,7 @@ class PaperConfig:
     steps_per_order: int = 0
     replenish: Decimal = Decimal("0.5")
     max_catchup_steps: int = 1000
-    flush_interval: float = 1.0
+    flush_interval: float = 0.0  # save before acknowledging: a crash never loses a fill
     realism: Realism = field(factory=Realism)
 
 
@@ -256,7 +256,7 @@ def parse_config(options: Mapping[str, Any], *, source: str | None = None,
         steps_per_order=top.integer("steps_per_order", 0, high=MAX_STEPS),
         replenish=top.decimal("replenish", Decimal("0.5"), low=ZERO, high=ONE),
         max_catchup_steps=top.integer("max_catchup_steps", 1000, low=1, high=MAX_STEPS),
-        flush_interval=top.number("flush_interval", 1.0, high=MAX_FLUSH_INTERVAL),
+        flush_interval=top.number("flush_interval", 0.0, high=MAX_FLUSH_INTERVAL),
         realism=Realism(
             latency=_parse_latency(top),
             reject_rate=top.number("reject_rate", 0.0, high=1.0),

@@ -112,12 +112,18 @@ class PaperExchange:
         self._dirty_orders: dict[str, PaperOrder] = {}
         self._dirty_markets: set[str] = set()
         self._saved_markets: dict[str, dict[str, Any]] = {}
+        self._saved_meta: dict[str, Any] | None = None
+        self._pending_save: asyncio.Future[None] | None = None
         self._flush_interval = self.config.flush_interval
         self._epoch = self._clock()
         self._time_steps = 0
+        self._read_only = settings.read_only
         if settings.state_dir is not None:
-            self._store = StateStore(state_path(settings.state_dir, self.name))
-            self._load()
+            path = state_path(settings.state_dir, self.name)
+            self._store = (StateStore.open_existing(path) if self._read_only
+                           else StateStore(path))
+            if self._store is not None:
+                self._load()
         self._last_flush = self._clock()
 
     # ------------------------------------------------------------------ construction
@@ -292,7 +298,7 @@ class PaperExchange:
         state = paper.to_state(self.name)
         if self._watchers:
             self._publish(state)
-        self._after_change(now)
+        await self._saved(now)
         if switches.ambiguous_rate and switches.loses_acknowledgement():
             raise AmbiguousSubmission(
                 f"simulated lost acknowledgement: paper venue {self.name!r} received order "
@@ -304,7 +310,9 @@ class PaperExchange:
 
     async def lookup_order(self, identity: str) -> OrderState | None:
         await self._network()
-        self._sync(self._clock())
+        now = self._clock()
+        self._sync(now)
+        await self._saved(now)  # a fill the answer reports is saved before it is told
         order = self._orders.get(identity)
         return None if order is None else order.to_state(self.name)
 
@@ -318,7 +326,7 @@ class PaperExchange:
                                 venue=self.name)
         if order.is_live:
             self._close(order, OrderStatus.CANCELLED, "cancelled by request", now)
-            self._after_change(now)
+            await self._saved(now)
         return order.to_state(self.name)
 
     async def cancel_all_orders(self, market: str | None = None) -> int:
@@ -330,12 +338,14 @@ class PaperExchange:
         for order in live:
             self._close(order, OrderStatus.CANCELLED, "cancelled by request", now)
         if live:
-            self._after_change(now)
+            await self._saved(now)
         return len(live)
 
     async def fetch_order(self, venue_order_id: str) -> OrderState:
         await self._network()
-        self._sync(self._clock())
+        now = self._clock()
+        self._sync(now)
+        await self._saved(now)
         order = self._orders.get(venue_order_id)
         if order is None:
             raise OrderNotFound(f"no order {venue_order_id!r} on paper venue {self.name!r}",
@@ -344,7 +354,9 @@ class PaperExchange:
 
     async def fetch_open_orders(self, market: str | None = None) -> list[OrderState]:
         await self._network()
-        self._sync(self._clock())
+        now = self._clock()
+        self._sync(now)
+        await self._saved(now)
         return [o.to_state(self.name) for o in self._orders.values()
                 if o.is_live and (market is None or o.market == market)]
 
@@ -400,7 +412,7 @@ class PaperExchange:
                 await self._refresh(sim, now)
             else:
                 self._step_market(sim, steps, now)
-        self._after_change(now)
+        await self._saved(now)
 
     async def resolve(self, market: str, outcome: Outcome | str) -> Decimal:
         """Settle a market: cancel its orders, pay $1 per winning contract. Returns the payout."""
@@ -443,22 +455,22 @@ class PaperExchange:
     def flush(self) -> None:
         """Write every change since the last flush to the state file in one transaction."""
         self._last_flush = self._clock()
-        if self._store is None:
-            return
+        if self._store is None or self._read_only:
+            return  # a read-only venue never writes its (possibly stale) copy back
+        meta = {
+            "ledger": self.ledger.to_record(),
+            "epoch": self._epoch,
+            "time_steps": self._time_steps,
+            "seq": self._seq,
+            "resolutions": {m: o.value for m, o in self._resolutions.items()},
+        }
+        if not self._dirty_orders and not self._dirty_markets and meta == self._saved_meta:
+            return  # nothing changed: a read that saves on every answer costs nothing
         orders = [o.to_row() for o in self._dirty_orders.values()]
         markets = [(m, self._markets[m].state()) for m in self._dirty_markets
                    if m in self._markets]
-        self._store.write(
-            meta={
-                "ledger": self.ledger.to_record(),
-                "epoch": self._epoch,
-                "time_steps": self._time_steps,
-                "seq": self._seq,
-                "resolutions": {m: o.value for m, o in self._resolutions.items()},
-            },
-            orders=orders,
-            markets=markets,
-        )
+        self._store.write(meta=meta, orders=orders, markets=markets)
+        self._saved_meta = meta
         self._dirty_orders.clear()
         self._dirty_markets.clear()
 
@@ -632,6 +644,35 @@ class PaperExchange:
                 self._close(order, OrderStatus.EXPIRED, "good-till-date order expired",
                             expires_at)
 
+    async def _saved(self, now: float) -> None:
+        """Save before answering. With ``flush_interval = 0`` (the default) the caller waits
+        for a commit it shares with every other call of the same event-loop turn (group
+        commit), so an acknowledgement or a reported fill is on disk before anyone hears of
+        it; otherwise the write-behind interval applies."""
+        if self._store is None or self._read_only:
+            return
+        if self._flush_interval > 0:
+            self._after_change(now)
+            return
+        pending = self._pending_save
+        if pending is None:
+            pending = self._pending_save = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(self._group_save)
+        await asyncio.shield(pending)
+
+    def _group_save(self) -> None:
+        pending, self._pending_save = self._pending_save, None
+        if pending is None:
+            return
+        try:
+            self.flush()
+        except Exception as exc:
+            if not pending.done():
+                pending.set_exception(exc)
+            return
+        if not pending.done():
+            pending.set_result(None)
+
     def _after_change(self, now: float) -> None:
         if self._store is not None and now - self._last_flush >= self._flush_interval:
             self.flush()
@@ -677,7 +718,7 @@ class PaperExchange:
             for sim in list(self._markets.values()):
                 if sim.shadow and sim.resting:
                     await self._refresh(sim, now)
-        self._after_change(now)
+        await self._saved(now)
 
 
 def make_exchange(settings: ExchangeSettings) -> PaperExchange:
