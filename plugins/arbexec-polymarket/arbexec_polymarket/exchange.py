@@ -113,7 +113,7 @@ def _ms(moment: datetime) -> int:
 class PolymarketExchange:
     """One Polymarket account on one chain."""
 
-    fee_rounding = _FEE_STEP  # each fill's fee is rounded to $0.00001
+    fee_rounding = Decimal("0.00001")  # each fill's fee is rounded to $0.00001 (arbexec.fees)
 
     capabilities = Capabilities(
         time_in_force=frozenset(TimeInForce),
