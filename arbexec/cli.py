@@ -674,37 +674,75 @@ def audit(app: App, show_events: bool, kinds: tuple[str, ...], key: str | None,
 
 @cli.command()
 @click.option("--reason", default="manual halt", show_default=True)
+@click.option("--cancel-open", is_flag=True,
+              help="Then cancel every resting order on every venue, and report.")
+@click.option("--json", "json_here", is_flag=True, help="Machine-readable output.")
 @pass_app
-def halt(app: App, reason: str) -> None:
-    """Stop all new orders (persisted; survives restarts; lifted only by `resume`)."""
+def halt(app: App, reason: str, cancel_open: bool, json_here: bool) -> None:
+    """Stop all new orders (persisted; survives restarts; lifted only by `resume`).
+
+    Already halted: the first reason stands (it is the one that explains the stop)."""
     import getpass
 
     journal = app.open_journal()
     try:
-        state = journal.set_halt(True, reason=reason, by=getpass.getuser())
+        before = journal.halt_state()
+        state = before if before.halted else journal.set_halt(True, reason=reason,
+                                                               by=getpass.getuser())
     finally:
         journal.close()
-    if app.json_output:
-        echo_json({"halted": True, "reason": state.reason, "at": state.at})
+    as_json = app.json_output or json_here
+    report = None
+    if cancel_open:
+        from arbexec.cli_desk import run_cancel_open
+
+        report = run_cancel_open(app)
+    if as_json:
+        echo_json({"halted": True, "already_halted": before.halted, "reason": state.reason,
+                   "by": state.by, "at": state.at,
+                   **({} if report is None else {"cancel": report})})
     else:
-        click.echo(f"halted: {reason} (journal {app.journal_path}); lift with `arbexec resume`")
+        if before.halted:
+            click.echo(f"already halted since {_when(state.at)} by {state.by}: {state.reason} "
+                       f"(reason kept; journal {app.journal_path})")
+        else:
+            click.echo(f"halted: {reason} (journal {app.journal_path}); lift with "
+                       "`arbexec resume`")
+        if report is not None:
+            from arbexec.cli_desk import print_cancel_report
+
+            print_cancel_report(report, as_json=False)
+    if report is not None and not report["complete"]:
+        from arbexec.cli_desk import EXIT_ATTENTION
+
+        sys.exit(EXIT_ATTENTION)
+
+
+def _when(at: Any) -> str:
+    return "?" if at is None else at.isoformat(timespec="seconds")
 
 
 @cli.command()
+@click.option("--json", "json_here", is_flag=True, help="Machine-readable output.")
 @pass_app
-def resume(app: App) -> None:
+def resume(app: App, json_here: bool) -> None:
     """Lift the halt."""
     import getpass
 
     journal = app.open_journal()
     try:
-        journal.set_halt(False, reason=None, by=getpass.getuser())
+        before = journal.halt_state()
+        if before.halted:
+            journal.set_halt(False, reason=None, by=getpass.getuser())
     finally:
         journal.close()
-    if app.json_output:
-        echo_json({"halted": False})
+    if app.json_output or json_here:
+        echo_json({"halted": False, "was_halted": before.halted})
+    elif before.halted:
+        click.echo(f"resumed: new orders allowed (halt was: {before.reason}; journal "
+                   f"{app.journal_path})")
     else:
-        click.echo(f"resumed: new orders allowed (journal {app.journal_path})")
+        click.echo(f"not halted: nothing to resume (journal {app.journal_path})")
 
 
 # ---------------------------------------------------------------------------- risk
@@ -825,9 +863,10 @@ def reconcile(app: App, rebaseline: bool) -> None:
 
 
 def _register_core_extras() -> None:
-    from arbexec.cli_arb import register
+    from arbexec import cli_arb, cli_desk
 
-    register(cli)
+    cli_arb.register(cli)
+    cli_desk.register(cli)
 
 
 _register_core_extras()
