@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from arbexec.exit_codes import ATTENTION as EXIT_ATTENTION
+
 if TYPE_CHECKING:
     from arbexec.app import Runtime
     from arbexec.config import Deployment
@@ -308,6 +310,8 @@ def run(app: App, source: str | None, policy: str | None, quiet: bool) -> None:
         echo_json({"summary": summary.as_dict()})
     else:
         click.echo(summary.render())
+    if summary.attention:
+        sys.exit(EXIT_ATTENTION)
 
 
 def _short(text: str) -> str:
@@ -611,7 +615,7 @@ def audit(app: App, show_events: bool, kinds: tuple[str, ...], key: str | None,
     import json
 
     from arbexec.model import utc_datetime
-    from arbexec.sinks.render import result_to_dict
+    from arbexec.sinks.render import limit_text, result_to_dict
 
     fmt = fmt or ("json" if app.json_output else "table")
 
@@ -662,7 +666,8 @@ def audit(app: App, show_events: bool, kinds: tuple[str, ...], key: str | None,
             else:
                 click.echo(f"{row['status']:<16} {row['request_id']:<16} {row['venue']} "
                            f"{row['market']} {row['side']} {row['quantity']} {row['outcome']} "
-                           f"@<={row['limit_price']} filled {row['filled_quantity']}"
+                           f"{limit_text(row['side'], row['limit_price'])} "
+                           f"filled {row['filled_quantity']}"
                            + (f" @{row['average_price']}" if row['average_price'] else "")
                            + (f" [{row['reason_code']}] {row['reason']}" if row['reason'] else ""))
         if not rows:
@@ -713,8 +718,6 @@ def halt(app: App, reason: str, cancel_open: bool, json_here: bool) -> None:
 
             print_cancel_report(report, as_json=False)
     if report is not None and not report["complete"]:
-        from arbexec.cli_desk import EXIT_ATTENTION
-
         sys.exit(EXIT_ATTENTION)
 
 

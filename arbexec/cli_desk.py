@@ -11,9 +11,7 @@ from typing import Any
 
 import click
 
-#: Exit status of ``cancel-all`` / ``halt --cancel-open`` when an order could not be
-#: cancelled (docs/user-guide.md lists every exit status).
-EXIT_ATTENTION = 3
+from arbexec.exit_codes import ATTENTION as EXIT_ATTENTION
 
 
 def json_option(command: Any) -> Any:

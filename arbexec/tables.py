@@ -55,9 +55,9 @@ def money(value: Decimal | str | None) -> str:
 def price_limit(side: str | None, price: Decimal | str | None) -> str:
     """A limit as a person reads it: a BUY pays at most (``@<=0.55``), a SELL takes at
     least (``@>=0.55``)."""
-    if price is None:
-        return ""
-    return f"@>={price}" if side == "SELL" else f"@<={price}"
+    from arbexec.sinks.render import limit_text
+
+    return "" if price is None else limit_text(side, price)
 
 
 def average(price: Decimal | str | None) -> str:

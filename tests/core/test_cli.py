@@ -104,7 +104,8 @@ def test_config_check_names_missing_plugins(tmp_path: Path) -> None:
     result = invoke(tmp_path, "config", "check", extra="[venues.x]\ntype = 'zebra'\n")
     assert result.exit_code == 2
     assert "venues.x: unknown exchange 'zebra'" in result.output
-    assert "pip install arbexec-zebra" in result.output
+    assert "pip install ./plugins/arbexec-zebra" in result.output
+    assert "pip install arbexec-" not in result.output  # not on the public index
 
 
 def test_config_check_passes_the_default(tmp_path: Path) -> None:

@@ -301,3 +301,97 @@ def test_pairs_lists_state_legs_edge_and_unwind_loss_from_the_journal(desk: Path
         ("a", "paper-a", "FILLED"), ("b", "paper-b", "FILLED")]
     table = invoke("pairs").output
     assert "HEDGED" in table and "paper-a M YES" in table and "edge" in table
+
+
+# ---------------------------------------------------------------------------- run summary
+
+LINE = ('{{"request_id": "{rid}", "venue": "paper", "market": "PAPER-FED-CUT", '
+        '"outcome": "YES", "side": "BUY", "quantity": "5", "limit_price": "{price}", '
+        '"time_in_force": "{tif}"}}')
+
+
+def run_file(*lines: str, json_output: bool = False) -> Result:
+    Path("requests.jsonl").write_text("\n".join(lines) + "\n")
+    return invoke(*(["--json"] if json_output else []), "run", "requests.jsonl")
+
+
+def test_a_duplicate_inside_one_file_is_printed_and_named_in_the_summary(desk: Path) -> None:
+    line = LINE.format(rid="twice", price="0.90", tif="IOC")
+    result = run_file(line, line)
+    assert result.exit_code == 0, result.output
+    rows = [r for r in result.output.splitlines() if r.startswith("FILLED")]
+    assert len(rows) == 2 and "(duplicate key: nothing sent)" in rows[1]
+    assert "duplicates: 1 (idempotency key already executed; nothing sent): twice" in (
+        result.output)
+
+
+def test_the_summary_breaks_outcomes_down_by_venue_and_reason_and_points_at_the_journal(
+        desk: Path) -> None:
+    result = run_file(LINE.format(rid="fills", price="0.90", tif="IOC"),
+                      LINE.format(rid="rests", price="0.05", tif="GTC"),
+                      LINE.format(rid="offgrid", price="0.055", tif="IOC"))
+    assert result.exit_code == 0, result.output
+    assert "by venue:  paper filled 1, open 1, denied 1" in result.output
+    assert "reasons:   off_grid 1" in result.output
+    assert "journal:   journal.sqlite3" in result.output
+    assert "still open: 1 order(s)" in result.output
+    summary = json.loads(run_file(LINE.format(rid="again", price="0.90", tif="IOC"),
+                                  json_output=True).output.strip().splitlines()[-1])["summary"]
+    assert summary["by_venue"] == {"paper": {"FILLED": 1}}
+    assert summary["still_open"] == 1 and summary["needs_attention"] == []
+
+
+def test_a_run_that_leaves_an_order_unknown_exits_3_and_says_why(
+        desk: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from arbexec.errors import AmbiguousSubmission, NetworkError
+
+    async def lost(self: Any, order: Any) -> Any:
+        raise AmbiguousSubmission("the answer was lost", venue="paper")
+
+    async def unreachable(self: Any, identity: str) -> Any:
+        raise NetworkError("connect failed", venue="paper")
+
+    monkeypatch.setattr(PaperExchange, "create_order", lost)
+    monkeypatch.setattr(PaperExchange, "lookup_order", unreachable)
+    result = run_file(LINE.format(rid="lost", price="0.90", tif="IOC"))
+    assert result.exit_code == 3, result.output
+    assert "ATTENTION: 1 order(s) still UNKNOWN" in result.output
+    assert "`arbexec reconcile`" in result.output
+
+
+def test_a_run_halted_on_the_way_exits_3(desk: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from arbexec import runner
+
+    real = runner._what_is_left
+
+    def halted_meanwhile(summary: Any, runtime: Any, halted_before: bool) -> None:
+        runtime.journal.set_halt(True, reason="pair exposed", by="engine")
+        real(summary, runtime, halted_before)
+
+    monkeypatch.setattr(runner, "_what_is_left", halted_meanwhile)
+    result = run_file(LINE.format(rid="one", price="0.90", tif="IOC"))
+    assert result.exit_code == 3, result.output
+    assert "ATTENTION: trading was halted during the run: pair exposed" in result.output
+
+
+def test_a_sell_shows_its_floor(desk: Path) -> None:
+    place("BUY", "5", "0.90", "IOC")
+    result = invoke("order", "place", "--venue", "paper", "--market", MARKET, "--outcome",
+                    "YES", "--side", "SELL", "--quantity", "2", "--price", "0.05", "--tif",
+                    "IOC")
+    assert "SELL 2 YES @>=0.05" in result.output
+    assert "@>=0.05" in invoke("audit").output
+
+
+def test_a_pair_result_prints_as_a_row_in_a_run(desk: Path) -> None:
+    (desk / "deploy.toml").write_text(PAIRS_DEPLOY)
+    pair = {"pair_id": "row-1", "quantity": "10", "max_unwind_loss": "1",
+            "legs": [{"venue": "paper-a", "market": "M", "outcome": "YES", "limit_price": "0.41"},
+                     {"venue": "paper-b", "market": "M", "outcome": "NO", "limit_price": "0.46"}]}
+    result = run_file(json.dumps({"pair": pair}))
+    assert result.exit_code == 0, result.output
+    assert "[pair.result]" not in result.output and "{'" not in result.output
+    (row,) = [line for line in result.output.splitlines() if "row-1" in line
+              and "hedged" in line]
+    assert row.startswith("HEDGED") and "10/10 hedged" in row
+    assert "pairs:     hedged 1" in result.output
