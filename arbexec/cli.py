@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from arbexec.exit_codes import ATTENTION as EXIT_ATTENTION
+
 if TYPE_CHECKING:
     from arbexec.app import Runtime
     from arbexec.config import Deployment
@@ -254,6 +256,13 @@ def config_check(app: App, policy: str | None) -> None:
                 run_async(venue.aclose())
         except ConfigError as exc:
             problems.append(str(exc))
+    if app.json_output:
+        echo_json({"ok": not problems, "problems": problems, "source": str(deployment.source),
+                   "venues": [{"name": v.name, "type": v.type} for v in deployment.venues],
+                   "journal": str(app.journal_path)})
+        if problems:
+            sys.exit(2)
+        return
     if problems:
         for problem in problems:
             click.echo(f"error: {problem}", err=True)
@@ -310,6 +319,8 @@ def run(app: App, source: str | None, policy: str | None, quiet: bool) -> None:
         click.echo(summary.render())
     if summary.journal_problem:
         raise SystemExit(1)  # a run whose journal stopped taking orders did not succeed
+    if summary.attention:
+        sys.exit(EXIT_ATTENTION)
 
 
 def _short(text: str) -> str:
@@ -464,10 +475,11 @@ def orders(app: App, statuses: tuple[str, ...], only_open: bool, venue: str | No
     """List orders from the journal."""
     import time
 
+    from arbexec.cli_options import parse_statuses
     from arbexec.journal import NON_FINAL
     from arbexec.sinks.render import result_row, result_to_dict
 
-    wanted = tuple(s.upper() for s in statuses) or (NON_FINAL if only_open else ())
+    wanted = parse_statuses(statuses) or (NON_FINAL if only_open else ())
     while True:
         journal = app.open_journal()
         try:
@@ -599,36 +611,38 @@ def book(app: App, venue: str, market: str, depth: int) -> None:
 @click.option("--venue")
 @click.option("--market")
 @click.option("--status", "statuses", multiple=True)
-@click.option("--since", help="ISO-8601 time (with timezone).")
-@click.option("--until", help="ISO-8601 time (with timezone).")
+@click.option("--since", help="From this time: ISO-8601 with timezone, a span back from now "
+              "(30m, 1h, 2d), today or yesterday (UTC).")
+@click.option("--until", help="Before this time (same forms as --since).")
 @click.option("--tag", help="NAME=VALUE: orders whose request carried this tag.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N rows (the latest).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default=None,
               help="Output format (default: table, or json with --json).")
 @pass_app
 def audit(app: App, show_events: bool, kinds: tuple[str, ...], key: str | None,
           request_id: str | None, venue: str | None, market: str | None,
           statuses: tuple[str, ...], since: str | None, until: str | None, tag: str | None,
-          fmt: str | None) -> None:
+          limit: int | None, fmt: str | None) -> None:
     """Query the journal: orders (default) or the append-only event history."""
     import csv
     import json
 
-    from arbexec.model import utc_datetime
-    from arbexec.sinks.render import result_to_dict
+    from arbexec.cli_options import parse_statuses, parse_tag, parse_when
+    from arbexec.sinks.render import limit_text, result_to_dict
 
     fmt = fmt or ("json" if app.json_output else "table")
-
-    def when(value: str | None, name: str) -> Any:
-        if value is None:
-            return None
-        try:
-            return utc_datetime(value)
-        except (TypeError, ValueError) as exc:
-            raise click.BadParameter(f"{exc}", param_hint=name) from None
-
-    since_at, until_at = when(since, "--since"), when(until, "--until")
-    from arbexec.cli_options import parse_tag
-
+    since_at = None if since is None else parse_when(since, "--since")
+    until_at = None if until is None else parse_when(until, "--until")
+    wanted = parse_statuses(statuses)
+    if show_events:
+        refused = [name for name, value in (("--venue", venue), ("--market", market),
+                                            ("--status", statuses), ("--tag", tag)) if value]
+        if refused:
+            raise click.UsageError(f"{', '.join(refused)} filter orders, not events; with "
+                                   "--events use --kind, --key, --request-id, --since, "
+                                   "--until and --limit")
+    elif kinds:
+        raise click.UsageError("--kind filters events: add --events")
     tag_pair = None if tag is None else parse_tag(tag)
     journal = app.open_journal()
     try:
@@ -637,18 +651,21 @@ def audit(app: App, show_events: bool, kinds: tuple[str, ...], key: str | None,
             for seq, event in journal.events(kinds=kinds, key=key):
                 if (since_at and event.at < since_at) or (until_at and event.at >= until_at):
                     continue
+                if request_id is not None and event.request_id != request_id:
+                    continue
                 rows.append({"seq": seq, "at": event.at.isoformat(), "kind": event.kind,
                              "request_id": event.request_id,
-                             "data": json.dumps(dict(event.data), default=str)})
+                             "data": json.loads(json.dumps(dict(event.data), default=str))})
         else:
-            found = journal.query(venue=venue, market=market,
-                                  status=tuple(s.upper() for s in statuses), since=since_at,
+            found = journal.query(venue=venue, market=market, status=wanted, since=since_at,
                                   until=until_at, request_id=request_id, tag=tag_pair)
             if key is not None:
                 found = [r for r in found if r.idempotency_key == key]
             rows = [result_to_dict(r.to_result()) for r in found]
     finally:
         journal.close()
+    if limit is not None:
+        rows = rows[-limit:]
     if fmt == "json":
         echo_json(rows)
     elif fmt == "csv":
@@ -661,11 +678,13 @@ def audit(app: App, show_events: bool, kinds: tuple[str, ...], key: str | None,
     else:
         for row in rows:
             if show_events:
-                click.echo(f"{row['seq']:>6} {row['at']} {row['kind']:<16} {row['data']}")
+                data = json.dumps(row["data"], separators=(",", ":"))
+                click.echo(f"{row['seq']:>6} {row['at']} {row['kind']:<16} {data}")
             else:
                 click.echo(f"{row['status']:<16} {row['request_id']:<16} {row['venue']} "
                            f"{row['market']} {row['side']} {row['quantity']} {row['outcome']} "
-                           f"@<={row['limit_price']} filled {row['filled_quantity']}"
+                           f"{limit_text(row['side'], row['limit_price'])} "
+                           f"filled {row['filled_quantity']}"
                            + (f" @{row['average_price']}" if row['average_price'] else "")
                            + (f" [{row['reason_code']}] {row['reason']}" if row['reason'] else ""))
         if not rows:
@@ -677,37 +696,73 @@ def audit(app: App, show_events: bool, kinds: tuple[str, ...], key: str | None,
 
 @cli.command()
 @click.option("--reason", default="manual halt", show_default=True)
+@click.option("--cancel-open", is_flag=True,
+              help="Then cancel every resting order on every venue, and report.")
+@click.option("--json", "json_here", is_flag=True, help="Machine-readable output.")
 @pass_app
-def halt(app: App, reason: str) -> None:
-    """Stop all new orders (persisted; survives restarts; lifted only by `resume`)."""
+def halt(app: App, reason: str, cancel_open: bool, json_here: bool) -> None:
+    """Stop all new orders (persisted; survives restarts; lifted only by `resume`).
+
+    Already halted: the first reason stands (it is the one that explains the stop)."""
     import getpass
 
     journal = app.open_journal()
     try:
-        state = journal.set_halt(True, reason=reason, by=getpass.getuser())
+        before = journal.halt_state()
+        state = before if before.halted else journal.set_halt(True, reason=reason,
+                                                               by=getpass.getuser())
     finally:
         journal.close()
-    if app.json_output:
-        echo_json({"halted": True, "reason": state.reason, "at": state.at})
+    as_json = app.json_output or json_here
+    report = None
+    if cancel_open:
+        from arbexec.cli_desk import run_cancel_open
+
+        report = run_cancel_open(app)
+    if as_json:
+        echo_json({"halted": True, "already_halted": before.halted, "reason": state.reason,
+                   "by": state.by, "at": state.at,
+                   **({} if report is None else {"cancel": report})})
     else:
-        click.echo(f"halted: {reason} (journal {app.journal_path}); lift with `arbexec resume`")
+        if before.halted:
+            click.echo(f"already halted since {_when(state.at)} by {state.by}: {state.reason} "
+                       f"(reason kept; journal {app.journal_path})")
+        else:
+            click.echo(f"halted: {reason} (journal {app.journal_path}); lift with "
+                       "`arbexec resume`")
+        if report is not None:
+            from arbexec.cli_desk import print_cancel_report
+
+            print_cancel_report(report, as_json=False)
+    if report is not None and not report["complete"]:
+        sys.exit(EXIT_ATTENTION)
+
+
+def _when(at: Any) -> str:
+    return "?" if at is None else at.isoformat(timespec="seconds")
 
 
 @cli.command()
+@click.option("--json", "json_here", is_flag=True, help="Machine-readable output.")
 @pass_app
-def resume(app: App) -> None:
+def resume(app: App, json_here: bool) -> None:
     """Lift the halt."""
     import getpass
 
     journal = app.open_journal()
     try:
-        journal.set_halt(False, reason=None, by=getpass.getuser())
+        before = journal.halt_state()
+        if before.halted:
+            journal.set_halt(False, reason=None, by=getpass.getuser())
     finally:
         journal.close()
-    if app.json_output:
-        echo_json({"halted": False})
+    if app.json_output or json_here:
+        echo_json({"halted": False, "was_halted": before.halted})
+    elif before.halted:
+        click.echo(f"resumed: new orders allowed (halt was: {before.reason}; journal "
+                   f"{app.journal_path})")
     else:
-        click.echo(f"resumed: new orders allowed (journal {app.journal_path})")
+        click.echo(f"not halted: nothing to resume (journal {app.journal_path})")
 
 
 # ---------------------------------------------------------------------------- risk
@@ -829,9 +884,30 @@ def reconcile(app: App, rebaseline: bool) -> None:
 
 
 def _register_core_extras() -> None:
-    from arbexec.cli_arb import register
+    from arbexec import cli_arb, cli_desk
 
-    register(cli)
+    cli_arb.register(cli)
+    cli_desk.register(cli)
+    _add_json_options(cli)
+
+
+def _json_here(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        app = ctx.find_object(App)
+        if app is not None:
+            app.json_output = True
+
+
+def _add_json_options(group: click.Group) -> None:
+    """``--json`` on every core command that prints (``arbexec orders --json`` means
+    ``arbexec --json orders``), unless the command declares its own."""
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _add_json_options(command)
+        elif not any("--json" in getattr(p, "opts", ()) for p in command.params):
+            command.params.append(click.Option(
+                ["--json"], is_flag=True, expose_value=False, callback=_json_here,
+                help="Machine-readable output (as `arbexec --json`)."))
 
 
 _register_core_extras()

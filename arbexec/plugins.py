@@ -383,7 +383,7 @@ class PluginHost:
         if name in specs:
             return specs[name]
         label = kind.replace("_", " ")
-        hint = f"; install the plugin that provides it (pip install arbexec-{name})" if (
+        hint = f"; install the plugin that provides it ({install_hint(name)})" if (
             kind == "exchange") else ""
         failed = self.failures()
         failed_hint = (
@@ -396,3 +396,10 @@ class PluginHost:
         raise UnknownNameError(
             f"{prefix}unknown {label} {name!r}; available: {available}{hint}{failed_hint}"
         )
+
+
+def install_hint(venue: str) -> str:
+    """How to install a venue plugin: from the repository, since arbexec's packages are not
+    on the public index (a name there could be anyone's package)."""
+    return (f"a venue of the arbexec repository installs from a checkout: "
+            f"pip install ./plugins/arbexec-{venue}; arbexec packages are not on PyPI")

@@ -56,3 +56,8 @@ class PositionBook:
             self._day = day
             self._today = ZERO
         return self._today
+
+    def holdings(self) -> dict[tuple[str, str, str], CostBasis]:
+        """A copy of every (venue, market, outcome) position's quantity and cost basis."""
+        return {key: CostBasis(quantity=b.quantity, cost=b.cost)
+                for key, b in self._basis.items()}

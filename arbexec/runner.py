@@ -62,6 +62,7 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
         ack = loop.create_task(source.ack(item))
         ack.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
+    halted_before = runtime.journal.halt_state().halted
     try:
         await engine.start()
         await engine.reconcile()
@@ -98,6 +99,7 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
                 raise
         if tasks:
             await asyncio.gather(*list(tasks), return_exceptions=True)
+        _what_is_left(summary, runtime, halted_before)
     finally:
         summary.wall_seconds = time.perf_counter() - started
         problem = runtime.journal.unusable
@@ -122,8 +124,25 @@ def _count(summary: RunSummary, result: Any) -> None:
     if isinstance(result, ExecutionResult):
         summary.add(result)
     else:
+        summary.add_pair(result.pair_id, result.state.value, result.duplicate)
         for leg in getattr(result, "legs", ()):
             summary.add(leg.result)
+
+
+def _what_is_left(summary: RunSummary, runtime: Runtime, halted_before: bool) -> None:
+    """Point at the journal and at what is still open, unconfirmed, or halted."""
+    from arbexec.model import OrderStatus
+
+    journal = runtime.journal
+    summary.journal = str(journal.path)
+    for row in journal.non_final():
+        if row.status in (OrderStatus.UNKNOWN, OrderStatus.PENDING):
+            summary.unknown_left.append(row.request_id)
+        else:
+            summary.still_open += 1
+    halt = journal.halt_state()
+    if halt.halted and not halted_before:
+        summary.halted_during_run = halt.reason or "halted"
 
 
 def _on_interrupt(stop: asyncio.Event, loop: asyncio.AbstractEventLoop) -> None:

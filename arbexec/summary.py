@@ -1,4 +1,5 @@
-"""The end-of-run summary: what happened to every request, with money and latency figures."""
+"""The end-of-run summary: what happened to every request, with money and latency figures,
+and what still needs a person (UNKNOWN orders left, EXPOSED pairs, a halt during the run)."""
 
 from __future__ import annotations
 
@@ -35,12 +36,27 @@ class RunSummary:
     errors: int = 0  # requests whose execution raised (a bug), reported on stderr
     journal_problem: str | None = None  # the journal stopped taking orders: exit non-zero
     partial: int = 0  # filled in part, whatever their state (resting, cancelled, expired)
+    reasons: Counter[str] = field(factory=Counter)  # reason codes of non-duplicates
+    by_venue: dict[str, Counter[str]] = field(factory=dict)  # venue -> status -> count
+    duplicate_ids: list[str] = field(factory=list)
+    pair_states: Counter[str] = field(factory=Counter)
+    exposed_pairs: list[str] = field(factory=list)
+    #: filled in at the end of the run, from the journal
+    journal: str | None = None
+    still_open: int = 0  # resting on their venues (OPEN, PARTIALLY_FILLED)
+    unknown_left: list[str] = field(factory=list)  # request ids still UNKNOWN or PENDING
+    halted_during_run: str | None = None  # the halt's reason, if the run was halted
 
     def add(self, result: ExecutionResult) -> None:
         self.statuses[result.status.value] += 1
+        if result.venue:
+            self.by_venue.setdefault(result.venue, Counter())[result.status.value] += 1
         if result.duplicate:
             self.duplicates += 1
+            self.duplicate_ids.append(result.request_id)
             return
+        if result.reason_code:
+            self.reasons[result.reason_code] += 1
         if result.reason_code == "invalid_request":
             self.invalid += 1
         if (result.quantity is not None and 0 < result.filled_quantity < result.quantity):
@@ -58,9 +74,31 @@ class RunSummary:
         if result.latency_ack_ms is not None:
             self.ack_latencies_ms.append(result.latency_ack_ms)
 
+    def add_pair(self, pair_id: str, state: str, duplicate: bool) -> None:
+        self.pair_states[state] += 1
+        if state == "EXPOSED" and not duplicate:
+            self.exposed_pairs.append(pair_id)
+
     @property
     def total(self) -> int:
         return sum(self.statuses.values()) + self.errors
+
+    @property
+    def attention(self) -> list[str]:
+        """What a person must look at: empty when the run ended cleanly."""
+        needs = []
+        if self.unknown_left:
+            needs.append(f"{len(self.unknown_left)} order(s) still UNKNOWN (the venue has not "
+                         "confirmed them): `arbexec reconcile`")
+        if self.exposed_pairs:
+            needs.append(f"pair(s) EXPOSED: {', '.join(self.exposed_pairs)} (`arbexec pairs`)")
+        if self.halted_during_run:
+            needs.append(f"trading was halted during the run: {self.halted_during_run} "
+                         "(`arbexec status`; `arbexec resume` lifts it)")
+        if self.errors:
+            needs.append(f"{self.errors} request(s) failed with an error (see stderr): "
+                         "`arbexec reconcile`")
+        return needs
 
     def as_dict(self) -> dict[str, Any]:
         lat = self.latencies_ms
@@ -86,6 +124,16 @@ class RunSummary:
             "requests_per_second": (
                 round(self.total / self.wall_seconds, 1) if self.wall_seconds > 0 else None
             ),
+            "reasons": dict(sorted(self.reasons.items())),
+            "by_venue": {v: dict(sorted(c.items())) for v, c in sorted(self.by_venue.items())},
+            "duplicate_requests": list(self.duplicate_ids),
+            "pairs": dict(sorted(self.pair_states.items())),
+            "exposed_pairs": list(self.exposed_pairs),
+            "still_open": self.still_open,
+            "unknown_left": list(self.unknown_left),
+            "halted_during_run": self.halted_during_run,
+            "journal": self.journal,
+            "needs_attention": self.attention,
         }
 
     def render(self) -> str:
@@ -104,9 +152,24 @@ class RunSummary:
         if self.partial:
             lines.append(f"  partially filled: {self.partial} (some contracts filled; the rest "
                          "cancelled, expired or resting)")
+        if self.by_venue:
+            lines.append("  by venue:  " + "; ".join(
+                f"{venue} " + ", ".join(f"{s.lower().replace('_', ' ')} {c[s]}"
+                                        for s in order if c.get(s))
+                for venue, c in sorted(self.by_venue.items())))
+        if self.reasons:
+            lines.append("  reasons:   " + ", ".join(
+                f"{code} {n}" for code, n in sorted(self.reasons.items(),
+                                                    key=lambda item: (-item[1], item[0]))))
+        if self.pair_states:
+            lines.append("  pairs:     " + ", ".join(
+                f"{state.lower()} {n}" for state, n in sorted(self.pair_states.items())))
         if self.duplicates:
+            shown = ", ".join(self.duplicate_ids[:10]) + (
+                f" and {len(self.duplicate_ids) - 10} more" if len(self.duplicate_ids) > 10
+                else "")
             lines.append(f"  duplicates: {self.duplicates} (idempotency key already executed; "
-                         "nothing sent)")
+                         f"nothing sent): {shown}")
         if self.errors:
             lines.append(f"  errors:    {self.errors} (see stderr; run `arbexec reconcile`)")
         if self.journal_problem:
@@ -120,6 +183,13 @@ class RunSummary:
         if lat["p50"] is not None:
             lines.append(f"  latency:   p50 {lat['p50']}ms  p90 {lat['p90']}ms  "
                          f"p99 {lat['p99']}ms  max {lat['max']}ms (request to final or report)")
+        if self.journal is not None:
+            lines.append(f"  journal:   {self.journal}")
+            if self.still_open:
+                lines.append(f"  still open: {self.still_open} order(s) resting on their venues "
+                             "(`arbexec orders --open`; `arbexec cancel-all` cancels them)")
+        for need in self.attention:
+            lines.append(f"  ATTENTION: {need}")
         return "\n".join(lines)
 
 

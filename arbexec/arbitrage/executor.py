@@ -626,8 +626,14 @@ class PairExecutor:
         self.engine.hub.emit(event)
 
     def _emit(self, result: PairResult) -> PairResult:
+        """Journal the pair's result (``arbexec pairs`` reads it) and tell the sinks."""
+        figures = pair_result_to_dict(result)
+        if not result.duplicate:
+            self.engine.journal.append_events([Event(
+                kind="pair.result", request_id=result.pair_id, data={"result": figures})],
+                key=result.pair_id)
         self.engine.hub.emit(Event(kind="pair.result", request_id=result.pair_id, data={
-            "result": pair_result_to_dict(result), "result_obj": result}))
+            "result": figures, "result_obj": result}))
         return result
 
 

@@ -153,7 +153,9 @@ class Engine:
         return self._execute_into(request, future)
 
     async def _duplicate_of(self, running: asyncio.Future[ExecutionResult]) -> ExecutionResult:
-        return as_duplicate(await asyncio.shield(running))
+        """The answer to a request whose key is already executing: reported like every
+        other result (a duplicate inside one file is printed, not only counted)."""
+        return self._recorder.result(as_duplicate(await asyncio.shield(running)))
 
     async def _execute_into(self, request: OrderRequest,
                             future: asyncio.Future[ExecutionResult]) -> ExecutionResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -14,7 +15,7 @@ from arbexec.errors import ConfigError
 from arbexec.events import Event
 from arbexec.model import ExecutionResult
 from arbexec.sinks.base import SinkSettings
-from arbexec.sinks.render import result_row
+from arbexec.sinks.render import pair_row, result_row
 
 
 def _event_dict(event: Event) -> dict[str, Any]:
@@ -81,7 +82,12 @@ class StdoutSink:
                 self.stream.write(json.dumps(event.data["result"], separators=(",", ":")) + "\n")
             else:
                 self.stream.write(result_row(result) + "\n")
-        elif self.show_events or event.kind in ("alert", "halt", "risk.breaker", "pair.result"):
+        elif event.kind == "pair.result" and isinstance(event.data.get("result"), Mapping):
+            if self.json_output:
+                self.stream.write(dumps(_event_dict(event)) + "\n")
+            else:
+                self.stream.write(pair_row(event.data["result"]) + "\n")
+        elif self.show_events or event.kind in ("alert", "halt", "risk.breaker"):
             if self.json_output:
                 self.stream.write(dumps(_event_dict(event)) + "\n")
             else:

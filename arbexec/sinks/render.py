@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -46,12 +47,15 @@ def result_to_dict(result: ExecutionResult) -> dict[str, Any]:
 
 
 def result_row(result: ExecutionResult) -> str:
-    """``FILLED  r-12  paper PAPER-FED-CUT  BUY 40 YES @<=0.55  filled 40 @0.54  fee 0.12``"""
+    """``FILLED  r-12  paper PAPER-FED-CUT  BUY 40 YES @<=0.55  filled 40 @0.54  fee 0.12``
+
+    A BUY's limit is a ceiling (``@<=``), a SELL's a floor (``@>=``)."""
     if result.reason_code == "invalid_request":
         return f"{result.status.value:<16}  {result.reason}"
+    side = result.side.value if result.side else "?"
     what = (
-        f"{result.side.value if result.side else '?'} {result.quantity or ''} "
-        f"{result.outcome.value if result.outcome else ''} @<={result.limit_price or ''}"
+        f"{side} {result.quantity or ''} {result.outcome.value if result.outcome else ''} "
+        f"{limit_text(side, result.limit_price)}"
     ).strip()
     parts = [f"{result.status.value:<16}", f"{result.request_id:<14}",
              f"{result.venue} {result.market}", what]
@@ -65,4 +69,37 @@ def result_row(result: ExecutionResult) -> str:
         parts.append("(duplicate key: nothing sent)")
     if result.latency_final_ms is not None:
         parts.append(f"{result.latency_final_ms:.2f}ms")
+    return "  ".join(parts)
+
+
+def limit_text(side: str | None, price: Decimal | str | None) -> str:
+    """``@<=0.55`` for a BUY (pays at most), ``@>=0.55`` for a SELL (takes at least)."""
+    if price is None or price == "":
+        return "@"
+    return f"@>={price}" if side == "SELL" else f"@<={price}"
+
+
+def pair_row(result: Mapping[str, Any]) -> str:
+    """A pair's result (``pair_result_to_dict``) as one row, for the stdout sink:
+    ``HEDGED    arb-1  10/10 hedged  edge 0.35  unwind loss 0  [a FILLED 10@0.41; ...]``"""
+    parts = [f"{result.get('state', '?'):<8}", str(result.get("pair_id", "?")),
+             f"{result.get('hedged_quantity')}/{result.get('quantity')} hedged"]
+    if result.get("realised_edge") not in (None, "0"):
+        parts.append(f"edge {result['realised_edge']}")
+    fees = result.get("fees") or {}
+    if fees:
+        parts.append("fees " + " ".join(f"{v} {f}" for v, f in fees.items()))
+    if result.get("unwind_loss") not in (None, "0"):
+        parts.append(f"unwind loss {result['unwind_loss']}")
+    if result.get("exposed_quantity") not in (None, "0"):
+        parts.append(f"EXPOSED {result['exposed_quantity']}")
+    legs = [f"{leg.get('leg')} {leg.get('status')} {leg.get('filled_quantity')}"
+            + (f"@{leg['average_price']}" if leg.get("average_price") else "")
+            for leg in result.get("legs") or ()]
+    if legs:
+        parts.append("[" + "; ".join(legs) + "]")
+    if result.get("reason"):
+        parts.append(f"[{result.get('reason_code')}] {result['reason']}")
+    if result.get("duplicate"):
+        parts.append("(duplicate pair key: nothing sent)")
     return "  ".join(parts)

@@ -104,7 +104,8 @@ def test_config_check_names_missing_plugins(tmp_path: Path) -> None:
     result = invoke(tmp_path, "config", "check", extra="[venues.x]\ntype = 'zebra'\n")
     assert result.exit_code == 2
     assert "venues.x: unknown exchange 'zebra'" in result.output
-    assert "pip install arbexec-zebra" in result.output
+    assert "pip install ./plugins/arbexec-zebra" in result.output
+    assert "pip install arbexec-" not in result.output  # not on the public index
 
 
 def test_config_check_passes_the_default(tmp_path: Path) -> None:
@@ -152,7 +153,8 @@ HELP_PROBE = (
     "import sys\nfrom arbexec.cli import main\ntry:\n    main(['--help'])\n"
     "except SystemExit:\n    pass\n"
     "print([m for m in ('eth_account', 'cryptography', 'coincurve', 'httpx', 'pluggy', "
-    "'arbexec.engine', 'arbexec_polymarket.signing', 'arbexec_kalshi.signing') "
+    "'arbexec.engine', 'arbexec_polymarket.signing', 'arbexec_kalshi.signing', 'rich', "
+    "'arbexec.tables', 'arbexec.desk') "
     "if m in sys.modules])"
 )
 
@@ -162,7 +164,7 @@ def test_help_imports_nothing_heavy_and_lists_plugin_commands(tmp_path: Path) ->
     first = subprocess.run([sys.executable, "-c", HELP_PROBE], capture_output=True, text=True,
                            check=True, env=env)
     assert "'pluggy'" in first.stdout.splitlines()[-1]  # no index yet: plugins were loaded
-    for heavy in ("eth_account", "cryptography", "coincurve", "httpx"):
+    for heavy in ("eth_account", "cryptography", "coincurve", "httpx", "rich", "arbexec.desk"):
         assert heavy not in first.stdout.splitlines()[-1]
     second = subprocess.run([sys.executable, "-c", HELP_PROBE], capture_output=True,
                             text=True, check=True, env=env)

@@ -99,7 +99,8 @@ def test_unknown_name_says_what_is_available_and_what_failed(fake_dists: Path) -
         host.require("exchange", "nosuchvenue", where="deploy.toml:venues.x")
     message = str(info.value)
     assert "deploy.toml:venues.x" in message and "nosuchvenue" in message
-    assert "pip install arbexec-nosuchvenue" in message
+    assert "pip install ./plugins/arbexec-nosuchvenue" in message
+    assert "pip install arbexec-" not in message  # the public index has no arbexec packages
     assert "fakebroken" in message or "fake-arbexec-plugins" in message
 
 

@@ -73,7 +73,7 @@ def test_an_uninstalled_plugin_disappears(tmp_path: Path) -> None:
     check = arbexec("-c", "deploy.toml", "config", "check", cwd=tmp_path)
     assert check.returncode == 2
     assert "unknown exchange 'tinyvenue'" in check.stderr
-    assert "pip install arbexec-tinyvenue" in check.stderr
+    assert "pip install ./plugins/arbexec-tinyvenue" in check.stderr
 
 
 @pytest.mark.slow
