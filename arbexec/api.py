@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         MarketRules,
         PreparedOrder,
     )
+    from arbexec.fees import POLYMARKET_FEE_STEP, polymarket_fee
     from arbexec.hookspecs import hookimpl
     from arbexec.model import (
         ONE,
@@ -74,7 +75,6 @@ if TYPE_CHECKING:
         to_decimal,
         utc_datetime,
     )
-    from arbexec.fees import polymarket_fee
     from arbexec.names import check_venue_name
     from arbexec.risk.base import (
         Claim,
@@ -124,6 +124,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MONEY_PATH",
     "ONE",
+    "POLYMARKET_FEE_STEP",
     "ZERO",
     "AmbiguousSubmission",
     "ArbexecError",
@@ -235,7 +236,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     ),
     "arbexec.hookspecs": ("hookimpl",),
     "arbexec.names": ("check_venue_name",),
-    "arbexec.fees": ("polymarket_fee",),
+    "arbexec.fees": ("POLYMARKET_FEE_STEP", "polymarket_fee"),
     "arbexec.cli_lazy": ("LazyCommand",),
     "arbexec.risk.base": (
         "Claim", "Need", "OrderOutcome", "OutcomeObserver", "RiskContext", "RiskRule",

@@ -11,10 +11,9 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, Decimal
 from typing import Protocol
 
-from arbexec.api import ONE, ZERO, Liquidity, polymarket_fee
+from arbexec.api import ONE, POLYMARKET_FEE_STEP, ZERO, Liquidity, polymarket_fee
 
 _CENTICENT = Decimal("0.0001")
-_FIVE_DECIMALS = Decimal("0.00001")
 _HALF = Decimal("0.5")
 
 
@@ -61,7 +60,7 @@ class PolymarketFees:
     """``C x r x (p x (1 - p))^e`` cut to 5 decimals; makers free when ``taker_only``."""
 
     name = "polymarket"
-    rounding = _FIVE_DECIMALS  # cut to $0.00001: one quantum of margin
+    rounding = POLYMARKET_FEE_STEP  # cut to $0.00001: one quantum of margin
 
     def __init__(
         self, rate: Decimal = Decimal("0.02"), exponent: Decimal = ONE, taker_only: bool = True

@@ -21,6 +21,7 @@ from attrs import field, frozen
 
 from arbexec import api as errors
 from arbexec.api import (
+    POLYMARKET_FEE_STEP,
     ZERO,
     Balance,
     Capabilities,
@@ -113,7 +114,7 @@ def _ms(moment: datetime) -> int:
 class PolymarketExchange:
     """One Polymarket account on one chain."""
 
-    fee_rounding = _FEE_STEP  # each fill's fee is rounded to $0.00001
+    fee_rounding = POLYMARKET_FEE_STEP  # each fill's fee is cut to $0.00001
 
     capabilities = Capabilities(
         time_in_force=frozenset(TimeInForce),
