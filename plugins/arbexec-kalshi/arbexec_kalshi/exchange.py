@@ -452,6 +452,15 @@ class KalshiExchange:
                 ) from None
             log.info("kalshi: %s already existed; resolved by lookup", order.identity)
             return found
+        answered_for = answer.get("client_order_id") if isinstance(answer, Mapping) else None
+        if answered_for is not None and answered_for != order.identity:
+            # an answer about another order (a proxy's cache, a mixed-up connection) says
+            # nothing about this one: it may or may not exist until looked up
+            raise ax.AmbiguousSubmission(
+                f"Kalshi answered create order for {order.identity} with another order's "
+                "client_order_id; the order is looked up by its own identity",
+                venue="kalshi",
+            )
         try:
             state = self._state_from_entry(order.request, order.identity, answer)
         except _RECORD_ERRORS:
