@@ -154,6 +154,11 @@ class KalshiExchange:
     def signer(self) -> Signer | None:
         return self._signer
 
+    def known_secrets(self) -> list[str]:
+        """The API key id, for the engine to scrub from what it journals (the private key
+        is never sent; per-request signatures are scrubbed by ``KalshiHttp``)."""
+        return [] if self._signer is None else [self._signer.key_id]
+
     async def aclose(self) -> None:
         await self.http.aclose()
 
