@@ -1,15 +1,17 @@
-"""Crash drills against the Kalshi stand-in served on loopback, slow (answers wait up to
-30 ms) and unreliable (a share of order POSTs is acted on and the answer dropped): the
-engine is SIGKILLed mid-run, restarted, killed again; the stand-in keeps its state across
-the kills, as a venue does. After every restart (a reconcile, past the grace):
+"""Crash drills against the Kalshi and Polymarket stand-ins served on loopback, slow
+(answers wait up to 30 ms) and unreliable (a share of order POSTs is acted on and the
+answer dropped): the engine is SIGKILLed mid-run, restarted, killed again; the stand-in
+keeps its state across the kills, as a venue does.
+After every restart (a reconcile, past the grace):
 
 * ``PRAGMA integrity_check`` is ``ok``;
-* no key has two venue orders (the venue's ``client_order_id`` is the journal identity);
+* no key has two venue orders (the venue's client_order_id / order hash is the journal
+  identity);
 * every venue order is a journal order, and no acknowledged journal order is missing;
 * nothing is PENDING or UNKNOWN;
 * journal and venue agree per order (filled quantity) and in total (the position).
 
-Bounded by default (2 rounds of 24 requests); ``ARBEXEC_CRASH_ROUNDS`` and
+Bounded by default (2 rounds of 24 requests per venue); ``ARBEXEC_CRASH_ROUNDS`` and
 ``ARBEXEC_CRASH_REQUESTS`` scale it for a nightly run.
 """
 
@@ -37,10 +39,15 @@ REQUESTS = int(os.environ.get("ARBEXEC_CRASH_REQUESTS", "24"))
 ACKNOWLEDGED = {"OPEN", "PARTIALLY_FILLED", "FILLED", "CANCELLED", "EXPIRED"}
 
 
+@pytest.fixture(params=["kalshi", "polymarket"])
+def venue(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def standin(tmp_path: Path) -> Iterator[str]:
+def standin(tmp_path: Path, venue: str) -> Iterator[str]:
     port_file = tmp_path / "port"
-    server = subprocess.Popen([sys.executable, str(HERE / "standin_server.py"),
+    server = subprocess.Popen([sys.executable, str(HERE / "standin_server.py"), venue,
                                str(port_file), "5", "0.25", "30"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
@@ -52,8 +59,8 @@ def standin(tmp_path: Path) -> Iterator[str]:
     server.wait()
 
 
-def _driver(tmp: Path, url: str, *args: str) -> int:
-    done = subprocess.run([sys.executable, str(HERE / "venue_driver.py"), str(tmp), url,
+def _driver(venue: str, tmp: Path, url: str, *args: str) -> int:
+    done = subprocess.run([sys.executable, str(HERE / "venue_driver.py"), venue, str(tmp), url,
                            *args], capture_output=True, text=True, timeout=120)
     assert done.returncode in (0, -signal.SIGKILL), done.stderr[-2000:]
     return done.returncode
@@ -77,11 +84,11 @@ def _venue(url: str) -> list[dict[str, str]]:
 def _check(tmp: Path, url: str) -> Counter[str]:
     rows = _journal(tmp)
     orders = _venue(url)
-    per_identity = Counter(o["client_order_id"] for o in orders)
+    per_identity = Counter(o["identity"] for o in orders)
     assert not [i for i, n in per_identity.items() if n > 1], "a key with two venue orders"
     identities = {i for _s, i, _q in rows.values() if i}
     assert set(per_identity) <= identities, "a venue order the journal does not know"
-    held = {o["client_order_id"]: Decimal(o["filled"]) for o in orders}
+    held = {o["identity"]: Decimal(o["filled"]) for o in orders}
     for key, (status, identity, filled) in rows.items():
         assert status not in ("PENDING", "UNKNOWN"), (key, status)
         if status in ACKNOWLEDGED:
@@ -94,19 +101,19 @@ def _check(tmp: Path, url: str) -> Counter[str]:
     return Counter(s for s, _i, _q in rows.values())
 
 
-def test_kalshi_standin_crash_drill(tmp_path: Path, standin: str) -> None:
+def test_standin_crash_drill(tmp_path: Path, venue: str, standin: str) -> None:
     rng = random.Random(17)
     kills = 0
     for _round in range(ROUNDS):
-        code = _driver(tmp_path, standin, "run", str(REQUESTS),
+        code = _driver(venue, tmp_path, standin, "run", str(REQUESTS),
                        f"{rng.uniform(0.2, 0.8):.2f}")
         kills += code == -signal.SIGKILL
-        _driver(tmp_path, standin, "reconcile")
+        _driver(venue, tmp_path, standin, "reconcile")
         _check(tmp_path, standin)
-    assert _driver(tmp_path, standin, "run", str(REQUESTS)) == 0
-    _driver(tmp_path, standin, "reconcile")
+    assert _driver(venue, tmp_path, standin, "run", str(REQUESTS)) == 0
+    _driver(venue, tmp_path, standin, "reconcile")
     statuses = _check(tmp_path, standin)
     assert sum(statuses.values()) == REQUESTS and kills >= 1
-    print(f"kalshi stand-in: {kills} SIGKILLs in {ROUNDS} rounds, {REQUESTS} requests, "
+    print(f"{venue} stand-in: {kills} SIGKILLs in {ROUNDS} rounds, {REQUESTS} requests, "
           f"final {dict(statuses)}")
 
