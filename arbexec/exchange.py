@@ -108,7 +108,12 @@ class PreparedOrder:
 
 @runtime_checkable
 class Exchange(Protocol):
-    """A venue adapter. Constructed by an ``ExchangeSpec`` factory from validated settings."""
+    """A venue adapter. Constructed by an ``ExchangeSpec`` factory from validated settings.
+
+    Optional, outside the protocol: ``known_secrets() -> Iterable[str]``, the account's
+    secrets (keys, key ids, passphrases). The engine removes them, in their usual encodings,
+    from every reason and event it journals or emits (``arbexec.secrets``), as a second line
+    behind the plugin's own scrubbing of what its venue sends back."""
 
     name: str
     capabilities: Capabilities

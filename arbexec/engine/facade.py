@@ -45,6 +45,7 @@ from arbexec.ledger import ExposureLedger, InMemoryLedger
 from arbexec.model import ExecutionResult, OrderRequest, OrderStatus, now_utc
 from arbexec.positions import PositionBook
 from arbexec.risk.base import RiskContext
+from arbexec.secrets import venue_secrets
 from arbexec.sinks.hub import SinkHub
 
 log = logging.getLogger("arbexec.engine")
@@ -76,7 +77,8 @@ class Engine:
     def __attrs_post_init__(self) -> None:
         health = HealthBook()
         policy = self._current_policy
-        self._recorder = recorder = Recorder(self.journal, self.hub)
+        self._recorder = recorder = Recorder(self.journal, self.hub,
+                                             scrub=venue_secrets(self.venues.values()))
         self._accounting = accounting = Accounting(self.ledger, self.positions,
                                                    self.market_events)
         self._admission = Admission(

@@ -1,7 +1,9 @@
 """The recorder: every event the engine journals is emitted to the sinks in the same call.
 
 Nothing else in the engine writes to the journal or the hub, so an event cannot reach one
-and miss the other (the docs promise sinks every event the journal holds).
+and miss the other (the docs promise sinks every event the journal holds). For the same
+reason the venues' known secrets are scrubbed here (``arbexec.secrets``): from every reason
+and every event string, before either is written or emitted.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ import contextlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from attrs import define, field
+from attrs import define, evolve, field
 
 from arbexec.errors import JournalUnusable
 from arbexec.events import Event
 from arbexec.journal import Intent, Journal, JournalRow
 from arbexec.model import ExecutionResult, OrderRequest
+from arbexec.secrets import SecretScrubber
 from arbexec.sinks.hub import SinkHub
 from arbexec.sinks.render import result_to_dict
 
@@ -28,11 +31,13 @@ FLUSH_DELAY = 0.002
 class Recorder:
     journal: Journal
     hub: SinkHub
+    scrub: SecretScrubber = field(factory=SecretScrubber)
     _flush_handle: asyncio.TimerHandle | None = field(default=None, init=False)
 
     def events(self, events: Sequence[Event], key: str | None = None) -> None:
         if not events:
             return
+        events = self._scrubbed(events)
         self.journal.append_events(events, key)
         self._emit(events)
 
@@ -40,6 +45,9 @@ class Recorder:
               **fields: Any) -> None:
         """Move an order to a new state (``Journal.record_state``) and emit its events.
         ``defer`` lets the write ride on the next commit (see ``Journal.record_state``)."""
+        events = self._scrubbed(events)
+        if self.scrub and isinstance(fields.get("reason"), str):
+            fields["reason"] = self.scrub.text(fields["reason"])
         self.journal.record_state(key, events=events, defer=defer, **fields)
         if defer:
             self._schedule_flush()
@@ -76,6 +84,11 @@ class Recorder:
             self.hub.emit(Event(kind="result", request_id=result.request_id,
                                 data={"result": result_to_dict(result), "result_obj": result}))
         return result
+
+    def _scrubbed(self, events: Sequence[Event]) -> Sequence[Event]:
+        if not self.scrub:
+            return events
+        return [evolve(e, data=self.scrub.value(e.data)) for e in events]
 
     def _emit(self, events: Iterable[Event]) -> None:
         for event in events:

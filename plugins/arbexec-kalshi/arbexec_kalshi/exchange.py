@@ -154,6 +154,11 @@ class KalshiExchange:
     def signer(self) -> Signer | None:
         return self._signer
 
+    def known_secrets(self) -> list[str]:
+        """The API key id, for the engine to scrub from what it journals (the private key
+        is never sent; per-request signatures are scrubbed by ``KalshiHttp``)."""
+        return [] if self._signer is None else [self._signer.key_id]
+
     async def aclose(self) -> None:
         await self.http.aclose()
 
@@ -452,6 +457,15 @@ class KalshiExchange:
                 ) from None
             log.info("kalshi: %s already existed; resolved by lookup", order.identity)
             return found
+        answered_for = answer.get("client_order_id") if isinstance(answer, Mapping) else None
+        if answered_for is not None and answered_for != order.identity:
+            # an answer about another order (a proxy's cache, a mixed-up connection) says
+            # nothing about this one: it may or may not exist until looked up
+            raise ax.AmbiguousSubmission(
+                f"Kalshi answered create order for {order.identity} with another order's "
+                "client_order_id; the order is looked up by its own identity",
+                venue="kalshi",
+            )
         try:
             state = self._state_from_entry(order.request, order.identity, answer)
         except _RECORD_ERRORS:

@@ -165,6 +165,12 @@ class PolymarketExchange:
     def __repr__(self) -> str:
         return f"PolymarketExchange(name={self.name!r}, address={self.credentials.address})"
 
+    def known_secrets(self) -> list[str]:
+        """The API key, secret and passphrase, for the engine to scrub from what it
+        journals (the wallet key is never sent, so no answer can echo it)."""
+        api = self.credentials.api
+        return [] if api is None else [api.api_key, api.secret, api.passphrase]
+
     # ------------------------------------------------------------------ helpers
 
     @property
