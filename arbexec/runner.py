@@ -99,7 +99,11 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
                 raise
         if tasks:
             await asyncio.gather(*list(tasks), return_exceptions=True)
-        _what_is_left(summary, runtime, halted_before)
+        if runtime.journal.unusable is None:  # an unusable journal is reported instead
+            try:
+                _what_is_left(summary, runtime, halted_before)
+            except JournalUnusable:
+                pass  # found while reading back: runtime.journal.unusable now says why
     finally:
         summary.wall_seconds = time.perf_counter() - started
         problem = runtime.journal.unusable
