@@ -7,6 +7,7 @@ abandoned half-way), so nothing is left UNKNOWN that could have been resolved.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import signal
 import sys
@@ -100,10 +101,9 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
         if tasks:
             await asyncio.gather(*list(tasks), return_exceptions=True)
         if runtime.journal.unusable is None:  # an unusable journal is reported instead
-            try:
+            # found while reading back: runtime.journal.unusable then says why
+            with contextlib.suppress(JournalUnusable):
                 _what_is_left(summary, runtime, halted_before)
-            except JournalUnusable:
-                pass  # found while reading back: runtime.journal.unusable now says why
     finally:
         summary.wall_seconds = time.perf_counter() - started
         problem = runtime.journal.unusable
