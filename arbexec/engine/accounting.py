@@ -23,6 +23,17 @@ def fills_notional(fills: Sequence[Fill]) -> Decimal:
     return sum((fill.quantity * fill.price for fill in fills), ZERO)
 
 
+def opened_notional(held: Decimal, fills: Sequence[Fill]) -> Decimal:
+    """Money a sell's fills put at risk beyond the ``held`` contracts they close: each
+    contract sold short at p is the opposite outcome bought at 1 - p."""
+    opened = ZERO
+    for fill in fills:
+        closing = min(fill.quantity, held)
+        held -= closing
+        opened += (fill.quantity - closing) * (Decimal(1) - fill.price)
+    return opened
+
+
 @define
 class Accounting:
     ledger: ExposureLedger
@@ -63,6 +74,11 @@ class Accounting:
             return
         live.booked_trades.update(f.trade_id for f in fresh)
         request = live.request
+        opened = ZERO
+        if request.side is Side.SELL:
+            opened = opened_notional(self.positions.held(
+                request.venue, request.market, request.outcome.value), fresh)
+            live.opened += opened
         realised, closed = self.positions.book(request.venue, request.market,
                                                request.outcome.value, request.side, fresh,
                                                today=True)
@@ -70,13 +86,15 @@ class Accounting:
         keys = self.keys(request.venue, request.market)
         if closed:
             await self.ledger.adjust(keys, -closed)
-        if after_final and request.side is Side.BUY:
-            await self.ledger.adjust(keys, fills_notional(fresh))
+        if after_final:
+            await self.ledger.adjust(
+                keys, fills_notional(fresh) if request.side is Side.BUY else opened)
 
     async def settle(self, live: LiveOrder) -> None:
-        """The order is final: a buy's reservation becomes the money its fills took."""
+        """The order is final: a buy's reservation becomes the money its fills took; an
+        opening sell's, the (1 - p) x quantity its fills opened beyond the position."""
         request = live.request
-        amount = ZERO
+        amount = live.opened
         if request.side is Side.BUY:
             amount = sum(live.notional.values(), ZERO)
             if not live.notional and live.filled and live.average_price is not None:
@@ -101,11 +119,13 @@ class Accounting:
                 own = [Fill(trade_id="journal", quantity=row.filled_quantity,
                             price=row.average_price, fee=row.fees)]
             executed = row.executed_at or row.updated_at
+            opened = opened_notional(self.positions.held(row.venue, row.market, row.outcome),
+                                     own) if side is Side.SELL else ZERO
             _, closed = self.positions.book(row.venue, row.market, row.outcome, side, own,
                                             today=executed.date() == today)
             keys = self.keys(row.venue, row.market)
             if side is Side.SELL:
-                await self.ledger.adjust(keys, -closed)
+                await self.ledger.adjust(keys, opened - closed)
             elif not row.status.is_live:
                 await self.ledger.adjust(keys, fills_notional(own))
 

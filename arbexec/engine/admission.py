@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from attrs import field, frozen
@@ -30,9 +31,13 @@ from arbexec.health import HealthBook
 from arbexec.journal import Journal, JournalRow
 from arbexec.ledger import ExposureLedger
 from arbexec.model import OrderRequest, OrderStatus
-from arbexec.risk.base import Need, RiskContext
+from arbexec.events import Event
+from arbexec.risk.base import Claim, ClaimKind, Need, RiskContext, risk_reducing
 
 log = logging.getLogger("arbexec.engine")
+
+#: Event journaled when a risk-reducing order passes a halt (its data says why).
+HALT_PASSED = "risk.halt_passed"
 
 
 @frozen
@@ -60,6 +65,18 @@ class Explanation:
     allowed: bool
     verdicts: tuple[dict[str, Any], ...]
     claims: tuple[dict[str, Any], ...] = ()
+
+
+def breach_message(claim: Claim, current: Decimal) -> str:
+    """The ledger's refusal in the words of what was claimed: money at risk, a slot held
+    (open orders, cash, contracts, sends in flight) or a count in a rate window."""
+    after, limit = current + claim.amount, claim.limit
+    if claim.kind is ClaimKind.EXPOSURE:
+        return f"{claim.key} exposure would be {after} against a limit of {limit}"
+    if claim.kind is ClaimKind.WINDOW:
+        return (f"{claim.key} would count {after} in its {claim.window_seconds:g}s window "
+                f"against a limit of {limit}")
+    return f"{claim.key} would hold {after} against a limit of {limit}"
 
 
 def capability_denial(request: OrderRequest, exchange: Exchange) -> Denied | None:
@@ -107,14 +124,21 @@ class Admission:
             return refused
         halt = self.halt.current()
         if halt.halted:
-            return Denied("halted", f"trading is halted ({halt.reason or 'no reason given'}); "
-                          "lift it with `arbexec resume`")
+            why = risk_reducing(request)
+            if why is None:
+                return Denied("halted", f"trading is halted ({halt.reason or 'no reason given'}); "
+                              "lift it with `arbexec resume`")
+            # a halt stops new risk, never its reduction: journaled so the audit shows why
+            self.recorder.events([Event(kind=HALT_PASSED, request_id=request.request_id,
+                                        data={"reason": why, "halt": halt.reason or ""})],
+                                 request.idempotency_key)
         policy = self.policy()
         if type(policy) is OpenPolicy:  # no rules: nothing would read a context
             decision: PolicyDecisionLike = ALLOW
         else:
             try:
-                ctx, _rules = await self.risk_context(request, exchange)
+                ctx, _rules = await self.risk_context(request, exchange,
+                                                      halted=halt.halted)
             except Exception as exc:  # a venue error, or a plugin bug: nothing was sent
                 if not isinstance(exc, ExchangeError):
                     log.exception("venue %s failed a read for the risk policy", request.venue)
@@ -134,8 +158,7 @@ class Admission:
                 policy.release(request)
                 current = await self.ledger.exposure(breached.key)
                 return Denied(
-                    breached.code, f"{breached.key} exposure would be "
-                    f"{current + breached.amount} against a limit of {breached.limit}",
+                    breached.code, breach_message(breached, current),
                     rule=breached.rule, figures={"limit": str(breached.limit),
                                                  "current": str(current),
                                                  "order": str(breached.amount)})
@@ -148,7 +171,7 @@ class Admission:
         self.policy().release(request)
 
     async def risk_context(
-        self, request: OrderRequest, exchange: Exchange
+        self, request: OrderRequest, exchange: Exchange, *, halted: bool = False
     ) -> tuple[RiskContext, MarketRules | None]:
         """What the policy sees for this request: fetched as its rules declare, plus the
         engine's own counts (exposure, open orders, venue health, today's P&L)."""
@@ -190,7 +213,7 @@ class Admission:
             health=self.health.of(request.venue).snapshot(
                 time.monotonic(), self.settings.breaker_window),
             daily_realised_pnl=self.accounting.today_pnl(),
-            halted=False,
+            halted=halted,
             fee=exchange.fee,
             event=event,
         )

@@ -48,6 +48,7 @@ class LiveOrder:
     booked_trades: set[str] = field(factory=set)  # fills already in positions and P&L
     notional: dict[str, Decimal] = field(factory=dict)  # trade id -> quantity x price
     realised: Decimal = ZERO  # realised P&L of this order's booked fills, net of fees
+    opened: Decimal = ZERO  # a sell's fills beyond the position: (1 - price) x quantity
     acknowledged_at: datetime | None = None
     latency_ack_ms: float | None = None
     filled: Decimal = ZERO

@@ -32,7 +32,6 @@ def unjournalable(key: str) -> OrderRequest:
                             limit_price="0.30")
 
 
-@pytest.mark.xfail(strict=True, reason="group commit isolates un-journalable intents")
 async def test_one_unjournalable_intent_does_not_sink_its_group_commit(
     engine: Engine, venue: ScriptedVenue
 ) -> None:
@@ -56,7 +55,6 @@ def _line(rid: str, key: str) -> str:
                        "quantity": "1", "limit_price": "0.35", "time_in_force": "IOC"})
 
 
-@pytest.mark.xfail(strict=True, reason="a request for a key in flight gets its own result")
 def test_two_requests_with_one_key_in_flight_each_get_a_result_line(tmp_path: Path) -> None:
     config = tmp_path / "deploy.toml"
     config.write_text('[journal]\npath = "journal.sqlite3"\n[venues.paper]\ntype = "paper"\n')
