@@ -7,6 +7,7 @@ same rule rebuilds everything from the journal's fills at start.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
@@ -35,12 +36,32 @@ def opened_notional(held: Decimal, fills: Sequence[Fill]) -> Decimal:
 
 
 @define
+class Signal:
+    """Wakes every waiter when something is given back (a reservation settled or released,
+    an outcome observed): admission waiting for a breaker's in-flight slot retries then."""
+
+    _waiters: list[asyncio.Future[None]] = field(factory=list)
+
+    def wait(self) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        return future
+
+    def fire(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
+
+
+@define
 class Accounting:
     ledger: ExposureLedger
     positions: PositionBook
     market_events: Mapping[str, str]  # "venue:market" -> event, from config
     _learned_events: dict[tuple[str, str], str] = field(factory=dict)  # from market rules
     _keys: dict[tuple[str, str], list[str]] = field(factory=dict)  # scope keys, cached
+    freed: Signal = field(factory=Signal)
 
     def event_of(self, venue: str, market: str) -> str | None:
         return self.market_events.get(f"{venue}:{market}") or self._learned_events.get(
@@ -100,9 +121,11 @@ class Accounting:
             if not live.notional and live.filled and live.average_price is not None:
                 amount = live.filled * live.average_price  # a venue that lists no trades
         await self.ledger.settle(live.key, amount, self.keys(request.venue, request.market))
+        self.freed.fire()
 
     async def release(self, key: str) -> None:
         await self.ledger.release(key)
+        self.freed.fire()
 
     # ------------------------------------------------------------------ at start
 

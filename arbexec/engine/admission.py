@@ -36,6 +36,9 @@ from arbexec.risk.base import Claim, ClaimKind, Need, RiskContext, risk_reducing
 
 log = logging.getLogger("arbexec.engine")
 
+#: The breaker's in-flight hold is full: admission waits for an outcome before denying.
+IN_FLIGHT_FULL = "breaker_in_flight"
+
 #: Event journaled when a risk-reducing order passes a halt (its data says why).
 HALT_PASSED = "risk.halt_passed"
 
@@ -132,13 +135,33 @@ class Admission:
             self.recorder.events([Event(kind=HALT_PASSED, request_id=request.request_id,
                                         data={"reason": why, "halt": halt.reason or ""})],
                                  request.idempotency_key)
+        deadline = time.monotonic() + self.settings.in_flight_wait
+        while True:
+            freed = self.accounting.freed.wait()  # taken before deciding: no wake is missed
+            answer = await self._decide(request, exchange, halted=halt.halted)
+            if not (isinstance(answer, Denied) and answer.code == IN_FLIGHT_FULL):
+                freed.cancel()
+                return answer
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return answer
+            # the venue's health is unknown or failing and its in-flight slots are taken:
+            # wait for an outcome (which may open the breaker) rather than deny at once
+            try:
+                await asyncio.wait_for(freed, left)
+            except TimeoutError:
+                return answer
+
+    async def _decide(self, request: OrderRequest, exchange: Exchange, *,
+                      halted: bool) -> Admitted | Denied:
+        """The policy's verdict and the ledger's reservation, in one step of the loop."""
         policy = self.policy()
         if type(policy) is OpenPolicy:  # no rules: nothing would read a context
             decision: PolicyDecisionLike = ALLOW
         else:
             try:
                 ctx, _rules = await self.risk_context(request, exchange,
-                                                      halted=halt.halted)
+                                                      halted=halted)
             except Exception as exc:  # a venue error, or a plugin bug: nothing was sent
                 if not isinstance(exc, ExchangeError):
                     log.exception("venue %s failed a read for the risk policy", request.venue)
@@ -167,8 +190,8 @@ class Admission:
     async def undo(self, request: OrderRequest) -> None:
         """An admitted request will not be sent: its reservation and whatever rules set
         aside for it (a breaker's probe slot) are given back."""
-        await self.ledger.release(request.idempotency_key)
         self.policy().release(request)
+        await self.accounting.release(request.idempotency_key)
 
     async def risk_context(
         self, request: OrderRequest, exchange: Exchange, *, halted: bool = False

@@ -233,6 +233,7 @@ class Outcomes:
         ))
 
     def observe(self, outcome: OrderOutcome) -> None:
+        self.accounting.freed.fire()  # waiters resume after the observers below have run
         health = self.health.of(outcome.venue)
         if outcome.status is not OrderStatus.REJECTED and not outcome.failure:
             health.record_outcome(time.monotonic(), False)
