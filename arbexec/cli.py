@@ -308,6 +308,8 @@ def run(app: App, source: str | None, policy: str | None, quiet: bool) -> None:
         echo_json({"summary": summary.as_dict()})
     else:
         click.echo(summary.render())
+    if summary.errors:  # a request raised: the run did not account for everything cleanly
+        sys.exit(1)
 
 
 def _short(text: str) -> str:

@@ -60,6 +60,10 @@ def as_state(found: object) -> OrderState | None:
     raise TypeError(f"the plugin answered a {type(found).__name__}, not an order state")
 
 
+class Unjournalable(Exception):
+    """The journal refused an intent (text SQLite cannot store): it was not sent."""
+
+
 @define
 class Dispatch:
     recorder: Recorder
@@ -96,7 +100,7 @@ class Dispatch:
         intent = Intent(request=request, identity=prepared.identity,
                         venue_order_id=prepared.venue_order_id, events=(sent,))
         if self.in_flight() <= 1 and not self._intents:
-            return self.recorder.intent(intent)
+            return self._write_one(intent)
         future: asyncio.Future[JournalRow | None] = asyncio.get_running_loop().create_future()
         self._intents.append((intent, future))
         if len(self._intents) == 1:
@@ -107,6 +111,17 @@ class Dispatch:
         batch, self._intents = self._intents, []
         try:
             answers = self.recorder.intents([intent for intent, _ in batch])
+        except Exception:
+            # one intent the journal cannot store must not sink the others: each is
+            # written alone, and only the one that fails again is refused
+            for intent, future in batch:
+                if future.done():
+                    continue
+                try:
+                    future.set_result(self._write_one(intent))
+                except Unjournalable as exc:
+                    future.set_exception(exc)
+            return
         except BaseException as exc:
             for _, future in batch:
                 if not future.done():
@@ -115,6 +130,14 @@ class Dispatch:
         for (_, future), answer in zip(batch, answers, strict=True):
             if not future.done():
                 future.set_result(answer)
+
+    def _write_one(self, intent: Intent) -> JournalRow | None:
+        try:
+            return self.recorder.intent(intent)
+        except Exception as exc:
+            # the error's text may hold the very characters that could not be stored
+            raise Unjournalable(f"the request could not be journaled "
+                                f"({type(exc).__name__}); nothing was sent") from None
 
     async def send(self, exchange: Exchange, prepared: PreparedOrder, started: float,
                    interrupted: Callable[[str], None]) -> Answer:

@@ -27,7 +27,7 @@ from attrs import define, field
 
 from arbexec.engine.accounting import Accounting
 from arbexec.engine.admission import Admission, Denied, Duplicate, Explanation
-from arbexec.engine.dispatch import Acknowledged, Ambiguous, Dispatch, Refused
+from arbexec.engine.dispatch import Acknowledged, Ambiguous, Dispatch, Refused, Unjournalable
 from arbexec.engine.follow import Follow
 from arbexec.engine.live import LiveOrder, LiveOrders
 from arbexec.engine.outcomes import Outcomes, as_duplicate
@@ -153,7 +153,8 @@ class Engine:
         return self._execute_into(request, future)
 
     async def _duplicate_of(self, running: asyncio.Future[ExecutionResult]) -> ExecutionResult:
-        return as_duplicate(await asyncio.shield(running))
+        # its own result line, through the same emit path as every other result
+        return self._recorder.result(as_duplicate(await asyncio.shield(running)))
 
     async def _execute_into(self, request: OrderRequest,
                             future: asyncio.Future[ExecutionResult]) -> ExecutionResult:
@@ -182,7 +183,11 @@ class Engine:
         if isinstance(prepared, Denied):
             await self._admission.undo(request)
             return outcomes.deny(request, prepared.code, prepared.message, started)
-        taken = await self._dispatch.write_ahead(request, prepared)
+        try:
+            taken = await self._dispatch.write_ahead(request, prepared)
+        except Unjournalable as exc:
+            await self._admission.undo(request)
+            return outcomes.unjournaled(request, str(exc), started)
         if taken is not None:
             await self._accounting.release(request.idempotency_key)
             return self._recorder.result(taken.to_result(duplicate=True))

@@ -219,6 +219,19 @@ class Outcomes:
             latency_final_ms=(time.perf_counter() - started) * 1000,
         ))
 
+    def unjournaled(self, request: OrderRequest, message: str,
+                    started: float) -> ExecutionResult:
+        """An intent the journal refused: DENIED, nothing sent; nothing is journaled (the
+        journal just refused this request's text), the sinks get the result."""
+        return self.recorder.result(ExecutionResult(
+            request_id=request.request_id, idempotency_key=request.idempotency_key,
+            status=OrderStatus.DENIED, venue=request.venue, market=request.market,
+            outcome=request.outcome, side=request.side, quantity=request.quantity,
+            limit_price=request.limit_price, reason_code="unjournalable", reason=message,
+            tags=request.tags, requested_at=request.requested_at, executed_at=now_utc(),
+            latency_final_ms=(time.perf_counter() - started) * 1000,
+        ))
+
     def invalid(self, position: str, field_name: str | None, reason: str,
                 raw: str | None = None) -> ExecutionResult:
         """A request that could not be parsed: recorded as an event, answered as DENIED."""
