@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         MarketRules,
         PreparedOrder,
     )
+    from arbexec.fees import polymarket_fee
     from arbexec.hookspecs import hookimpl
     from arbexec.model import (
         ONE,
@@ -74,7 +75,6 @@ if TYPE_CHECKING:
         to_decimal,
         utc_datetime,
     )
-    from arbexec.fees import polymarket_fee
     from arbexec.names import check_venue_name
     from arbexec.risk.base import (
         Claim,

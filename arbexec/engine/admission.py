@@ -25,13 +25,13 @@ from arbexec.engine.policy import ALLOW, OpenPolicy, PolicyDecisionLike, PolicyL
 from arbexec.engine.recorder import Recorder
 from arbexec.engine.settings import EngineSettings
 from arbexec.errors import ExchangeError
+from arbexec.events import Event
 from arbexec.exchange import Exchange, MarketRules
 from arbexec.halt import HaltFlag
 from arbexec.health import HealthBook
 from arbexec.journal import Journal, JournalRow
 from arbexec.ledger import ExposureLedger
 from arbexec.model import OrderRequest, OrderStatus
-from arbexec.events import Event
 from arbexec.risk.base import Claim, ClaimKind, Need, RiskContext, risk_reducing
 
 log = logging.getLogger("arbexec.engine")

@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 
 import attrs
-import pytest
 from click.testing import CliRunner
 
 from arbexec.cli import cli

@@ -8,8 +8,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from arbexec.engine import Engine
 from arbexec.engine.accounting import Accounting
 from arbexec.engine.live import LiveOrder
