@@ -18,6 +18,7 @@ from arbexec.journal import JournalRow
 from arbexec.ledger import ExposureLedger, scope_keys
 from arbexec.model import ZERO, Fill, Side, now_utc
 from arbexec.positions import PositionBook
+from arbexec.risk.base import Claim, ClaimKind
 
 
 def fills_notional(fills: Sequence[Fill]) -> Decimal:
@@ -153,13 +154,29 @@ class Accounting:
                 await self.ledger.adjust(keys, fills_notional(own))
 
     async def restore(self, row: JournalRow, fills: Sequence[Fill]) -> None:
-        """A live buy's reservation at start: the money its fills took plus its unfilled
-        remainder at the limit price."""
-        if row.side != Side.BUY.value:
-            return
+        """A live order's reservation at start, as admission made it: a buy's exposure (the
+        money its fills took plus its unfilled remainder at the limit price) and the cash
+        promised to that remainder; a sell's contracts still promised; the order's
+        open-order slots. Limits were checked when it was admitted: nothing is refused."""
         filled = sum((fill.quantity for fill in fills), ZERO) if fills else row.filled_quantity
-        taken = fills_notional(fills) if fills else row.filled_quantity * (
-            row.average_price or row.limit_price)
-        amount = taken + max(row.quantity - filled, ZERO) * row.limit_price
-        await self.ledger.restore(row.idempotency_key, self.keys(row.venue, row.market),
-                                  amount)
+        remaining = max(row.quantity - filled, ZERO)
+        claims: list[Claim] = [
+            _restored(key, Decimal(1), ClaimKind.HOLD)
+            for key in (f"open_orders:market:{row.venue}:{row.market}", "open_orders:total")]
+        if row.side == Side.BUY.value:
+            taken = fills_notional(fills) if fills else row.filled_quantity * (
+                row.average_price or row.limit_price)
+            amount = taken + remaining * row.limit_price
+            claims += [_restored(key, amount, ClaimKind.EXPOSURE)
+                       for key in self.keys(row.venue, row.market)]
+            claims.append(_restored(f"cash:{row.venue}", remaining * row.limit_price,
+                                    ClaimKind.HOLD))
+        else:
+            claims.append(_restored(f"position:{row.venue}:{row.market}:{row.outcome}",
+                                    remaining, ClaimKind.HOLD))
+        await self.ledger.try_reserve(row.idempotency_key, claims)
+
+
+def _restored(key: str, amount: Decimal, kind: ClaimKind) -> Claim:
+    return Claim(key=key, amount=amount, limit=Decimal("Infinity"), rule="restart",
+                 code="restored", kind=kind)

@@ -84,8 +84,8 @@ class Dispatch:
             return Denied("prepare_failed", f"the {request.venue} plugin could not prepare "
                           f"the order ({type(exc).__name__}: {exc}); nothing was sent")
 
-    async def write_ahead(self, request: OrderRequest,
-                          prepared: PreparedOrder) -> JournalRow | None:
+    async def write_ahead(self, request: OrderRequest, prepared: PreparedOrder, *,
+                          event: str | None = None) -> JournalRow | None:
         """Write-ahead the intent; concurrent requests share one commit (group commit).
         None when written; the existing row when the key was taken meanwhile.
 
@@ -96,6 +96,7 @@ class Dispatch:
             "venue": request.venue, "market": request.market, "identity": prepared.identity,
             "outcome": request.outcome.value, "side": request.side.value,
             "quantity": str(request.quantity), "limit_price": str(request.limit_price),
+            **({"event": event} if event is not None else {}),  # its exposure scope
         })
         intent = Intent(request=request, identity=prepared.identity,
                         venue_order_id=prepared.venue_order_id, events=(sent,))

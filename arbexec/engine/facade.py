@@ -113,6 +113,9 @@ class Engine:
             return
         self._started = True
         self.hub.start()
+        # rules whose memory outlives a process (an open breaker) rebuild it first
+        self.policy.restore(
+            lambda kinds: [event for _, event in self.journal.events(kinds=kinds)])
         await self._recovery.recover()
 
     async def aclose(self, *, close_venues: bool = True) -> None:
@@ -184,7 +187,9 @@ class Engine:
             await self._admission.undo(request)
             return outcomes.deny(request, prepared.code, prepared.message, started)
         try:
-            taken = await self._dispatch.write_ahead(request, prepared)
+            taken = await self._dispatch.write_ahead(
+                request, prepared,
+                event=self._accounting.event_of(request.venue, request.market))
         except Unjournalable as exc:
             await self._admission.undo(request)
             return outcomes.unjournaled(request, str(exc), started)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -176,6 +177,28 @@ class CircuitBreaker(EventQueue, ParamRule[CircuitBreakerParams]):
         if commit:
             breaker.probe_id, breaker.probe_at = request.request_id, now
         return Verdict(rule=self.name, allowed=True, message=f"probe order for {venue}")
+
+    # ------------------------------------------------------------------ restart
+
+    def restore_state(self, read: Callable[[Sequence[str]], Sequence[Event]]) -> None:
+        """Replay the journal's ``risk.breaker`` transitions: a breaker open when the last
+        process stopped is open in this one, its cool-down counted from when it opened (a
+        restart must not close it). A half-open breaker's probe did not survive: it is
+        open again, so the next order after the cool-down is the probe. A closed one
+        starts of unknown health like every venue after a start."""
+        for event in read((EVENT_KIND,)):
+            venue, to = event.data.get("venue"), event.data.get("to")
+            if not isinstance(venue, str) or to not in BreakerState.__members__.values():
+                continue
+            breaker = self._venues.setdefault(venue, VenueBreaker())
+            if to == BreakerState.OPEN.value:
+                breaker.opened_at, breaker.reason = event.at, str(event.data.get("reason", ""))
+                breaker.state = BreakerState.OPEN
+            elif to == BreakerState.HALF_OPEN.value:
+                breaker.state = BreakerState.OPEN
+                breaker.opened_at = breaker.opened_at or event.at
+            else:
+                breaker.state, breaker.opened_at, breaker.reason = BreakerState.CLOSED, None, ""
 
     # ------------------------------------------------------------------ observing
 
