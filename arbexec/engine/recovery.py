@@ -54,9 +54,9 @@ class Recovery:
         per-event exposure is rebuilt and restored under the same scope as before."""
         for _, event in self.journal.events(kinds=("order.sent",)):
             name, venue, market = (event.data.get(k) for k in ("event", "venue", "market"))
-            if isinstance(name, str) and isinstance(venue, str) and isinstance(market, str):
-                if self.accounting.event_of(venue, market) is None:
-                    self.accounting.learn_event(venue, market, name)
+            if (isinstance(name, str) and isinstance(venue, str) and isinstance(market, str)
+                    and self.accounting.event_of(venue, market) is None):
+                self.accounting.learn_event(venue, market, name)
 
     async def recover(self) -> None:
         """Turn what a crash left into visible state: PENDING orders may have been sent, so
