@@ -53,8 +53,8 @@ class CircuitBreakerParams:
         allow_zero=True,
     )
     cooldown_seconds: timedelta = seconds(
-        "how long the breaker stays open before one probe order may pass, in seconds", 30.0
-    )
+        "how long the breaker stays open before one probe order may pass, in seconds", 60.0
+    )  # 60 s: a venue that failed five times in a row is rarely back within half a minute
 
     def __attrs_post_init__(self) -> None:
         require_any(self, "consecutive_failures", "max_reject_rate", "max_unknown")
