@@ -85,6 +85,7 @@ class EngineModel(RuleBasedStateMachine):
             key = self.keys[again % len(self.keys)]
             self.run(self._burst([order(key, quantity="1", price="0.05", tif="GTC")] * 3))
 
+    @precondition(lambda self: not self.outage)  # a cancel during an outage raises, by design
     @rule()
     def cancel_one(self) -> None:
         for row in self.engine.journal.non_final():
