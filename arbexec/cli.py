@@ -319,6 +319,8 @@ def run(app: App, source: str | None, policy: str | None, quiet: bool) -> None:
         click.echo(summary.render())
     if summary.journal_problem:
         raise SystemExit(1)  # a run whose journal stopped taking orders did not succeed
+    if summary.errors:  # a request raised: the run did not account for everything cleanly
+        sys.exit(1)
     if summary.attention:
         sys.exit(EXIT_ATTENTION)
 

@@ -50,6 +50,11 @@ class PositionBook:
             self._today = self.today_pnl() + realised
         return realised, closed
 
+    def held(self, venue: str, market: str, outcome: str) -> Decimal:
+        """Contracts held long in one outcome (never below zero)."""
+        basis = self._basis.get((venue, market, outcome))
+        return max(basis.quantity, ZERO) if basis is not None else ZERO
+
     def today_pnl(self) -> Decimal:
         day = now_utc().date().isoformat()
         if day != self._day:

@@ -56,8 +56,13 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
             return
         if error is not None:  # an engine or plugin bug: report it, never lose it silently
             summary.errors += 1
-            print(f"error: {item.position}: {type(error).__name__}: {error} (its state is in "
-                  "the journal; `arbexec reconcile` resolves it)", file=sys.stderr)
+            request = item.request
+            journaled = (not isinstance(request, OrderRequest)  # a pair: its row is written
+                         or runtime.journal.get(request.idempotency_key) is not None)
+            where = ("its state is in the journal; `arbexec reconcile` resolves it"
+                     if journaled else "nothing of it is in the journal")
+            print(f"error: {item.position}: {type(error).__name__}: {error} ({where})",
+                  file=sys.stderr)
             return
         _count(summary, task.result())
         ack = loop.create_task(source.ack(item))

@@ -7,6 +7,7 @@ same rule rebuilds everything from the journal's fills at start.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
@@ -17,10 +18,41 @@ from arbexec.journal import JournalRow
 from arbexec.ledger import ExposureLedger, scope_keys
 from arbexec.model import ZERO, Fill, Side, now_utc
 from arbexec.positions import PositionBook
+from arbexec.risk.base import Claim, ClaimKind
 
 
 def fills_notional(fills: Sequence[Fill]) -> Decimal:
     return sum((fill.quantity * fill.price for fill in fills), ZERO)
+
+
+def opened_notional(held: Decimal, fills: Sequence[Fill]) -> Decimal:
+    """Money a sell's fills put at risk beyond the ``held`` contracts they close: each
+    contract sold short at p is the opposite outcome bought at 1 - p."""
+    opened = ZERO
+    for fill in fills:
+        closing = min(fill.quantity, held)
+        held -= closing
+        opened += (fill.quantity - closing) * (Decimal(1) - fill.price)
+    return opened
+
+
+@define
+class Signal:
+    """Wakes every waiter when something is given back (a reservation settled or released,
+    an outcome observed): admission waiting for a breaker's in-flight slot retries then."""
+
+    _waiters: list[asyncio.Future[None]] = field(factory=list)
+
+    def wait(self) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        return future
+
+    def fire(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for future in waiters:
+            if not future.done():
+                future.set_result(None)
 
 
 @define
@@ -30,6 +62,7 @@ class Accounting:
     market_events: Mapping[str, str]  # "venue:market" -> event, from config
     _learned_events: dict[tuple[str, str], str] = field(factory=dict)  # from market rules
     _keys: dict[tuple[str, str], list[str]] = field(factory=dict)  # scope keys, cached
+    freed: Signal = field(factory=Signal)
 
     def event_of(self, venue: str, market: str) -> str | None:
         return self.market_events.get(f"{venue}:{market}") or self._learned_events.get(
@@ -64,6 +97,11 @@ class Accounting:
             return
         booking.trades.update(f.trade_id for f in fresh)
         request = live.request
+        opened = ZERO
+        if request.side is Side.SELL:
+            opened = opened_notional(self.positions.held(
+                request.venue, request.market, request.outcome.value), fresh)
+            live.opened += opened
         realised, closed = self.positions.book(request.venue, request.market,
                                                request.outcome.value, request.side, fresh,
                                                today=True)
@@ -71,18 +109,21 @@ class Accounting:
         keys = self.keys(request.venue, request.market)
         if closed:
             await self.ledger.adjust(keys, -closed)
-        if after_final and request.side is Side.BUY:
-            await self.ledger.adjust(keys, fills_notional(fresh))
+        if after_final:
+            await self.ledger.adjust(
+                keys, fills_notional(fresh) if request.side is Side.BUY else opened)
 
     async def settle(self, live: LiveOrder) -> None:
-        """The order is final: a buy's reservation becomes the money its fills took."""
+        """The order is final: a buy's reservation becomes the money its fills took; an
+        opening sell's, the (1 - p) x quantity its fills opened beyond the position."""
         request = live.request
-        amount = ZERO
+        amount = live.opened
         if request.side is Side.BUY:
             amount = sum(live.booking.notional.values(), ZERO)
             if not live.booking.notional and live.filled and live.average_price is not None:
                 amount = live.filled * live.average_price  # a venue that lists no trades
         await self.ledger.settle(live.key, amount, self.keys(request.venue, request.market))
+        self.freed.fire()
 
     def booked(self, live: LiveOrder, fills: Sequence[Fill]) -> None:
         """Fills already booked from the journal at start (an order followed again)."""
@@ -92,6 +133,7 @@ class Accounting:
 
     async def release(self, key: str) -> None:
         await self.ledger.release(key)
+        self.freed.fire()
 
     # ------------------------------------------------------------------ at start
 
@@ -108,22 +150,40 @@ class Accounting:
                 own = [Fill(trade_id="journal", quantity=row.filled_quantity,
                             price=row.average_price, fee=row.fees)]
             executed = row.executed_at or row.updated_at
+            opened = opened_notional(self.positions.held(row.venue, row.market, row.outcome),
+                                     own) if side is Side.SELL else ZERO
             _, closed = self.positions.book(row.venue, row.market, row.outcome, side, own,
                                             today=executed.date() == today)
             keys = self.keys(row.venue, row.market)
             if side is Side.SELL:
-                await self.ledger.adjust(keys, -closed)
+                await self.ledger.adjust(keys, opened - closed)
             elif not row.status.is_live:
                 await self.ledger.adjust(keys, fills_notional(own))
 
     async def restore(self, row: JournalRow, fills: Sequence[Fill]) -> None:
-        """A live buy's reservation at start: the money its fills took plus its unfilled
-        remainder at the limit price."""
-        if row.side != Side.BUY.value:
-            return
+        """A live order's reservation at start, as admission made it: a buy's exposure (the
+        money its fills took plus its unfilled remainder at the limit price) and the cash
+        promised to that remainder; a sell's contracts still promised; the order's
+        open-order slots. Limits were checked when it was admitted: nothing is refused."""
         filled = sum((fill.quantity for fill in fills), ZERO) if fills else row.filled_quantity
-        taken = fills_notional(fills) if fills else row.filled_quantity * (
-            row.average_price or row.limit_price)
-        amount = taken + max(row.quantity - filled, ZERO) * row.limit_price
-        await self.ledger.restore(row.idempotency_key, self.keys(row.venue, row.market),
-                                  amount)
+        remaining = max(row.quantity - filled, ZERO)
+        claims: list[Claim] = [
+            _restored(key, Decimal(1), ClaimKind.HOLD)
+            for key in (f"open_orders:market:{row.venue}:{row.market}", "open_orders:total")]
+        if row.side == Side.BUY.value:
+            taken = fills_notional(fills) if fills else row.filled_quantity * (
+                row.average_price or row.limit_price)
+            amount = taken + remaining * row.limit_price
+            claims += [_restored(key, amount, ClaimKind.EXPOSURE)
+                       for key in self.keys(row.venue, row.market)]
+            claims.append(_restored(f"cash:{row.venue}", remaining * row.limit_price,
+                                    ClaimKind.HOLD))
+        else:
+            claims.append(_restored(f"position:{row.venue}:{row.market}:{row.outcome}",
+                                    remaining, ClaimKind.HOLD))
+        await self.ledger.try_reserve(row.idempotency_key, claims)
+
+
+def _restored(key: str, amount: Decimal, kind: ClaimKind) -> Claim:
+    return Claim(key=key, amount=amount, limit=Decimal("Infinity"), rule="restart",
+                 code="restored", kind=kind)

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from attrs import field, frozen
@@ -24,15 +25,22 @@ from arbexec.engine.policy import ALLOW, OpenPolicy, PolicyDecisionLike, PolicyL
 from arbexec.engine.recorder import Recorder
 from arbexec.engine.settings import EngineSettings
 from arbexec.errors import ExchangeError
+from arbexec.events import Event
 from arbexec.exchange import Exchange, MarketRules
 from arbexec.halt import HaltFlag
 from arbexec.health import HealthBook
 from arbexec.journal import Journal, JournalRow
 from arbexec.ledger import ExposureLedger
 from arbexec.model import OrderRequest, OrderStatus
-from arbexec.risk.base import Need, RiskContext
+from arbexec.risk.base import Claim, ClaimKind, Need, RiskContext, risk_reducing
 
 log = logging.getLogger("arbexec.engine")
+
+#: The breaker's in-flight hold is full: admission waits for an outcome before denying.
+IN_FLIGHT_FULL = "breaker_in_flight"
+
+#: Event journaled when a risk-reducing order passes a halt (its data says why).
+HALT_PASSED = "risk.halt_passed"
 
 
 @frozen
@@ -61,6 +69,18 @@ class Explanation:
     allowed: bool
     verdicts: tuple[dict[str, Any], ...]
     claims: tuple[dict[str, Any], ...] = ()
+
+
+def breach_message(claim: Claim, current: Decimal) -> str:
+    """The ledger's refusal in the words of what was claimed: money at risk, a slot held
+    (open orders, cash, contracts, sends in flight) or a count in a rate window."""
+    after, limit = current + claim.amount, claim.limit
+    if claim.kind is ClaimKind.EXPOSURE:
+        return f"{claim.key} exposure would be {after} against a limit of {limit}"
+    if claim.kind is ClaimKind.WINDOW:
+        return (f"{claim.key} would count {after} in its {claim.window_seconds:g}s window "
+                f"against a limit of {limit}")
+    return f"{claim.key} would hold {after} against a limit of {limit}"
 
 
 def capability_denial(request: OrderRequest, exchange: Exchange) -> Denied | None:
@@ -113,13 +133,41 @@ class Admission:
             return refused
         halt = self.halt.current()
         if halt.halted:
-            return Denied("halted", f"trading is halted ({halt.reason or 'no reason given'}); "
-                          "lift it with `arbexec resume`")
-        if open_policy:  # no rules: nothing would read a context
+            why = risk_reducing(request)
+            if why is None:
+                return Denied("halted", f"trading is halted ({halt.reason or 'no reason given'}); "
+                              "lift it with `arbexec resume`")
+            # a halt stops new risk, never its reduction: journaled so the audit shows why
+            self.recorder.events([Event(kind=HALT_PASSED, request_id=request.request_id,
+                                        data={"reason": why, "halt": halt.reason or ""})],
+                                 request.idempotency_key)
+        deadline = time.monotonic() + self.settings.in_flight_wait
+        while True:
+            freed = self.accounting.freed.wait()  # taken before deciding: no wake is missed
+            answer = await self._decide(request, exchange, halted=halt.halted)
+            if not (isinstance(answer, Denied) and answer.code == IN_FLIGHT_FULL):
+                freed.cancel()
+                return answer
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return answer
+            # the venue's health is unknown or failing and its in-flight slots are taken:
+            # wait for an outcome (which may open the breaker) rather than deny at once
+            try:
+                await asyncio.wait_for(freed, left)
+            except TimeoutError:
+                return answer
+
+    async def _decide(self, request: OrderRequest, exchange: Exchange, *,
+                      halted: bool) -> Admitted | Denied:
+        """The policy's verdict and the ledger's reservation, in one step of the loop."""
+        policy = self.policy()
+        if type(policy) is OpenPolicy:  # no rules: nothing would read a context
             decision: PolicyDecisionLike = ALLOW
         else:
             try:
-                ctx, _rules = await self.risk_context(request, exchange)
+                ctx, _rules = await self.risk_context(request, exchange,
+                                                      halted=halted)
             except Exception as exc:  # a venue error, or a plugin bug: nothing was sent
                 if not isinstance(exc, ExchangeError):
                     log.exception("venue %s failed a read for the risk policy", request.venue)
@@ -140,8 +188,7 @@ class Admission:
                 policy.release(request)
                 current = await self.ledger.exposure(breached.key)
                 return Denied(
-                    breached.code, f"{breached.key} exposure would be "
-                    f"{current + breached.amount} against a limit of {breached.limit}",
+                    breached.code, breach_message(breached, current),
                     rule=breached.rule, figures={"limit": str(breached.limit),
                                                  "current": str(current),
                                                  "order": str(breached.amount)})
@@ -150,11 +197,11 @@ class Admission:
     async def undo(self, request: OrderRequest) -> None:
         """An admitted request will not be sent: its reservation and whatever rules set
         aside for it (a breaker's probe slot) are given back."""
-        await self.ledger.release(request.idempotency_key)
         self.policy().release(request)
+        await self.accounting.release(request.idempotency_key)
 
     async def risk_context(
-        self, request: OrderRequest, exchange: Exchange
+        self, request: OrderRequest, exchange: Exchange, *, halted: bool = False
     ) -> tuple[RiskContext, MarketRules | None]:
         """What the policy sees for this request: fetched as its rules declare, plus the
         engine's own counts (exposure, open orders, venue health, today's P&L)."""
@@ -196,7 +243,7 @@ class Admission:
             health=self.health.of(request.venue).snapshot(
                 time.monotonic(), self.settings.breaker_window),
             daily_realised_pnl=self.accounting.today_pnl(),
-            halted=False,
+            halted=halted,
             fee=exchange.fee,
             event=event,
         )

@@ -21,7 +21,13 @@ from attrs import define, field, frozen
 from arbexec.engine.admission import Denied
 from arbexec.engine.recorder import Recorder
 from arbexec.engine.settings import EngineSettings
-from arbexec.errors import AmbiguousSubmission, DuplicateOrder, ExchangeError, NetworkError
+from arbexec.errors import (
+    AmbiguousSubmission,
+    DuplicateOrder,
+    ExchangeError,
+    JournalUnusable,
+    NetworkError,
+)
 from arbexec.events import Event
 from arbexec.exchange import Exchange, PreparedOrder
 from arbexec.health import HealthBook
@@ -60,6 +66,10 @@ def as_state(found: object) -> OrderState | None:
     raise TypeError(f"the plugin answered a {type(found).__name__}, not an order state")
 
 
+class Unjournalable(Exception):
+    """The journal refused an intent (text SQLite cannot store): it was not sent."""
+
+
 @define
 class Dispatch:
     recorder: Recorder
@@ -80,8 +90,8 @@ class Dispatch:
             return Denied("prepare_failed", f"the {request.venue} plugin could not prepare "
                           f"the order ({type(exc).__name__}: {exc}); nothing was sent")
 
-    async def write_ahead(self, request: OrderRequest,
-                          prepared: PreparedOrder) -> JournalRow | None:
+    async def write_ahead(self, request: OrderRequest, prepared: PreparedOrder, *,
+                          event: str | None = None) -> JournalRow | None:
         """Write-ahead the intent; concurrent requests share one commit (group commit).
         None when written; the existing row when the key was taken meanwhile.
 
@@ -92,11 +102,12 @@ class Dispatch:
             "venue": request.venue, "market": request.market, "identity": prepared.identity,
             "outcome": request.outcome.value, "side": request.side.value,
             "quantity": str(request.quantity), "limit_price": str(request.limit_price),
+            **({"event": event} if event is not None else {}),  # its exposure scope
         })
         intent = Intent(request=request, identity=prepared.identity,
                         venue_order_id=prepared.venue_order_id, events=(sent,))
         if self.in_flight() <= 1 and not self._intents:
-            return self.recorder.intent(intent)
+            return self._write_one(intent)
         future: asyncio.Future[JournalRow | None] = asyncio.get_running_loop().create_future()
         self._intents.append((intent, future))
         if len(self._intents) == 1:
@@ -107,6 +118,22 @@ class Dispatch:
         batch, self._intents = self._intents, []
         try:
             answers = self.recorder.intents([intent for intent, _ in batch])
+        except JournalUnusable as exc:  # the journal itself is gone or full: refuse them all
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        except Exception:
+            # one intent the journal cannot store must not sink the others: each is
+            # written alone, and only the one that fails again is refused
+            for intent, future in batch:
+                if future.done():
+                    continue
+                try:
+                    future.set_result(self._write_one(intent))
+                except (Unjournalable, JournalUnusable) as exc:
+                    future.set_exception(exc)
+            return
         except BaseException as exc:
             for _, future in batch:
                 if not future.done():
@@ -115,6 +142,16 @@ class Dispatch:
         for (_, future), answer in zip(batch, answers, strict=True):
             if not future.done():
                 future.set_result(answer)
+
+    def _write_one(self, intent: Intent) -> JournalRow | None:
+        try:
+            return self.recorder.intent(intent)
+        except JournalUnusable:
+            raise
+        except Exception as exc:
+            # the error's text may hold the very characters that could not be stored
+            raise Unjournalable(f"the request could not be journaled "
+                                f"({type(exc).__name__}); nothing was sent") from None
 
     async def send(self, exchange: Exchange, prepared: PreparedOrder, started: float,
                    interrupted: Callable[[str], None]) -> Answer:

@@ -27,7 +27,14 @@ from attrs import define, field
 
 from arbexec.engine.accounting import Accounting
 from arbexec.engine.admission import Admission, Denied, Duplicate, Explanation
-from arbexec.engine.dispatch import Acknowledged, Ambiguous, Dispatch, Refused, as_state
+from arbexec.engine.dispatch import (
+    Acknowledged,
+    Ambiguous,
+    Dispatch,
+    Refused,
+    Unjournalable,
+    as_state,
+)
 from arbexec.engine.follow import Follow
 from arbexec.engine.live import LiveOrder, LiveOrders
 from arbexec.engine.outcomes import Outcomes, as_duplicate
@@ -115,6 +122,9 @@ class Engine:
             return
         self._started = True
         self.hub.start()
+        # rules whose memory outlives a process (an open breaker) rebuild it first
+        self.policy.restore(
+            lambda kinds: [event for _, event in self.journal.events(kinds=kinds)])
         await self._recovery.recover()
 
     async def aclose(self, *, close_venues: bool = True) -> None:
@@ -176,7 +186,9 @@ class Engine:
         started = time.perf_counter()
         outcomes = self._outcomes
         if self.journal.unusable is not None:  # no new risk on a journal that cannot hold it
-            return outcomes.unjournaled(request, self.journal.unusable, started)
+            problem = self.journal.unusable
+            return outcomes.unjournaled(request, problem.code, f"{problem}; nothing was sent",
+                                        started)
         admitted = await self._admission.admit(request)
         if isinstance(admitted, Duplicate):
             return self._recorder.result(admitted.row.to_result(duplicate=True))
@@ -189,10 +201,16 @@ class Engine:
             await self._admission.undo(request)
             return outcomes.deny(request, prepared.code, prepared.message, started)
         try:
-            taken = await self._dispatch.write_ahead(request, prepared)
+            taken = await self._dispatch.write_ahead(
+                request, prepared,
+                event=self._accounting.event_of(request.venue, request.market))
         except JournalUnusable as problem:  # nothing was written, so nothing is sent
             await self._admission.undo(request)
-            return outcomes.unjournaled(request, problem, started)
+            return outcomes.unjournaled(request, problem.code, f"{problem}; nothing was sent",
+                                        started)
+        except Unjournalable as exc:
+            await self._admission.undo(request)
+            return outcomes.unjournaled(request, "unjournalable", str(exc), started)
         if taken is not None:  # the key was taken meanwhile (its order's hold stays)
             if admitted.reserved:
                 await self._accounting.release(request.idempotency_key)

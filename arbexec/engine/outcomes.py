@@ -234,17 +234,17 @@ class Outcomes:
             latency_final_ms=(time.perf_counter() - started) * 1000,
         ))
 
-    def unjournaled(self, request: OrderRequest, problem: JournalUnusable, started: float
-                    ) -> ExecutionResult:
-        """DENIED because the journal cannot take the order (deleted, replaced, disk full):
-        nothing is sent and nothing can be recorded, so the result goes to the sinks only."""
+    def unjournaled(self, request: OrderRequest, code: str, reason: str,
+                    started: float) -> ExecutionResult:
+        """DENIED because the journal cannot take the order (deleted, replaced, disk full,
+        or this request's own text refused): nothing is sent and nothing of it is
+        journaled, so the result goes to the sinks only."""
         return self.recorder.result(ExecutionResult(
             request_id=request.request_id, idempotency_key=request.idempotency_key,
             status=OrderStatus.DENIED, venue=request.venue, market=request.market,
             outcome=request.outcome, side=request.side, quantity=request.quantity,
-            limit_price=request.limit_price, reason_code=problem.code,
-            reason=f"{problem}; nothing was sent", tags=request.tags,
-            requested_at=request.requested_at, executed_at=now_utc(),
+            limit_price=request.limit_price, reason_code=code, reason=reason,
+            tags=request.tags, requested_at=request.requested_at, executed_at=now_utc(),
             latency_final_ms=(time.perf_counter() - started) * 1000,
         ))
 
@@ -262,6 +262,7 @@ class Outcomes:
         ))
 
     def observe(self, outcome: OrderOutcome) -> None:
+        self.accounting.freed.fire()  # waiters resume after the observers below have run
         health = self.health.of(outcome.venue)
         if outcome.status is not OrderStatus.REJECTED and not outcome.failure:
             health.record_outcome(time.monotonic(), False)

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from attrs import frozen
@@ -58,6 +58,11 @@ class PolicyLike(Protocol):
         """Transitions rules made while checking, to be journaled and emitted."""
         ...
 
+    def restore(self, read: Callable[[Sequence[str]], Sequence[Event]]) -> None:
+        """At start: rules with memory that must outlive the process (an open breaker)
+        rebuild it from the journal's events of the kinds they ask ``read`` for."""
+        ...
+
 
 @frozen
 class Allow:
@@ -88,3 +93,6 @@ class OpenPolicy:
 
     def drain_events(self) -> Sequence[Event]:
         return ()
+
+    def restore(self, read: Callable[[Sequence[str]], Sequence[Event]]) -> None:
+        return None

@@ -48,10 +48,21 @@ class Recovery:
     recorder: Recorder
     clock: Callable[[], datetime]
 
+    def learn_events(self) -> None:
+        """Each order's event as admission knew it (from the venue's market rules, which a
+        new process has not fetched yet) comes back from its ``order.sent`` record, so
+        per-event exposure is rebuilt and restored under the same scope as before."""
+        for _, event in self.journal.events(kinds=("order.sent",)):
+            name, venue, market = (event.data.get(k) for k in ("event", "venue", "market"))
+            if (isinstance(name, str) and isinstance(venue, str) and isinstance(market, str)
+                    and self.accounting.event_of(venue, market) is None):
+                self.accounting.learn_event(venue, market, name)
+
     async def recover(self) -> None:
         """Turn what a crash left into visible state: PENDING orders may have been sent, so
         they become UNKNOWN; every non-final order holds its exposure again."""
         fills = self.journal.fills_by_order()
+        self.learn_events()
         for row in self.journal.non_final():
             if row.status is OrderStatus.PENDING:
                 event = Event(kind="order.unknown", request_id=row.request_id, data={

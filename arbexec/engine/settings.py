@@ -15,5 +15,8 @@ class EngineSettings:
     # Wall-clock seconds from the send during which a lookup that finds nothing proves
     # nothing; only after it may an order the venue never acknowledged be "never received".
     unknown_grace: float = 10.0
+    # Seconds an order waits for an in-flight slot of a venue whose health is unknown or
+    # failing (the circuit breaker's threshold) before it is denied ``breaker_in_flight``.
+    in_flight_wait: float = 30.0
     breaker_window: float = 60.0  # seconds of outcomes kept for reject-rate checks
     background_tracking: bool = True

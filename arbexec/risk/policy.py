@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +143,14 @@ class Policy:
         for release in self._releasers[:upto]:
             if release is not None:
                 release(request)
+
+    def restore(self, read: Callable[[Sequence[str]], Sequence[Event]]) -> None:
+        """At start, each rule with a ``restore_state(read)`` rebuilds the memory that must
+        outlive a process (the circuit breaker: an open breaker stays open)."""
+        for rule in self.observers:
+            restore = getattr(rule, "restore_state", None)
+            if restore is not None:
+                restore(read)
 
     def drain_events(self) -> list[Event]:
         """Transitions rules made while checking (a breaker turning half-open); they are

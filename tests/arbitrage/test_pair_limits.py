@@ -183,22 +183,22 @@ async def test_unwind_orders_are_marked_risk_reducing(
     assert journal.get("arb-1:a").request["tags"].get("risk_reducing") is None  # type: ignore[union-attr]
 
 
-@pytest.mark.xfail(strict=True, reason="the engine's admission denies every order while "
-                   "halted; it must let orders with risk_reducing(request) through (and "
-                   "journal why): an engine change")
 async def test_a_halt_does_not_block_an_unwind(
         executor: PairExecutor, make_pair: MakePair, venue_b: PaperExchange,
         engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     venue_b.switches.reject_rate = 1.0
-    plan = executor._plan
+    plan = PairExecutor._plan
 
-    async def halt_first(*args: Any) -> Any:
+    async def halt_first(self: PairExecutor, *args: Any) -> Any:
         engine.halt.halt("another pair exposed", by="test")
-        return await plan(*args)
+        return await plan(self, *args)
 
-    monkeypatch.setattr(executor, "_plan", halt_first)
+    monkeypatch.setattr(PairExecutor, "_plan", halt_first)
     result = await executor.execute(make_pair(max_unwind_loss="1"))
     assert result.state is PairState.UNWOUND, result.reason
+    passed = [e for _, e in engine.journal.events(kinds=["risk.halt_passed"],
+                                                  key="arb-1:unwind-1")]
+    assert passed and passed[0].data["reason"] == "unwind"
 
 
 def test_fee_rounding_comes_from_each_venue(

@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 
 import attrs
-import pytest
 from click.testing import CliRunner
 
 from arbexec.cli import cli
@@ -32,7 +31,6 @@ def unjournalable(key: str) -> OrderRequest:
                             limit_price="0.30")
 
 
-@pytest.mark.xfail(strict=True, reason="group commit isolates un-journalable intents")
 async def test_one_unjournalable_intent_does_not_sink_its_group_commit(
     engine: Engine, venue: ScriptedVenue
 ) -> None:

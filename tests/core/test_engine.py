@@ -196,6 +196,9 @@ class _TotalLimit:
     def drain_events(self) -> tuple[Event, ...]:
         return ()
 
+    def restore(self, read: object) -> None:
+        return None
+
 
 async def test_concurrent_requests_cannot_together_pass_an_exposure_limit(
     journal: Journal

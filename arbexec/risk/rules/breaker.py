@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -52,8 +53,8 @@ class CircuitBreakerParams:
         allow_zero=True,
     )
     cooldown_seconds: timedelta = seconds(
-        "how long the breaker stays open before one probe order may pass, in seconds", 30.0
-    )
+        "how long the breaker stays open before one probe order may pass, in seconds", 60.0
+    )  # 60 s: a venue that failed five times in a row is rarely back within half a minute
 
     def __attrs_post_init__(self) -> None:
         require_any(self, "consecutive_failures", "max_reject_rate", "max_unknown")
@@ -72,6 +73,7 @@ class VenueBreaker:
     window: deque[tuple[datetime, bool]] = field(factory=deque)  # (when, rejected)
     window_rejects: int = 0
     unknown: set[str] = field(factory=set)
+    healthy: bool = False  # the venue has answered since the process started or failed
     counted: OrderedDict[str, None] = field(factory=OrderedDict)
 
     def forget_window(self) -> None:
@@ -103,16 +105,14 @@ class CircuitBreaker(EventQueue, ParamRule[CircuitBreakerParams]):
     def check(self, request: OrderRequest, ctx: RiskContext) -> Verdict:
         breaker = self._venues.get(request.venue)
         if breaker is None:
-            return self._ok
+            breaker = self._venues[request.venue] = VenueBreaker()
         if breaker.state is BreakerState.CLOSED:
             return self._closed(breaker, request)
         return self._decide(breaker, request, ctx.now, commit=True)
 
     def preview(self, request: OrderRequest, ctx: RiskContext) -> Verdict:
         """The verdict ``check`` would give, without letting a probe through."""
-        breaker = self._venues.get(request.venue)
-        if breaker is None:
-            return self._ok
+        breaker = self._venues.get(request.venue) or VenueBreaker()
         if breaker.state is BreakerState.CLOSED:
             return self._closed(breaker, request)
         return self._decide(breaker, request, ctx.now, commit=False)
@@ -126,13 +126,17 @@ class CircuitBreaker(EventQueue, ParamRule[CircuitBreakerParams]):
         return p.max_unknown + 1 if p.max_unknown is not None else 1
 
     def _closed(self, breaker: VenueBreaker, request: OrderRequest) -> Verdict:
-        """Closed but failing (a failure in a row, or orders UNKNOWN): each send holds an
-        ``in_flight:<venue>`` slot, so a burst cannot send more than the breaker's threshold
-        before the outcomes that would open it arrive."""
-        if not breaker.failures_in_row and not breaker.unknown:
+        """Closed but of unknown health (no answer yet since start) or failing (a failure in
+        a row, or orders UNKNOWN): each send holds an ``in_flight:<venue>`` slot, so a burst
+        cannot send more than the breaker's threshold before the outcomes that would open it
+        arrive (the engine waits for a slot rather than denying at once)."""
+        if breaker.healthy and not breaker.failures_in_row and not breaker.unknown:
             return self._ok
+        # failures already counted take their slots: in flight plus failures in a row never
+        # pass the threshold, so the sends of a burst stop where the breaker would open
+        room = max(self.in_flight_cap() - breaker.failures_in_row, 1)
         claim = Claim(key=f"in_flight:{request.venue}", amount=Decimal(1),
-                      limit=Decimal(self.in_flight_cap()), rule=self.name,
+                      limit=Decimal(room), rule=self.name,
                       code="breaker_in_flight", kind=ClaimKind.HOLD)
         return Verdict(rule=self.name, allowed=True, claims=(claim,))
 
@@ -174,6 +178,28 @@ class CircuitBreaker(EventQueue, ParamRule[CircuitBreakerParams]):
             breaker.probe_id, breaker.probe_at = request.request_id, now
         return Verdict(rule=self.name, allowed=True, message=f"probe order for {venue}")
 
+    # ------------------------------------------------------------------ restart
+
+    def restore_state(self, read: Callable[[Sequence[str]], Sequence[Event]]) -> None:
+        """Replay the journal's ``risk.breaker`` transitions: a breaker open when the last
+        process stopped is open in this one, its cool-down counted from when it opened (a
+        restart must not close it). A half-open breaker's probe did not survive: it is
+        open again, so the next order after the cool-down is the probe. A closed one
+        starts of unknown health like every venue after a start."""
+        for event in read((EVENT_KIND,)):
+            venue, to = event.data.get("venue"), event.data.get("to")
+            if not isinstance(venue, str) or to not in BreakerState.__members__.values():
+                continue
+            breaker = self._venues.setdefault(venue, VenueBreaker())
+            if to == BreakerState.OPEN.value:
+                breaker.opened_at, breaker.reason = event.at, str(event.data.get("reason", ""))
+                breaker.state = BreakerState.OPEN
+            elif to == BreakerState.HALF_OPEN.value:
+                breaker.state = BreakerState.OPEN
+                breaker.opened_at = breaker.opened_at or event.at
+            else:
+                breaker.state, breaker.opened_at, breaker.reason = BreakerState.CLOSED, None, ""
+
     # ------------------------------------------------------------------ observing
 
     def observe(self, outcome: OrderOutcome, now: datetime) -> list[Event]:
@@ -193,6 +219,7 @@ class CircuitBreaker(EventQueue, ParamRule[CircuitBreakerParams]):
         new_unknown = self._track_unknown(breaker, status, request_id)
         rejected = status is OrderStatus.REJECTED and not failure
         breaker.failures_in_row = breaker.failures_in_row + 1 if failure else 0
+        breaker.healthy = not failure
         if not failure:
             self._count_answer(breaker, request_id, rejected, now)
         self._prune(breaker, now)

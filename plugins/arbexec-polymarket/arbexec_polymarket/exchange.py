@@ -68,6 +68,7 @@ GTD_SECURITY_SECONDS = 60
 GTD_MIN_LIFETIME_SECONDS = 5
 #: Batch posts are capped by the venue.
 MAX_BATCH = 15
+_FEE_STEP = Decimal("0.00001")  # the step polymarket_fee rounds each fill's fee down to
 _ACCEPTED = frozenset({"live", "matched", "delayed"})
 #: Heartbeats: the venue cancels every open order when none arrives for about 10 s. One is
 #: sent every ``HEARTBEAT_INTERVAL`` seconds counted from the start of the previous send,
