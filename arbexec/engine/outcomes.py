@@ -20,7 +20,7 @@ from arbexec.engine.accounting import Accounting
 from arbexec.engine.live import LiveOrder, LiveOrders, advance, reason_code_of
 from arbexec.engine.policy import PolicyLike
 from arbexec.engine.recorder import Recorder
-from arbexec.errors import ExchangeError, JournalUnusable
+from arbexec.errors import ExchangeError
 from arbexec.events import Event
 from arbexec.exchange import Exchange
 from arbexec.health import HealthBook
