@@ -488,6 +488,9 @@ class ProtocolOnlyPolicy:
     def drain_events(self) -> Any:
         return self._inner.drain_events()
 
+    def restore(self, read: Any) -> None:
+        self._inner.restore(read)
+
 
 async def test_the_engine_needs_nothing_beyond_the_policy_and_ledger_protocols(
     path: Path, journals: list[Journal]
