@@ -122,12 +122,22 @@ def _boolean(value: Any) -> bool:
     raise ValueError(f"expected true or false, got {value!r}")
 
 
+#: Upper bounds of rule parameters: beyond them a value is a typo, never a policy (a
+#: cooldown of 30 years would disable a venue silently; 10^12 dollars is no limit at all).
+MAX_SECONDS = Decimal(7 * 86400)
+MAX_AMOUNT = Decimal(10) ** 12
+MAX_COUNT = 10**9
+
+
 def _seconds(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
     number = _decimal(value)
     if number < 0:
         raise ValueError(f"{value!r} seconds must not be negative")
+    if number > MAX_SECONDS:
+        raise ValueError(f"{value!r} seconds is more than a week; give at most "
+                         f"{MAX_SECONDS} seconds")
     return timedelta(seconds=float(number))
 
 
@@ -196,14 +206,23 @@ def _weekdays(value: Any) -> frozenset[int]:
 # ---------------------------------------------------------------------------- validators
 
 
+def _bounded(attribute: attrs.Attribute, value: Any) -> None:
+    bound = MAX_COUNT if isinstance(value, int) else MAX_AMOUNT
+    if value is not None and value > bound:
+        raise ParameterError(attribute.name, f"{value} is implausibly large; give at most "
+                             f"{bound}")
+
+
 def _positive(_inst: object, attribute: attrs.Attribute, value: Any) -> None:
     if value is not None and value <= 0:
         raise ParameterError(attribute.name, f"{value} must be greater than zero")
+    _bounded(attribute, value)
 
 
 def _non_negative(_inst: object, attribute: attrs.Attribute, value: Any) -> None:
     if value is not None and value < 0:
         raise ParameterError(attribute.name, f"{value} must not be negative")
+    _bounded(attribute, value)
 
 
 def _fraction(_inst: object, attribute: attrs.Attribute, value: Any) -> None:
