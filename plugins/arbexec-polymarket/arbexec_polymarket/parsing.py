@@ -32,6 +32,25 @@ _FINAL_TRADE = "CONFIRMED"
 _DROPPED_TRADE = "FAILED"
 
 
+def record(value: Any, what: str) -> Mapping[str, Any]:
+    """A JSON object the venue must have sent, or a clear error (never an AttributeError
+    on a list, a string or a number where an object belongs)."""
+    if not isinstance(value, Mapping):
+        raise MalformedAnswer(f"Polymarket sent {type(value).__name__} where {what} belongs",
+                              venue=VENUE)
+    return value
+
+
+def records(value: Any, what: str) -> list[Mapping[str, Any]]:
+    """A JSON list of objects (or nothing), each checked like ``record``."""
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list):
+        raise MalformedAnswer(f"Polymarket sent {type(value).__name__} where a list of "
+                              f"{what} belongs", venue=VENUE)
+    return [record(item, what) for item in value]
+
+
 def status_name(value: Any) -> str:
     text = str(value or "").strip().upper()
     for prefix in ("ORDER_STATUS_", "TRADE_STATUS_"):
@@ -151,6 +170,7 @@ def order_state(
     fills: list[Fill] | None = None,
 ) -> OrderState:
     """An order object of ``/data/order`` or ``/data/orders`` (or a WS order event)."""
+    raw = record(raw, "an order")
     size = dec(raw.get("original_size"))
     matched = dec(raw.get("size_matched"))
     fills = list(fills or [])
@@ -188,12 +208,13 @@ def order_book(raw: Mapping[str, Any], *, market: str, outcome: Outcome = Outcom
 
     def levels(key: str) -> list[tuple[Decimal, Decimal]]:
         merged: dict[Decimal, Decimal] = {}
-        for level in raw.get(key) or ():
+        for level in records(raw.get(key), "book levels"):
             price, size = dec(level.get("price")), dec(level.get("size"))
             if size > 0 and ZERO < price < 1:
                 merged[price] = merged.get(price, ZERO) + size
         return list(merged.items())
 
+    raw = record(raw, "an order book")
     bids, asks = levels("bids"), levels("asks")
     if outcome is Outcome.NO:
         bids, asks = [(1 - p, s) for p, s in asks], [(1 - p, s) for p, s in bids]
@@ -209,5 +230,6 @@ def order_book(raw: Mapping[str, Any], *, market: str, outcome: Outcome = Outcom
 
 
 def balance(raw: Mapping[str, Any], reserved: Decimal = ZERO) -> Balance:
+    raw = record(raw, "a balance")
     total = from_units(raw.get("balance"))
     return Balance(venue=VENUE, total=total, available=total - reserved, currency="pUSD")
