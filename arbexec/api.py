@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         MarketRules,
         PreparedOrder,
     )
+    from arbexec.fees import polymarket_fee
     from arbexec.hookspecs import hookimpl
     from arbexec.model import (
         ONE,
@@ -74,7 +75,6 @@ if TYPE_CHECKING:
         to_decimal,
         utc_datetime,
     )
-    from arbexec.fees import polymarket_fee
     from arbexec.names import check_venue_name
     from arbexec.risk.base import (
         Claim,
@@ -120,15 +120,25 @@ if TYPE_CHECKING:
         SinkSpec,
         SourceSpec,
     )
+    from arbexec.venue.batch import BatchMatch, match_by_identity
+    from arbexec.venue.delivery import NOT_SENT, transport_failure, was_not_sent
+    from arbexec.venue.numbers import loads_exact, venue_decimal
+    from arbexec.venue.ratelimit import RateLimiter, TokenBucket, Window, batch_size
+    from arbexec.venue.refusals import BASELINE_REFUSALS, SERVER_ERRORS, Refusal, refusal_for
+    from arbexec.venue.retry import ReadRetry, retry_after, with_read_retries
 
 __all__ = [
+    "BASELINE_REFUSALS",
     "MONEY_PATH",
+    "NOT_SENT",
     "ONE",
+    "SERVER_ERRORS",
     "ZERO",
     "AmbiguousSubmission",
     "ArbexecError",
     "AuthenticationError",
     "Balance",
+    "BatchMatch",
     "Capabilities",
     "Claim",
     "ConfigError",
@@ -168,6 +178,9 @@ __all__ = [
     "PreparedOrder",
     "PriceLevel",
     "RateLimited",
+    "RateLimiter",
+    "ReadRetry",
+    "Refusal",
     "RequestError",
     "RiskContext",
     "RiskRule",
@@ -181,16 +194,21 @@ __all__ = [
     "SourceSettings",
     "SourceSpec",
     "TimeInForce",
+    "TokenBucket",
     "UnknownNameError",
     "UserError",
     "VenueHealth",
     "VenueUnavailable",
     "Verdict",
+    "Window",
+    "batch_size",
     "check_venue_name",
     "count",
     "flag",
     "fraction",
     "hookimpl",
+    "loads_exact",
+    "match_by_identity",
     "money",
     "money_at_risk",
     "money_by_name",
@@ -200,15 +218,21 @@ __all__ = [
     "optional_decimal",
     "polymarket_fee",
     "price",
+    "refusal_for",
     "request_from_json",
     "request_from_mapping",
     "require_any",
     "require_order",
+    "retry_after",
     "seconds",
     "time_of_day",
     "to_decimal",
+    "transport_failure",
     "utc_datetime",
+    "venue_decimal",
+    "was_not_sent",
     "weekdays",
+    "with_read_retries",
     "zone",
 ]
 
@@ -258,6 +282,12 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "arbexec.sources.parse": (
         "request_from_json", "request_from_mapping",
     ),
+    "arbexec.venue.batch": ("BatchMatch", "match_by_identity"),
+    "arbexec.venue.delivery": ("NOT_SENT", "transport_failure", "was_not_sent"),
+    "arbexec.venue.numbers": ("loads_exact", "venue_decimal"),
+    "arbexec.venue.ratelimit": ("RateLimiter", "TokenBucket", "Window", "batch_size"),
+    "arbexec.venue.refusals": ("BASELINE_REFUSALS", "SERVER_ERRORS", "Refusal", "refusal_for"),
+    "arbexec.venue.retry": ("ReadRetry", "retry_after", "with_read_retries"),
 }
 _HOME = {name: module for module, names in _SOURCES.items() for name in names}
 
