@@ -67,6 +67,8 @@ GTD_SECURITY_SECONDS = 60
 GTD_MIN_LIFETIME_SECONDS = 5
 #: Batch posts are capped by the venue.
 MAX_BATCH = 15
+#: Fill fees are charged in steps of 0.00001 pUSD (``polymarket_fee`` floors to it).
+_FEE_STEP = Decimal("0.00001")
 _ACCEPTED = frozenset({"live", "matched", "delayed"})
 #: Heartbeats: the venue cancels every open order when none arrives for about 10 s. One is
 #: sent every ``HEARTBEAT_INTERVAL`` seconds counted from the start of the previous send,
