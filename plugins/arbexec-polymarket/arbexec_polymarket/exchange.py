@@ -230,7 +230,7 @@ class PolymarketExchange:
         info = await self.markets.info(market)
         raw = await self.http.get("/midpoint", {"token_id": info.token_for(outcome)})
         value = raw.get("mid") if isinstance(raw, dict) else None
-        return Decimal(str(value)) if value not in (None, "") else None
+        return parsing.dec(value, name="mid") if value not in (None, "") else None
 
     # ------------------------------------------------------------------ orders
 
