@@ -122,7 +122,7 @@ if TYPE_CHECKING:
     )
     from arbexec.venue.batch import BatchMatch, match_by_identity
     from arbexec.venue.delivery import NOT_SENT, transport_failure, was_not_sent
-    from arbexec.venue.numbers import loads_exact, venue_decimal
+    from arbexec.venue.numbers import MalformedNumber, loads_exact, venue_decimal
     from arbexec.venue.ratelimit import RateLimiter, TokenBucket, Window, batch_size
     from arbexec.venue.refusals import BASELINE_REFUSALS, SERVER_ERRORS, Refusal, refusal_for
     from arbexec.venue.retry import ReadRetry, retry_after, with_read_retries
@@ -155,6 +155,7 @@ __all__ = [
     "InvalidOrder",
     "LazyCommand",
     "Liquidity",
+    "MalformedNumber",
     "MarketClosed",
     "MarketRules",
     "Need",
@@ -284,7 +285,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     ),
     "arbexec.venue.batch": ("BatchMatch", "match_by_identity"),
     "arbexec.venue.delivery": ("NOT_SENT", "transport_failure", "was_not_sent"),
-    "arbexec.venue.numbers": ("loads_exact", "venue_decimal"),
+    "arbexec.venue.numbers": ("MalformedNumber", "loads_exact", "venue_decimal"),
     "arbexec.venue.ratelimit": ("RateLimiter", "TokenBucket", "Window", "batch_size"),
     "arbexec.venue.refusals": ("BASELINE_REFUSALS", "SERVER_ERRORS", "Refusal", "refusal_for"),
     "arbexec.venue.retry": ("ReadRetry", "retry_after", "with_read_retries"),

@@ -13,6 +13,12 @@ from typing import Any
 from arbexec.errors import ExchangeError
 
 
+class MalformedNumber(ExchangeError):
+    """A venue sent something that is not a finite number where one belongs."""
+
+    reason_code = "venue_malformed"
+
+
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
@@ -29,7 +35,7 @@ def venue_decimal(
     *,
     name: str = "value",
     venue: str | None = None,
-    error: type[ExchangeError] = ExchangeError,
+    error: type[ExchangeError] = MalformedNumber,
     floats: bool = False,
 ) -> Decimal:
     """A venue number (Decimal, int or numeric string; a float only when ``floats``) as a

@@ -9,7 +9,7 @@ alone is too coarse (a 400 can be a bad price or an empty wallet). A venue lists
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from attrs import frozen
 
@@ -30,21 +30,24 @@ SERVER_ERRORS = frozenset(range(500, 600))
 @frozen
 class Refusal:
     """One rule: matches a status in ``statuses``, a venue code starting with one of
-    ``codes``, or a text containing one of ``fragments`` (lower case); ``hint`` says what
-    the user should do."""
+    ``codes``, a text containing one of ``fragments`` (lower case), or a text for which
+    ``when`` holds (for conjunctions of words); ``hint`` says what the user should do."""
 
     error: type[ExchangeError]
     hint: str = ""
     statuses: frozenset[int] = frozenset()
     codes: tuple[str, ...] = ()
     fragments: tuple[str, ...] = ()
+    when: Callable[[str], bool] | None = None
 
     def matches(self, status: int | None, code: str | None, text: str) -> bool:
         if status is not None and status in self.statuses:
             return True
         if code and any(code.startswith(prefix) for prefix in self.codes):
             return True
-        return any(fragment in text for fragment in self.fragments)
+        if any(fragment in text for fragment in self.fragments):
+            return True
+        return self.when is not None and self.when(text)
 
 
 #: What a status means when no venue rule says more.

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from arbexec.api import ExchangeError, venue_decimal
+from arbexec.api import MalformedNumber, venue_decimal
 from arbexec.api import loads_exact as loads_exact  # the toolkit's exact decoder
 
 CENT = Decimal("0.01")
@@ -36,7 +36,7 @@ def field_decimal(payload: Mapping[str, Any], name: str, default: Decimal | None
 def cents_to_dollars(value: Any, name: str = "cents") -> Decimal:
     """An integer-cents field (balance, revenue) as Decimal dollars."""
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ExchangeError(
+        raise MalformedNumber(
             f"Kalshi sent {name}={value!r}; expected integer cents", venue="kalshi"
         )
     return parse_decimal(value, name) / 100

@@ -36,6 +36,7 @@ from arbexec.api import (
     PreparedOrder,
     Side,
     TimeInForce,
+    match_by_identity,
     polymarket_fee,
 )
 from arbexec_polymarket import parsing
@@ -370,17 +371,13 @@ class PolymarketExchange:
             raise errors.AmbiguousSubmission(
                 "Polymarket answered a batch post with an unexpected shape", venue=VENUE
             )
-        by_id: dict[str, dict[str, Any]] = {}
-        unattributed = 0
-        for answer in answers:
-            order_id = str(answer.get("orderID") or "").lower() if isinstance(answer, dict) else ""
-            if order_id and order_id not in by_id:
-                by_id[order_id] = answer
-            else:
-                unattributed += 1
+        matched = match_by_identity(
+            orders, answers, order_key=lambda o: o.identity, normalise=str.lower,
+            answer_key=lambda a: str(a.get("orderID") or "") if isinstance(a, dict) else None,
+        )
+        unattributed = matched.unattributed
         results: list[OrderState | errors.ExchangeError] = []
-        for order in orders:
-            answer = by_id.get(order.identity.lower())
+        for order, answer in matched.pairs:
             if answer is None:
                 results.append(errors.AmbiguousSubmission(
                     f"Polymarket's batch answer has no entry for {order.identity}"
