@@ -22,6 +22,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from attrs import define, field, frozen
 
 
+_ROUNDING = 1e-9
+
+
 @define
 class TokenBucket:
     """``rate`` tokens per second up to ``capacity``; ``acquire`` waits until it can pay."""
@@ -62,7 +65,9 @@ class TokenBucket:
         async with self._lock:
             while True:
                 self._refill()
-                if self._tokens >= cost:
+                # a hair short after sleeping the exact wait is rounding, not a debt: waiting
+                # for it could take sleeps too short to move a float clock (forever)
+                if self._tokens >= cost - _ROUNDING * max(1.0, cost):
                     self._tokens -= cost
                     return waited
                 delay = (cost - self._tokens) / self.rate
