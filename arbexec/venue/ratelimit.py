@@ -21,7 +21,6 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from attrs import define, field, frozen
 
-
 _ROUNDING = 1e-9
 
 
