@@ -121,16 +121,26 @@ if TYPE_CHECKING:
         SinkSpec,
         SourceSpec,
     )
+    from arbexec.venue.batch import BatchMatch, match_by_identity
+    from arbexec.venue.delivery import NOT_SENT, transport_failure, was_not_sent
+    from arbexec.venue.numbers import MalformedNumber, loads_exact, venue_decimal
+    from arbexec.venue.ratelimit import RateLimiter, TokenBucket, Window, batch_size
+    from arbexec.venue.refusals import BASELINE_REFUSALS, SERVER_ERRORS, Refusal, refusal_for
+    from arbexec.venue.retry import ReadRetry, retry_after, with_read_retries
 
 __all__ = [
+    "BASELINE_REFUSALS",
     "MONEY_PATH",
+    "NOT_SENT",
     "ONE",
     "POLYMARKET_FEE_STEP",
+    "SERVER_ERRORS",
     "ZERO",
     "AmbiguousSubmission",
     "ArbexecError",
     "AuthenticationError",
     "Balance",
+    "BatchMatch",
     "Capabilities",
     "Claim",
     "ConfigError",
@@ -147,6 +157,7 @@ __all__ = [
     "InvalidOrder",
     "LazyCommand",
     "Liquidity",
+    "MalformedNumber",
     "MarketClosed",
     "MarketRules",
     "Need",
@@ -170,6 +181,9 @@ __all__ = [
     "PreparedOrder",
     "PriceLevel",
     "RateLimited",
+    "RateLimiter",
+    "ReadRetry",
+    "Refusal",
     "RequestError",
     "RiskContext",
     "RiskRule",
@@ -183,16 +197,21 @@ __all__ = [
     "SourceSettings",
     "SourceSpec",
     "TimeInForce",
+    "TokenBucket",
     "UnknownNameError",
     "UserError",
     "VenueHealth",
     "VenueUnavailable",
     "Verdict",
+    "Window",
+    "batch_size",
     "check_venue_name",
     "count",
     "flag",
     "fraction",
     "hookimpl",
+    "loads_exact",
+    "match_by_identity",
     "money",
     "money_at_risk",
     "money_by_name",
@@ -202,16 +221,22 @@ __all__ = [
     "optional_decimal",
     "polymarket_fee",
     "price",
+    "refusal_for",
     "request_from_json",
     "request_from_mapping",
     "require_any",
     "require_order",
+    "retry_after",
     "seconds",
     "testing",
     "time_of_day",
     "to_decimal",
+    "transport_failure",
     "utc_datetime",
+    "venue_decimal",
+    "was_not_sent",
     "weekdays",
+    "with_read_retries",
     "zone",
 ]
 
@@ -261,6 +286,12 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "arbexec.sources.parse": (
         "request_from_json", "request_from_mapping",
     ),
+    "arbexec.venue.batch": ("BatchMatch", "match_by_identity"),
+    "arbexec.venue.delivery": ("NOT_SENT", "transport_failure", "was_not_sent"),
+    "arbexec.venue.numbers": ("MalformedNumber", "loads_exact", "venue_decimal"),
+    "arbexec.venue.ratelimit": ("RateLimiter", "TokenBucket", "Window", "batch_size"),
+    "arbexec.venue.refusals": ("BASELINE_REFUSALS", "SERVER_ERRORS", "Refusal", "refusal_for"),
+    "arbexec.venue.retry": ("ReadRetry", "retry_after", "with_read_retries"),
 }
 _HOME = {name: module for module, names in _SOURCES.items() for name in names}
 #: The testing kit (conformance suite, scripted venue, recording fixtures, fault transport,

@@ -11,13 +11,15 @@ the ``httpx.Request``) and how many times (``times``; ``None`` = every match), a
 happens to them. Two families:
 
 - *never delivered* (the inner transport and the cassette never see the request):
-  ``refuse`` (connection refused), ``connect_timeout``, ``respond`` (an answer made up here:
+  ``refuse`` (connection refused), ``connect_timeout``, ``fail_before_sending`` (any
+  transport error before the bytes leave), ``respond`` (an answer made up here:
   any status, headers and body, HTML or truncated JSON included), ``answer`` (an answer
   computed from the request, e.g. an error page echoing its headers);
 - *delivered, answer lost or mangled* (the inner transport acts on the request, the adapter
   does not learn it): ``read_timeout``, ``reset`` (connection dropped after the request
-  went out), ``mangle`` (the inner answer's status/body/headers replaced, or its body
-  rewritten by a function).
+  went out), ``lose_answer`` (any transport error after delivery), ``mangle`` (the inner
+  answer's status/body/headers replaced, or its body rewritten by a function), and
+  ``answer(..., deliver=True)``.
 
 ``transport.fired`` lists ``(route, fault name)`` in order, ``transport.requests`` every
 request seen (faulted or not); ``assert_all_fired()`` fails a
@@ -94,6 +96,29 @@ def _body_bytes(json: Any, body: bytes | str | None) -> tuple[bytes, dict[str, s
     return (body.encode() if isinstance(body, str) else body), {}
 
 
+def fail_before_sending(
+    method: str | None = None,
+    path: str | None = None,
+    error: type[httpx.TransportError] = httpx.ConnectError,
+    **kw: Any,
+) -> Fault:
+    """``error`` raised before the request leaves: the venue never sees it."""
+    return Fault(name=f"fail before sending ({error.__name__})", method=method, path=path,
+                 action=_raise(error, f"{error.__name__} before sending (injected)"), **kw)
+
+
+def lose_answer(
+    method: str | None = None,
+    path: str | None = None,
+    error: type[httpx.TransportError] = httpx.ReadTimeout,
+    **kw: Any,
+) -> Fault:
+    """The venue gets and handles the request; ``error`` is all the adapter learns."""
+    return Fault(name=f"lose answer ({error.__name__})", method=method, path=path,
+                 deliver=True,
+                 action=_raise(error, f"{error.__name__}: the answer was lost (injected)"), **kw)
+
+
 def refuse(method: str | None = None, path: str | None = None, **kw: Any) -> Fault:
     """Connection refused: nothing was sent."""
     return Fault(name="refuse", method=method, path=path,
@@ -144,7 +169,8 @@ def answer(
     reply: Callable[[httpx.Request], httpx.Response],
     **kw: Any,
 ) -> Fault:
-    """Answer with ``reply(request)``, without delivering."""
+    """Answer with ``reply(request)``; without delivering, unless ``deliver=True`` (the
+    venue acts on the request, the adapter sees ``reply``'s answer instead)."""
     def act(request: httpx.Request, _response: httpx.Response | None) -> httpx.Response:
         return reply(request)
 

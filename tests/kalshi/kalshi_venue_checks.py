@@ -10,12 +10,14 @@ replay) it
 * validates every request against kalshi-python-sync 3.34.0's request models and every
   answer against its response models (``sdk_models``), recording violations that fail
   the test;
-* injects faults (``inject``): answers served without reaching the venue, transport errors
-  before the bytes leave, answers lost after the venue got the request, and answers
-  replaced after it (HTML, truncated JSON, wrong content type). Because the wrapper sits
-  above vcrpy's patched transport, an injected fault is seen by the adapter on replay.
+* injects faults (``inject``) through the shared ``arbexec.testing.faults`` transport:
+  answers served without reaching the venue, transport errors before the bytes leave,
+  answers lost after the venue got the request, and answers replaced after it (HTML,
+  truncated JSON, wrong content type). Because the wrapper sits above vcrpy's patched
+  transport, an injected fault is seen by the adapter on replay.
 
-Kalshi-local for now; meant to merge with the shared fault wrapper of the test toolkit.
+The fault shapes below are Kalshi-flavoured names for the shared faults (``to_fault``);
+the injection mechanism itself is ``FaultTransport``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from urllib.parse import parse_qs
 import httpx
 import kalshi_sdk_models as sdk_models
 from attrs import define, field, frozen
+
+from arbexec.testing import faults as shared
 
 SKEW_MS = 10_000
 
@@ -76,6 +80,23 @@ class AnswerWith:
 Fault = Respond | FailBeforeSending | LoseAnswer | ReplaceAnswer | AnswerWith
 
 
+def to_fault(fault: Fault, method: str, path: str) -> shared.Fault:
+    """The shared fault that serves ``fault`` once to the next ``method path`` call."""
+    if isinstance(fault, Respond):
+        return shared.respond(method, path, fault.status, body=fault.content,
+                              headers={"content-type": fault.content_type})
+    if isinstance(fault, FailBeforeSending):
+        return shared.fail_before_sending(method, path, fault.error)
+    if isinstance(fault, LoseAnswer):
+        return shared.lose_answer(method, path, fault.error)
+    if isinstance(fault, ReplaceAnswer):
+        content, content_type = fault.content, fault.content_type
+        return shared.answer(method, path, lambda request: httpx.Response(
+            fault.status, content=content, headers={"content-type": content_type},
+            request=request), deliver=True)
+    return shared.answer(method, path, fault.make, deliver=True)
+
+
 def _error(status: int, code: str, details: str | None = None) -> httpx.Response:
     body: dict[str, Any] = {"code": code, "message": code.replace("_", " ")}
     if details:
@@ -105,19 +126,24 @@ class CheckedTransport(httpx.AsyncBaseTransport):
     requests: list[httpx.Request] = field(factory=list, repr=False)
     #: (METHOD, route) of exchanges the SDK does not know and a test sends on purpose
     allowed_unknown: set[tuple[str, str]] = field(factory=set)
-    _faults: dict[tuple[str, str], list[Fault]] = field(factory=dict)
+    faults: shared.FaultTransport = field(init=False, repr=False)
     _verify: Callable[[bytes, bytes], None] = field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self._verify = _verifier(self.public_key_pem)
+        self.faults = shared.FaultTransport(self.inner)
 
     def inject(self, method: str, route: str, *faults: Fault) -> None:
         """Serve ``faults`` in turn to the next ``METHOD route`` calls (route without the
         ``/trade-api/v2`` prefix)."""
-        self._faults.setdefault((method.upper(), route), []).extend(faults)
+        path = sdk_models.API_PREFIX + route
+        self.faults.add(*(to_fault(f, method.upper(), path) for f in faults))
 
     def pending_faults(self) -> list[tuple[str, str]]:
-        return [key for key, queue in self._faults.items() if queue]
+        return sorted({
+            (f.method or "", (f.path or "").removeprefix(sdk_models.API_PREFIX))
+            for f in self.faults.faults if not f.exhausted
+        })
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -129,24 +155,11 @@ class CheckedTransport(httpx.AsyncBaseTransport):
         denied = self._authenticate(request) if route.startswith("/portfolio") else None
         if denied is not None:
             return denied
-        queue = self._faults.get((request.method, route))
-        fault = queue.pop(0) if queue else None
-        if isinstance(fault, Respond):
-            return httpx.Response(
-                fault.status, content=fault.content, headers={"content-type": fault.content_type}
-            )
-        if isinstance(fault, FailBeforeSending):
-            raise fault.error("injected before sending", request=request)
-        response = await self.inner.handle_async_request(request)
+        fired = len(self.faults.fired)
+        response = await self.faults.handle_async_request(request)
         content = await response.aread()
-        if isinstance(fault, LoseAnswer):
-            raise fault.error("injected: the answer was lost", request=request)
-        if isinstance(fault, AnswerWith):
-            return fault.make(request)
-        if isinstance(fault, ReplaceAnswer):
-            return httpx.Response(
-                fault.status, content=fault.content, headers={"content-type": fault.content_type}
-            )
+        if len(self.faults.fired) > fired:
+            return response  # an injected answer: not the venue's, not checked as one
         if (request.method, route) not in self.allowed_unknown:
             self.violations += sdk_models.check_response(
                 request.method, path, response.status_code, content

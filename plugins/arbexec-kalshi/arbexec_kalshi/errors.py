@@ -14,6 +14,7 @@ from typing import Any
 from attrs import frozen
 
 from arbexec import api as ax
+from arbexec.api import Refusal, refusal_for
 from arbexec_kalshi.scrub import scrub
 
 
@@ -92,8 +93,54 @@ def _parse(status: int, body: bytes | str) -> VenueError:
     )
 
 
-def _code_is(code: str | None, *prefixes: str) -> bool:
-    return bool(code) and any(code.startswith(p) for p in prefixes)  # type: ignore[union-attr]
+def _statuses(*codes: int) -> frozenset[int]:
+    return frozenset(codes)
+
+
+#: Kalshi's refusals, first match wins (order matters); ``hint`` is the message template
+#: (``{said}``: the venue's words, ``{operation}``: the call). Codes match by prefix,
+#: fragments anywhere in the code, message or details (lower case). What none claims falls
+#: to the toolkit's baseline by status.
+REFUSALS: tuple[Refusal, ...] = (
+    Refusal(ax.DeprecatedEndpoint,
+            "Kalshi retired the endpoint used for {operation} ({said}); this arbexec-kalshi "
+            "version calls a removed API: upgrade the plugin",
+            statuses=_statuses(410), codes=("deprecated",)),
+    Refusal(ax.AuthenticationError,
+            "Kalshi refused the request timestamp ({said}): the host clock is off by more "
+            "than a few seconds; sync it with NTP (see 'arbexec kalshi doctor')",
+            codes=("header_timestamp_expired",)),
+    Refusal(ax.AuthenticationError,
+            "Kalshi rejected the credentials ({said}): check KALSHI_API_KEY_ID, the private "
+            "key and KALSHI_ENV (demo keys do not work on production)",
+            statuses=_statuses(401),
+            codes=("authentication", "signature_is_missing", "unauthorized")),
+    Refusal(ax.PermissionDenied,
+            "Kalshi denied {operation} ({said}): the API key lacks the scope for it",
+            statuses=_statuses(403)),
+    Refusal(ax.RateLimited, "Kalshi rate limit hit during {operation} ({said})",
+            statuses=_statuses(429)),
+    Refusal(ax.InsufficientFunds, "Kalshi: insufficient balance for {operation}",
+            codes=("insufficient_balance", "insufficient_funds")),
+    Refusal(ax.DuplicateOrder,
+            "Kalshi already has an order with this client_order_id ({said})",
+            statuses=_statuses(409), codes=("order_already_exists", "duplicate")),
+    Refusal(ax.PostOnlyWouldCross,
+            "Kalshi refused the post-only order because it would cross ({said})",
+            fragments=("post only", "post_only")),
+    Refusal(ax.MarketClosed, "Kalshi: the market is not open for trading ({said})",
+            codes=("market_closed", "market_not_open", "trading_paused", "exchange_closed"),
+            when=lambda text: "market" in text
+            and ("closed" in text or "not open" in text or "paused" in text)),
+    Refusal(ax.OrderNotFound, "Kalshi does not know it ({operation}: {said})",
+            statuses=_statuses(404), codes=("not_found", "order_not_found")),
+    Refusal(ax.OffGridOrder, "Kalshi refused the price as off its grid ({said})",
+            codes=("invalid_price",)),
+)
+_CREDENTIALS = REFUSALS[2]
+_FAILED = Refusal(ax.VenueUnavailable, "Kalshi failed {operation} ({said})")
+_ORDER_REFUSED = Refusal(ax.InvalidOrder, "Kalshi rejected the order ({said})")
+_REFUSED = Refusal(ax.ExchangeError, "Kalshi refused {operation} ({said})")
 
 
 def to_exception(
@@ -102,63 +149,20 @@ def to_exception(
     """The arbexec error for a Kalshi refusal, with a message that says what to do."""
     code, status = error.code, error.status
     said = " / ".join(p for p in (code, error.message, error.details) if p) or f"HTTP {status}"
-    kwargs: dict[str, Any] = {
-        "venue": "kalshi",
-        "venue_code": code,
-        "venue_message": error.message or error.details,
-        "http_status": status,
-    }
     lowered = " ".join(p for p in (code, error.message, error.details) if p).lower()
-
-    if status == 410 or _code_is(code, "deprecated"):
-        return ax.DeprecatedEndpoint(
-            f"Kalshi retired the endpoint used for {operation} ({said}); this arbexec-kalshi "
-            "version calls a removed API: upgrade the plugin",
-            **kwargs,
-        )
-    if _code_is(code, "header_timestamp_expired"):
-        return ax.AuthenticationError(
-            f"Kalshi refused the request timestamp ({said}): the host clock is off by more "
-            "than a few seconds; sync it with NTP (see 'arbexec kalshi doctor')",
-            **kwargs,
-        )
-    if status == 401 or _code_is(code, "authentication", "signature_is_missing", "unauthorized"):
-        hint = (
-            "check KALSHI_API_KEY_ID, the private key and KALSHI_ENV "
-            "(demo keys do not work on production)"
-        )
-        if error.details == "NOT_FOUND":
-            hint = (
-                "the key id is unknown in this environment; check KALSHI_API_KEY_ID and KALSHI_ENV"
-            )
-        return ax.AuthenticationError(f"Kalshi rejected the credentials ({said}): {hint}", **kwargs)
-    if status == 403:
-        return ax.PermissionDenied(
-            f"Kalshi denied {operation} ({said}): the API key lacks the scope for it", **kwargs
-        )
-    if status == 429:
-        return ax.RateLimited(f"Kalshi rate limit hit during {operation} ({said})", **kwargs)
-    if _code_is(code, "insufficient_balance", "insufficient_funds"):
-        return ax.InsufficientFunds(f"Kalshi: insufficient balance for {operation}", **kwargs)
-    if status == 409 or _code_is(code, "order_already_exists", "duplicate"):
-        return ax.DuplicateOrder(
-            f"Kalshi already has an order with this client_order_id ({said})", **kwargs
-        )
-    if "post only" in lowered or "post_only" in lowered:
-        return ax.PostOnlyWouldCross(
-            f"Kalshi refused the post-only order because it would cross ({said})", **kwargs
-        )
-    if _code_is(code, "market_closed", "market_not_open", "trading_paused", "exchange_closed") or (
-        "market" in lowered
-        and ("closed" in lowered or "not open" in lowered or "paused" in lowered)
-    ):
-        return ax.MarketClosed(f"Kalshi: the market is not open for trading ({said})", **kwargs)
-    if status == 404 or _code_is(code, "not_found", "order_not_found"):
-        return ax.OrderNotFound(f"Kalshi does not know it ({operation}: {said})", **kwargs)
-    if _code_is(code, "invalid_price"):
-        return ax.OffGridOrder(f"Kalshi refused the price as off its grid ({said})", **kwargs)
-    if status >= 500:
-        return ax.VenueUnavailable(f"Kalshi failed {operation} ({said})", **kwargs)
-    if order_request and 400 <= status < 500:
-        return ax.InvalidOrder(f"Kalshi rejected the order ({said})", **kwargs)
-    return ax.ExchangeError(f"Kalshi refused {operation} ({said})", **kwargs)
+    rule = refusal_for(status, lowered, code=code, rules=REFUSALS)
+    if rule.error is ax.VenueUnavailable:  # the baseline's 5xx, in Kalshi's words
+        rule = _FAILED
+    elif rule not in REFUSALS:  # claimed by no rule
+        rule = _ORDER_REFUSED if order_request and 400 <= status < 500 else _REFUSED
+    message = rule.hint.format(operation=operation, said=said)
+    if rule is _CREDENTIALS and error.details == "NOT_FOUND":
+        message = (f"Kalshi rejected the credentials ({said}): the key id is unknown in this "
+                   "environment; check KALSHI_API_KEY_ID and KALSHI_ENV")
+    return rule.error(
+        message,
+        venue="kalshi",
+        venue_code=code,
+        venue_message=error.message or error.details,
+        http_status=status,
+    )

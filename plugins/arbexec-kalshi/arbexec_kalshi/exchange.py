@@ -38,6 +38,7 @@ from arbexec.api import (
     PreparedOrder,
     Side,
     TimeInForce,
+    match_by_identity,
     now_utc,
     optional_datetime,
 )
@@ -82,7 +83,10 @@ PAGE_LIMIT = 200
 #: Reads after a cancel that may still show the order resting (the venue's read lags).
 CANCEL_CONFIRM_READS = 4
 #: Parse failures of a venue record become a venue error for that call, never a crash.
-_RECORD_ERRORS = (KeyError, TypeError, ValueError, AttributeError, ArithmeticError)
+#: what reading a venue record can raise when the record is not what Kalshi documents
+_RECORD_ERRORS = (
+    KeyError, TypeError, ValueError, AttributeError, ArithmeticError, ax.MalformedNumber,
+)
 
 
 class KalshiExchange:
@@ -774,12 +778,11 @@ class KalshiExchange:
                 order_request=True,
             )
             entries = answer.get("orders")
-            by_identity: dict[str, Mapping[str, Any]] = {}
-            for entry in entries if isinstance(entries, list) else ():
-                if isinstance(entry, Mapping) and isinstance(entry.get("client_order_id"), str):
-                    by_identity.setdefault(entry["client_order_id"], entry)
-            for prepared in chunk:
-                item = by_identity.get(prepared.identity)
+            matched = match_by_identity(
+                chunk, entries if isinstance(entries, list) else (),
+                order_key=lambda o: o.identity, answer_key=_client_order_id,
+            )
+            for prepared, item in matched.pairs:
                 results.append(await self._batch_entry(prepared, item))
         return results
 
@@ -1002,6 +1005,13 @@ def _venue_fill(raw: Mapping[str, Any], outcome: Outcome) -> VenueFill:
         yes_price=yes_price,
         fill=mapping.parse_fill(raw, outcome),
     )
+
+
+def _client_order_id(entry: Any) -> str | None:
+    """The identity a batch-create entry answers for (None: not attributable)."""
+    if isinstance(entry, Mapping) and isinstance(entry.get("client_order_id"), str):
+        return str(entry["client_order_id"])
+    return None
 
 
 def _text_or_none(value: Any) -> str | None:

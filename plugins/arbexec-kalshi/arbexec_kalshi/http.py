@@ -1,9 +1,10 @@
 """Signed HTTP to the Kalshi REST API: one place for auth, limits, retries and errors.
 
-Reads are retried (429, 5xx, transport errors) with exponential backoff and jitter, each
-attempt freshly signed. Writes are sent once: a refused write raises; an order post whose
-outcome is unknown (timeout after sending, 5xx) raises ``AmbiguousSubmission`` so that it
-is resolved by lookup, never resent blindly. A ``header_timestamp_expired`` refusal proves
+Reads are retried (429, 5xx, transport errors) by the toolkit's ``with_read_retries``
+(jittered backoff), each attempt freshly signed and paid from the read bucket. Writes are
+sent once: a refused write raises; an order post whose outcome is unknown (the toolkit's
+send-once rule says the request may have left, or a 5xx) raises ``AmbiguousSubmission`` so
+that it is resolved by lookup, never resent blindly. A ``header_timestamp_expired`` refusal proves
 the request was not processed, so it is re-signed and resent once.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +20,7 @@ import httpx
 from attrs import define, field
 
 from arbexec import api as ax
+from arbexec.api import ReadRetry, retry_after, was_not_sent, with_read_retries
 from arbexec_kalshi.errors import UnreadableAnswer, parse_error_body, to_exception
 from arbexec_kalshi.numbers import loads_exact
 from arbexec_kalshi.ratelimit import DEFAULT_COST, TokenBucket
@@ -50,11 +51,6 @@ def make_client(
     return httpx.AsyncClient(**kwargs)
 
 
-def _sent(exc: httpx.TransportError) -> bool:
-    """Whether the request bytes may have reached the venue before the error."""
-    return not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
-
-
 @define
 class KalshiHttp:
     """Signed JSON requests against one REST base URL."""
@@ -75,10 +71,6 @@ class KalshiHttp:
     def __attrs_post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
         self._prefix = urlsplit(self.base_url).path.rstrip("/")
-
-    def backoff(self, attempt: int) -> float:
-        delay = min(self.backoff_cap, self.backoff_base * (2**attempt))
-        return delay * (0.5 + random.random() / 2)
 
     def _headers(self, method: str, path: str, auth: bool) -> dict[str, str]:
         if not auth:
@@ -113,13 +105,44 @@ class KalshiHttp:
     ) -> Any:
         """Send one call; returns the decoded JSON (``{}`` for an empty body)."""
         method = method.upper()
-        write = method != "GET"
         operation = operation or f"{method} {path}"
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None}
-        bucket = self.write_bucket if write else self.read_bucket
-        attempts = 1 if write else max(1, self.max_read_attempts)
+
+        async def attempt() -> Any:
+            return await self._once(method, path, query, json, auth=auth, cost=cost,
+                                    operation=operation, order_post=order_post,
+                                    order_request=order_request)
+
+        if method != "GET":
+            return await attempt()  # writes are sent once
+        return await with_read_retries(
+            attempt, self.read_retry, sleep=self.sleep,
+            on_retry=lambda error, n: log.info("kalshi %s: %s, retry %d", operation,
+                                               type(error).__name__, n),
+        )
+
+    @property
+    def read_retry(self) -> ReadRetry:
+        return ReadRetry(attempts=max(1, self.max_read_attempts), first_wait=self.backoff_base,
+                         max_backoff=self.backoff_cap)
+
+    async def _once(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, Any],
+        json: Any,
+        *,
+        auth: bool,
+        cost: float,
+        operation: str,
+        order_post: bool,
+        order_request: bool,
+    ) -> Any:
+        """One attempt (re-signed once after a ``header_timestamp_expired`` refusal, which
+        proves the request was not processed)."""
+        bucket = self.write_bucket if method != "GET" else self.read_bucket
         resigned = False
-        attempt = 0
         while True:
             if bucket is not None:
                 await bucket.acquire(cost)
@@ -130,18 +153,12 @@ class KalshiHttp:
                 )
             except httpx.RequestError as exc:
                 kind = type(exc).__name__
-                sent = not isinstance(exc, httpx.TransportError) or _sent(exc)
-                if order_post and sent:
+                if order_post and not was_not_sent(exc):
                     raise ax.AmbiguousSubmission(
                         f"Kalshi {operation}: {kind} after the order was sent; its fate is "
                         "unknown until looked up by client_order_id",
                         venue="kalshi",
                     ) from None
-                attempt += 1
-                if attempt < attempts and isinstance(exc, httpx.TransportError):
-                    log.info("kalshi %s: %s, retry %d", operation, kind, attempt)
-                    await self.sleep(self.backoff(attempt))
-                    continue
                 raise ax.NetworkError(
                     f"Kalshi {operation} failed: {kind} (no answer from the venue)",
                     venue="kalshi",
@@ -166,12 +183,10 @@ class KalshiHttp:
                     venue_message=error.message,
                     http_status=status,
                 )
-            if (status == 429 or status >= 500) and attempt + 1 < attempts:
-                attempt += 1
-                log.info("kalshi %s: HTTP %d, retry %d", operation, status, attempt)
-                await self.sleep(self.backoff(attempt))
-                continue
-            raise to_exception(error, operation=operation, order_request=order_request)
+            refusal = to_exception(error, operation=operation, order_request=order_request)
+            if isinstance(refusal, ax.RateLimited):
+                refusal.retry_after = retry_after(response.headers)
+            raise refusal
 
     async def aclose(self) -> None:
         await self.client.aclose()

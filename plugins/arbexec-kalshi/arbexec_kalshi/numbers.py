@@ -7,48 +7,22 @@ with up to 2. Nothing here goes through ``float``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from arbexec.api import ExchangeError
+from arbexec.api import MalformedNumber, venue_decimal
+from arbexec.api import loads_exact as loads_exact  # the toolkit's exact decoder
 
 CENT = Decimal("0.01")
 PRICE_QUANTUM = Decimal("0.0001")  # requests accept at most 4 decimals
 COUNT_QUANTUM = Decimal("0.01")  # counts are in hundredths of a contract
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def loads_exact(text: str | bytes) -> Any:
-    """Venue JSON with every number exact: fractions become Decimal from their literal
-    (``0.5`` -> ``Decimal("0.5")``, never a float), integers stay int, and the non-standard
-    ``NaN``/``Infinity`` literals are refused (``ValueError``)."""
-    return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
-
-
 def parse_decimal(value: Any, name: str = "value") -> Decimal:
-    """A venue number (string or int) as Decimal; a float or junk is a venue error."""
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, (bool, float)):
-        raise ExchangeError(
-            f"Kalshi sent {name}={value!r}; expected a fixed-point string", venue="kalshi"
-        )
-    try:
-        result = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ExchangeError(
-            f"Kalshi sent {name}={value!r}; expected a number", venue="kalshi"
-        ) from None
-    if not result.is_finite():
-        raise ExchangeError(
-            f"Kalshi sent {name}={value!r}; expected a finite number", venue="kalshi"
-        )
-    return result
+    """A venue number (string, int, or Decimal from ``loads_exact``) as Decimal; a float
+    or junk is a venue error."""
+    return venue_decimal(value, name=name, venue="kalshi")
 
 
 def field_decimal(payload: Mapping[str, Any], name: str, default: Decimal | None = None) -> Any:
@@ -62,7 +36,7 @@ def field_decimal(payload: Mapping[str, Any], name: str, default: Decimal | None
 def cents_to_dollars(value: Any, name: str = "cents") -> Decimal:
     """An integer-cents field (balance, revenue) as Decimal dollars."""
     if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ExchangeError(
+        raise MalformedNumber(
             f"Kalshi sent {name}={value!r}; expected integer cents", venue="kalshi"
         )
     return parse_decimal(value, name) / 100

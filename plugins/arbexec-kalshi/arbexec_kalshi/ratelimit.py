@@ -1,4 +1,4 @@
-"""Client-side token buckets mirroring Kalshi's read and write budgets.
+"""Kalshi's published read and write budgets, as data for the toolkit's token buckets.
 
 Kalshi's 429 carries no Retry-After header, so the plugin waits for tokens before sending
 instead of learning the limit by being refused. Costs default to 10 tokens per request.
@@ -6,11 +6,8 @@ instead of learning the limit by being refused. Costs default to 10 tokens per r
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable
-
-from attrs import define, field
+from arbexec.api import TokenBucket as TokenBucket  # the toolkit's bucket
+from arbexec.api import batch_size as shared_batch_size
 
 DEFAULT_COST = 10
 #: Budgets in tokens per second (read, write) per usage tier, in the SDK's tier order
@@ -38,57 +35,7 @@ MAX_BATCH = 20
 def batch_size(bucket: TokenBucket | None, item_cost: float) -> int:
     """How many items one batch call may carry: a call costing more than the write bucket
     holds is refused by the venue whole, so a batch never exceeds the bucket."""
-    if bucket is None:
-        return MAX_BATCH
-    return max(1, min(MAX_BATCH, int(bucket.capacity // item_cost)))
-
-
-@define
-class TokenBucket:
-    """``rate`` tokens per second up to ``capacity``; ``acquire`` waits until it can pay."""
-
-    rate: float
-    capacity: float
-    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
-    sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, repr=False)
-    _tokens: float = field(init=False)
-    _stamp: float = field(init=False)
-    _lock: asyncio.Lock = field(init=False, factory=asyncio.Lock, repr=False)
-
-    def __attrs_post_init__(self) -> None:
-        if self.rate <= 0 or self.capacity <= 0:
-            raise ValueError("a token bucket needs a positive rate and capacity")
-        self._tokens = self.capacity
-        self._stamp = self.clock()
-
-    def _refill(self) -> None:
-        now = self.clock()
-        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-
-    @property
-    def available(self) -> float:
-        self._refill()
-        return self._tokens
-
-    async def acquire(self, cost: float = DEFAULT_COST) -> float:
-        """Take ``cost`` tokens, waiting as needed; returns the seconds waited. A cost above
-        the capacity can never be paid (the venue would refuse the call): ``ValueError``."""
-        if cost > self.capacity:
-            raise ValueError(
-                f"a call costing {cost:g} tokens exceeds the bucket of {self.capacity:g}; "
-                "split it (see batch_size)"
-            )
-        waited = 0.0
-        async with self._lock:
-            while True:
-                self._refill()
-                if self._tokens >= cost:
-                    self._tokens -= cost
-                    return waited
-                delay = (cost - self._tokens) / self.rate
-                waited += delay
-                await self.sleep(delay)
+    return shared_batch_size(bucket, item_cost, MAX_BATCH)
 
 
 def buckets_for(

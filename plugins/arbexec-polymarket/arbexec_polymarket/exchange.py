@@ -37,6 +37,7 @@ from arbexec.api import (
     PreparedOrder,
     Side,
     TimeInForce,
+    match_by_identity,
     polymarket_fee,
 )
 from arbexec_polymarket import parsing
@@ -68,7 +69,6 @@ GTD_SECURITY_SECONDS = 60
 GTD_MIN_LIFETIME_SECONDS = 5
 #: Batch posts are capped by the venue.
 MAX_BATCH = 15
-_FEE_STEP = Decimal("0.00001")  # the step polymarket_fee rounds each fill's fee down to
 _ACCEPTED = frozenset({"live", "matched", "delayed"})
 #: Heartbeats: the venue cancels every open order when none arrives for about 10 s. One is
 #: sent every ``HEARTBEAT_INTERVAL`` seconds counted from the start of the previous send,
@@ -236,7 +236,7 @@ class PolymarketExchange:
         info = await self.markets.info(market)
         raw = await self.http.get("/midpoint", {"token_id": info.token_for(outcome)})
         value = raw.get("mid") if isinstance(raw, dict) else None
-        return Decimal(str(value)) if value not in (None, "") else None
+        return parsing.dec(value, name="mid") if value not in (None, "") else None
 
     # ------------------------------------------------------------------ orders
 
@@ -376,17 +376,13 @@ class PolymarketExchange:
             raise errors.AmbiguousSubmission(
                 "Polymarket answered a batch post with an unexpected shape", venue=VENUE
             )
-        by_id: dict[str, dict[str, Any]] = {}
-        unattributed = 0
-        for answer in answers:
-            order_id = str(answer.get("orderID") or "").lower() if isinstance(answer, dict) else ""
-            if order_id and order_id not in by_id:
-                by_id[order_id] = answer
-            else:
-                unattributed += 1
+        matched = match_by_identity(
+            orders, answers, order_key=lambda o: o.identity, normalise=str.lower,
+            answer_key=lambda a: str(a.get("orderID") or "") if isinstance(a, dict) else None,
+        )
+        unattributed = matched.unattributed
         results: list[OrderState | errors.ExchangeError] = []
-        for order in orders:
-            answer = by_id.get(order.identity.lower())
+        for order, answer in matched.pairs:
             if answer is None:
                 results.append(errors.AmbiguousSubmission(
                     f"Polymarket's batch answer has no entry for {order.identity}"

@@ -1,10 +1,12 @@
 """The CLOB HTTP client: one pooled connection set, L2 signing, bounded retries.
 
-Reads (GET) are retried with exponential backoff on 429, 5xx and transport errors; a
-``Retry-After`` is honoured up to ``max_retry_wait`` seconds, and a longer (or infinite, or
-unreadable) one ends the read with ``RateLimited`` instead of a hang. Order posts and
-cancels are sent once: a post whose answer is lost raises ``AmbiguousSubmission`` and is
-resolved by looking the order hash up, never by resending.
+Reads (GET) are retried by the toolkit's ``with_read_retries`` (jittered exponential
+backoff on 429, 5xx and transport errors); a ``Retry-After`` is honoured up to
+``max_retry_wait`` seconds, and a longer one ends the read with ``RateLimited`` instead of a
+hang. Order posts and cancels are sent once: the toolkit's send-once rule says which
+transport failures prove nothing was sent; after any other, a post raises
+``AmbiguousSubmission`` and is resolved by looking the order hash up, never by resending.
+Every CLOB call first waits for room under the venue's published limits (``limits``).
 
 The one exception is HTTP 425 (Too Early): the matching engine restarts weekly for about
 90 s and answers 425 meanwhile, which means "not accepted". Orders, cancels and reads are
@@ -20,17 +22,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import re
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import httpx
 
 from arbexec import api as errors
+from arbexec.api import (
+    RateLimiter,
+    ReadRetry,
+    loads_exact,
+    retry_after,
+    transport_failure,
+    with_read_retries,
+)
 from arbexec_polymarket.auth import L2Signer
 from arbexec_polymarket.config import PolymarketConfig
+from arbexec_polymarket.limits import CLOB_LIMITS
 from arbexec_polymarket.scrub import Scrubber
 from arbexec_polymarket.venue_errors import (
     VENUE,
@@ -38,6 +48,8 @@ from arbexec_polymarket.venue_errors import (
     classify,
     venue_message,
 )
+
+T = TypeVar("T")
 
 _JSON = {"Content-Type": "application/json"}
 _USER_AGENT = "arbexec-polymarket/0.1"
@@ -59,18 +71,6 @@ def make_client(
     return httpx.AsyncClient(
         timeout=timeout, limits=limits, headers=headers, proxy=config.proxy_url, http2=False
     )
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """``Retry-After`` in seconds when it is a finite, non-negative number; else None."""
-    value = response.headers.get("Retry-After")
-    if value is None or len(value) > 32:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def too_early_waits(budget: float) -> list[float]:
@@ -104,6 +104,13 @@ class ClobHttp:
         self._sleep = sleep
         self._read_timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
         self._order_timeout = httpx.Timeout(config.order_timeout, connect=config.connect_timeout)
+        self.limiter = RateLimiter(CLOB_LIMITS, sleep=sleep)
+        self.read_retry = ReadRetry(
+            attempts=config.read_retries + 1,
+            first_wait=config.retry_backoff,
+            max_backoff=config.max_retry_wait,
+            max_retry_wait=config.max_retry_wait,
+        )
         self.scrub = Scrubber()
         if l2 is not None:
             api = l2.credentials
@@ -124,7 +131,7 @@ class ClobHttp:
             extra.extend(_ORDER_SIGNATURE.findall(sent.content.decode("utf-8", "replace")))
         text = self.scrub(text, extra)
         try:
-            return json.loads(text)
+            return loads_exact(text)  # numbers exact: Decimal from the venue's literal
         except ValueError:
             return text
 
@@ -152,34 +159,26 @@ class ClobHttp:
             return
         payload = self._parse(response)
         message = venue_message(payload, fallback=response.reason_phrase or str(status))
-        if status == 425:
-            raise MatchingEngineRestarting(
-                f"Polymarket answered 425 Too Early on {what} (the matching engine is "
-                f"restarting); not accepted: {message}",
-                venue=VENUE,
-                venue_message=message,
-                http_status=status,
-            )
-        if status == 429:
-            raise errors.RateLimited(
-                f"Polymarket rate limit on {what}: {message}",
-                retry_after=retry_after(response),
-                venue=VENUE,
-                venue_message=message,
-                http_status=status,
-            )
-        if status >= 500 and not any(
-            s in message.lower() for s in ("trading is currently", "cancel-only")
-        ):
-            raise errors.VenueUnavailable(
-                f"Polymarket {status} on {what}: {message}",
-                venue=VENUE,
-                venue_message=message,
-                http_status=status,
-            )
-        error = classify(message, http_status=status, default=refusal)
+        error = classify(message, http_status=status, default=refusal, what=what,
+                         retry_after=retry_after(response.headers))
         error.payload = payload  # type: ignore[attr-defined]
         raise error
+
+    async def _limit(self, method: str, path: str, host: str | None) -> None:
+        if host is None or host == self.config.host:  # the limits are the CLOB's
+            await self.limiter.acquire(f"{method} {path}")
+
+    async def _until_accepted(
+        self, call: Callable[[], Awaitable[T]], early_waits: list[float]
+    ) -> T:
+        """``call()`` again after each 425 (not accepted) while ``early_waits`` last."""
+        while True:
+            try:
+                return await call()
+            except MatchingEngineRestarting:
+                if not early_waits:
+                    raise
+                await self._sleep(early_waits.pop(0))
 
     async def get(
         self,
@@ -189,54 +188,31 @@ class ClobHttp:
         auth: bool = False,
         host: str | None = None,
     ) -> Any:
-        """A read, retried on 429, 5xx and transport errors with exponential backoff, and
-        on 425 within the restart budget."""
-        delay = self.config.retry_backoff
-        attempts = self.config.read_retries + 1
+        """A read, retried on 429, 5xx and transport errors with jittered backoff, and on
+        425 within the restart budget (425 waits do not count as retries)."""
         early_waits = too_early_waits(self.config.too_early_budget)
-        attempt = 0
-        while True:
+
+        async def once() -> Any:
+            await self._limit("GET", path, host)
             headers = self._auth_headers("GET", path, b"") if auth else None
             try:
                 response = await self.client.get(
-                    self._url(path, host),
-                    params=params,
-                    headers=headers,
+                    self._url(path, host), params=params, headers=headers,
                     timeout=self._read_timeout,
                 )
-                self._raise_for(response, f"GET {path}")
-                return self._parse(response)
-            except MatchingEngineRestarting:
-                if not early_waits:
-                    raise
-                await self._sleep(early_waits.pop(0))
-                continue
-            except errors.RateLimited as exc:
-                if attempt + 1 >= attempts:
-                    raise
-                wait = delay if exc.retry_after is None else exc.retry_after
-                if wait > self.config.max_retry_wait:
-                    raise errors.RateLimited(
-                        f"{exc}; the venue asks to wait {wait:g} s, more than max_retry_wait "
-                        f"({self.config.max_retry_wait:g} s)",
-                        retry_after=exc.retry_after,
-                        venue=VENUE,
-                        venue_message=exc.venue_message,
-                        http_status=exc.http_status,
-                    ) from None
-            except errors.VenueUnavailable:
-                if attempt + 1 >= attempts:
-                    raise
-                wait = delay
             except httpx.TransportError as exc:
-                if attempt + 1 >= attempts:
-                    raise errors.NetworkError(
-                        f"Polymarket GET {path} failed: {type(exc).__name__}", venue=VENUE
-                    ) from None
-                wait = delay
-            await self._sleep(min(wait, self.config.max_retry_wait))
-            delay *= 2
-            attempt += 1
+                raise errors.NetworkError(
+                    f"Polymarket GET {path} failed: {type(exc).__name__}", venue=VENUE
+                ) from None
+            self._raise_for(response, f"GET {path}")
+            return self._parse(response)
+
+        return await with_read_retries(
+            lambda: self._until_accepted(once, early_waits),
+            self.read_retry,
+            sleep=self._sleep,
+            final=(MatchingEngineRestarting,),
+        )
 
     async def send_once(
         self,
@@ -251,15 +227,11 @@ class ClobHttp:
     ) -> Any:
         """A write sent once; sent again only after a 425 (not accepted), within the
         restart budget. Transport trouble after sending is ambiguous."""
-        early_waits = too_early_waits(self.config.too_early_budget)
-        while True:
-            try:
-                return await self._send_one(method, path, body, auth=auth, headers=headers,
-                                            refusal=refusal, timeout=timeout)
-            except MatchingEngineRestarting:
-                if not early_waits:
-                    raise
-                await self._sleep(early_waits.pop(0))
+        return await self._until_accepted(
+            lambda: self._send_one(method, path, body, auth=auth, headers=headers,
+                                   refusal=refusal, timeout=timeout),
+            too_early_waits(self.config.too_early_budget),
+        )
 
     async def _send_one(
         self,
@@ -272,6 +244,7 @@ class ClobHttp:
         refusal: type[errors.ExchangeError],
         timeout: float | None,
     ) -> Any:
+        await self._limit(method, path, None)
         raw = body or b""
         sent = self._auth_headers(method, path, raw) if auth else {}
         if headers:
@@ -287,17 +260,9 @@ class ClobHttp:
         )
         try:
             response = await self.client.send(request)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ProxyError) as exc:
-            raise errors.NetworkError(
-                f"Polymarket {method} {path}: could not connect ({type(exc).__name__}); "
-                "nothing was sent",
-                venue=VENUE,
-            ) from None
         except httpx.TransportError as exc:
-            raise errors.AmbiguousSubmission(
-                f"Polymarket {method} {path}: {type(exc).__name__} after sending; the venue "
-                "may have received it",
-                venue=VENUE,
+            raise transport_failure(
+                exc, venue=VENUE, what=f"Polymarket {method} {path}", write=True
             ) from None
         self._raise_for(response, f"{method} {path}", refusal)
         return self._parse(response)

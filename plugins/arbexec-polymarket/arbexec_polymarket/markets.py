@@ -21,6 +21,7 @@ from attrs import evolve, frozen
 
 from arbexec import api as errors
 from arbexec.api import Outcome
+from arbexec_polymarket import parsing
 from arbexec_polymarket.amounts import TICK_RULES
 from arbexec_polymarket.eip712 import ExchangeKind
 from arbexec_polymarket.http import ClobHttp
@@ -90,9 +91,7 @@ def _json_list(value: Any) -> list[Any]:
 
 
 def _decimal(value: Any, default: str) -> Decimal:
-    if value is None or value == "":
-        return Decimal(default)
-    return Decimal(str(value))
+    return parsing.dec(value, Decimal(default))
 
 
 def _truthy(value: Any) -> bool:
@@ -149,7 +148,7 @@ class MarketDirectory:
         payload = await self._http.get("/tick-size", {"token_id": token})
         value = payload.get("minimum_tick_size") if isinstance(payload, dict) else None
         try:
-            tick = Decimal(str(value)) if isinstance(value, int | float | str) else None
+            tick = Decimal(str(value)) if isinstance(value, int | float | str | Decimal) else None
         except ArithmeticError:
             tick = None
         if tick is None or not tick.is_finite() or tick not in TICK_RULES:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from arbexec.api import (
@@ -24,6 +24,7 @@ from arbexec.api import (
     Outcome,
     PriceLevel,
     Side,
+    venue_decimal,
 )
 from arbexec_polymarket.venue_errors import VENUE, MalformedAnswer
 
@@ -59,22 +60,12 @@ def status_name(value: Any) -> str:
     return text
 
 
-def dec(value: Any, default: Decimal = ZERO) -> Decimal:
+def dec(value: Any, default: Decimal = ZERO, name: str = "a number field") -> Decimal:
     """A venue number, exactly (from its text). Absent or empty: ``default``. Anything else
     that is not a finite number is ``MalformedAnswer``, never a silent 0."""
     if value is None or value == "":
         return default
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise MalformedAnswer(f"Polymarket sent {value!r} where a number belongs", venue=VENUE)
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        number = None
-    if number is None or not number.is_finite():
-        raise MalformedAnswer(
-            f"Polymarket sent {str(value)[:40]!r} where a number belongs", venue=VENUE
-        )
-    return number
+    return venue_decimal(value, name=name, venue=VENUE, error=MalformedAnswer, floats=True)
 
 
 def from_units(value: Any) -> Decimal:

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from arbexec import api as errors
-from arbexec.api import OrderState
+from arbexec.api import OrderState, loads_exact
 from arbexec_polymarket import parsing
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ class UserStream:
         if text.strip().upper() in ("PONG", "PING", ""):
             return []
         try:
-            payload = json.loads(text)
+            payload = loads_exact(text)  # numbers exact, as over REST
         except ValueError:
             return []
         items = payload if isinstance(payload, list) else [payload]

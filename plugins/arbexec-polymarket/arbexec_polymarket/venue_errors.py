@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from arbexec import api as errors
+from arbexec.api import SERVER_ERRORS, Refusal, refusal_for
 
 VENUE = "polymarket"
 
@@ -35,60 +36,96 @@ class MalformedAnswer(errors.ExchangeError):
 
     reason_code = "venue_malformed"
 
-#: (fragment, error class, what the user should do). First match wins: order matters.
-_RULES: tuple[tuple[str, type[errors.ExchangeError], str], ...] = (
-    ("order_version_mismatch", errors.InvalidOrder, "signed for the wrong exchange version"),
-    ("invalid order version", errors.InvalidOrder, "signed for the wrong exchange version"),
-    (
-        "signer address has to be the address of the api key",
-        errors.AuthenticationError,
-        "the API key belongs to another address than the order signer",
-    ),
-    (
-        "maker address not allowed",
-        errors.AuthenticationError,
-        "this account must trade through its deposit wallet (signature type 3)",
-    ),
-    (
-        "invalid signature",
-        errors.AuthenticationError,
-        "check the signature type, funder and the market's neg-risk flag",
-    ),
-    ("invalid poly_proxy signature", errors.AuthenticationError, "check the funder"),
-    ("unauthorized", errors.AuthenticationError, "check the API key, secret and passphrase"),
-    ("invalid api key", errors.AuthenticationError, "check the API key, secret and passphrase"),
-    ("invalid l1 request headers", errors.AuthenticationError, "check the wallet key and clock"),
-    ("not enough balance", errors.InsufficientFunds, "deposit pUSD or approve the exchanges"),
-    ("allowance", errors.InsufficientFunds, "approve the exchanges, then refresh the allowance"),
-    ("invalid_order_not_enough_balance", errors.InsufficientFunds, "deposit pUSD"),
-    ("no deposit wallet found", errors.AuthenticationError, "the signature type does not match"),
-    ("no orders found to match", errors.NoLiquidity, "nothing crossed the limit price"),
-    ("fok orders are fully filled or killed", errors.NoLiquidity, "not enough depth at the limit"),
-    ("fok_order_not_filled", errors.NoLiquidity, "not enough depth at the limit"),
-    ("invalid post-only order", errors.PostOnlyWouldCross, "the post-only order would cross"),
-    ("invalid_post_only_order", errors.PostOnlyWouldCross, "the post-only order would cross"),
-    ("min_tick_size", errors.OffGridOrder, "the price is off the market's current tick"),
-    ("tick size", errors.OffGridOrder, "the price is off the market's current tick"),
-    ("max accuracy", errors.OffGridOrder, "amounts have too many decimals"),
-    ("invalid amounts", errors.OffGridOrder, "amounts have too many decimals"),
-    ("min_size", errors.OffGridOrder, "the order is below the market's minimum size"),
-    ("lower than the minimum", errors.OffGridOrder, "the order is below the market's minimum size"),
-    ("duplicated", errors.DuplicateOrder, "the venue already has this order"),
-    ("market is not yet ready", errors.MarketClosed, "the market is not open for orders"),
-    ("market_not_ready", errors.MarketClosed, "the market is not open for orders"),
-    ("market is closed", errors.MarketClosed, "the market no longer trades"),
-    ("market closed", errors.MarketClosed, "the market no longer trades"),
-    ("closed-only", errors.PermissionDenied, "this account may only reduce its positions"),
-    ("closed only", errors.PermissionDenied, "this account may only reduce its positions"),
-    ("closed_only", errors.PermissionDenied, "this account may only reduce its positions"),
-    ("resolved", errors.MarketClosed, "the market is resolved"),
-    ("trading is currently disabled", errors.MarketClosed, "the exchange is paused"),
-    ("cancel-only", errors.MarketClosed, "the exchange accepts only cancels now"),
-    ("post-only mode", errors.MarketClosed, "the exchange accepts only post-only orders now"),
-    ("expiration", errors.InvalidOrder, "GTD expiry must be at least 60 s ahead"),
-    ("market not found", errors.MarketClosed, "the market does not exist or no longer trades"),
-    ("not found", errors.OrderNotFound, "the venue does not know this order"),
-    ("does not exist", errors.OrderNotFound, "the venue does not know this id"),
+#: Polymarket's refusals, first match wins (order matters): the statuses that decide before
+#: any text (425, 429, and a 5xx unless the text says the exchange is paused), then the
+#: venue's codes and sentences by fragment, then 401/403 (both are about the key here);
+#: what none claims falls to the toolkit's baseline by status.
+REFUSALS: tuple[Refusal, ...] = (
+    Refusal(MatchingEngineRestarting, "the matching engine is restarting; not accepted",
+            statuses=frozenset({425})),
+    Refusal(errors.RateLimited, "slow down", statuses=frozenset({429})),
+    Refusal(errors.MarketClosed, "the exchange is paused", fragments=("trading is currently",)),
+    Refusal(errors.MarketClosed, "the exchange accepts only cancels now",
+            fragments=("cancel-only",)),
+    Refusal(errors.VenueUnavailable, "the venue failed; try again later",
+            statuses=SERVER_ERRORS),
+    Refusal(errors.InvalidOrder, "signed for the wrong exchange version",
+            fragments=("order_version_mismatch",)),
+    Refusal(errors.InvalidOrder, "signed for the wrong exchange version",
+            fragments=("invalid order version",)),
+    Refusal(errors.AuthenticationError,
+            "the API key belongs to another address than the order signer",
+            fragments=("signer address has to be the address of the api key",)),
+    Refusal(errors.AuthenticationError,
+            "this account must trade through its deposit wallet (signature type 3)",
+            fragments=("maker address not allowed",)),
+    Refusal(errors.AuthenticationError,
+            "check the signature type, funder and the market's neg-risk flag",
+            fragments=("invalid signature",)),
+    Refusal(errors.AuthenticationError, "check the funder",
+            fragments=("invalid poly_proxy signature",)),
+    Refusal(errors.AuthenticationError, "check the API key, secret and passphrase",
+            fragments=("unauthorized",)),
+    Refusal(errors.AuthenticationError, "check the API key, secret and passphrase",
+            fragments=("invalid api key",)),
+    Refusal(errors.AuthenticationError, "check the wallet key and clock",
+            fragments=("invalid l1 request headers",)),
+    Refusal(errors.InsufficientFunds, "deposit pUSD or approve the exchanges",
+            fragments=("not enough balance",)),
+    Refusal(errors.InsufficientFunds, "approve the exchanges, then refresh the allowance",
+            fragments=("allowance",)),
+    Refusal(errors.InsufficientFunds, "deposit pUSD",
+            fragments=("invalid_order_not_enough_balance",)),
+    Refusal(errors.AuthenticationError, "the signature type does not match",
+            fragments=("no deposit wallet found",)),
+    Refusal(errors.NoLiquidity, "nothing crossed the limit price",
+            fragments=("no orders found to match",)),
+    Refusal(errors.NoLiquidity, "not enough depth at the limit",
+            fragments=("fok orders are fully filled or killed",)),
+    Refusal(errors.NoLiquidity, "not enough depth at the limit",
+            fragments=("fok_order_not_filled",)),
+    Refusal(errors.PostOnlyWouldCross, "the post-only order would cross",
+            fragments=("invalid post-only order",)),
+    Refusal(errors.PostOnlyWouldCross, "the post-only order would cross",
+            fragments=("invalid_post_only_order",)),
+    Refusal(errors.OffGridOrder, "the price is off the market's current tick",
+            fragments=("min_tick_size",)),
+    Refusal(errors.OffGridOrder, "the price is off the market's current tick",
+            fragments=("tick size",)),
+    Refusal(errors.OffGridOrder, "amounts have too many decimals", fragments=("max accuracy",)),
+    Refusal(errors.OffGridOrder, "amounts have too many decimals", fragments=("invalid amounts",)),
+    Refusal(errors.OffGridOrder, "the order is below the market's minimum size",
+            fragments=("min_size",)),
+    Refusal(errors.OffGridOrder, "the order is below the market's minimum size",
+            fragments=("lower than the minimum",)),
+    Refusal(errors.DuplicateOrder, "the venue already has this order", fragments=("duplicated",)),
+    Refusal(errors.MarketClosed, "the market is not open for orders",
+            fragments=("market is not yet ready",)),
+    Refusal(errors.MarketClosed, "the market is not open for orders",
+            fragments=("market_not_ready",)),
+    Refusal(errors.MarketClosed, "the market no longer trades", fragments=("market is closed",)),
+    Refusal(errors.MarketClosed, "the market no longer trades", fragments=("market closed",)),
+    Refusal(errors.PermissionDenied, "this account may only reduce its positions",
+            fragments=("closed-only",)),
+    Refusal(errors.PermissionDenied, "this account may only reduce its positions",
+            fragments=("closed only",)),
+    Refusal(errors.PermissionDenied, "this account may only reduce its positions",
+            fragments=("closed_only",)),
+    Refusal(errors.MarketClosed, "the market is resolved", fragments=("resolved",)),
+    Refusal(errors.MarketClosed, "the exchange is paused",
+            fragments=("trading is currently disabled",)),
+    Refusal(errors.MarketClosed, "the exchange accepts only cancels now",
+            fragments=("cancel-only",)),
+    Refusal(errors.MarketClosed, "the exchange accepts only post-only orders now",
+            fragments=("post-only mode",)),
+    Refusal(errors.InvalidOrder, "GTD expiry must be at least 60 s ahead",
+            fragments=("expiration",)),
+    Refusal(errors.MarketClosed, "the market does not exist or no longer trades",
+            fragments=("market not found",)),
+    Refusal(errors.OrderNotFound, "the venue does not know this order", fragments=("not found",)),
+    Refusal(errors.OrderNotFound, "the venue does not know this id", fragments=("does not exist",)),
+    Refusal(errors.AuthenticationError, "check the API key and wallet",
+            statuses=frozenset({401, 403})),
 )
 
 
@@ -115,28 +152,33 @@ def classify(
     *,
     http_status: int | None = None,
     default: type[errors.ExchangeError] = errors.InvalidOrder,
+    what: str | None = None,
+    retry_after: float | None = None,
 ) -> errors.ExchangeError:
-    """The arbexec error for a venue refusal; ``venue_message`` keeps the venue's text."""
-    lowered = message.lower()
-    cls: type[errors.ExchangeError] = default
-    hint = ""
-    for fragment, candidate, why in _RULES:
-        if fragment in lowered:
-            cls, hint = candidate, why
-            break
-    else:
-        if http_status in (401, 403):
-            cls, hint = errors.AuthenticationError, "check the API key and wallet"
-        elif http_status == 404:
-            cls, hint = errors.OrderNotFound, "the venue does not know this id"
-    text = f"Polymarket refused: {message}" + (f" ({hint})" if hint else "")
-    return cls(
-        text,
-        venue=VENUE,
-        venue_code=_code(message),
-        venue_message=message,
-        http_status=http_status,
-    )
+    """The arbexec error for a venue refusal (``what``: the call, for the message);
+    ``venue_message`` keeps the venue's text."""
+    rule = refusal_for(http_status, message, rules=REFUSALS, default=default)
+    on = f" on {what}" if what else ""
+    kwargs: dict[str, Any] = {
+        "venue": VENUE,
+        "venue_code": _code(message),
+        "venue_message": message,
+        "http_status": http_status,
+    }
+    if rule.error is MatchingEngineRestarting:
+        return MatchingEngineRestarting(
+            f"Polymarket answered 425 Too Early{on} (the matching engine is restarting); "
+            f"not accepted: {message}",
+            **kwargs,
+        )
+    if rule.error is errors.RateLimited:
+        return errors.RateLimited(
+            f"Polymarket rate limit{on}: {message}", retry_after=retry_after, **kwargs
+        )
+    if rule.error is errors.VenueUnavailable:
+        return errors.VenueUnavailable(f"Polymarket {http_status}{on}: {message}", **kwargs)
+    hint = f" ({rule.hint})" if rule.hint else ""
+    return rule.error(f"Polymarket refused: {message}{hint}", **kwargs)
 
 
 def _code(message: str) -> str | None:
