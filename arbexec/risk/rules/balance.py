@@ -21,14 +21,11 @@ from decimal import Decimal
 from attrs import frozen
 
 from arbexec.model import OrderRequest
-from arbexec.risk.base import Claim, ClaimKind, Need, RiskContext, Verdict, money_at_risk
+from arbexec.risk.base import Claim, ClaimKind, Need, RiskContext, Verdict
 from arbexec.risk.rules.common import (
-    BUY,
-    ZERO,
     ParamRule,
     expected_fee,
-    refuse_opening,
-    split_sell,
+    money_and_claims,
 )
 from arbexec.risk.rules.params import flag, money
 
@@ -55,18 +52,10 @@ class AvailableBalance(ParamRule[AvailableBalanceParams]):
         return frozenset({Need.BALANCE, Need.POSITIONS})
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Verdict:
-        claims: list[Claim] = []
-        if request.side is BUY:
-            cost = request.quantity * request.limit_price
-        else:
-            split = split_sell(request, ctx, self.name)
-            refused = refuse_opening(self, request, split)
-            if refused is not None:
-                return refused
-            claims.append(split.claim)
-            cost = money_at_risk(request, split.opening)
-            if cost <= ZERO:  # closes held contracts only: paid for by the proceeds
-                return Verdict(rule=self.name, allowed=True, claims=tuple(claims))
+        at_risk = money_and_claims(self, request, ctx)
+        if isinstance(at_risk, Verdict):  # refused, or closes held contracts only
+            return at_risk
+        cost, claims = at_risk
         balance = ctx.balance
         if balance is None:
             return self.deny("balance_unavailable", f"the balance on {request.venue} is not known")

@@ -14,7 +14,15 @@ from attrs import frozen
 
 from arbexec.events import Event
 from arbexec.model import Liquidity, OrderRequest, Side
-from arbexec.risk.base import Claim, ClaimKind, Need, RiskContext, Verdict, allows_open
+from arbexec.risk.base import (
+    Claim,
+    ClaimKind,
+    Need,
+    RiskContext,
+    Verdict,
+    allows_open,
+    money_at_risk,
+)
 from arbexec.risk.rules.params import describe_params, parse_params
 from arbexec.specs import RiskRuleSpec
 
@@ -165,3 +173,21 @@ def refuse_opening(rule: ParamRule[Any], request: OrderRequest, split: SellSplit
         "allow_open=true to open deliberately",
         limit=split.held, actual=request.quantity, opening=split.opening,
     )
+
+
+def money_and_claims(
+    rule: ParamRule[Any], request: OrderRequest, ctx: RiskContext
+) -> tuple[Decimal, list[Claim]] | Verdict:
+    """The money a request puts at risk and the position hold a sell claims, or the
+    verdict when that settles it: a sell beyond the position refused, or a sell that only
+    closes held contracts (no new money at risk) allowed with its hold."""
+    if request.side is Side.BUY:
+        return request.quantity * request.limit_price, []
+    split = split_sell(request, ctx, rule.name)
+    refused = refuse_opening(rule, request, split)
+    if refused is not None:
+        return refused
+    amount = money_at_risk(request, split.opening)
+    if amount <= ZERO:
+        return Verdict(rule=rule.name, allowed=True, claims=(split.claim,))
+    return amount, [split.claim]

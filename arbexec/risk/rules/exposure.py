@@ -19,8 +19,12 @@ from decimal import Decimal
 from attrs import frozen
 
 from arbexec.model import OrderRequest
-from arbexec.risk.base import Claim, Need, RiskContext, Verdict, money_at_risk
-from arbexec.risk.rules.common import BUY, ZERO, ParamRule, event_of, refuse_opening, split_sell
+from arbexec.risk.base import Claim, Need, RiskContext, Verdict
+from arbexec.risk.rules.common import (
+    ParamRule,
+    event_of,
+    money_and_claims,
+)
 from arbexec.risk.rules.params import money, require_any
 
 TOTAL, VENUE, EVENT, MARKET = "total", "venue", "event", "market"
@@ -79,18 +83,10 @@ class MaxExposure(ParamRule[MaxExposureParams]):
         return frozenset(needs)
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Verdict:
-        claims: list[Claim] = []
-        if request.side is BUY:
-            amount = request.quantity * request.limit_price
-        else:
-            split = split_sell(request, ctx, self.name)
-            refused = refuse_opening(self, request, split)
-            if refused is not None:
-                return refused
-            claims.append(split.claim)
-            amount = money_at_risk(request, split.opening)
-            if amount <= ZERO:  # closes held contracts only: no new risk
-                return Verdict(rule=self.name, allowed=True, claims=tuple(claims))
+        at_risk = money_and_claims(self, request, ctx)
+        if isinstance(at_risk, Verdict):  # refused, or closes held contracts only
+            return at_risk
+        amount, claims = at_risk
         event = event_of(ctx)
         for scope, limit, code in self._scopes:
             key = exposure_key(scope, request, event)
