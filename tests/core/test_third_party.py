@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,15 +21,25 @@ def pip(*args: str) -> None:
                     *args], check=True, env={**os.environ, "PIP_NO_INDEX": "1"})
 
 
+def install_example(folder: str, scratch: Path) -> None:
+    """pip-install an example from a copy, so building it never writes ``build/`` or
+    ``*.egg-info`` into the repository (stale copies there would carry old code)."""
+    copy = scratch / folder
+    shutil.copytree(REPO / "examples" / folder, copy,
+                    ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    pip("install", "--no-deps", "--no-build-isolation", str(copy))
+
+
 def arbexec(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*ARBEXEC, *args], capture_output=True, text=True, cwd=cwd)
 
 
 @pytest.fixture
-def installed(request: pytest.FixtureRequest) -> Iterator[str]:
+def installed(request: pytest.FixtureRequest,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """pip-install an example plugin into this environment (offline), remove it after."""
     folder, distribution = request.param
-    pip("install", "--no-deps", "--no-build-isolation", str(REPO / "examples" / folder))
+    install_example(folder, tmp_path_factory.mktemp("example"))
     try:
         yield distribution
     finally:
@@ -64,8 +75,7 @@ def test_a_third_party_venue_is_discovered_and_receives_its_orders(
 
 @pytest.mark.slow
 def test_an_uninstalled_plugin_disappears(tmp_path: Path) -> None:
-    pip("install", "--no-deps", "--no-build-isolation",
-        str(REPO / "examples" / "arbexec-tinyvenue"))
+    install_example("arbexec-tinyvenue", tmp_path)
     pip("uninstall", "--yes", "arbexec-tinyvenue")
     listed = json.loads(arbexec("--json", "plugins", cwd=tmp_path).stdout)
     assert "arbexec-tinyvenue" not in {r["distribution"] for r in listed}
