@@ -79,19 +79,7 @@ class FakeClob:
 
     def _order_hash_and_signer(self, order: dict[str, Any], neg_risk: bool) -> tuple[str, str]:
         kind = ExchangeKind.NEG_RISK if neg_risk else ExchangeKind.STANDARD
-        contents = order_struct_hash(
-            salt=int(order["salt"]),
-            maker=address_word(order["maker"]),
-            signer=address_word(order["signer"]),
-            token_id=int(order["tokenId"]),
-            maker_amount=int(order["makerAmount"]),
-            taker_amount=int(order["takerAmount"]),
-            side=0 if order["side"] == "BUY" else 1,
-            signature_type=int(order["signatureType"]),
-            timestamp_ms=int(order["timestamp"]),
-            metadata=bytes32(order["metadata"]),
-            builder=bytes32(order["builder"]),
-        )
+        contents = posted_struct_hash(order)
         digest = typed_digest(exchange_domain_separator(137, kind), contents)
         signer = _recover(digest, bytes.fromhex(order["signature"][2:132]))
         return "0x" + digest.hex(), signer
@@ -479,19 +467,7 @@ class RequestVerifier:
 
     def _order_problems(self, order: dict[str, Any]) -> list[str]:
         try:
-            contents = order_struct_hash(
-                salt=int(order["salt"]),
-                maker=address_word(order["maker"]),
-                signer=address_word(order["signer"]),
-                token_id=int(order["tokenId"]),
-                maker_amount=int(order["makerAmount"]),
-                taker_amount=int(order["takerAmount"]),
-                side=0 if order["side"] == "BUY" else 1,
-                signature_type=int(order["signatureType"]),
-                timestamp_ms=int(order["timestamp"]),
-                metadata=bytes32(order["metadata"]),
-                builder=bytes32(order["builder"]),
-            )
+            contents = posted_struct_hash(order)
             signature = bytes.fromhex(order["signature"][2:132])
         except (KeyError, TypeError, ValueError) as exc:
             return [f"order cannot be read ({type(exc).__name__}: {exc})"]
@@ -525,3 +501,20 @@ class VerifyingTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+def posted_struct_hash(order: dict[str, Any]) -> bytes:
+    """The EIP-712 struct hash of an order as posted (the JSON body's field names)."""
+    return order_struct_hash(
+        salt=int(order["salt"]),
+        maker=address_word(order["maker"]),
+        signer=address_word(order["signer"]),
+        token_id=int(order["tokenId"]),
+        maker_amount=int(order["makerAmount"]),
+        taker_amount=int(order["takerAmount"]),
+        side=0 if order["side"] == "BUY" else 1,
+        signature_type=int(order["signatureType"]),
+        timestamp_ms=int(order["timestamp"]),
+        metadata=bytes32(order["metadata"]),
+        builder=bytes32(order["builder"]),
+    )
