@@ -1,0 +1,145 @@
+"""The scanner over two paper venues: it predicts exactly the figures the arbitrage executor
+checks, executes an opportunity once under one pair key, and journals what it saw."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+from pathlib import Path
+
+import pytest
+from attrs import evolve
+
+from arbexec.arbitrage import ArbitrageSettings, PairExecutor
+from arbexec.catalog.pairfile import MarketRef, MatchedPair, PairStatus
+from arbexec.journal import Journal
+from arbexec.scanner.feed import BookFeed
+from arbexec.scanner.scan import Scanner
+from arbexec.scanner.settings import ScanSettings
+from arbexec.scanner.store import ScanStore
+
+from .conftest import MARKET_A, MARKET_B, PAIR, make_engine, paper
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def venues() -> tuple:
+    return paper("paper-a", MARKET_A, fees="kalshi"), paper("paper-b", MARKET_B,
+                                                            fees="polymarket")
+
+
+async def test_the_executor_checks_the_edge_the_scanner_predicts(venues: tuple,
+                                                                 journal: Journal) -> None:
+    engine = make_engine(journal, *venues)
+    await engine.start()
+    try:
+        executor = PairExecutor(engine, ArbitrageSettings(leg_timeout=2.0))
+        settings = ScanSettings(max_unwind_loss=D(1))
+        scanner = Scanner([PAIR], BookFeed(engine.venues, max_age=10), settings)
+        report = await scanner.scan_once()
+        yes = next(r for r in report.rows if r.direction == "yes")
+        level = yes.opportunity
+        assert level is not None and level.quantity == 600
+        # the executor's own verdict on that pair: allowed at exactly the predicted
+        # executable edge per contract, refused a billionth of a dollar above it
+        exact = scanner.request(PAIR, "yes", level, "k-1")
+        allowed = await executor.explain(evolve(exact, min_edge=level.executable_edge_per_contract))
+        assert allowed["allowed"], allowed
+        refused = await executor.explain(evolve(
+            exact, min_edge=level.executable_edge_per_contract + D("1e-9")))
+        assert not refused["allowed"] and refused["verdicts"][0]["code"] == "edge_below_min"
+    finally:
+        await engine.aclose()
+
+
+async def test_an_opportunity_is_executed_once_and_hedged_at_the_predicted_edge(
+        venues: tuple, journal: Journal, tmp_path: Path) -> None:
+    engine = make_engine(journal, *venues)
+    await engine.start()
+    store = ScanStore(tmp_path / "scan.sqlite3")
+    clock = Clock()
+    feed = BookFeed(engine.venues, max_age=10, clock=clock)
+    try:
+        executor = PairExecutor(engine, ArbitrageSettings(leg_timeout=2.0))
+        scanner = Scanner([PAIR], feed, ScanSettings(max_unwind_loss=D(1)), store=store,
+                          executor=executor)
+        first = await scanner.scan_once()
+        yes = next(r for r in first.rows if r.direction == "yes")
+        assert yes.result is not None and yes.result.state.value == "HEDGED"
+        assert yes.observation.status == "executed"
+        assert yes.opportunity is not None
+        assert yes.result.realised_edge == yes.opportunity.edge
+        no = next(r for r in first.rows if r.direction == "no")
+        assert no.observation.status == "below_min" and no.result is None
+        sent = sum(len(v._orders) for v in venues)
+        assert sent == 2
+
+        # the feed still holds the same books (no refresh): the same opportunity again is
+        # answered from the executor's journal under the same key, and nothing is sent
+        async def no_refresh(_markets: object) -> None:
+            return None
+
+        feed.refresh = no_refresh  # type: ignore[method-assign]
+        again = await scanner.scan_once()
+        yes2 = next(r for r in again.rows if r.direction == "yes")
+        assert yes2.observation.pair_key == yes.observation.pair_key
+        assert yes2.observation.status == "seen"
+        assert yes2.observation.reason_code == "handled_before"
+        assert yes2.result is not None and yes2.result.duplicate
+        assert sum(len(v._orders) for v in venues) == sent
+
+        # a real refresh: the depth was taken, so there is no opportunity left
+        del feed.refresh
+        third = await scanner.scan_once()
+        assert all(r.opportunity is None for r in third.rows)
+        statuses = [o.status for o in store.observations()]
+        assert statuses.count("executed") == 1
+    finally:
+        store.close()
+        await engine.aclose()
+
+
+async def test_a_stale_or_missing_book_is_reported_not_traded(venues: tuple) -> None:
+    clock = Clock()
+    lost = MatchedPair(a=MarketRef(venue="paper-a", market="M"),
+                       b=MarketRef(venue="nowhere", market="X"), status=PairStatus.ACCEPTED)
+    feed = BookFeed({v.name: v for v in venues}, max_age=5, clock=clock)
+    scanner = Scanner([PAIR, lost], feed, ScanSettings())
+    report = await scanner.scan_once()
+    by_pair = {(r.pair.id, r.direction): r.observation for r in report.rows}
+    assert by_pair[(lost.id, "yes")].status == "unavailable"
+    assert by_pair[(lost.id, "yes")].reason_code == "unknown_venue"
+    assert by_pair[(PAIR.id, "yes")].status == "seen"  # no executor: seen, not executed
+
+    async def frozen(_markets: object) -> None:
+        return None
+
+    feed.refresh = frozen  # type: ignore[method-assign]
+    clock.now = 6.0  # the books are now older than the bound
+    report = await scanner.scan_once()
+    stale = {(r.pair.id, r.direction): r.observation for r in report.rows}
+    assert stale[(PAIR.id, "yes")].status == "unavailable"
+    assert stale[(PAIR.id, "yes")].reason_code == "stale_book"
+    assert all(r.opportunity is None for r in report.rows)
+
+
+def test_an_unchanged_opportunity_keeps_its_key_and_a_new_one_gets_another(
+        tmp_path: Path) -> None:
+    store = ScanStore(tmp_path / "scan.sqlite3")
+    first = store.key_for("p", "yes", "YES@0.41|NO@0.46|100")
+    assert store.key_for("p", "yes", "YES@0.41|NO@0.46|100") == first
+    changed = store.key_for("p", "yes", "YES@0.42|NO@0.46|300")
+    assert changed != first
+    store.close_opportunity("p", "yes")  # gone for a scan: the same figures are new
+    assert store.key_for("p", "yes", "YES@0.42|NO@0.46|300") not in (first, changed)
+    assert store.key_for("p", "no", "NO@0.59|YES@0.30|5") != first
+    store.close()
+    reopened = ScanStore(tmp_path / "scan.sqlite3")  # a restart keeps the counters
+    assert reopened.key_for("p", "yes", "YES@0.42|NO@0.46|300").endswith("-yes-3")
+    reopened.close()
