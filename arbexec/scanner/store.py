@@ -45,8 +45,8 @@ CREATE TABLE IF NOT EXISTS opportunity_keys(
 
 _COLUMNS = ("session_id", "scan_id", "at", "pair_id", "title", "direction", "quantity",
             "edge", "edge_per_contract", "limit_edge_per_contract", "limit_a", "limit_b",
-            "fees", "min_spread", "status", "reason_code", "reason", "pair_key", "state", "realised_edge",
-            "realised_edge_per_contract")
+            "fees", "min_spread", "status", "reason_code", "reason", "pair_key", "state",
+            "realised_edge", "realised_edge_per_contract")
 
 
 @frozen(kw_only=True)
