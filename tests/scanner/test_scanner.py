@@ -3,6 +3,7 @@ checks, executes an opportunity once under one pair key, and journals what it sa
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -143,3 +144,98 @@ def test_an_unchanged_opportunity_keeps_its_key_and_a_new_one_gets_another(
     reopened = ScanStore(tmp_path / "scan.sqlite3")  # a restart keeps the counters
     assert reopened.key_for("p", "yes", "YES@0.42|NO@0.46|300").endswith("-yes-3")
     reopened.close()
+
+
+async def test_an_inverted_pair_is_executed_buying_yes_on_both_markets(
+        journal: Journal) -> None:
+    from arbexec.plugins import PluginHost
+    from arbexec.risk.policy import load_policy
+
+    # c lists the same contract the other way round: its YES is a's NO (asks 0.46, 0.47, ...)
+    a = paper("paper-a", MARKET_A, fees="kalshi")
+    c = paper("paper-c", {**MARKET_B, "mid": "0.45"}, fees="polymarket")
+    inverted = MatchedPair(a=MarketRef(venue="paper-a", market="M"),
+                           b=MarketRef(venue="paper-c", market="M"),
+                           status=PairStatus.ACCEPTED, inverted=True)
+    engine = make_engine(journal, a, c)
+    # the pair check of the policy's min_edge rule sees both legs buy YES, tagged inverted
+    engine.policy = load_policy([{"rule": "min_edge", "min_edge": "0.05"}],
+                                available=PluginHost.create().risk_rules(), source="test")
+    await engine.start()
+    try:
+        executor = PairExecutor(engine, ArbitrageSettings(leg_timeout=2.0))
+        scanner = Scanner([inverted], BookFeed(engine.venues, max_age=10),
+                          ScanSettings(max_unwind_loss=D(1), max_quantity=D(100)),
+                          executor=executor)
+        report = await scanner.scan_once()
+        yes = next(r for r in report.rows if r.direction == "yes")
+        assert (yes.outcome_a.value, yes.outcome_b.value) == ("YES", "YES")
+        assert yes.result is not None and yes.result.state.value == "HEDGED", yes.result
+        assert yes.opportunity is not None
+        assert yes.result.realised_edge == yes.opportunity.edge
+        held = {(p.venue, p.outcome.value, p.quantity)
+                for v in (a, c) for p in await v.fetch_positions()}
+        assert held == {("paper-a", "YES", 100), ("paper-c", "YES", 100)}
+    finally:
+        await engine.aclose()
+
+
+def test_a_pair_request_says_whether_its_markets_are_inverted() -> None:
+    from arbexec.arbitrage.model import pair_from_mapping, pair_to_dict
+    from arbexec.model import RequestError
+
+    legs = [{"venue": "x", "market": "M", "outcome": "YES", "limit_price": "0.4"},
+            {"venue": "y", "market": "N", "outcome": "YES", "limit_price": "0.5"}]
+    with pytest.raises(RequestError, match="set inverted"):
+        pair_from_mapping({"pair_id": "p", "quantity": "1", "legs": legs})
+    pair = pair_from_mapping({"pair_id": "p", "quantity": "1", "legs": legs, "inverted": True})
+    assert pair.inverted and pair_from_mapping(pair_to_dict(pair)) == pair
+    opposite = [legs[0], {**legs[1], "outcome": "NO"}]
+    with pytest.raises(RequestError, match="same outcome"):
+        pair_from_mapping({"pair_id": "p", "quantity": "1", "legs": opposite,
+                           "inverted": True})
+    with pytest.raises(RequestError, match="true or false"):
+        pair_from_mapping({"pair_id": "p", "quantity": "1", "legs": legs, "inverted": "yes"})
+    assert "inverted" not in pair_to_dict(pair_from_mapping(
+        {"pair_id": "p", "quantity": "1", "legs": opposite}))
+
+
+class Streaming:
+    """A venue wrapper that publishes its books on a stream (as a plugin may offer)."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.polls = 0
+        self.queue: asyncio.Queue = asyncio.Queue()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    async def fetch_order_book(self, market: str) -> object:
+        self.polls += 1
+        return await self.inner.fetch_order_book(market)  # type: ignore[attr-defined]
+
+    def watch_order_book(self, market: str):  # type: ignore[no-untyped-def]
+        async def stream():  # type: ignore[no-untyped-def]
+            while True:
+                yield await self.queue.get()
+        return stream()
+
+
+async def test_a_streamed_book_is_used_without_polling_until_it_goes_quiet(
+        venues: tuple) -> None:
+    a, b = venues
+    streaming = Streaming(a)
+    clock = Clock()
+    feed = BookFeed({"paper-a": streaming, "paper-b": b}, max_age=4, clock=clock)  # type: ignore[dict-item]
+    scanner = Scanner([PAIR], feed, ScanSettings())
+    assert scanner.start_streams() == 1
+    streaming.queue.put_nowait(await a.fetch_order_book("M"))
+    await asyncio.sleep(0.01)
+    report = await scanner.scan_once()
+    assert streaming.polls == 0  # the streamed book was fresh
+    assert next(r for r in report.rows if r.direction == "yes").opportunity is not None
+    clock.now = 3.0  # older than half the bound: polled as well
+    await scanner.scan_once()
+    assert streaming.polls == 1
+    await feed.aclose()
