@@ -35,11 +35,9 @@ def _accepted_pairs(path: Path) -> list[MatchedPair]:
 
 
 def _settings(app: Any, options: dict[str, Any]) -> ScanSettings:
-    from arbexec.scanner.settings import parse_scan_settings, with_overrides
+    from arbexec.scanner.settings import with_overrides
 
-    deployment = app.deployment
-    base = parse_scan_settings(deployment.scan, source=deployment.source)
-    return with_overrides(base, options)
+    return with_overrides(app.deployment.scan, options)
 
 
 @click.group("scan", invoke_without_command=True)

@@ -21,6 +21,7 @@ from attrs import field, frozen
 from arbexec.engine import EngineSettings
 from arbexec.errors import ConfigError
 from arbexec.names import check_venue_name
+from arbexec.scanner.settings import ScanSettings, parse_scan_settings
 from arbexec.tomlfile import read_toml
 
 DEFAULT_NAME = "<built-in default>"
@@ -68,8 +69,8 @@ class Deployment:
     state_dir: Path = Path(".arbexec")
     #: the matched-pairs file (``[scan] pairs``, default ``pairs.toml`` beside this file)
     pairs_path: Path = Path("pairs.toml")
-    #: the rest of ``[scan]``, read by ``arbexec.scanner.settings``
-    scan: Mapping[str, Any] = field(factory=dict, hash=False)
+    #: the rest of ``[scan]``: what the scanner counts as an opportunity
+    scan: ScanSettings = field(factory=ScanSettings)
 
 
 def load_env_files(*directories: Path) -> None:
@@ -274,7 +275,8 @@ def parse_deployment(
         venues=tuple(venues), risk_rules=tuple(rules), policy_file=policy_file,
         sinks=tuple(sinks), request_source=request_source, market_events=dict(events),
         state_dir=state, pairs_path=pairs_path,
-        scan={k: v for k, v in scan.items() if k != "pairs"},
+        scan=parse_scan_settings({k: v for k, v in scan.items() if k != "pairs"},
+                                 source=source),
     )
 
 

@@ -28,7 +28,7 @@ from attrs import frozen
 
 from arbexec.arbitrage.books import FeeFunction, Sweep, floor_to, sweep
 from arbexec.catalog.pairfile import MatchedPair
-from arbexec.model import ZERO, Liquidity, OrderBook, Outcome, Side
+from arbexec.model import ZERO, Liquidity, OrderBook, Outcome, PriceLevel, Side
 
 ONE = Decimal(1)
 #: names of the two directions of a pair: which outcome is bought on market ``a``
@@ -45,6 +45,17 @@ class LegBook:
     fee: FeeFunction
     quantity_step: Decimal = ONE
     min_quantity: Decimal = ONE
+    tick_size: Decimal | None = None  # the market's price grid (None: not known)
+
+    def levels(self, outcome: Outcome) -> tuple[PriceLevel, ...]:
+        """The levels a buy of ``outcome`` takes, up to the first price off the market's
+        grid: a limit there would be refused by the venue, never rounded."""
+        out = []
+        for level in self.book.levels_to_take(outcome, Side.BUY):
+            if self.tick_size is not None and level.price % self.tick_size != 0:
+                break
+            out.append(level)
+        return tuple(out)
 
 
 @frozen(kw_only=True)
@@ -136,8 +147,7 @@ def ladder(a: LegBook, b: LegBook, outcome_a: Outcome, outcome_b: Outcome, *,
     """Every size level of buying ``outcome_a`` on a and ``outcome_b`` on b: at each
     cumulative size where either ladder steps to a worse price (rounded down to a quantity
     both venues take), up to the depth both books offer and ``max_quantity``."""
-    take_a = a.book.levels_to_take(outcome_a, Side.BUY)
-    take_b = b.book.levels_to_take(outcome_b, Side.BUY)
+    take_a, take_b = a.levels(outcome_a), b.levels(outcome_b)
     depth = min(sum((lv.size for lv in take_a), ZERO), sum((lv.size for lv in take_b), ZERO))
     if max_quantity is not None:
         depth = min(depth, max_quantity)

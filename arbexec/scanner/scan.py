@@ -118,7 +118,8 @@ class Scanner:
         return LegBook(venue=venue, market=market, book=fresh.book,
                        fee=self.feed.venues[venue].fee,
                        quantity_step=fresh.rules.quantity_step,
-                       min_quantity=fresh.rules.min_quantity)
+                       min_quantity=fresh.rules.min_quantity,
+                       tick_size=fresh.rules.tick_size)
 
     def _row(self, pair: MatchedPair, name: str, outcome_a: Outcome,
              observation: Observation, **extra: Any) -> Row:

@@ -139,3 +139,11 @@ def test_an_empty_side_has_no_levels() -> None:
     empty = OrderBook(venue="polymarket", market="PM", bids=[], asks=[(D("0.56"), D(1))])
     a, b = legs(empty)
     assert ladder(a, b, Outcome.YES, Outcome.NO) == ()
+
+
+def test_a_level_off_the_price_grid_ends_the_ladder() -> None:
+    # b's grid is 0.02: NO at 0.46 is on it, 0.47 is not (a limit there would be refused)
+    a, b = legs(tick_size=D("0.02"))
+    assert [lv.quantity for lv in ladder(a, b, Outcome.YES, Outcome.NO)] == [50]
+    a, b = legs(tick_size=D("0.01"))
+    assert [lv.quantity for lv in ladder(a, b, Outcome.YES, Outcome.NO)] == [50, 100, 250]

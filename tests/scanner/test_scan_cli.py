@@ -90,6 +90,8 @@ def test_bad_settings_and_missing_pairs_are_one_clear_line(deployment: Path) -> 
         (deployment / "deploy.toml").read_text().replace('[scan]\n', '[scan]\nspread = 1\n'))
     code, out = invoke("scan", "--once")
     assert code == 2 and "scan.spread" in out and "valid keys" in out
+    code, out = invoke("config", "check")  # a deployment check finds it too
+    assert code == 2 and "scan.spread" in out
 
 
 def test_the_pairs_file_is_found_by_the_deployment_key(deployment: Path) -> None:

@@ -50,6 +50,10 @@ async def test_the_executor_checks_the_edge_the_scanner_predicts(venues: tuple,
         # the executor's own verdict on that pair: allowed at exactly the predicted
         # executable edge per contract, refused a billionth of a dollar above it
         exact = scanner.request(PAIR, "yes", level, "k-1")
+        # the executor holds the pair to the scan's minimum again on the books it reads
+        assert (exact.min_edge, exact.max_unwind_loss) == (D("0.05"), D(1))
+        assert (exact.a.limit_price, exact.b.limit_price, exact.quantity) == (
+            D("0.43"), D("0.48"), 600)
         allowed = await executor.explain(evolve(exact, min_edge=level.executable_edge_per_contract))
         assert allowed["allowed"], allowed
         refused = await executor.explain(evolve(
