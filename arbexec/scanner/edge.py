@@ -26,7 +26,7 @@ from decimal import Decimal
 
 from attrs import frozen
 
-from arbexec.arbitrage.books import FeeFunction, Sweep, floor_to, sweep
+from arbexec.arbitrage.books import FeeFunction, floor_to
 from arbexec.catalog.pairfile import MatchedPair
 from arbexec.model import ZERO, Liquidity, OrderBook, Outcome, PriceLevel, Side
 
@@ -157,26 +157,50 @@ def ladder(a: LegBook, b: LegBook, outcome_a: Outcome, outcome_b: Outcome, *,
                     [*_breakpoints([lv.size for lv in take_a]),
                      *_breakpoints([lv.size for lv in take_b]), depth]
                     if q <= depth})
+    walk_a, walk_b = _Walk(a, take_a), _Walk(b, take_b)
     levels = []
     for quantity in sizes:
         if quantity < smallest or quantity <= 0:
             continue
-        fills_a = sweep(a.book, outcome_a, Side.BUY, quantity, ONE)
-        fills_b = sweep(b.book, outcome_b, Side.BUY, quantity, ONE)
-        levels.append(_level(a, b, quantity, fills_a, fills_b))
+        (limit_a, notional_a, fees_a), (limit_b, notional_b, fees_b) = (
+            walk_a.take(quantity), walk_b.take(quantity))
+        levels.append(SizeLevel(
+            quantity=quantity, limit_a=limit_a, limit_b=limit_b, notional_a=notional_a,
+            notional_b=notional_b, fees_a=fees_a, fees_b=fees_b,
+            limit_fees=(a.fee(a.market, limit_a, quantity, Liquidity.TAKER)
+                        + b.fee(b.market, limit_b, quantity, Liquidity.TAKER))))
     return tuple(levels)
 
 
-def _level(a: LegBook, b: LegBook, quantity: Decimal, fills_a: Sweep,
-           fills_b: Sweep) -> SizeLevel:
-    limit_a, limit_b = fills_a.fills[-1].price, fills_b.fills[-1].price
-    return SizeLevel(
-        quantity=quantity, limit_a=limit_a, limit_b=limit_b,
-        notional_a=fills_a.notional, notional_b=fills_b.notional,
-        fees_a=fills_a.fees(a.fee, a.market), fees_b=fills_b.fees(b.fee, b.market),
-        limit_fees=(a.fee(a.market, limit_a, quantity, Liquidity.TAKER)
-                    + b.fee(b.market, limit_b, quantity, Liquidity.TAKER)),
-    )
+class _Walk:
+    """One book's levels taken in growing sizes: the fills of a sweep to ``q`` are the
+    levels fully taken before it plus part of the next, so each size costs one fee call
+    (the venue's own ``fee()`` on that part) instead of a sweep from the top; the same fills
+    and fees as ``arbexec.arbitrage.books.sweep`` and ``Sweep.fees``."""
+
+    def __init__(self, leg: LegBook, levels: Sequence[PriceLevel]) -> None:
+        self.leg = leg
+        self.levels = levels
+        self.index = 0  # the level the next size ends in
+        self.full = ZERO  # contracts in the levels before it
+        self.full_notional = ZERO
+        self.full_fees = ZERO
+
+    def take(self, quantity: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+        """(limit, notional, fees) of buying ``quantity``; sizes must not decrease."""
+        while self.full + self.levels[self.index].size < quantity:
+            level = self.levels[self.index]
+            self.full += level.size
+            self.full_notional += level.price * level.size
+            self.full_fees += self._fee(level.price, level.size)
+            self.index += 1
+        price = self.levels[self.index].price
+        part = quantity - self.full
+        return (price, self.full_notional + price * part,
+                self.full_fees + self._fee(price, part))
+
+    def _fee(self, price: Decimal, size: Decimal) -> Decimal:
+        return self.leg.fee(self.leg.market, price, size, Liquidity.TAKER)
 
 
 def pair_ladders(pair: MatchedPair, a: LegBook, b: LegBook, *,

@@ -7,6 +7,8 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from arbexec_kalshi.fees import FeeSchedule
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from arbexec.catalog.pairfile import MarketRef, MatchedPair, PairStatus
 from arbexec.fees import polymarket_fee
@@ -147,3 +149,36 @@ def test_a_level_off_the_price_grid_ends_the_ladder() -> None:
     assert [lv.quantity for lv in ladder(a, b, Outcome.YES, Outcome.NO)] == [50]
     a, b = legs(tick_size=D("0.01"))
     assert [lv.quantity for lv in ladder(a, b, Outcome.YES, Outcome.NO)] == [50, 100, 250]
+
+
+def _ladder_side(draw_sizes: list[int], start: int) -> list[tuple[D, D]]:
+    return [(D(start + i) / 100, D(size)) for i, size in enumerate(draw_sizes)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 400), min_size=1, max_size=8),
+       st.lists(st.integers(1, 400), min_size=1, max_size=8),
+       st.integers(20, 60), st.integers(20, 60))
+def test_every_level_is_what_a_sweep_of_both_books_gives(
+        sizes_a: list[int], sizes_b: list[int], ask_a: int, bid_b: int) -> None:
+    """The ladder walks each book once; each level equals a sweep from the top (the
+    executor's ``sweep`` and ``Sweep.fees``) at the level's size and limits."""
+    from arbexec.arbitrage.books import sweep
+    from arbexec.model import Side
+
+    book_a = OrderBook(venue="kalshi", market="KX", bids=[],
+                       asks=_ladder_side(sizes_a, ask_a))
+    book_b = OrderBook(venue="polymarket", market="PM",
+                       bids=[(D(bid_b - i) / 100, D(s)) for i, s in enumerate(sizes_b)
+                             if bid_b - i > 0], asks=[])
+    a = LegBook(venue="kalshi", market="KX", book=book_a, fee=kalshi_fee)
+    b = LegBook(venue="polymarket", market="PM", book=book_b, fee=polymarket_fee_of)
+    for level in ladder(a, b, Outcome.YES, Outcome.NO):
+        fills_a = sweep(book_a, Outcome.YES, Side.BUY, level.quantity, level.limit_a)
+        fills_b = sweep(book_b, Outcome.NO, Side.BUY, level.quantity, level.limit_b)
+        assert fills_a.quantity == fills_b.quantity == level.quantity
+        assert (fills_a.notional, fills_b.notional) == (level.notional_a, level.notional_b)
+        assert fills_a.fees(kalshi_fee, "KX") == level.fees_a
+        assert fills_b.fees(polymarket_fee_of, "PM") == level.fees_b
+        assert level.limit_a == fills_a.fills[-1].price
+        assert level.limit_b == fills_b.fills[-1].price
