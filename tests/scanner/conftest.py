@@ -27,32 +27,15 @@ PAIR = MatchedPair(a=MarketRef(venue="paper-a", market="M", title="Will it happe
                    b=MarketRef(venue="paper-b", market="M", title="Will it happen (b)?"),
                    status=PairStatus.ACCEPTED, score=0.97)
 
-DEPLOY = """
-[journal]
-path = "journal.sqlite3"
-[engine]
-wait_budget = 0.5
-[scan]
-max_unwind_loss = "1"
-[venues.paper-a]
-type = "paper"
-step_seconds = 0
-flush_interval = 0
-fees = "kalshi"
-[venues.paper-a.markets.M]
-mid = "0.40"
-depth = [100, 200, 300]
-volatility = 0.0
-[venues.paper-b]
-type = "paper"
-step_seconds = 0
-flush_interval = 0
-fees = "polymarket"
-[venues.paper-b.markets.M]
-mid = "0.55"
-depth = [100, 200, 300]
-volatility = 0.0
-"""
+def _venue(name: str, mid: str, fees: str) -> str:
+    return (f'[venues.{name}]\ntype = "paper"\nstep_seconds = 0\nflush_interval = 0\n'
+            f'fees = "{fees}"\n[venues.{name}.markets.M]\nmid = "{mid}"\n'
+            "depth = [100, 200, 300]\nvolatility = 0.0\n")
+
+
+DEPLOY = ('[journal]\npath = "journal.sqlite3"\n[engine]\nwait_budget = 0.5\n'
+          '[scan]\nmax_unwind_loss = "1"\n'
+          + _venue("paper-a", "0.40", "kalshi") + _venue("paper-b", "0.55", "polymarket"))
 
 
 def paper(name: str, market: dict[str, Any], **options: Any) -> PaperExchange:

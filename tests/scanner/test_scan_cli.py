@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
 import struct
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from arbexec.cli import cli
+from arbexec.testing import terminal
 
 from .conftest import PAIR, write_deployment
 
@@ -139,26 +138,10 @@ def test_the_png_report_says_how_to_install_matplotlib(deployment: Path,
 
 
 def in_terminal(cwd: Path, *args: str) -> tuple[int, str]:
-    """Run arbexec with a pseudo-terminal as stdin, stdout and stderr; all it wrote."""
-    main, side = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     env.update({"TERM": "xterm-256color", "COLUMNS": "160", "LINES": "40"})
-    process = subprocess.Popen([sys.executable, "-m", "arbexec", "-c", "deploy.toml", *args],
-                               cwd=cwd, stdin=side, stdout=side, stderr=side, env=env,
-                               close_fds=True)
-    os.close(side)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(main)
-    code = process.wait(timeout=120)
-    return code, b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+    return terminal.in_terminal([sys.executable, "-m", "arbexec", "-c", "deploy.toml", *args],
+                                cwd=cwd, env=env)
 
 
 def test_the_live_table_as_a_person_sees_it(deployment: Path) -> None:
