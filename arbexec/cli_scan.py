@@ -122,8 +122,9 @@ def _run(app: Any, pairs: list[MatchedPair], settings: ScanSettings, *, execute:
             done = 0
             while True:
                 report = await scanner.scan_once()
-                exposed = exposed or any(r.observation.state == "EXPOSED"
-                                         for r in report.rows)
+                exposed = exposed or any(  # a pair that ended EXPOSED in this scan
+                    r.result is not None and not r.result.duplicate
+                    and r.result.state.value == "EXPOSED" for r in report.rows)
                 show(report)
                 done += 1
                 if count is not None and done >= count:

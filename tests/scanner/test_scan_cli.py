@@ -159,3 +159,31 @@ def test_the_live_table_as_a_person_sees_it(deployment: Path) -> None:
     assert row.index("0.081264") + len("0.081264") == header.index("edge/contract") + len(
         "edge/contract")
     assert re.search(r"min spread 0\.05\s+1 opportunities, 0 executed", text)
+
+
+def test_an_exposed_pair_exits_3_and_later_opportunities_are_missed_with_the_reason(
+        deployment: Path) -> None:
+    text = (deployment / "deploy.toml").read_text()
+    (deployment / "deploy.toml").write_text(text.replace(
+        'fees = "polymarket"', 'fees = "polymarket"\nreject_rate = 1.0'))
+    code, out = invoke("scan", "--execute", "--once", "--json", "--max-unwind-loss", "0",
+                       "--max-quantity", "10")
+    assert code == 3, out
+    yes = next(r for r in json.loads(out.strip().splitlines()[-1])["rows"]
+               if r["direction"] == "yes")
+    assert (yes["status"], yes["state"], yes["reason_code"]) == ("missed", "EXPOSED",
+                                                                 "exposed")
+    # the same opportunity again is answered from the journal: not sent, not reported again
+    code, out = invoke("scan", "--execute", "--once", "--json", "--max-quantity", "10")
+    assert code == 0, out
+    yes = next(r for r in json.loads(out.strip().splitlines()[-1])["rows"]
+               if r["direction"] == "yes")
+    assert (yes["status"], yes["reason_code"]) == ("seen", "handled_before")
+    # a new opportunity: trading is halted, so it is refused before anything is sent
+    code, out = invoke("scan", "--execute", "--once", "--json", "--max-quantity", "20")
+    assert code == 0, out
+    yes = next(r for r in json.loads(out.strip().splitlines()[-1])["rows"]
+               if r["direction"] == "yes")
+    assert (yes["status"], yes["reason_code"]) == ("missed", "halted")
+    code, out = invoke("scan", "report")
+    assert code == 0 and "exposed" in out and "halted" in out and "2 missed" in out, out
