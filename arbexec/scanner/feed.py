@@ -84,9 +84,10 @@ class BookFeed:
 
     # ------------------------------------------------------------------ polling
 
-    async def refresh(self, markets: Iterable[Market]) -> None:
-        """Poll every market that has no fresh streamed book, all at once."""
-        wanted = [key for key in dict.fromkeys(markets) if self._needs_poll(key)]
+    async def refresh(self, markets: Iterable[Market], *, force: bool = False) -> None:
+        """Poll every market that has no fresh streamed book (``force``: every one), all
+        at once."""
+        wanted = [key for key in dict.fromkeys(markets) if force or self._needs_poll(key)]
         await asyncio.gather(*(self._poll(key) for key in wanted))
 
     def _needs_poll(self, key: Market) -> bool:

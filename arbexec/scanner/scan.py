@@ -176,6 +176,9 @@ class Scanner:
         row_id = self.store.record(observation) if self.store is not None else None
         request = self.request(pair, ladder.direction, level, key)
         result = await self.executor.execute(request)
+        if not result.duplicate:  # the trade moved both books: later pairs on them read anew
+            await self.feed.refresh([(pair.a.venue, pair.a.market),
+                                     (pair.b.venue, pair.b.market)], force=True)
         if result.duplicate:
             status, code = "seen", "handled_before"
             reason = (f"pair key {key} was handed over in an earlier scan and is "

@@ -74,6 +74,15 @@ async def test_an_opportunity_is_executed_once_and_hedged_at_the_predicted_edge(
         executor = PairExecutor(engine, ArbitrageSettings(leg_timeout=2.0))
         scanner = Scanner([PAIR], feed, ScanSettings(max_unwind_loss=D(1)), store=store,
                           executor=executor)
+        seen: dict = {}
+        real_refresh = feed.refresh
+
+        async def remember(markets: object, *, force: bool = False) -> None:
+            await real_refresh(markets, force=force)  # type: ignore[arg-type]
+            if not seen:  # the books as the scan saw them, before its trade
+                seen.update(feed._latest)
+
+        feed.refresh = remember  # type: ignore[method-assign]
         first = await scanner.scan_once()
         yes = next(r for r in first.rows if r.direction == "yes")
         assert yes.result is not None and yes.result.state.value == "HEDGED"
@@ -85,12 +94,13 @@ async def test_an_opportunity_is_executed_once_and_hedged_at_the_predicted_edge(
         sent = sum(len(v._orders) for v in venues)
         assert sent == 2
 
-        # the feed still holds the same books (no refresh): the same opportunity again is
-        # answered from the executor's journal under the same key, and nothing is sent
-        async def no_refresh(_markets: object) -> None:
-            return None
+        # the feed offers the books as they were (a restart reading the same figures): the
+        # same opportunity again is answered from the executor's journal under the same
+        # key, and nothing is sent
+        async def as_before(_markets: object, *, force: bool = False) -> None:
+            feed._latest.update(seen)
 
-        feed.refresh = no_refresh  # type: ignore[method-assign]
+        feed.refresh = as_before  # type: ignore[method-assign]
         again = await scanner.scan_once()
         yes2 = next(r for r in again.rows if r.direction == "yes")
         assert yes2.observation.pair_key == yes.observation.pair_key
@@ -122,7 +132,7 @@ async def test_a_stale_or_missing_book_is_reported_not_traded(venues: tuple) -> 
     assert by_pair[(lost.id, "yes")].reason_code == "unknown_venue"
     assert by_pair[(PAIR.id, "yes")].status == "seen"  # no executor: seen, not executed
 
-    async def frozen(_markets: object) -> None:
+    async def frozen(_markets: object, *, force: bool = False) -> None:
         return None
 
     feed.refresh = frozen  # type: ignore[method-assign]
@@ -243,3 +253,29 @@ async def test_a_streamed_book_is_used_without_polling_until_it_goes_quiet(
     await scanner.scan_once()
     assert streaming.polls == 1
     await feed.aclose()
+
+
+async def test_a_pair_sharing_a_market_with_an_executed_one_reads_its_book_again(
+        journal: Journal) -> None:
+    a = paper("paper-a", MARKET_A, fees="kalshi")
+    b = paper("paper-b", MARKET_B, fees="polymarket")
+    c = paper("paper-c", MARKET_B, fees="polymarket")
+    first = PAIR
+    second = MatchedPair(a=MarketRef(venue="paper-a", market="M"),
+                         b=MarketRef(venue="paper-c", market="M"), status=PairStatus.ACCEPTED)
+    engine = make_engine(journal, a, b, c)
+    await engine.start()
+    try:
+        executor = PairExecutor(engine, ArbitrageSettings(leg_timeout=2.0))
+        scanner = Scanner([first, second], BookFeed(engine.venues, max_age=10),
+                          ScanSettings(max_unwind_loss=D(1)), executor=executor)
+        report = await scanner.scan_once()
+        done = {r.pair.id: r for r in report.rows if r.direction == "yes"}
+        assert done[first.id].observation.status == "executed"
+        # the first pair took all of a's depth: the second sees an empty side, and
+        # sends nothing instead of trading on the book read before the first trade
+        assert done[second.id].opportunity is None
+        assert done[second.id].observation.reason_code == "no_depth"
+        assert not [o for o in c.open_orders()] and not await c.fetch_positions()
+    finally:
+        await engine.aclose()
