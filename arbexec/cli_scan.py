@@ -44,13 +44,17 @@ def _settings(app: Any, options: dict[str, Any]) -> ScanSettings:
 @click.option("--pairs", "pairs_file", type=click.Path(dir_okay=False),
               help="The matched-pairs file (default: [scan] pairs, else pairs.toml beside "
                    "the deployment file).")
-@click.option("--min-spread", metavar="DOLLARS", help="Smallest edge per contract after both venues' fees, in "
-                                   "dollars (default 0.05; as a pair's min_edge).")
-@click.option("--max-quantity", metavar="CONTRACTS", help="Most contracts per opportunity (default: the depth).")
-@click.option("--interval", metavar="SECONDS", help="Seconds between scans when running on (default 10).")
-@click.option("--max-book-age", metavar="SECONDS", help="Seconds after which a book is stale (default 10).")
-@click.option("--max-unwind-loss", metavar="DOLLARS", help="Per executed pair, in dollars (default: the "
-                                        "policy's unwind_bound rule).")
+@click.option("--min-spread", metavar="DOLLARS",
+              help="Smallest edge per contract after both venues' fees, in dollars "
+                   "(default 0.05; as a pair's min_edge).")
+@click.option("--max-quantity", metavar="CONTRACTS",
+              help="Most contracts per opportunity (default: the depth).")
+@click.option("--interval", metavar="SECONDS",
+              help="Seconds between scans when running on (default 10).")
+@click.option("--max-book-age", metavar="SECONDS",
+              help="Seconds after which a book is stale (default 10).")
+@click.option("--max-unwind-loss", metavar="DOLLARS",
+              help="Per executed pair, in dollars (default: the policy's unwind_bound rule).")
 @click.option("--once", is_flag=True, help="One scan, then exit (for a scheduler).")
 @click.option("--iterations", type=click.IntRange(min=1),
               help="Stop after this many scans (default: run until interrupted).")
@@ -188,7 +192,8 @@ class _Display:
 @scan.command("report")
 @click.option("--since", default="24h", metavar="WHEN", show_default=True,
               help="From when: ISO-8601, a span back (30m, 6h, 2d), today or yesterday.")
-@click.option("--session", "session_id", metavar="ID", help="Only this scan session (ids in --json).")
+@click.option("--session", "session_id", metavar="ID",
+              help="Only this scan session (ids in --json).")
 @click.option("--last-session", is_flag=True, help="Only the latest scan session.")
 @click.option("--png", "png_path", type=click.Path(dir_okay=False),
               help="Also draw the report as a PNG image here (needs arbexec[report]).")
