@@ -248,6 +248,9 @@ def _print_report(summary: dict[str, Any]) -> None:
                 [[r["reason_code"], r["count"], r["example"][:90]]
                  for r in summary["not_executed"]],
                 title="not executed", right={"count"}, empty="none")
+    if summary["unavailable"]:
+        plain_line("not priced (pair directions): " + ", ".join(
+            f"{r['reason_code']} {r['count']}" for r in summary["unavailable"]))
     if summary.get("png"):
         plain_line(f"chart: {summary['png']}")
 

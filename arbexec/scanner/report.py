@@ -34,6 +34,7 @@ def summarise(observations: Sequence[Observation]) -> dict[str, Any]:
     edge of what was executed; and the missed opportunities counted by reason."""
     pairs: dict[str, dict[str, Any]] = {}
     missed: Counter[str] = Counter()
+    unavailable: Counter[str] = Counter()  # pair directions not priced: stale book, ...
     examples: dict[str, str] = {}
     scans: defaultdict[str, set[str]] = defaultdict(set)
     for o in observations:
@@ -46,6 +47,8 @@ def summarise(observations: Sequence[Observation]) -> dict[str, Any]:
         best = entry["best_edge_per_contract"]
         if each is not None and (best is None or each > best):
             entry["best_edge_per_contract"] = each
+        if o.status == "unavailable":
+            unavailable[o.reason_code or "unknown"] += 1
         if o.status not in OPPORTUNITY:
             continue
         entry["opportunities"] += 1
@@ -76,7 +79,9 @@ def summarise(observations: Sequence[Observation]) -> dict[str, Any]:
     return {"pairs": rows, "totals": totals,
             "not_executed": [{"reason_code": code, "count": count,
                               "example": examples.get(code, "")}
-                             for code, count in missed.most_common()]}
+                             for code, count in missed.most_common()],
+            "unavailable": [{"reason_code": code, "count": count}
+                            for code, count in unavailable.most_common()]}
 
 
 def _pyplot() -> Any:

@@ -44,6 +44,8 @@ def test_scan_execute_finds_the_crossed_pair_and_hedges_it_at_the_predicted_edge
     assert yes["status"] == "executed" and yes["state"] == "HEDGED"
     # 600 contracts through three levels on each book: YES 0.41/0.42/0.43 on a (Kalshi's
     # fee rule) and NO 0.46/0.47/0.48 on b (Polymarket's): 600 - 254 - 284 - 13.2416 fees
+    # a: 0.07 x (100 x 0.2419 + 200 x 0.2436 + 300 x 0.2451) = 1.6933 + 3.4104 + 5.1471
+    # b: 0.02 x (100 x 0.2484 + 200 x 0.2491 + 300 x 0.2496) = 0.4968 + 0.9964 + 1.4976
     assert (yes["quantity"], yes["limit_a"], yes["limit_b"]) == ("600", "0.43", "0.48")
     assert yes["fees"] == "13.2416" and yes["edge"] == "48.7584"
     assert yes["realised_edge"] == yes["edge"]  # what the executor realised
@@ -91,6 +93,19 @@ def test_bad_settings_and_missing_pairs_are_one_clear_line(deployment: Path) -> 
     assert code == 2 and "scan.spread" in out and "valid keys" in out
     code, out = invoke("config", "check")  # a deployment check finds it too
     assert code == 2 and "scan.spread" in out
+
+
+def test_a_pair_on_a_venue_not_configured_is_reported_not_priced(deployment: Path) -> None:
+    from arbexec.catalog.pairfile import MarketRef, MatchedPair, PairStatus, save_pairs
+
+    elsewhere = MatchedPair(a=MarketRef(venue="paper-a", market="M"),
+                            b=MarketRef(venue="kalshi", market="KX-1"),
+                            status=PairStatus.ACCEPTED)
+    save_pairs(deployment / "pairs.toml", [PAIR, elsewhere])
+    code, out = invoke("scan", "--once")
+    assert code == 0 and "unavailable" in out and "venue 'kalshi' is not configured" in out
+    code, out = invoke("scan", "report")
+    assert code == 0 and "not priced (pair directions): unknown_venue 2" in out, out
 
 
 def test_the_pairs_file_is_found_by_the_deployment_key(deployment: Path) -> None:
