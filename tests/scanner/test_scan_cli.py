@@ -202,3 +202,20 @@ def test_an_exposed_pair_exits_3_and_later_opportunities_are_missed_with_the_rea
     assert (yes["status"], yes["reason_code"]) == ("missed", "halted")
     code, out = invoke("scan", "report")
     assert code == 0 and "exposed" in out and "halted" in out and "2 missed" in out, out
+
+
+def test_only_accepted_pairs_are_scanned(deployment: Path) -> None:
+    from attrs import evolve
+
+    from arbexec.catalog.pairfile import MarketRef, PairStatus, save_pairs
+
+    proposed = evolve(PAIR, status=PairStatus.PROPOSED, id="",
+                      b=MarketRef(venue="paper-b", market="OTHER"))
+    proposed = evolve(proposed, id=f"{proposed.a.venue}:{proposed.a.market}~paper-b:OTHER")
+    save_pairs(deployment / "pairs.toml", [proposed])
+    code, out = invoke("scan", "--once")
+    assert code == 2 and "has no accepted pairs (1 in all)" in out
+    save_pairs(deployment / "pairs.toml", [proposed, PAIR,
+                                           evolve(proposed, status=PairStatus.REJECTED)])
+    code, out = invoke("scan", "--once")
+    assert code == 0 and PAIR.id in out and "OTHER" not in out, out
