@@ -124,7 +124,7 @@ def render_png(observations: Sequence[Observation], path: Path) -> Path:
     from datetime import datetime
 
     plt = _pyplot()
-    from matplotlib import dates
+    from matplotlib import dates, ticker
 
     figure, (edges, counts) = plt.subplots(
         2, 1, figsize=(10, 7), dpi=100, gridspec_kw={"height_ratios": [3, 2]})
@@ -165,6 +165,7 @@ def render_png(observations: Sequence[Observation], path: Path) -> Path:
     if names:
         counts.set_xlim(-0.75, len(names) - 0.25)
     counts.set_ylabel("opportunities")
+    counts.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     counts.set_title("Opportunities per pair: executed, missed, seen without executing")
     counts.legend(fontsize=8)
     figure.tight_layout()

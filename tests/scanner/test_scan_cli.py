@@ -78,6 +78,7 @@ def test_scan_without_execute_only_reports(deployment: Path) -> None:
     # 0.07: 600 clears by the books (0.0813) but not at its limits (0.0679); 300 does
     yes = next(line for line in lines if " yes: " in line)
     assert yes.split()[1] == "seen" and "size 300" in yes and "[not_executing]" in yes
+    assert not ANSI.search(out)  # piped: plain lines, no live table
     code, out = invoke("--json", "pairs")
     assert json.loads(out) == []  # nothing traded
 
