@@ -21,11 +21,12 @@ from attrs import field, frozen
 from arbexec.engine import EngineSettings
 from arbexec.errors import ConfigError
 from arbexec.names import check_venue_name
+from arbexec.scanner.settings import ScanSettings, parse_scan_settings
 from arbexec.tomlfile import read_toml
 
 DEFAULT_NAME = "<built-in default>"
 DEFAULT_FILE = Path(__file__).resolve().parent / "defaults" / "default.toml"
-_TOP_LEVEL = {"journal", "engine", "venues", "risk", "sinks", "source", "events"}
+_TOP_LEVEL = {"journal", "engine", "venues", "risk", "sinks", "source", "events", "scan"}
 _ENGINE_KEYS = {
     "wait_budget": float, "max_in_flight": int, "venue_concurrency": int,
     "poll_interval": float, "poll_max_interval": float, "unknown_grace": float,
@@ -66,6 +67,10 @@ class Deployment:
     request_source: PluginConfig | None = None
     market_events: Mapping[str, str] = field(factory=dict, hash=False)
     state_dir: Path = Path(".arbexec")
+    #: the matched-pairs file (``[scan] pairs``, default ``pairs.toml`` beside this file)
+    pairs_path: Path = Path("pairs.toml")
+    #: the rest of ``[scan]``: what the scanner counts as an opportunity
+    scan: ScanSettings = field(factory=ScanSettings)
 
 
 def load_env_files(*directories: Path) -> None:
@@ -260,12 +265,18 @@ def parse_deployment(
             raise ConfigError("map \"venue:market\" = \"event\"", source=source,
                               key=f"events.{key}")
 
+    scan = _table(data, "scan", source)
+    pairs = _path_option(scan.get("pairs", "pairs.toml"), source=source, key="scan.pairs")
+    pairs_path = (base_dir / pairs) if not Path(pairs).is_absolute() else Path(pairs)
+
     return Deployment(
         source=source, journal_path=journal_path, durability=durability,
         engine=_engine_settings(_table(data, "engine", source), source),
         venues=tuple(venues), risk_rules=tuple(rules), policy_file=policy_file,
         sinks=tuple(sinks), request_source=request_source, market_events=dict(events),
-        state_dir=state,
+        state_dir=state, pairs_path=pairs_path,
+        scan=parse_scan_settings({k: v for k, v in scan.items() if k != "pairs"},
+                                 source=source),
     )
 
 

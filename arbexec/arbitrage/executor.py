@@ -55,7 +55,7 @@ from arbexec.model import (
     Side,
     now_utc,
 )
-from arbexec.risk.base import REDUCE_ONLY_TAG, RISK_REDUCING_TAG
+from arbexec.risk.base import PAIR_INVERTED_TAG, REDUCE_ONLY_TAG, RISK_REDUCING_TAG
 
 log = logging.getLogger("arbexec.arbitrage")
 
@@ -261,8 +261,7 @@ class PairExecutor:
             request_id=f"{pair.request_id}:{name}", idempotency_key=key, venue=leg.venue,
             market=leg.market, outcome=leg.outcome, side=leg.side, quantity=quantity,
             limit_price=leg.limit_price, time_in_force=leg.time_in_force,
-            expected_value=ONE - other.limit_price,
-            tags={**pair.tags, "pair_id": pair.pair_id, "leg": name},
+            expected_value=ONE - other.limit_price, tags=_leg_tags(pair, name),
         )
         return await self._send(request)
 
@@ -429,7 +428,7 @@ class PairExecutor:
             limit_price=pair.leg(name).limit_price,
             time_in_force=pair.leg(name).time_in_force,
             expected_value=ONE - pair.leg("b" if name == "a" else "a").limit_price,
-            tags={**pair.tags, "pair_id": pair.pair_id, "leg": name},
+            tags=_leg_tags(pair, name),
         ) for name in ("a", "b")}
         try:
             (ctx_a, _), (ctx_b, _) = await asyncio.gather(*(
@@ -635,6 +634,13 @@ class PairExecutor:
         self.engine.hub.emit(Event(kind="pair.result", request_id=result.pair_id, data={
             "result": figures, "result_obj": result}))
         return result
+
+
+def _leg_tags(pair: PairRequest, name: str) -> dict[str, Any]:
+    """A primary leg's tags: the pair's own, which pair and leg it is, and whether the
+    pair's markets are inverted (the pair edge rule then expects the same outcome)."""
+    return {**pair.tags, "pair_id": pair.pair_id, "leg": name,
+            **({PAIR_INVERTED_TAG: True} if pair.inverted else {})}
 
 
 def _tidy(value: Decimal) -> Decimal:

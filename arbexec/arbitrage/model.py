@@ -112,6 +112,9 @@ class PairRequest:
                                             validator=optional(_non_negative))
     sequencing: Sequencing = field(default=Sequencing.CONCURRENT, converter=Sequencing)
     halt_on_exposed: bool | None = None
+    #: the two markets are one contract with YES and NO swapped (a matched pair marked
+    #: inverted): the hedge buys the same outcome on both
+    inverted: bool = False
     request_id: str = ""
     tags: Mapping[str, Any] = field(factory=dict, hash=False)
     requested_at: datetime = field(factory=now_utc, converter=utc_datetime)
@@ -124,8 +127,12 @@ class PairRequest:
         if self.a.venue == self.b.venue and self.a.market == self.b.market:
             raise RequestError("legs", "a pair on one market of one venue is not an arbitrage; "
                                "use two venues (or two markets)")
-        if self.a.outcome is self.b.outcome:
-            raise RequestError("legs", "the legs must buy opposite outcomes (YES and NO)")
+        if self.inverted and self.a.outcome is not self.b.outcome:
+            raise RequestError("legs", "an inverted pair buys the same outcome on both "
+                               "markets (YES on one is NO on the other)")
+        if not self.inverted and self.a.outcome is self.b.outcome:
+            raise RequestError("legs", "the legs must buy opposite outcomes (YES and NO); "
+                               "set inverted for markets whose YES and NO are swapped")
 
     @property
     def key(self) -> str:
@@ -187,7 +194,7 @@ class PairResult:
 
 _PAIR_FIELDS = frozenset({
     "pair_id", "request_id", "idempotency_key", "quantity", "legs", "a", "b", "min_edge",
-    "max_unwind_loss", "sequencing", "halt_on_exposed", "tags", "requested_at",
+    "max_unwind_loss", "sequencing", "halt_on_exposed", "tags", "requested_at", "inverted",
 })
 _LEG_FIELDS = frozenset({"venue", "market", "outcome", "side", "limit_price", "price",
                          "time_in_force"})
@@ -277,6 +284,10 @@ def pair_from_mapping(data: Mapping[str, Any]) -> PairRequest:
         if not isinstance(data["halt_on_exposed"], bool):
             raise RequestError("halt_on_exposed", "must be true or false")
         values["halt_on_exposed"] = data["halt_on_exposed"]
+    if data.get("inverted") is not None:
+        if not isinstance(data["inverted"], bool):
+            raise RequestError("inverted", "must be true or false")
+        values["inverted"] = data["inverted"]
     if data.get("tags") is not None:
         if not isinstance(data["tags"], Mapping):
             raise RequestError("tags", "must be an object of names to values")
@@ -312,6 +323,8 @@ def pair_to_dict(pair: PairRequest) -> dict[str, Any]:
         data["max_unwind_loss"] = str(pair.max_unwind_loss)
     if pair.halt_on_exposed is not None:
         data["halt_on_exposed"] = pair.halt_on_exposed
+    if pair.inverted:
+        data["inverted"] = True
     if pair.tags:
         data["tags"] = dict(pair.tags)
     return data

@@ -181,6 +181,9 @@ class OrderOutcome:
 ALLOW_OPEN_TAG = "allow_open"
 RISK_REDUCING_TAG = "risk_reducing"
 REDUCE_ONLY_TAG = "reduce_only"
+#: ``pair_inverted``: a leg of an arbitrage pair on two markets whose YES and NO are
+#: swapped, so both legs buy the same outcome
+PAIR_INVERTED_TAG = "pair_inverted"
 
 _TRUE = frozenset({True, "true", "True", "1", "yes"})
 

@@ -4,13 +4,14 @@ and the same commands piped (no colour codes), with NO_COLOR honoured."""
 from __future__ import annotations
 
 import os
-import pty
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from arbexec.testing import terminal
 
 DEPLOY = """
 [journal]
@@ -45,22 +46,7 @@ def environment(**extra: str) -> dict[str, str]:
 
 def in_terminal(cwd: Path, *args: str, **env: str) -> tuple[int, str]:
     """Run arbexec with a pseudo-terminal as stdin, stdout and stderr; all it wrote."""
-    main, side = pty.openpty()
-    process = subprocess.Popen([*ARBEXEC, *args], cwd=cwd, stdin=side, stdout=side,
-                               stderr=side, env=environment(**env), close_fds=True)
-    os.close(side)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(main)
-    code = process.wait(timeout=120)
-    return code, b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+    return terminal.in_terminal([*ARBEXEC, *args], cwd=cwd, env=environment(**env))
 
 
 def piped(cwd: Path, *args: str) -> tuple[int, str]:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from attrs import frozen
 
 from arbexec.model import OrderRequest
-from arbexec.risk.base import RiskContext, Verdict
+from arbexec.risk.base import PAIR_INVERTED_TAG, RiskContext, Verdict, tag_is_set
 from arbexec.risk.rules.common import BUY, ONE, ZERO, ParamRule, expected_fee
 from arbexec.risk.rules.params import flag, money, require_any
 
@@ -72,9 +72,15 @@ class MinEdge(ParamRule[MinEdgeParams]):
         """The extension point for two-leg arbitrage: buying complementary outcomes.
 
         Buying YES on one venue and NO on another pays one dollar per matched contract
-        whatever happens, so the locked-in edge is ``min(quantities) - cost - fees``.
+        whatever happens, so the locked-in edge is ``min(quantities) - cost - fees``. Legs
+        on two markets whose YES and NO are swapped (both tagged ``pair_inverted``) buy
+        the same outcome instead.
         """
-        if first.side is not BUY or second.side is not BUY or first.outcome is second.outcome:
+        inverted = tag_is_set(first, PAIR_INVERTED_TAG) and tag_is_set(second,
+                                                                        PAIR_INVERTED_TAG)
+        complementary = (first.outcome is second.outcome) if inverted else (
+            first.outcome is not second.outcome)
+        if first.side is not BUY or second.side is not BUY or not complementary:
             return self.deny(
                 "not_a_pair",
                 "an arbitrage pair buys opposite outcomes (YES on one leg, NO on the other)",
