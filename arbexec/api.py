@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         ExchangeSettings,
         MarketRules,
         PreparedOrder,
+        StreamedBook,
     )
     from arbexec.fees import POLYMARKET_FEE_STEP, polymarket_fee
     from arbexec.hookspecs import hookimpl
@@ -199,6 +200,7 @@ __all__ = [
     "SourceSettings",
     "SourceSpec",
     "StreamTransport",
+    "StreamedBook",
     "TimeInForce",
     "TokenBucket",
     "UnknownNameError",
@@ -262,6 +264,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     ),
     "arbexec.exchange": (
         "Capabilities", "Exchange", "ExchangeSettings", "MarketRules", "PreparedOrder",
+        "StreamedBook",
     ),
     "arbexec.specs": (
         "ExchangeSpec", "RiskRuleSpec", "SinkSpec", "SourceSpec",
