@@ -149,8 +149,8 @@ def kalshi_official(port: int) -> Callable[[int], None]:
 
     def one(i: int) -> None:
         answer = client.create_order_v2(
-            ticker=KALSHI_TICKER, client_order_id=f"official-{next(OFFICIAL_IDS)}", side="bid", count="1.00",
-            price="0.3000", time_in_force="good_till_canceled",
+            ticker=KALSHI_TICKER, client_order_id=f"official-{next(OFFICIAL_IDS)}",
+            side="bid", count="1.00", price="0.3000", time_in_force="good_till_canceled",
             self_trade_prevention_type="taker_at_cross")
         if not answer.order_id:
             raise SystemExit(f"kalshi-python-sync order {i}: no order id in {answer}")
@@ -231,6 +231,48 @@ def httpx_default(headers: dict[str, str]) -> httpx.AsyncClient:
                              follow_redirects=False)
 
 
+# ------------------------------------------------------------------ bare requests
+
+
+def bare_clients() -> dict[str, Callable[[], httpx.AsyncClient]]:
+    """One small POST with no venue work, per client: what the transport alone costs."""
+    from arbexec.venue.client import venue_client
+
+    clients: dict[str, Callable[[], httpx.AsyncClient]] = {
+        "bare POST, httpx.AsyncClient default transport": lambda: httpx_default({}),
+        "bare POST, venue client (stream transport)": lambda: venue_client(
+            timeout=httpx.Timeout(10.0), headers={}),
+    }
+    try:
+        from httpx_aiohttp import AiohttpTransport
+    except ImportError:
+        return clients  # the alternative transport, measured only where installed
+    clients["bare POST, venue client on httpx-aiohttp"] = lambda: venue_client(
+        timeout=httpx.Timeout(10.0), headers={}, transport=AiohttpTransport())
+    return clients
+
+
+async def bare_runs(report: Report, port: int, requests: int) -> None:
+    url = f"http://127.0.0.1:{port}/orders"
+    for concurrency in CONCURRENCY:
+        baseline = None
+        for label, make in bare_clients().items():
+            client = make()
+
+            async def one(i: int, client: httpx.AsyncClient = client,
+                          label: str = label) -> None:
+                response = await client.post(url, content=b'{"n":1}',
+                                             headers={"Content-Type": "application/json"})
+                if response.status_code != 200 or "order" not in response.json():
+                    raise SystemExit(f"{label}: unexpected answer {response}")
+
+            samples = await drive_async(one, requests, concurrency)
+            await client.aclose()
+            name = f"{label}, c={concurrency}"
+            record(report, name, samples, baseline)
+            baseline = baseline or name
+
+
 # ------------------------------------------------------------------ the run
 
 
@@ -280,6 +322,8 @@ def main() -> None:
     args = parser.parse_args()
     report = Report("venue_requests")
     with tempfile.TemporaryDirectory() as tmp:
+        with serve("venue_standins:canned", Path(tmp) / "canned.port") as port:
+            asyncio.run(bare_runs(report, port, args.requests))
         for venue in ("kalshi", "polymarket"):
             with serve(f"venue_standins:{venue}", Path(tmp) / f"{venue}.port") as port:
                 asyncio.run(plugin_runs(report, venue, port, args.requests))

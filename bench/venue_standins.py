@@ -28,6 +28,17 @@ def kalshi_key() -> dict[str, Any]:
     return key
 
 
+def canned() -> Any:
+    """A small JSON answer to every request: the bare cost of one HTTP exchange."""
+    import httpx
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=b'{"order":{"order_id":"x","status":"resting"}}',
+                              headers={"content-type": "application/json"})
+
+    return answer
+
+
 def kalshi() -> Any:
     from arbexec_kalshi.fake import FakeKalshi
 
