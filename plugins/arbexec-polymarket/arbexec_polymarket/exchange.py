@@ -58,7 +58,7 @@ from arbexec_polymarket.orders import (
     post_body,
     salt_from_key,
 )
-from arbexec_polymarket.venue_errors import VENUE, AnswerMismatch, MalformedAnswer, classify
+from arbexec_polymarket.venue_errors import VENUE, AnswerMismatch, classify
 
 #: The venue's GTD security threshold: it treats ``expiration`` as one minute earlier, so an
 #: order meant to expire at T is sent with T + 60 s, and it refuses ``expiration`` below
@@ -526,8 +526,6 @@ class PolymarketExchange:
     async def _state(
         self, raw: dict[str, Any], trades: Mapping[str, dict[str, Any]] | None = None
     ) -> OrderState:
-        if not raw.get("id"):  # every order the venue lists carries its hash
-            raise MalformedAnswer("Polymarket sent an order without an id", venue=VENUE)
         market, outcome = self._where(raw)
         if trades is None:
             trades = await self._trades_of([raw])
