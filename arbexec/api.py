@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         ExchangeSettings,
         MarketRules,
         PreparedOrder,
+        StreamedBook,
     )
     from arbexec.fees import POLYMARKET_FEE_STEP, polymarket_fee
     from arbexec.hookspecs import hookimpl
@@ -122,11 +123,13 @@ if TYPE_CHECKING:
         SourceSpec,
     )
     from arbexec.venue.batch import BatchMatch, match_by_identity
+    from arbexec.venue.client import VenueClient, venue_client
     from arbexec.venue.delivery import NOT_SENT, transport_failure, was_not_sent
     from arbexec.venue.numbers import MalformedNumber, loads_exact, venue_decimal
     from arbexec.venue.ratelimit import RateLimiter, TokenBucket, Window, batch_size
     from arbexec.venue.refusals import BASELINE_REFUSALS, SERVER_ERRORS, Refusal, refusal_for
     from arbexec.venue.retry import ReadRetry, retry_after, with_read_retries
+    from arbexec.venue.streams import StreamTransport
 
 __all__ = [
     "BASELINE_REFUSALS",
@@ -196,10 +199,13 @@ __all__ = [
     "SourceItem",
     "SourceSettings",
     "SourceSpec",
+    "StreamTransport",
+    "StreamedBook",
     "TimeInForce",
     "TokenBucket",
     "UnknownNameError",
     "UserError",
+    "VenueClient",
     "VenueHealth",
     "VenueUnavailable",
     "Verdict",
@@ -233,6 +239,7 @@ __all__ = [
     "to_decimal",
     "transport_failure",
     "utc_datetime",
+    "venue_client",
     "venue_decimal",
     "was_not_sent",
     "weekdays",
@@ -257,6 +264,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     ),
     "arbexec.exchange": (
         "Capabilities", "Exchange", "ExchangeSettings", "MarketRules", "PreparedOrder",
+        "StreamedBook",
     ),
     "arbexec.specs": (
         "ExchangeSpec", "RiskRuleSpec", "SinkSpec", "SourceSpec",
@@ -292,6 +300,8 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "arbexec.venue.ratelimit": ("RateLimiter", "TokenBucket", "Window", "batch_size"),
     "arbexec.venue.refusals": ("BASELINE_REFUSALS", "SERVER_ERRORS", "Refusal", "refusal_for"),
     "arbexec.venue.retry": ("ReadRetry", "retry_after", "with_read_retries"),
+    "arbexec.venue.client": ("VenueClient", "venue_client"),
+    "arbexec.venue.streams": ("StreamTransport",),
 }
 _HOME = {name: module for module, names in _SOURCES.items() for name in names}
 #: The testing kit (conformance suite, scripted venue, recording fixtures, fault transport,

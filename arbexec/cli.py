@@ -823,9 +823,10 @@ def risk_explain(app: App, request_json: str | None, request_file: str | None,
         try:
             for where, request in requests:
                 if not isinstance(request, OrderRequest):  # a pair
-                    from arbexec.arbitrage.executor import PairExecutor
+                    from arbexec.arbitrage.executor import ArbitrageSettings, PairExecutor
 
-                    explained = await PairExecutor(runtime.engine).explain(request)
+                    explained = await PairExecutor(runtime.engine, ArbitrageSettings(
+                        max_book_age=runtime.deployment.max_book_age)).explain(request)
                     out.append({"request": where, "request_id": request.request_id,
                                 **explained})
                     continue

@@ -120,7 +120,7 @@ def arb(app: Any, legs: tuple[str, ...], quantity: str | None, min_edge: str,
 def _run(app: Any, pairs: list[PairRequest], policy: str | None) -> list[PairResult]:
     import asyncio
 
-    from arbexec.arbitrage.executor import PairExecutor
+    from arbexec.arbitrage.executor import ArbitrageSettings, PairExecutor
 
     runtime = app.runtime(policy_file=Path(policy) if policy else None, quiet=True)
 
@@ -128,7 +128,8 @@ def _run(app: Any, pairs: list[PairRequest], policy: str | None) -> list[PairRes
         try:
             await runtime.engine.start()
             await runtime.engine.reconcile()
-            executor = PairExecutor(runtime.engine)
+            executor = PairExecutor(runtime.engine, ArbitrageSettings(
+                max_book_age=runtime.deployment.max_book_age))
             results = list(await executor.resume_all())
             results.extend(await asyncio.gather(*(executor.execute(p) for p in pairs)))
             return results

@@ -26,7 +26,8 @@ from arbexec.tomlfile import read_toml
 
 DEFAULT_NAME = "<built-in default>"
 DEFAULT_FILE = Path(__file__).resolve().parent / "defaults" / "default.toml"
-_TOP_LEVEL = {"journal", "engine", "venues", "risk", "sinks", "source", "events", "scan"}
+_TOP_LEVEL = {"journal", "engine", "venues", "risk", "sinks", "source", "events", "scan",
+              "arbitrage"}
 _ENGINE_KEYS = {
     "wait_budget": float, "max_in_flight": int, "venue_concurrency": int,
     "poll_interval": float, "poll_max_interval": float, "unknown_grace": float,
@@ -43,6 +44,11 @@ ENGINE_RANGES: Mapping[str, tuple[float, float]] = {
     "max_in_flight": (1, 100_000),
     "venue_concurrency": (1, 10_000),
 }
+#: The oldest streamed book (seconds) a pair's edge is checked on unless configured
+#: (``[arbitrage] max_book_age``; 0 reads every book afresh). The leg limits bound the
+#: price whatever the book says; the bound decides only how current the depth must be.
+DEFAULT_MAX_BOOK_AGE = 0.5
+MAX_BOOK_AGE_RANGE = (0.0, 60.0)
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 @frozen(kw_only=True)
 class PluginConfig:
@@ -71,6 +77,8 @@ class Deployment:
     pairs_path: Path = Path("pairs.toml")
     #: the rest of ``[scan]``: what the scanner counts as an opportunity
     scan: ScanSettings = field(factory=ScanSettings)
+    #: [arbitrage] max_book_age: seconds a streamed book may be old for a pair's edge check
+    max_book_age: float = DEFAULT_MAX_BOOK_AGE
 
 
 def load_env_files(*directories: Path) -> None:
@@ -268,6 +276,18 @@ def parse_deployment(
     scan = _table(data, "scan", source)
     pairs = _path_option(scan.get("pairs", "pairs.toml"), source=source, key="scan.pairs")
     pairs_path = (base_dir / pairs) if not Path(pairs).is_absolute() else Path(pairs)
+    arbitrage = _table(data, "arbitrage", source)
+    for key in arbitrage:
+        if key != "max_book_age":
+            raise ConfigError("unknown key; valid keys: max_book_age", source=source,
+                              key=f"arbitrage.{key}")
+    age = arbitrage.get("max_book_age", DEFAULT_MAX_BOOK_AGE)
+    if isinstance(age, bool) or not isinstance(age, int | float) or not _in_range(
+            age, *MAX_BOOK_AGE_RANGE):
+        raise ConfigError(f"{_shown(age)} is out of range: must be a number of seconds from "
+                          f"{MAX_BOOK_AGE_RANGE[0]:g} to {MAX_BOOK_AGE_RANGE[1]:g} (0 reads "
+                          "every book afresh)", source=source, key="arbitrage.max_book_age")
+    max_book_age = float(age)
 
     return Deployment(
         source=source, journal_path=journal_path, durability=durability,
@@ -277,6 +297,7 @@ def parse_deployment(
         state_dir=state, pairs_path=pairs_path,
         scan=parse_scan_settings({k: v for k, v in scan.items() if k != "pairs"},
                                  source=source),
+        max_book_age=max_book_age,
     )
 
 

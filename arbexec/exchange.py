@@ -91,6 +91,15 @@ class MarketRules:
 
 
 @frozen(kw_only=True)
+class StreamedBook:
+    """A venue's latest book as its stream delivered it, and when (``time.monotonic()``
+    seconds) this host received it or last heard it confirmed."""
+
+    book: OrderBook
+    received_at: float
+
+
+@frozen(kw_only=True)
 class PreparedOrder:
     """A request made ready for one venue, with its venue-side identity fixed.
 
@@ -113,7 +122,12 @@ class Exchange(Protocol):
     Optional, outside the protocol: ``known_secrets() -> Iterable[str]``, the account's
     secrets (keys, key ids, passphrases). The engine removes them, in their usual encodings,
     from every reason and event it journals or emits (``arbexec.secrets``), as a second line
-    behind the plugin's own scrubbing of what its venue sends back."""
+    behind the plugin's own scrubbing of what its venue sends back.
+
+    Optional, outside the protocol: ``latest_book(market) -> StreamedBook | None``, the
+    book the venue's stream keeps for a market (None when it keeps none, or the stream is
+    down). The arbitrage executor checks a pair's edge on it when it is no older than
+    ``[arbitrage] max_book_age`` instead of reading the book again (docs/arbitrage.md)."""
 
     name: str
     capabilities: Capabilities

@@ -40,9 +40,10 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
     def executor() -> Any:
         nonlocal pairs
         if pairs is None:
-            from arbexec.arbitrage.executor import PairExecutor
+            from arbexec.arbitrage.executor import ArbitrageSettings, PairExecutor
 
-            pairs = PairExecutor(engine)
+            pairs = PairExecutor(engine, ArbitrageSettings(
+                max_book_age=runtime.deployment.max_book_age))
         return pairs
 
     def finished(task: asyncio.Task[Any], item: SourceItem) -> None:

@@ -2,21 +2,21 @@
 the thinner-leg-first sequence, on two paper venues with added latency.
 
 Run: .venv/bin/python bench/bench_arbitrage.py [--pairs N] [--latency-a MS] [--latency-b MS]
-Prints figures; asserts nothing about speed. It does check that every pair ended HEDGED,
-because a fast pair that did not trade is not a result.
+Reports through bench/report.py; asserts nothing about speed. It does check that every
+pair ended HEDGED, because a fast pair that did not trade is not a result.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from arbexec_paper.exchange import PaperExchange
+from report import Report, sized
 
 from arbexec.arbitrage import PairExecutor, PairState, pair_from_mapping
 from arbexec.engine import Engine, EngineSettings
@@ -90,25 +90,20 @@ async def measure(pairs: int, latency_a: int, latency_b: int) -> dict[str, list[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pairs", type=int, default=30)
+    parser.add_argument("--pairs", type=int, default=sized(30, 5))
     parser.add_argument("--latency-a", type=int, default=40)
     parser.add_argument("--latency-b", type=int, default=60)
     args = parser.parse_args()
     figures = asyncio.run(measure(args.pairs, args.latency_a, args.latency_b))
-    print(f"{args.pairs} pairs; venue a adds {args.latency_a} ms and venue b "
-          f"{args.latency_b} ms to every call (paper latency switch)")
-    print(f"{'':<28}{'median ms':>10}{'p90 ms':>10}")
+    report = Report("arbitrage")
+    report.fact("pairs", args.pairs)
+    report.fact("latency a / b (ms)", f"{args.latency_a} / {args.latency_b}")
+    report.fact("every pair", "HEDGED")
+    against = {"concurrent legs (slower)": "leg b alone",
+               "thinner-first pair": "concurrent pair"}
     for label, values in figures.items():
-        ordered = sorted(values)
-        p90 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
-        print(f"{label:<28}{statistics.median(values):>10.1f}{p90:>10.1f}")
-    median = {label: statistics.median(values) for label, values in figures.items()}
-    books = median["both books (concurrent)"]
-    print("legs of a concurrent pair / slower leg alone = "
-          f"{median['concurrent legs (slower)'] / median['leg b alone']:.2f}")
-    in_sequence = books + median["leg a alone"] + median["leg b alone"]
-    print("concurrent pair / (book read + leg a + leg b) = "
-          f"{median['concurrent pair'] / in_sequence:.2f}")
+        report.add(label, "ms", values, against=against.get(label))
+    report.finish()
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 engine's own overhead per order (venue time excluded), and `arbexec --help` start-up time.
 
 Run: ./dev bench engine   (or .venv/bin/python bench/bench_engine.py [--requests N])
-Prints figures; asserts nothing about speed. It does check that every request is accounted
-for in the journal, because a fast run that loses requests is not a result.
+Reports through bench/report.py; asserts nothing about speed. It does check that every
+request is accounted for in the journal, because a fast run that loses requests is not a
+result.
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
+
+from report import Report, sized
 
 from arbexec.app import open_runtime
 from arbexec.config import parse_deployment
@@ -91,7 +92,7 @@ def throughput(count: int, *, with_policy: bool = False) -> dict[str, float]:
                 "statuses": counts}  # type: ignore[dict-item]
 
 
-async def engine_overhead(count: int) -> dict[str, float]:
+async def engine_overhead(count: int) -> list[float]:
     """Time each submit() on an instant venue, minus the time spent inside the venue."""
     with tempfile.TemporaryDirectory() as tmp:
         journal = Journal.open(Path(tmp) / "j.sqlite3")
@@ -112,9 +113,7 @@ async def engine_overhead(count: int) -> dict[str, float]:
             samples.append(time.perf_counter() - t - inside[-1])
         await engine.aclose()
         journal.close()
-    samples.sort()
-    return {"median_us": statistics.median(samples) * 1e6,
-            "p90_us": samples[int(len(samples) * 0.9)] * 1e6}
+    return [sample * 1e6 for sample in samples]
 
 
 class _TimedVenue:
@@ -135,7 +134,7 @@ class _TimedVenue:
             self._inside.append(time.perf_counter() - t)
 
 
-def help_time(runs: int = 21) -> dict[str, float]:
+def help_time(runs: int = 21) -> tuple[list[float], str]:
     exe = Path(sys.executable).parent / "arbexec"
     timings = []
     for _ in range(runs):
@@ -150,27 +149,30 @@ def help_time(runs: int = 21) -> dict[str, float]:
          " 'arbexec.engine') if m in sys.modules]\nprint('HEAVY', heavy)"],
         capture_output=True, text=True, check=True)
     heavy = probe.stdout.strip().splitlines()[-1]
-    return {"median_ms": statistics.median(timings) * 1e3, "heavy": heavy}  # type: ignore[dict-item]
+    return [t * 1e3 for t in timings], heavy
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=20_000)
-    parser.add_argument("--overhead-orders", type=int, default=5_000)
+    parser.add_argument("--requests", type=int, default=sized(20_000, 1_000))
+    parser.add_argument("--overhead-orders", type=int, default=sized(5_000, 500))
+    parser.add_argument("--repeats", type=int, default=sized(3, 1))
     args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    report = Report("engine")
     for with_policy in (False, True):
-        t = throughput(args.requests, with_policy=with_policy)
         label = "default rules" if with_policy else "kill switch only"
-        print(f"arbexec run, paper venue, journal on, {label}: {t['requests']} requests in "
-              f"{t['wall_seconds']:.2f}s = {t['per_second']:.0f} requests/s; all accounted "
-              f"for ({t['statuses']})")
-    o = asyncio.run(engine_overhead(args.overhead_orders))
-    print(f"engine overhead per order (venue excluded, journal on): median "
-          f"{o['median_us']:.1f} us, p90 {o['p90_us']:.1f} us")
-    h = help_time()
-    print(f"arbexec --help: median {h['median_ms']:.1f} ms; heavy modules imported: "
-          f"{h['heavy']}")
+        runs = [throughput(args.requests, with_policy=with_policy)
+                for _ in range(args.repeats)]
+        report.add(f"arbexec run, paper venue, journal on, {label}", "requests/s",
+                   [run["per_second"] for run in runs], higher_is_better=True,
+                   note=f"{args.requests} requests per run, all accounted for")
+        report.fact(f"statuses ({label})", runs[-1]["statuses"])
+    report.add("engine overhead per order (venue excluded, journal on)", "us",
+               asyncio.run(engine_overhead(args.overhead_orders)))
+    timings, heavy = help_time(sized(21, 5))
+    report.add("arbexec --help", "ms", timings)
+    report.fact("heavy modules imported by --help", heavy)
+    report.finish()
 
 
 if __name__ == "__main__":

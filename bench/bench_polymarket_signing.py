@@ -7,13 +7,14 @@ produce byte-identical signatures, bodies and headers.
 
     .venv/bin/pip install -r bench/requirements-polymarket.txt   # for the comparison
     .venv/bin/python bench/bench_polymarket_signing.py [--orders 2000] [--repeats 7]
+
+Reports through bench/report.py; the run fails if the two differ in any byte.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from arbexec_polymarket.auth import ApiCredentials, L2Signer
 from arbexec_polymarket.eip712 import KECCAK_BACKEND, ExchangeKind, exchange_address
 from arbexec_polymarket.orders import OrderFields, OrderSigner, OrderType, post_body
 from arbexec_polymarket.signer import Signer
+from report import Report, sized
 
 from arbexec.model import Side
 
@@ -111,7 +113,7 @@ def official() -> Callable[[], tuple[str, str, dict[str, str]]] | None:
     return one
 
 
-def per_order_us(fn: Callable[[], Any], orders: int, repeats: int) -> float:
+def per_order_us(fn: Callable[[], Any], orders: int, repeats: int) -> list[float]:
     fn()
     samples = []
     for _ in range(repeats):
@@ -119,36 +121,35 @@ def per_order_us(fn: Callable[[], Any], orders: int, repeats: int) -> float:
         for _ in range(orders):
             fn()
         samples.append((time.perf_counter_ns() - start) / orders / 1000)
-    return statistics.median(samples)
+    return samples
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", type=int, default=2000)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--orders", type=int, default=sized(2000, 200))
+    parser.add_argument("--repeats", type=int, default=sized(7, 3))
     args = parser.parse_args()
 
     mine = ours()
     theirs = official()
+    report = Report("polymarket_signing")
+    report.fact("python", sys.version.split()[0])
+    report.fact("keccak backend", KECCAK_BACKEND)
     if theirs is not None:
         a, b = mine(), theirs()
         if a != b:
             print("MISMATCH between arbexec-polymarket and py-clob-client-v2:", a, b)
             return 1
-        print("check: order hash, signature, post body and L2 headers identical to the official")
-
-    ours_us = per_order_us(mine, args.orders, args.repeats)
-    print(f"python {sys.version.split()[0]}; keccak backend: {KECCAK_BACKEND}")
-    print(f"arbexec-polymarket   {ours_us:9.1f} us per order ({1e6 / ours_us:,.0f} orders/s)")
-    if theirs is None:
-        print(
-            "py-clob-client-v2 is not installed: comparison skipped "
-            "(pip install -r bench/requirements-polymarket.txt)"
-        )
-        return 0
-    theirs_us = per_order_us(theirs, max(args.orders // 10, 50), args.repeats)
-    print(f"py-clob-client-v2    {theirs_us:9.1f} us per order ({1e6 / theirs_us:,.0f} orders/s)")
-    print(f"speed-up             {theirs_us / ours_us:9.1f} x")
+        report.fact("order hash, signature, post body and L2 headers identical", True)
+        report.add("py-clob-client-v2, one order", "us",
+                   per_order_us(theirs, max(args.orders // 10, 20), args.repeats))
+    else:
+        report.fact("py-clob-client-v2", "not installed: comparison skipped "
+                    "(pip install -r bench/requirements-polymarket.txt)")
+    report.add("arbexec-polymarket, one order", "us",
+               per_order_us(mine, args.orders, args.repeats),
+               against=None if theirs is None else "py-clob-client-v2, one order")
+    report.finish()
     return 0
 
 

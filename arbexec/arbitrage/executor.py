@@ -1,7 +1,8 @@
 """Driving a pair to exactly one final state through the engine's public path.
 
-1. **Risk as a unit**: both venues configured and healthy (no open circuit breaker, fresh
-   books answer), the fee-aware edge on the fresh books at least ``min_edge``, the policy's
+1. **Risk as a unit**: both venues configured and healthy (no open circuit breaker, books
+   answer: streamed ones no older than ``max_book_age``, else read), the fee-aware edge on
+   those books at least ``min_edge``, the policy's
    pair check (``check_pair`` of the ``min_edge`` rule), and every rule's verdict on both
    legs with their exposure claims added up against the ledger.
 2. **Journal, then execute**: the pair is saved before any leg is sent, and saved again at
@@ -30,7 +31,7 @@ from attrs import define, evolve, field, frozen
 
 from arbexec.arbitrage import unwind
 from arbexec.arbitrage.accounting import PairBook, tally
-from arbexec.arbitrage.books import Sweep, sweep
+from arbexec.arbitrage.books import Sweep, current_book, sweep
 from arbexec.arbitrage.model import (
     LegReport,
     PairRequest,
@@ -41,6 +42,7 @@ from arbexec.arbitrage.model import (
     pair_result_to_dict,
     pair_to_dict,
 )
+from arbexec.config import DEFAULT_MAX_BOOK_AGE
 from arbexec.engine import Engine
 from arbexec.errors import ArbexecError, ExchangeError
 from arbexec.events import Event
@@ -74,6 +76,8 @@ class ArbitrageSettings:
     #: the unwind bound of a pair that names none and whose policy has no ``unwind_bound``
     #: rule; None (the default) refuses such pairs rather than assume a bound
     max_unwind_loss: Decimal | None = None
+    #: seconds a streamed book may be old and still check a pair's edge (0: always read)
+    max_book_age: float = DEFAULT_MAX_BOOK_AGE
 
 
 @frozen(kw_only=True)
@@ -406,8 +410,9 @@ class PairExecutor:
     async def _fresh(self, pair: PairRequest, name: str) -> _Fresh:
         leg = pair.leg(name)
         exchange = self.engine.venues[leg.venue]
-        book, rules = await asyncio.gather(exchange.fetch_order_book(leg.market),
-                                           exchange.market_rules(leg.market))
+        book, rules = await asyncio.gather(
+            current_book(exchange, leg.market, max_age=self.settings.max_book_age),
+            exchange.market_rules(leg.market))
         return _Fresh(exchange=exchange, book=book, rules=rules,
                       sweep=sweep(book, leg.outcome, Side.BUY, pair.quantity, leg.limit_price))
 

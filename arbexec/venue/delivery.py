@@ -28,6 +28,11 @@ Verdicts over httpx's hierarchy (``TransportError`` subclasses), each with its r
 ``CloseError``              ambiguous  closing failed after the exchange.
 anything else               ambiguous  unknown failures are never taken as proof.
 ==========================  =========  ==================================================
+
+The venue clients' own transport (``arbexec.venue.streams``) raises these same classes,
+each for the phase it names, and none of the "not sent" ones after it began writing; a
+transport that raises anything else (another library's exceptions) is ambiguous by this
+rule until its failures are mapped here with proof.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -184,3 +185,18 @@ async def test_the_upstream_comes_from_the_deployment_host_not_a_global_one(
     assert [s.name for s in built] == ["shadowed-upstream"]
     assert venue._upstream is upstream
     await venue.aclose()
+
+
+async def test_the_streamed_book_of_a_shadowed_market_is_as_old_as_its_last_read(
+    make_venue, upstream, clock
+):
+    venue = make_venue(shadow={"venue": "polymarket", "refresh_seconds": 60},
+                       upstream=upstream)
+    assert venue.latest_book(TOKEN) is None  # never read: nothing streamed yet
+    await venue.fetch_order_book(TOKEN)
+    clock.advance(3)
+    streamed = venue.latest_book(TOKEN)
+    assert streamed is not None and streamed.book.asks[0].price == D("0.49")
+    assert 2.9 <= time.monotonic() - streamed.received_at <= 4.0  # read 3 s ago
+    venue.switches.outage = True
+    assert venue.latest_book(TOKEN) is None  # the stream is down

@@ -20,7 +20,7 @@ import httpx
 from attrs import define, field
 
 from arbexec import api as ax
-from arbexec.api import ReadRetry, retry_after, was_not_sent, with_read_retries
+from arbexec.api import ReadRetry, retry_after, venue_client, was_not_sent, with_read_retries
 from arbexec_kalshi.errors import UnreadableAnswer, parse_error_body, to_exception
 from arbexec_kalshi.numbers import loads_exact
 from arbexec_kalshi.ratelimit import DEFAULT_COST, TokenBucket
@@ -38,17 +38,14 @@ def make_client(
     timeout: float | httpx.Timeout | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
-    """An AsyncClient for one venue; ``proxy`` may be http(s):// or socks5://."""
-    kwargs: dict[str, Any] = {
-        "timeout": DEFAULT_TIMEOUT if timeout is None else timeout,
-        "headers": {"User-Agent": USER_AGENT, "Accept": "application/json"},
-        "follow_redirects": False,
-    }
-    if transport is not None:
-        kwargs["transport"] = transport
-    elif proxy:
-        kwargs["proxy"] = proxy
-    return httpx.AsyncClient(**kwargs)
+    """The client of one venue: ``proxy`` may be http(s):// or socks5:// (then httpx's own
+    transport carries it); otherwise the toolkit's stream transport (``venue_client``)."""
+    chosen = DEFAULT_TIMEOUT if timeout is None else timeout
+    return venue_client(
+        timeout=chosen if isinstance(chosen, httpx.Timeout) else httpx.Timeout(chosen),
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        proxy=proxy, transport=transport, venue="kalshi",
+    )
 
 
 @define

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import heapq
+import time
 from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -42,6 +43,7 @@ from arbexec.api import (
     PostOnlyWouldCross,
     PreparedOrder,
     Side,
+    StreamedBook,
     TimeInForce,
 )
 from arbexec_paper.clock import Clock, system_clock, to_datetime
@@ -376,6 +378,26 @@ class PaperExchange:
         self._sync(now)
         sim = await self._market(market, now)
         return sim.book(self.name, to_datetime(now))
+
+    def latest_book(self, market: str) -> StreamedBook | None:
+        """The book as this venue holds it now, without the network switch's delay: the
+        paper venue is its own stream. A shadowed market's book is as old as its last
+        read of the real venue; a market not yet known, or a venue in a simulated outage
+        (its stream is down), has none, so the caller reads it and learns why."""
+        sim = self._markets.get(market)
+        if sim is None or self.switches.outage:
+            return None
+        now = self._clock()
+        age = 0.0
+        if sim.shadow:
+            source = sim.source
+            assert isinstance(source, ShadowSource)
+            if source.fetched_at is None:
+                return None
+            age = max(0.0, now - source.fetched_at)
+        self._sync(now)
+        return StreamedBook(book=sim.book(self.name, to_datetime(now)),
+                            received_at=time.monotonic() - age)
 
     def watch_orders(self) -> AsyncIterator[OrderState]:
         """Every order change (fills of resting orders, expiries, cancels) as it happens.

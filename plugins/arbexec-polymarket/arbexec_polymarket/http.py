@@ -36,6 +36,7 @@ from arbexec.api import (
     loads_exact,
     retry_after,
     transport_failure,
+    venue_client,
     with_read_retries,
 )
 from arbexec_polymarket.auth import L2Signer
@@ -62,14 +63,14 @@ _TOO_EARLY_MAX_WAIT = 10.0
 def make_client(
     config: PolymarketConfig, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
-    """The pooled client of one venue instance (proxy, including SOCKS5, from the config)."""
-    timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
-    limits = httpx.Limits(max_connections=50, max_keepalive_connections=20, keepalive_expiry=60)
-    headers = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
-    if transport is not None:
-        return httpx.AsyncClient(transport=transport, timeout=timeout, headers=headers)
-    return httpx.AsyncClient(
-        timeout=timeout, limits=limits, headers=headers, proxy=config.proxy_url, http2=False
+    """The pooled client of one venue instance: the toolkit's stream transport, or httpx's
+    own when the config names a proxy (including SOCKS5), or ``transport`` when given."""
+    return venue_client(
+        timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
+        headers={"User-Agent": _USER_AGENT, "Accept": "application/json"},
+        proxy=config.proxy_url, transport=transport, venue="polymarket",
+        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20,
+                            keepalive_expiry=60),
     )
 
 
