@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from arbexec import testing
+    from arbexec.catalog.listing import MarketListing, MarketPage, MarketStatus
     from arbexec.cli_lazy import LazyCommand
     from arbexec.errors import (
         AmbiguousSubmission,
@@ -159,7 +160,10 @@ __all__ = [
     "Liquidity",
     "MalformedNumber",
     "MarketClosed",
+    "MarketListing",
+    "MarketPage",
     "MarketRules",
+    "MarketStatus",
     "Need",
     "NetworkError",
     "NoLiquidity",
@@ -292,6 +296,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "arbexec.venue.ratelimit": ("RateLimiter", "TokenBucket", "Window", "batch_size"),
     "arbexec.venue.refusals": ("BASELINE_REFUSALS", "SERVER_ERRORS", "Refusal", "refusal_for"),
     "arbexec.venue.retry": ("ReadRetry", "retry_after", "with_read_retries"),
+    "arbexec.catalog.listing": ("MarketListing", "MarketPage", "MarketStatus"),
 }
 _HOME = {name: module for module, names in _SOURCES.items() for name in names}
 #: The testing kit (conformance suite, scripted venue, recording fixtures, fault transport,

@@ -48,6 +48,9 @@ class Capabilities:
     order_stream: bool = False
     amend: bool = False
     market_orders: bool = False
+    #: ``list_markets(cursor=None, limit=None) -> MarketPage``: the venue's catalogue, paged
+    #: (``arbexec markets sync``). Optional: a venue without it is skipped by the catalogue.
+    list_markets: bool = False
 
 
 @frozen(kw_only=True)
@@ -113,7 +116,13 @@ class Exchange(Protocol):
     Optional, outside the protocol: ``known_secrets() -> Iterable[str]``, the account's
     secrets (keys, key ids, passphrases). The engine removes them, in their usual encodings,
     from every reason and event it journals or emits (``arbexec.secrets``), as a second line
-    behind the plugin's own scrubbing of what its venue sends back."""
+    behind the plugin's own scrubbing of what its venue sends back.
+
+    Optional, announced by ``capabilities.list_markets``: ``async list_markets(cursor=None,
+    limit=None) -> MarketPage``, one page of the venue's markets as ``MarketListing``
+    records and the cursor of the next page (None on the last). It reads public market
+    data only, paying the venue's rate limits like any other read; the catalogue keeps the
+    cursor so an interrupted sync resumes (``arbexec.catalog``)."""
 
     name: str
     capabilities: Capabilities

@@ -42,7 +42,7 @@ from arbexec.api import (
     now_utc,
     optional_datetime,
 )
-from arbexec_kalshi import mapping
+from arbexec_kalshi import catalog, mapping
 from arbexec_kalshi.config import SELF_TRADE_PREVENTION, KalshiConfig
 from arbexec_kalshi.credentials import load_credentials
 from arbexec_kalshi.errors import (
@@ -102,6 +102,7 @@ class KalshiExchange:
         order_stream=True,
         amend=True,
         market_orders=False,
+        list_markets=True,
     )
 
     def __init__(
@@ -141,6 +142,7 @@ class KalshiExchange:
         #: orders this process amended (their terms no longer match their identity)
         self._amended: set[str] = set()
         self._status: tuple[float, Mapping[str, Any]] | None = None
+        self._series: dict[str, Mapping[str, Any] | None] = {}  # the catalogue's cache
 
     def __repr__(self) -> str:
         return f"KalshiExchange(name={self.name!r}, environment={self.config.environment!r})"
@@ -263,6 +265,36 @@ class KalshiExchange:
         """``GET /markets`` with its filters (``event_ticker``, ``series_ticker``, ``status``,
         ``tickers`` ...), every page."""
         return await self._collect("/markets", "markets", filters, auth=False)
+
+    async def list_markets(self, cursor: str | None = None,
+                           limit: int | None = None) -> ax.MarketPage:
+        """One page of the open markets (``GET /markets?status=open``), each with its
+        series' settlement sources (one ``GET /series`` per series, cached)."""
+        size = min(max(1, limit or catalog.MAX_PAGE), catalog.MAX_PAGE)
+        operation = "list markets"
+        payload = await self.http.get("/markets", {"status": "open", "limit": size,
+                                                   "cursor": cursor or None},
+                                      auth=False, operation=operation)
+        raws = self._records(payload, "markets", operation)
+        listings = []
+        for raw in raws:
+            series = await self._catalog_series(series_of(str(raw.get("ticker", ""))))
+            listings.append(self._parsed(operation, catalog.listing, self.name, raw, series))
+        next_cursor = payload.get("cursor") or None
+        if next_cursor is not None and (not isinstance(next_cursor, str) or next_cursor == cursor):
+            raise self._unreadable(f"Kalshi answered {operation} with the cursor it was given; "
+                                   "the listing cannot go on")
+        return ax.MarketPage(tuple(listings), next_cursor)
+
+    async def _catalog_series(self, ticker: str) -> Mapping[str, Any] | None:
+        if ticker not in self._series:
+            try:
+                payload = await self.http.get(f"/series/{ticker}", auth=False,
+                                              operation="get series")
+                self._series[ticker] = payload.get("series")
+            except ax.OrderNotFound:  # Kalshi's 404: a series it does not publish
+                self._series[ticker] = None
+        return self._series[ticker]
 
     async def fetch_event(self, event: str, *, with_markets: bool = False) -> dict[str, Any]:
         payload = await self.http.get(
