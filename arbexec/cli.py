@@ -886,10 +886,11 @@ def reconcile(app: App, rebaseline: bool) -> None:
 
 
 def _register_core_extras() -> None:
-    from arbexec import cli_arb, cli_desk
+    from arbexec import cli_arb, cli_desk, cli_markets
 
     cli_arb.register(cli)
     cli_desk.register(cli)
+    cli_markets.register(cli)
     _add_json_options(cli)
 
 

@@ -24,7 +24,8 @@ MONTHS = {name: n for n, names in enumerate(
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 _QUALIFIER = r"(?P<q>by|before|on|in|during|after|end of|by end of|through|until)?\s*"
 _DAY_DATE = re.compile(
-    _QUALIFIER + rf"\b(?P<m>{_MONTH})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y>20\d\d))?")
+    _QUALIFIER + rf"\b(?P<m>{_MONTH})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b"
+    r"(?:,?\s+(?P<y>20\d\d))?")
 _ISO_DATE = re.compile(_QUALIFIER + r"\b(?P<y>20\d\d)-(?P<m>\d\d)-(?P<d>\d\d)\b")
 _MONTH_DATE = re.compile(_QUALIFIER + rf"\b(?P<m>{_MONTH})\b\.?(?:\s+(?P<y>20\d\d))?")
 _YEAR_DATE = re.compile(r"(?P<q>by|before|in|during|end of|by end of|after)\s+(?P<y>20\d\d)\b")
@@ -99,10 +100,10 @@ SOURCES: dict[str, tuple[str, ...]] = {
 _URL_HOST = re.compile(r"https?://(?:www\.)?([a-z0-9.-]+)")
 YES_NO = {"yes", "no", ""}
 #: Capitalised words that name nothing in particular (question words, venue phrasing).
-_PLAIN_CAPITALS = frozenset(
-    "will who what which when where how is are does do did can yes no the a an if in on by "
-    "highest lowest winner champion above below over under total number price closing "
-    "game match series final finals q1 q2 q3 q4 vs us usa".split()) | frozenset(MONTHS)
+_PLAIN_WORDS = ("will who what which when where how is are does do did can yes no the a an if "
+                "in on by highest lowest winner champion above below over under total number "
+                "price closing game match series final finals q1 q2 q3 q4 vs us usa")
+_PLAIN_CAPITALS = frozenset(_PLAIN_WORDS.split()) | frozenset(MONTHS)
 _CAPITAL = re.compile(r"(?<![\w'])([A-Z][\w&.'-]*)")
 #: Names a venue writes one way and another venue another way.
 ALIASES = {"fed": "federal reserve", "fomc": "federal reserve", "btc": "bitcoin",
@@ -142,7 +143,7 @@ class Features:
 
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
-    text = text.replace("’", "'").replace("–", "-").replace("—", "-")
+    text = text.replace("\u2019", "'").replace("\u2013", "-").replace("\u2014", "-")
     return " ".join(text.split())
 
 
@@ -251,7 +252,7 @@ def features(listing: MarketListing) -> Features:
     touch = _has(settle_text, TOUCH_WORDS)
     snapshot = _has(settle_text, SNAPSHOT_WORDS)
     settles = "touch" if touch and not snapshot else "snapshot" if snapshot and not touch else ""
-    outcomes = list(listing.outcomes) + ["", ""]
+    outcomes = [*listing.outcomes, "", ""]
     yes_subject, no_subject = _subject(outcomes[0]), _subject(outcomes[1])
     if not yes_subject and 0 < len(listing.question.split()) <= 6:
         yes_subject = _subject(listing.question)  # a group's member: "Gavin Newsom"
