@@ -5,8 +5,9 @@
 /trade-api/v2/series/{ticker}`` over real HTTP on 127.0.0.1, with ``count`` generated
 markets in kalshi-python-sync 3.34.0's ``Market`` shape. Markets are generated per page,
 so a listing of 20,000 costs the server no more memory than one page. ``fail_from`` makes
-every request for a given cursor answer 503 (the venue going away mid-sync), to test that
-a sync resumes; ``requests`` records each listing request's cursor.
+every request for a given cursor answer 503 (the venue going away mid-sync) and
+``hold_from`` keeps such a request waiting (until ``release()``), so a test can interrupt
+a sync at a known page; ``requests`` records each listing request's cursor.
 
 Self-contained (standard library only) so it can move with the other stand-ins.
 """
@@ -85,6 +86,9 @@ class CatalogueServer:
     def __init__(self, count: int) -> None:
         self.count = count
         self.fail_from: str | None = None  # a cursor answered 503 while set
+        self.hold_from: str | None = None  # a cursor whose request waits for release()
+        self.held = threading.Event()  # set once a held request arrived
+        self._release = threading.Event()
         self.requests: list[str] = []  # the cursor of each listing request ("" first)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -101,15 +105,24 @@ class CatalogueServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._release.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+    def release(self) -> None:
+        self.hold_from = None
+        self._release.set()
 
     def page(self, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         cursor = query.get("cursor", "")
         with self._lock:
             self.requests.append(cursor)
             failing = self.fail_from is not None and cursor == self.fail_from
+            holding = self.hold_from is not None and cursor == self.hold_from
+        if holding:
+            self.held.set()
+            self._release.wait(timeout=30)
         if failing:
             return 503, {"error": {"code": "service_unavailable", "message": "try later"}}
         limit = int(query.get("limit", 100))
