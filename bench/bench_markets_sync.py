@@ -4,10 +4,11 @@ Run: .venv/bin/python bench/bench_markets_sync.py [--markets N] [--rounds N]
 
 The stand-in (``arbexec_kalshi.catalogue_fake``) runs in a child process so the figures
 are the syncing side's alone. Figures: the in-process sync (``sync_venue``: fetch, parse,
-store, page by page) against fetching and parsing alone, at the premier tier's read
-budget (so the code's cost shows), and once at the basic tier's (what the rate limit adds); the whole ``arbexec markets
-sync`` command line (start-up included); the sync's peak traced Python memory and the
-command's peak resident size. Checks that every market was stored exactly once.
+store, page by page) against fetching and parsing alone, at the premier tier's read budget
+(so the code's cost shows), and once at the basic tier's (what the rate limit adds); the
+whole ``arbexec markets sync`` command line (start-up included); the sync's peak traced
+Python memory and the command's peak resident size. Checks that every market was stored
+exactly once.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from terminal import Terminal
 from test_review import _seed_catalog
 
@@ -13,15 +14,19 @@ from arbexec.catalog.pairfile import PairStatus, load_pairs
 from arbexec.cli import cli
 
 
-@pytest.mark.slow
-def test_interactive_review_on_a_terminal(tmp_path: Path) -> None:
-    from click.testing import CliRunner
-
+def _proposed(tmp_path: Path) -> Path:
+    """A deployment, a catalogue of the labelled markets, and their proposals."""
     config = tmp_path / "deploy.toml"
     config.write_text('[journal]\npath = "state/journal.sqlite3"\n\n[venues.paper]\n'
                       'type = "paper"\n')
     _seed_catalog(tmp_path / "state" / "markets.sqlite3")
     assert CliRunner().invoke(cli, ["-c", str(config), "pairs", "propose"]).exit_code == 0
+    return config
+
+
+@pytest.mark.slow
+def test_interactive_review_on_a_terminal(tmp_path: Path) -> None:
+    config = _proposed(tmp_path)
     before = load_pairs(tmp_path / "pairs.toml")
     order = sorted(before, key=lambda p: -p.score)[:4]
     term = Terminal(["-c", str(config), "pairs", "review"], cwd=tmp_path)
@@ -49,13 +54,7 @@ def test_interactive_review_on_a_terminal(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_terminal_review_shows_both_markets_and_the_flags(tmp_path: Path) -> None:
-    from click.testing import CliRunner
-
-    config = tmp_path / "deploy.toml"
-    config.write_text('[journal]\npath = "state/journal.sqlite3"\n\n[venues.paper]\n'
-                      'type = "paper"\n')
-    _seed_catalog(tmp_path / "state" / "markets.sqlite3")
-    CliRunner().invoke(cli, ["-c", str(config), "pairs", "propose"])
+    config = _proposed(tmp_path)
     flagged = sorted((p for p in load_pairs(tmp_path / "pairs.toml") if p.flags),
                      key=lambda p: -p.score)
     term = Terminal(["-c", str(config), "pairs", "review"], cwd=tmp_path)
