@@ -31,6 +31,10 @@ def test_the_stand_in_and_the_labelled_records_are_kalshi_shaped() -> None:
     assert sdk.check_response("GET", MARKETS, 200, json.dumps(page)) == []
     assert sdk.check_response("GET", "/trade-api/v2/series/KXCAT00", 200,
                               json.dumps({"series": series_record("KXCAT00")})) == []
+    with CatalogueServer(1200) as server:
+        listed = httpx.get(f"{server.base_url}/series")
+    assert sdk.check_response("GET", "/trade-api/v2/series", 200, listed.content) == []
+    assert [s["ticker"] for s in listed.json()["series"]] == ["KXCAT00", "KXCAT01", "KXCAT02"]
     labelled = [kalshi_market(i, e["k"], e["close"]) for i, e in enumerate(raw_pairs())]
     assert sdk.check_response("GET", MARKETS, 200,
                               json.dumps({"markets": labelled, "cursor": ""})) == []
@@ -39,6 +43,30 @@ def test_the_stand_in_and_the_labelled_records_are_kalshi_shaped() -> None:
                               json.dumps(series)) == []
     broken = dict(page["markets"][0], status=7)
     assert sdk.check_response("GET", MARKETS, 200, json.dumps({"markets": [broken]}))
+
+
+async def test_kalshi_asks_for_every_series_once_and_for_a_new_one_alone() -> None:
+    asked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/trade-api/v2")
+        asked.append(path)
+        if path == "/markets":
+            markets = [market_record(0), market_record(401), market_record(1)]
+            return httpx.Response(200, json={"markets": markets, "cursor": "" if len(
+                asked) > 3 else "next"})
+        if path == "/series":
+            return httpx.Response(200, json={"series": [series_record("KXCAT00")]})
+        return httpx.Response(200, json={"series": series_record(path.rsplit("/", 1)[1])})
+
+    exchange = KalshiExchange(transport=httpx.MockTransport(handler))
+    try:
+        first = await exchange.list_markets()
+        await exchange.list_markets(first.cursor)
+    finally:
+        await exchange.aclose()
+    assert asked == ["/markets", "/series", "/series/KXCAT01", "/markets"]
+    assert first.markets[1].resolution_source.startswith("Bureau of Labor Statistics")
 
 
 async def test_kalshi_lists_open_markets_page_by_page_with_their_series_source() -> None:
@@ -89,7 +117,7 @@ async def test_kalshi_market_a_record_cannot_read_is_a_venue_error() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/markets"):
             return httpx.Response(200, json={"markets": [{"title": "no ticker"}], "cursor": ""})
-        return httpx.Response(200, json={"series": series_record("X")})
+        return httpx.Response(200, json={"series": [series_record("X")]})
 
     exchange = KalshiExchange(transport=httpx.MockTransport(handler))
     try:

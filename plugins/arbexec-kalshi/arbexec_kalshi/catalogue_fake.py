@@ -1,8 +1,8 @@
 """A loopback stand-in for Kalshi's public market listing, for catalogue tests and benches.
 
 ``CatalogueServer(count)`` serves ``GET /trade-api/v2/markets`` (cursor paging, at most
-1000 a page, ``status`` and ``limit`` checked as Kalshi does) and ``GET
-/trade-api/v2/series/{ticker}`` over real HTTP on 127.0.0.1, with ``count`` generated
+1000 a page, ``status`` and ``limit`` checked as Kalshi does), ``GET /trade-api/v2/series``
+(every series at once) and ``GET /trade-api/v2/series/{ticker}`` over real HTTP on 127.0.0.1, with ``count`` generated
 markets in kalshi-python-sync 3.34.0's ``Market`` shape. Markets are generated per page,
 so a listing of 20,000 costs the server no more memory than one page. ``fail_from`` makes
 every request for a given cursor answer 503 (the venue going away mid-sync) and
@@ -146,6 +146,9 @@ class CatalogueServer:
                 path = url.path.removeprefix(PREFIX)
                 if path == "/markets":
                     status, body = server.page(query)
+                elif path == "/series":
+                    tickers = sorted({series_ticker(i) for i in range(0, server.count, 400)})
+                    status, body = 200, {"series": [series_record(t) for t in tickers]}
                 elif path.startswith("/series/"):
                     status, body = 200, {"series": series_record(path.rsplit("/", 1)[1])}
                 else:

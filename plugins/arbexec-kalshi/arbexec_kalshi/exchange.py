@@ -143,6 +143,7 @@ class KalshiExchange:
         self._amended: set[str] = set()
         self._status: tuple[float, Mapping[str, Any]] | None = None
         self._series: dict[str, Mapping[str, Any] | None] = {}  # the catalogue's cache
+        self._series_listed = False
 
     def __repr__(self) -> str:
         return f"KalshiExchange(name={self.name!r}, environment={self.config.environment!r})"
@@ -269,7 +270,7 @@ class KalshiExchange:
     async def list_markets(self, cursor: str | None = None,
                            limit: int | None = None) -> ax.MarketPage:
         """One page of the open markets (``GET /markets?status=open``), each with its
-        series' settlement sources (one ``GET /series`` per series, cached)."""
+        series' settlement sources (``GET /series`` once, then cached)."""
         size = min(max(1, limit or catalog.MAX_PAGE), catalog.MAX_PAGE)
         operation = "list markets"
         payload = await self.http.get("/markets", {"status": "open", "limit": size,
@@ -287,6 +288,14 @@ class KalshiExchange:
         return ax.MarketPage(tuple(listings), next_cursor)
 
     async def _catalog_series(self, ticker: str) -> Mapping[str, Any] | None:
+        """A series for the catalogue: every series comes with the first call (``GET
+        /series`` answers all of them at once); one listed later is asked for alone."""
+        if not self._series_listed:
+            operation = "list series"
+            payload = await self.http.get("/series", auth=False, operation=operation)
+            for record in self._records(payload, "series", operation):
+                self._series[str(record.get("ticker", ""))] = record
+            self._series_listed = True
         if ticker not in self._series:
             try:
                 payload = await self.http.get(f"/series/{ticker}", auth=False,
