@@ -7,8 +7,8 @@ are the syncing side's alone. Figures: the in-process sync (``sync_venue``: fetc
 store, page by page) against fetching and parsing alone, at the premier tier's read budget
 (so the code's cost shows), and once at the basic tier's (what the rate limit adds); the
 whole ``arbexec markets sync`` command line (start-up included); the sync's peak traced
-Python memory and the command's peak resident size. Checks that every market was stored
-exactly once.
+Python memory and the command's peak resident size; and the matcher over two venues of
+near-duplicate markets. Checks that every market was stored exactly once.
 """
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from arbexec_kalshi.catalogue_fake import CatalogueServer
+from arbexec_kalshi import catalog as kalshi_catalog
+from arbexec_kalshi.catalogue_fake import CatalogueServer, market_record, series_record
 from arbexec_kalshi.config import KalshiConfig
 from arbexec_kalshi.exchange import KalshiExchange
 from report import Report, sized
 
+from arbexec.catalog.matcher import propose
 from arbexec.catalog.store import Catalog
 from arbexec.catalog.sync import sync_venue
 
@@ -78,10 +80,25 @@ def _stored(path: Path) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+def _propose_seconds(count: int) -> tuple[float, int]:
+    """The matcher over two venues of ``count`` markets each, the second a copy of the
+    first under other ids: every title has near-duplicates, the matcher's worst case."""
+    import attrs
+
+    first = [kalshi_catalog.listing("kalshi", market_record(i), series_record("S"))
+             for i in range(count)]
+    second = [attrs.evolve(m, venue="copy", market=f"{m.market}-copy") for m in first]
+    started = time.perf_counter()
+    found = sum(1 for _ in propose(first, second))
+    return time.perf_counter() - started, found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--markets", type=int, default=sized(20_000, 2_000))
     parser.add_argument("--rounds", type=int, default=sized(3, 1))
+    parser.add_argument("--propose", type=int, default=sized(5_000, 300),
+                        help="markets per venue for the matcher figure")
     args = parser.parse_args()
     report = Report("markets_sync")
     parent, child = multiprocessing.Pipe()
@@ -125,6 +142,8 @@ def main() -> None:
     finally:
         parent.send("stop")
         server.join(timeout=10)
+    matched, found = _propose_seconds(args.propose)
+    assert found >= args.propose  # every market finds at least its copy
     per_k = 1000 / args.markets
     report.add("fetch and parse only", "s", fetch)
     report.add(f"sync {args.markets} markets", "s", synced, against="fetch and parse only",
@@ -136,7 +155,10 @@ def main() -> None:
     report.add("sync peak traced Python memory", "MiB", [peak / 2**20])
     report.add("CLI peak resident size", "MiB", [rss_kb / 1024],
                note="whole process: interpreter, httpx, plugins, SQLite")
+    report.add(f"propose {args.propose} x {args.propose} markets", "s", [matched],
+               note="two venues of near-duplicate titles: the matcher's worst case")
     report.fact("markets", args.markets)
+    report.fact("proposals", found)
     report.fact("stored exactly once", True)
     report.finish()
 

@@ -8,6 +8,7 @@ enough to run over every market of a catalogue, and each rule can be read and te
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
@@ -181,10 +182,21 @@ def dates_in(text: str) -> tuple[tuple[DateMention, ...], str]:
     return tuple(found), text
 
 
+@functools.cache
+def _pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One alternation for a word list: words and phrases match whole, symbols anywhere."""
+    parts = []
+    for word in words:
+        bare = word.strip()
+        if bare.isalpha() or " " in bare:
+            parts.append(rf"(?<![a-z]){re.escape(bare)}(?![a-z])")
+        else:
+            parts.append(re.escape(word))
+    return re.compile("|".join(parts))
+
+
 def _has(text: str, words: tuple[str, ...]) -> bool:
-    padded = f" {text} "
-    return any(re.search(rf"(?<![a-z]){re.escape(w.strip())}(?![a-z])", padded) if w.strip(
-    ).isalpha() or " " in w.strip() else w in padded for w in words)
+    return _pattern(words).search(f" {text} ") is not None
 
 
 def scope_of(text: str) -> str:

@@ -177,22 +177,25 @@ def propose(side_a: Iterable[MarketListing], side_b: Iterable[MarketListing], *,
     for b in side_b:
         by_day[_day(b)].append((b, features(b)))
     reach = max_time_gap.days + 1
+    pools: dict[int | None, tuple[list[tuple[MarketListing, Features]], list[str]]] = {}
     for a in side_a:
-        fa = features(a)
         day = _day(a)
-        pool: list[tuple[MarketListing, Features]] = []
-        if day is None:
-            for entries in by_day.values():
-                pool.extend(entries)
-        else:
-            for d in range(day - reach, day + reach + 1):
-                pool.extend(by_day.get(d, ()))
-            pool.extend(by_day.get(None, ()))
+        if day not in pools:  # the markets of the days around this one, built once a day
+            pool: list[tuple[MarketListing, Features]] = []
+            if day is None:
+                for entries in by_day.values():
+                    pool.extend(entries)
+            else:
+                for d in range(day - reach, day + reach + 1):
+                    pool.extend(by_day.get(d, ()))
+                pool.extend(by_day.get(None, ()))
+            pools[day] = (pool, [fb.words for _, fb in pool])
+        pool, words = pools[day]
         if not pool:
             continue
-        found = process.extract(fa.words, [fb.words for _, fb in pool],
-                                scorer=fuzz.token_set_ratio, score_cutoff=_TITLE_CUTOFF,
-                                limit=_PER_MARKET)
+        fa = features(a)
+        found = process.extract(fa.words, words, scorer=fuzz.token_set_ratio,
+                                score_cutoff=_TITLE_CUTOFF, limit=_PER_MARKET)
         for _, _, index in found:
             b, fb = pool[index]
             gap = time_gap(a, b)
