@@ -150,13 +150,26 @@ class Catalog:
         rows = [_row(listing, stamp) for listing in listings]
         finished = stamp if cursor is None else None
         with self._transaction():
+            new = len({r[1] for r in rows}) - self._seen_this_pass(state, [r[1] for r in rows])
             self._db.executemany(_UPSERT, rows)
             self._db.execute(
                 "UPDATE sync_state SET cursor = ?, finished_at = ?, pages = pages + 1, "
-                "markets = markets + ? WHERE venue = ?", (cursor, finished, len(rows),
-                                                          state.venue))
+                "markets = markets + ? WHERE venue = ?", (cursor, finished, new, state.venue))
         return SyncState(state.venue, cursor, state.started_at, finished, state.pages + 1,
-                         state.markets + len(rows))
+                         state.markets + new)
+
+    def _seen_this_pass(self, state: SyncState, markets: list[str]) -> int:
+        """How many of these markets this pass already stored (a venue's pages may overlap):
+        the pass counts each market once."""
+        seen = 0
+        unique = sorted(set(markets))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start:start + 500]
+            seen += self._db.execute(
+                f"SELECT COUNT(*) FROM markets WHERE venue = ? AND refreshed_at >= ? AND "
+                f"market IN ({', '.join('?' * len(chunk))})",
+                (state.venue, state.started_at, *chunk)).fetchone()[0]
+        return int(seen)
 
     def missing_since(self, venue: str, started_at: str) -> list[MarketListing]:
         """Markets the last complete pass did not list again (delisted or filtered out)."""

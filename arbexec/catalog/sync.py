@@ -27,7 +27,7 @@ class SyncResult:
     resumed: bool
     complete: bool
     pages: int  # in this run
-    markets: int  # in this run
+    markets: int  # new to this pass, in this run
     total: int  # in the whole pass, resumed pages included
     unlisted: int  # open markets the complete pass no longer listed
 
@@ -63,11 +63,12 @@ async def sync_venue(catalog: Catalog, exchange: Any, *, restart: bool = False,
         if foreign:
             raise ExchangeError(f"venue {name!r} listed markets of another venue "
                                 f"({foreign[0]})", venue=name)
+        before = state.markets
         state = catalog.store_page(state, page.markets, page.cursor)
         pages += 1
-        markets += len(page.markets)
+        markets += state.markets - before  # a market a venue lists twice counts once
         if on_page is not None:
-            on_page(state, len(page.markets))
+            on_page(state, state.markets - before)
         if page.cursor is None:
             break
         if page.cursor in seen or page.cursor == cursor:

@@ -145,3 +145,18 @@ def test_search_needs_every_word_and_escapes_wildcards(tmp_path: Path) -> None:
         assert sorted(m.market for m in catalog.search(["above"], open_only=True)) == [
             "M1", "M2"]
         assert [m.market for m in catalog.search(["ether"])] == ["M3"]
+
+
+async def test_overlapping_pages_count_each_market_once(tmp_path: Path) -> None:
+    class Overlapping(PagedVenue):
+        async def list_markets(self, cursor: str | None = None,
+                               limit: int | None = None) -> MarketPage:
+            page = await super().list_markets(cursor, limit)
+            if page.cursor is None:
+                return page
+            return MarketPage(page.markets, str(int(page.cursor) - 10))  # 10 read again
+
+    with Catalog.open(tmp_path / "m.sqlite3") as catalog:
+        result = await sync_venue(catalog, Overlapping(count=450, size=100))
+        assert result.complete and result.total == 450 and result.markets == 450
+        assert catalog.counts() == {"venue": 450}

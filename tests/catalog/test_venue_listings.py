@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -21,6 +22,8 @@ from arbexec_polymarket.exchange import PolymarketExchange
 from labelled import gamma_market, kalshi_market, kalshi_series, raw_pairs
 
 from arbexec.api import ExchangeSettings, MarketStatus, RateLimiter, Window
+from arbexec.catalog.store import Catalog
+from arbexec.catalog.sync import sync_venue
 from arbexec.errors import ExchangeError
 
 MARKETS = "/trade-api/v2/markets"
@@ -214,3 +217,35 @@ def test_paper_refuses_a_close_time_without_a_timezone() -> None:
     options = {"markets": {"X": {"mid": "0.5", "close_time": "2026-12-31T23:00:00"}}}
     with pytest.raises(ConfigError, match="close_time"):
         PaperExchange(ExchangeSettings(name="p", options=options, read_only=True))
+
+
+async def test_a_polymarket_market_closing_mid_pass_does_not_hide_an_open_one(
+        tmp_path: Path) -> None:
+    """Gamma pages by offset: a market that closes between two pages shifts the later ones
+    down by one. The pages overlap, so no open market goes unread (and is then taken for
+    closed by the end of the pass)."""
+    records = [gamma_market(i, {"q": f"Will thing {i} happen?"}, "2026-12-31T00:00:00Z")
+               for i in range(40)]
+    listed = list(records)
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            listed.remove(records[5])  # closes after the first page was read
+        query = {k: v[0] for k, v in parse_qs(request.url.query.decode()).items()}
+        start, size = int(query["offset"]), int(query["limit"])
+        return httpx.Response(200, json=listed[start:start + size])
+
+    exchange = _polymarket(httpx.MockTransport(handler), [])
+    try:
+        with Catalog.open(tmp_path / "m.sqlite3") as catalog:
+            result = await sync_venue(catalog, exchange, page_size=20)
+            stored = {m.market: m.status for m in catalog.listings("polymarket",
+                                                                  open_only=False)}
+    finally:
+        await exchange.aclose()
+    assert result.complete and result.total == 40 and result.unlisted == 0
+    assert set(stored) == {r["conditionId"] for r in records}
+    assert set(stored.values()) == {MarketStatus.OPEN}

@@ -2,8 +2,9 @@
 
 ``CatalogueServer(count)`` serves ``GET /trade-api/v2/markets`` (cursor paging, at most
 1000 a page, ``status`` and ``limit`` checked as Kalshi does), ``GET /trade-api/v2/series``
-(every series at once) and ``GET /trade-api/v2/series/{ticker}`` over real HTTP on 127.0.0.1, with ``count`` generated
-markets in kalshi-python-sync 3.34.0's ``Market`` shape. Markets are generated per page,
+(every series at once) and ``GET /trade-api/v2/series/{ticker}`` over real HTTP on
+127.0.0.1, with ``count`` generated markets in kalshi-python-sync 3.34.0's ``Market``
+shape. Markets are generated per page,
 so a listing of 20,000 costs the server no more memory than one page. ``fail_from`` makes
 every request for a given cursor answer 503 (the venue going away mid-sync) and
 ``hold_from`` keeps such a request waiting (until ``release()``), so a test can interrupt

@@ -1,7 +1,8 @@
 """Polymarket's market listing (Gamma ``GET /markets``, offset paging) as catalogue records.
 
 Gamma pages by ``limit`` and ``offset`` (ordered by id so the pages do not shift while
-new markets are listed); the catalogue's cursor is the next offset. A market's id for
+new markets are listed); the catalogue's cursor is the next offset, less an overlap that
+covers markets closing (and leaving the listing) during the pass. A market's id for
 orders is its condition id; its outcome labels come in Gamma's order, the first being what
 an order's YES buys (``markets.py``). ``description`` carries the rules text and
 ``resolutionSource`` the source, when the market names one.
@@ -17,6 +18,13 @@ from arbexec.api import MarketListing, MarketStatus
 
 #: Gamma serves at most 500 markets a page.
 MAX_PAGE = 500
+
+
+def overlap(page: int) -> int:
+    """How many markets of a full page the next page reads again (one in twenty): up to that
+    many markets may close between two pages without shifting an open one past the
+    listing's offsets unread (the sync would then take it for closed)."""
+    return page // 20
 
 
 def _labels(value: Any) -> tuple[str, ...]:

@@ -227,7 +227,7 @@ class PolymarketExchange:
     async def list_markets(self, cursor: str | None = None,
                            limit: int | None = None) -> errors.MarketPage:
         """One page of the open markets from Gamma (``closed=false``, by id); the cursor is
-        the next offset."""
+        the next offset, less a small overlap (``catalog.overlap``)."""
         size = min(max(1, limit or catalog.MAX_PAGE), catalog.MAX_PAGE)
         try:
             offset = int(cursor or 0)
@@ -248,8 +248,12 @@ class PolymarketExchange:
             except (TypeError, ValueError, ArithmeticError) as exc:
                 raise MalformedAnswer(f"Gamma answered GET /markets with a market arbexec "
                                       f"cannot read: {exc}", venue=VENUE) from None
-        more = len(items) >= size
-        return errors.MarketPage(tuple(listings), str(offset + len(items)) if more else None)
+        if len(items) < size:
+            return errors.MarketPage(tuple(listings), None)
+        # a market that closes during the pass leaves the listing and shifts every later one
+        # an offset down; re-reading a few markets of each page keeps any from being skipped
+        return errors.MarketPage(tuple(listings), str(offset + len(items) - catalog.overlap(
+            len(items))))
 
     async def fetch_order_book(self, market: str) -> OrderBook:
         """The YES book of ``market`` (for a token id: that token's book)."""
