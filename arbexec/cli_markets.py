@@ -345,11 +345,21 @@ def pairs_propose(ctx: click.Context, venue_names: tuple[str, ...], min_score: f
     from arbexec.catalog.pairfile import PairStatus, load_pairs, save_pairs
     from arbexec.catalog.proposals import catalogue_matches
     from arbexec.catalog.review import merge_proposals
+    from arbexec.errors import UserError
 
     app = ctx.obj
     path = _pairs_path(app, pairs_file)
     pairs = load_pairs(path)
     with _open_catalog(app, catalog_file) as catalog:
+        held = catalog.counts()
+        if len(held) < 2:
+            raise UserError(f"the catalogue {catalog.path} holds the markets of "
+                            f"{len(held)} venue(s); pairs need two: run `arbexec markets "
+                            "sync` with two venues configured")
+        unknown = [v for v in venue_names if v not in held]
+        if unknown:
+            raise UserError(f"the catalogue holds no markets of {unknown[0]!r}; it has "
+                            f"{', '.join(sorted(held))}")
         matches = catalogue_matches(
             catalog, venue_names, max_time_gap=timedelta(days=max_days),
             min_score=DEFAULT_PROPOSE_SCORE if min_score is None else min_score)

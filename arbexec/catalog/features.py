@@ -48,8 +48,8 @@ GAME_WORDS = ("game", "match", "tonight", "matchup", "fight", "bout", "race day"
 PART_WORDS = ("first half", "1st half", "second half", "2nd half", "quarter", "first period",
               "map 1", "map 2", "map 3", "set 1", "first set", "inning", "first round")
 SERIES_WORDS = ("series", "finals", "championship", "champion", "season", "tournament",
-                "title", "playoffs", "playoff", "cup", "pennant", "division", "conference", "super bowl",
-                "world series", "stanley cup", "mvp")
+                "title", "playoffs", "playoff", "cup", "pennant", "division", "conference",
+                "super bowl", "world series", "stanley cup", "mvp")
 TOUCH_WORDS = ("at any time", "at any point", "any time before", "reach", "reaches", "hit ",
                "hits ", "touch", "trade at or above", "trades above at any")
 SNAPSHOT_WORDS = ("closing price", "close price", "at close", "settle", "final price",

@@ -65,3 +65,16 @@ def test_show_prints_every_field_of_one_market(config: Path) -> None:
 def test_mistakes_are_one_line(config: Path, args: list[str], message: str) -> None:
     code, out = _run(config, *args)
     assert code == 2 and message in out and "Traceback" not in out
+
+
+def test_propose_needs_two_catalogued_venues(tmp_path: Path) -> None:
+    config = tmp_path / "deploy.toml"
+    config.write_text('[journal]\npath = "state/journal.sqlite3"\n')
+    code, out = _run(config, "pairs", "propose")
+    assert code == 2 and "pairs need two" in out and "arbexec markets sync" in out
+    assert not (tmp_path / "pairs.toml").exists()
+
+
+def test_propose_names_a_venue_the_catalogue_does_not_hold(config: Path) -> None:
+    code, out = _run(config, "pairs", "propose", "--venue", "kalshi", "--venue", "nope")
+    assert code == 2 and "no markets of 'nope'" in out
