@@ -79,6 +79,8 @@ def markets() -> None:
 @markets.command("sync")
 @click.argument("venues", nargs=-1)
 @click.option("--restart", is_flag=True, help="Start a new pass instead of resuming one.")
+@click.option("--full", is_flag=True, help="A full pass over every open market (default after "
+              "a complete pass: only the markets changed since, where the venue can say).")
 @click.option("--page-size", type=click.IntRange(1, 1000), help="Markets per request "
               "(default: the venue's maximum).")
 @click.option("--propose/--no-propose", default=False,
@@ -87,7 +89,7 @@ def markets() -> None:
 @_pairs_option
 @click.option("--json", "json_here", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def markets_sync(ctx: click.Context, venues: tuple[str, ...], restart: bool,
+def markets_sync(ctx: click.Context, venues: tuple[str, ...], restart: bool, full: bool,
                  page_size: int | None, propose: bool, catalog_file: str | None,
                  pairs_file: str | None, json_here: bool) -> None:
     """Refresh the catalogue from the venues' listings (every configured venue that lists
@@ -124,7 +126,7 @@ def markets_sync(ctx: click.Context, venues: tuple[str, ...], restart: bool,
             previous = catalog.sync_state(entry.name)
             with _SyncProgress(entry.name, previous, enabled=not as_json) as progress:
                 try:
-                    result = await sync_venue(catalog, exchange, restart=restart,
+                    result = await sync_venue(catalog, exchange, restart=restart, full=full,
                                               page_size=page_size, on_page=progress.page)
                 except UserError:
                     raise
@@ -136,6 +138,7 @@ def markets_sync(ctx: click.Context, venues: tuple[str, ...], restart: bool,
                                    "resumable": bool(state and state.cursor)})
                     return
             report.append({"venue": result.venue, "resumed": result.resumed,
+                           "incremental": result.incremental,
                            "complete": result.complete, "pages": result.pages,
                            "markets": result.markets, "total": result.total,
                            "unlisted": result.unlisted})
@@ -176,8 +179,9 @@ def _sync_line(line: dict[str, Any]) -> str:
         again = "; run the same command to resume" if line["resumable"] else ""
         return f"{venue}: stopped after {line['stored']} markets: {line['error']}{again}"
     how = "resumed, " if line["resumed"] else ""
+    what = "markets changed since the last pass" if line["incremental"] else "markets"
     closed = f", {line['unlisted']} no longer listed (closed)" if line["unlisted"] else ""
-    return (f"{venue}: {how}{line['markets']} markets in {line['pages']} pages "
+    return (f"{venue}: {how}{line['markets']} {what} in {line['pages']} pages "
             f"({line['total']} this pass){closed}")
 
 
@@ -210,9 +214,9 @@ class _SyncProgress:
         self._out = console(err=True)
         self._enabled = enabled and self._out.is_terminal
         self._venue = venue
-        # the last complete pass's size is the best guess of this one's
+        # the last complete full pass's size is the best guess of this one's
         self._total = previous.markets if previous is not None and not previous.interrupted \
-            else None
+            and previous.since is None else None
         self._bar: Any = None
         self._task: Any = None
 
@@ -242,6 +246,8 @@ class _SyncProgress:
     def _task_total(self, state: Any) -> int | None:
         if state.cursor is None:
             return state.markets  # the last page: the pass is this big
+        if state.since is not None:
+            return None  # only the changed markets: no idea how many
         if self._total is not None and state.markets >= self._total:
             return None  # bigger than the last pass: no honest total any more
         return self._total

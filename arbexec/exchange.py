@@ -51,6 +51,9 @@ class Capabilities:
     #: ``list_markets(cursor=None, limit=None) -> MarketPage``: the venue's catalogue, paged
     #: (``arbexec markets sync``). Optional: a venue without it is skipped by the catalogue.
     list_markets: bool = False
+    #: ``list_markets(..., updated_since=datetime)`` lists only the markets changed since
+    #: then, of any status (closed and settled ones too): incremental catalogue syncs.
+    list_markets_since: bool = False
 
 
 @frozen(kw_only=True)

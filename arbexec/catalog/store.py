@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS markets (
 CREATE INDEX IF NOT EXISTS markets_close ON markets (close_time);
 CREATE TABLE IF NOT EXISTS sync_state (
     venue TEXT PRIMARY KEY, cursor TEXT, started_at TEXT NOT NULL, finished_at TEXT,
-    pages INTEGER NOT NULL, markets INTEGER NOT NULL
+    pages INTEGER NOT NULL, markets INTEGER NOT NULL, since TEXT
 );
 """
 _COLUMNS = ("venue", "market", "title", "question", "outcomes", "event", "event_title",
@@ -49,7 +49,8 @@ _UPSERT = (f"INSERT OR REPLACE INTO markets ({', '.join(_COLUMNS)}) "
 
 @frozen
 class SyncState:
-    """Where a venue's sync stands. ``cursor`` set and ``finished_at`` empty: interrupted."""
+    """Where a venue's sync stands. ``cursor`` set and ``finished_at`` empty: interrupted.
+    ``since`` set: the pass lists only the markets changed since then (incremental)."""
 
     venue: str
     cursor: str | None
@@ -57,6 +58,7 @@ class SyncState:
     finished_at: str | None
     pages: int
     markets: int
+    since: str | None = None
 
     @property
     def interrupted(self) -> bool:
@@ -134,13 +136,14 @@ class Catalog:
         if row is None:
             return None
         return SyncState(row["venue"], row["cursor"], row["started_at"], row["finished_at"],
-                         row["pages"], row["markets"])
+                         row["pages"], row["markets"], row["since"])
 
-    def begin_sync(self, venue: str) -> SyncState:
-        """A new pass over the venue's listing, from its first page."""
-        state = SyncState(venue, None, now_utc().isoformat(), None, 0, 0)
-        self._db.execute("INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, ?, ?)",
-                         (venue, None, state.started_at, None, 0, 0))
+    def begin_sync(self, venue: str, since: str | None = None) -> SyncState:
+        """A new pass over the venue's listing, from its first page (only the markets
+        changed since ``since``, when given)."""
+        state = SyncState(venue, None, now_utc().isoformat(), None, 0, 0, since)
+        self._db.execute("INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (venue, None, state.started_at, None, 0, 0, since))
         return state
 
     def store_page(self, state: SyncState, listings: Iterable[MarketListing],
@@ -156,7 +159,7 @@ class Catalog:
                 "UPDATE sync_state SET cursor = ?, finished_at = ?, pages = pages + 1, "
                 "markets = markets + ? WHERE venue = ?", (cursor, finished, new, state.venue))
         return SyncState(state.venue, cursor, state.started_at, finished, state.pages + 1,
-                         state.markets + new)
+                         state.markets + new, state.since)
 
     def _seen_this_pass(self, state: SyncState, markets: list[str]) -> int:
         """How many of these markets this pass already stored (a venue's pages may overlap):

@@ -160,3 +160,48 @@ async def test_overlapping_pages_count_each_market_once(tmp_path: Path) -> None:
         result = await sync_venue(catalog, Overlapping(count=450, size=100))
         assert result.complete and result.total == 450 and result.markets == 450
         assert catalog.counts() == {"venue": 450}
+
+
+class ChangingVenue(PagedVenue):
+    """A venue that can also list the markets changed since a time: ``changed``."""
+
+    capabilities = Capabilities(list_markets=True, list_markets_since=True)
+
+    def __init__(self, count: int, size: int) -> None:
+        super().__init__(count, size)
+        self.changed: list[MarketListing] = []
+        self.since: list[object] = []
+
+    async def list_markets(self, cursor: str | None = None, limit: int | None = None,
+                           updated_since: object = None) -> MarketPage:
+        self.since.append(updated_since)
+        if updated_since is None:
+            return await super().list_markets(cursor, limit)
+        return MarketPage(tuple(self.changed), None)
+
+
+async def test_after_a_complete_pass_only_the_changed_markets_are_asked_for(
+        tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from arbexec.catalog.sync import CLOCK_SLACK
+
+    venue = ChangingVenue(count=300, size=100)
+    with Catalog.open(tmp_path / "m.sqlite3") as catalog:
+        first = await sync_venue(catalog, venue)
+        started = datetime.fromisoformat(catalog.sync_state("venue").started_at)  # type: ignore[union-attr]
+        assert not first.incremental and venue.since == [None, None, None]
+        venue.changed = [_market("venue", 7, status="settled", venue_status="finalized"),
+                         _market("venue", 900)]
+        venue.since = []
+        second = await sync_venue(catalog, venue)
+        assert second.incremental and second.complete and second.total == 2
+        assert venue.since == [started - CLOCK_SLACK]
+        assert catalog.get("venue", "M7").status is MarketStatus.SETTLED  # type: ignore[union-attr]
+        assert catalog.get("venue", "M900") is not None
+        assert second.unlisted == 0  # markets not changed are not taken for closed
+        assert catalog.get("venue", "M8").status is MarketStatus.OPEN  # type: ignore[union-attr]
+        venue.since = []
+        full = await sync_venue(catalog, venue, full=True)
+        assert not full.incremental and venue.since[0] is None
+        assert full.unlisted == 1  # M900 is not in the full listing of open markets

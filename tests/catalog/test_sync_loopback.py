@@ -69,5 +69,10 @@ def test_a_sync_the_venue_breaks_off_says_so_and_the_next_run_resumes(tmp_path: 
         server.fail_from = None
         again = runner.invoke(cli, ["-c", str(config), "markets", "sync"])
         assert again.exit_code == 0, again.output
-    assert "resumed, 8000 markets in 8 pages (20000 this pass)" in again.output
+        assert "resumed, 8000 markets in 8 pages (20000 this pass)" in again.output
+        assert _stored(tmp_path) == (COUNT, COUNT)
+        later = runner.invoke(cli, ["-c", str(config), "markets", "sync", "--json"])
+        assert later.exit_code == 0, later.output
+        assert '"incremental":true' in later.output and '"markets":0' in later.output
+        assert '"unlisted":0' in later.output  # unchanged markets stay open
     assert _stored(tmp_path) == (COUNT, COUNT)

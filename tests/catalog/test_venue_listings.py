@@ -116,6 +116,31 @@ async def test_kalshi_asks_only_for_open_markets_and_never_more_than_a_page() ->
     assert seen == [{"status": ["open"], "limit": ["1000"]}]
 
 
+async def test_kalshi_lists_the_markets_changed_since_a_time_whatever_their_status() -> None:
+    from datetime import UTC, datetime
+
+    seen: list[dict[str, list[str]]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        query = parse_qs(request.url.query.decode())
+        seen.append(query)
+        assert sdk.check_request("GET", request.url.path, query, None) == []
+        settled = dict(market_record(3), status="finalized", result="yes")
+        return httpx.Response(200, json={"markets": [settled], "cursor": ""})
+
+    exchange = KalshiExchange(transport=httpx.MockTransport(handler))
+    exchange._series_listed = True  # the series are not what this test is about
+    exchange._series["KXCAT00"] = series_record("KXCAT00")
+    try:
+        page = await exchange.list_markets(updated_since=datetime(2026, 12, 1, tzinfo=UTC))
+    finally:
+        await exchange.aclose()
+    assert exchange.capabilities.list_markets_since
+    assert seen == [{"limit": ["1000"], "min_updated_ts": ["1796083200"]}]
+    assert page.markets[0].status is MarketStatus.SETTLED
+    assert page.markets[0].venue_status == "finalized"
+
+
 async def test_kalshi_market_a_record_cannot_read_is_a_venue_error() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/markets"):

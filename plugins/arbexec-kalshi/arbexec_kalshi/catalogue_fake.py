@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 PREFIX = "/trade-api/v2"
 MAX_PAGE = 1000
+UPDATED_TS = 1796083200  # every generated market's updated_time, 2026-12-01T00:00:00Z
 _CITIES = ("NYC", "Chicago", "Miami", "Austin", "Denver", "Seattle", "Boston", "Phoenix")
 _COINS = ("Bitcoin", "Ethereum", "Solana", "XRP", "Dogecoin")
 
@@ -131,6 +132,8 @@ class CatalogueServer:
             return 400, {"error": {"code": "invalid_parameters",
                                    "message": "Parameter validation failed: limit"}}
         if query.get("status") not in (None, "open"):
+            return 200, {"markets": [], "cursor": ""}
+        if int(query.get("min_updated_ts", 0)) > UPDATED_TS:  # nothing changed since
             return 200, {"markets": [], "cursor": ""}
         start = int(cursor[1:]) if cursor.startswith("c") else 0
         end = min(start + limit, self.count)

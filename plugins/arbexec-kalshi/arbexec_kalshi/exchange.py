@@ -103,6 +103,7 @@ class KalshiExchange:
         amend=True,
         market_orders=False,
         list_markets=True,
+        list_markets_since=True,
     )
 
     def __init__(
@@ -267,15 +268,19 @@ class KalshiExchange:
         ``tickers`` ...), every page."""
         return await self._collect("/markets", "markets", filters, auth=False)
 
-    async def list_markets(self, cursor: str | None = None,
-                           limit: int | None = None) -> ax.MarketPage:
-        """One page of the open markets (``GET /markets?status=open``), each with its
-        series' settlement sources (``GET /series`` once, then cached)."""
+    async def list_markets(self, cursor: str | None = None, limit: int | None = None,
+                           updated_since: datetime | None = None) -> ax.MarketPage:
+        """One page of the open markets (``GET /markets?status=open``), or of every market
+        changed since ``updated_since`` whatever its status (``min_updated_ts``), each with
+        its series' settlement sources (``GET /series`` once, then cached)."""
         size = min(max(1, limit or catalog.MAX_PAGE), catalog.MAX_PAGE)
         operation = "list markets"
-        payload = await self.http.get("/markets", {"status": "open", "limit": size,
-                                                   "cursor": cursor or None},
-                                      auth=False, operation=operation)
+        query: dict[str, Any] = {"limit": size, "cursor": cursor or None}
+        if updated_since is None:
+            query["status"] = "open"
+        else:
+            query["min_updated_ts"] = int(updated_since.timestamp())
+        payload = await self.http.get("/markets", query, auth=False, operation=operation)
         raws = self._records(payload, "markets", operation)
         listings = []
         for raw in raws:
