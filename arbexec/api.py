@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from arbexec import testing
+    from arbexec.catalog.listing import MarketListing, MarketPage, MarketStatus
     from arbexec.cli_lazy import LazyCommand
     from arbexec.errors import (
         AmbiguousSubmission,
@@ -162,7 +163,10 @@ __all__ = [
     "Liquidity",
     "MalformedNumber",
     "MarketClosed",
+    "MarketListing",
+    "MarketPage",
     "MarketRules",
+    "MarketStatus",
     "Need",
     "NetworkError",
     "NoLiquidity",
@@ -302,6 +306,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "arbexec.venue.retry": ("ReadRetry", "retry_after", "with_read_retries"),
     "arbexec.venue.client": ("VenueClient", "venue_client"),
     "arbexec.venue.streams": ("StreamTransport",),
+    "arbexec.catalog.listing": ("MarketListing", "MarketPage", "MarketStatus"),
 }
 _HOME = {name: module for module, names in _SOURCES.items() for name in names}
 #: The testing kit (conformance suite, scripted venue, recording fixtures, fault transport,

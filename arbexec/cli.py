@@ -887,10 +887,11 @@ def reconcile(app: App, rebaseline: bool) -> None:
 
 
 def _register_core_extras() -> None:
-    from arbexec import cli_arb, cli_desk, cli_scan
+    from arbexec import cli_arb, cli_desk, cli_markets, cli_scan
 
     cli_arb.register(cli)
     cli_desk.register(cli)
+    cli_markets.register(cli)
     cli_scan.register(cli)
     _add_json_options(cli)
 

@@ -215,11 +215,17 @@ def pnl(ctx: click.Context, json_here: bool) -> None:
 # ---------------------------------------------------------------------------- pairs
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @json_option
 @click.pass_context
 def pairs(ctx: click.Context, json_here: bool) -> None:
-    """Arbitrage pairs in the journal: state, legs, realised edge and unwind loss."""
+    """Arbitrage pairs in the journal: state, legs, realised edge and unwind loss.
+
+    `pairs propose` and `pairs review` manage the matched-pairs file instead."""
+    if ctx.invoked_subcommand is not None:
+        if json_here:
+            ctx.obj.json_output = True
+        return
     from arbexec.desk import pairs_report
 
     app = ctx.obj

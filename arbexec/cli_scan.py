@@ -84,7 +84,9 @@ def scan(ctx: click.Context, pairs_file: str | None, min_spread: str | None,
     settings = _settings(app, {"min_spread": min_spread, "max_quantity": max_quantity,
                                "interval": interval, "max_book_age": max_book_age,
                                "max_unwind_loss": max_unwind_loss})
-    path = Path(pairs_file) if pairs_file else app.deployment.pairs_path
+    from arbexec.catalog.paths import pairs_path
+
+    path = pairs_path(app.deployment, pairs_file)
     pairs = _accepted_pairs(path)
     as_json = bool(json_here or app.json_output)
     count = 1 if once else iterations

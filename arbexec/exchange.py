@@ -48,6 +48,12 @@ class Capabilities:
     order_stream: bool = False
     amend: bool = False
     market_orders: bool = False
+    #: ``list_markets(cursor=None, limit=None) -> MarketPage``: the venue's catalogue, paged
+    #: (``arbexec markets sync``). Optional: a venue without it is skipped by the catalogue.
+    list_markets: bool = False
+    #: ``list_markets(..., updated_since=datetime)`` lists only the markets changed since
+    #: then, of any status (closed and settled ones too): incremental catalogue syncs.
+    list_markets_since: bool = False
 
 
 @frozen(kw_only=True)
@@ -127,7 +133,13 @@ class Exchange(Protocol):
     Optional, outside the protocol: ``latest_book(market) -> StreamedBook | None``, the
     book the venue's stream keeps for a market (None when it keeps none, or the stream is
     down). The arbitrage executor checks a pair's edge on it when it is no older than
-    ``[arbitrage] max_book_age`` instead of reading the book again (docs/arbitrage.md)."""
+    ``[arbitrage] max_book_age`` instead of reading the book again (docs/arbitrage.md).
+
+    Optional, announced by ``capabilities.list_markets``: ``async list_markets(cursor=None,
+    limit=None) -> MarketPage``, one page of the venue's markets as ``MarketListing``
+    records and the cursor of the next page (None on the last). It reads public market
+    data only, paying the venue's rate limits like any other read; the catalogue keeps the
+    cursor so an interrupted sync resumes (``arbexec.catalog``)."""
 
     name: str
     capabilities: Capabilities

@@ -47,6 +47,10 @@ def arbexec_exchanges() -> Iterable[ExchangeSpec] | None:
     ``arbexec plugins``, building venues). Keep it cheap: import the adapter inside the
     spec's factory, not here.
 
+    What a venue can do beyond the ``Exchange`` protocol it announces in its
+    ``Capabilities``; for example ``list_markets=True`` with a ``list_markets(cursor,
+    limit)`` method puts the venue's markets in the catalogue (``arbexec markets sync``).
+
     :returns: An iterable (a list, tuple or generator) of ``ExchangeSpec``. ``None`` or an
         empty list offers nothing.
 

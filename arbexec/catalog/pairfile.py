@@ -43,11 +43,16 @@ class PairStatus(enum.StrEnum):
 
 @attrs.frozen
 class MarketRef:
-    """One side of a pair: a market as an order request names it, and its title for people."""
+    """One side of a pair: a market as an order request names it, and its title for people.
+
+    ``closes_at`` and ``rules_digest`` are the market's close time and a digest of its rules
+    text when the pair was proposed: a sync that finds them changed deactivates the pair."""
 
     venue: str
     market: str
     title: str = ""
+    closes_at: str = ""
+    rules_digest: str = ""
 
 
 @attrs.frozen
@@ -121,8 +126,10 @@ def _q(text: str) -> str:
 
 
 def _ref(ref: MarketRef) -> str:
+    extra = "".join(f", {key} = {_q(value)}" for key, value in (
+        ("closes_at", ref.closes_at), ("rules_digest", ref.rules_digest)) if value)
     return (f"{{ venue = {_q(ref.venue)}, market = {_q(ref.market)}, "
-            f"title = {_q(ref.title)} }}")
+            f"title = {_q(ref.title)}{extra} }}")
 
 
 def _pair_from(entry: Any, where: str) -> MatchedPair:
@@ -158,4 +165,6 @@ def _ref_from(data: Any, where: str) -> MarketRef:
             data.get("market"), str) or not data["venue"] or not data["market"]:
         raise ConfigError("must be a table with venue and market strings, e.g. "
                           '{ venue = "kalshi", market = "KXBTC-26DEC31-B100000" }', source=where)
-    return MarketRef(venue=data["venue"], market=data["market"], title=str(data.get("title", "")))
+    return MarketRef(venue=data["venue"], market=data["market"], title=str(data.get("title", "")),
+                     closes_at=str(data.get("closes_at", "")),
+                     rules_digest=str(data.get("rules_digest", "")))

@@ -42,7 +42,7 @@ from arbexec.api import (
     now_utc,
     optional_datetime,
 )
-from arbexec_kalshi import mapping
+from arbexec_kalshi import catalog, mapping
 from arbexec_kalshi.config import SELF_TRADE_PREVENTION, KalshiConfig
 from arbexec_kalshi.credentials import load_credentials
 from arbexec_kalshi.errors import (
@@ -102,6 +102,8 @@ class KalshiExchange:
         order_stream=True,
         amend=True,
         market_orders=False,
+        list_markets=True,
+        list_markets_since=True,
     )
 
     def __init__(
@@ -141,6 +143,8 @@ class KalshiExchange:
         #: orders this process amended (their terms no longer match their identity)
         self._amended: set[str] = set()
         self._status: tuple[float, Mapping[str, Any]] | None = None
+        self._series: dict[str, Mapping[str, Any] | None] = {}  # the catalogue's cache
+        self._series_listed = False
 
     def __repr__(self) -> str:
         return f"KalshiExchange(name={self.name!r}, environment={self.config.environment!r})"
@@ -263,6 +267,48 @@ class KalshiExchange:
         """``GET /markets`` with its filters (``event_ticker``, ``series_ticker``, ``status``,
         ``tickers`` ...), every page."""
         return await self._collect("/markets", "markets", filters, auth=False)
+
+    async def list_markets(self, cursor: str | None = None, limit: int | None = None,
+                           updated_since: datetime | None = None) -> ax.MarketPage:
+        """One page of the open markets (``GET /markets?status=open``), or of every market
+        changed since ``updated_since`` whatever its status (``min_updated_ts``), each with
+        its series' settlement sources (``GET /series`` once, then cached)."""
+        size = min(max(1, limit or catalog.MAX_PAGE), catalog.MAX_PAGE)
+        operation = "list markets"
+        query: dict[str, Any] = {"limit": size, "cursor": cursor or None}
+        if updated_since is None:
+            query["status"] = "open"
+        else:
+            query["min_updated_ts"] = int(updated_since.timestamp())
+        payload = await self.http.get("/markets", query, auth=False, operation=operation)
+        raws = self._records(payload, "markets", operation)
+        listings = []
+        for raw in raws:
+            series = await self._catalog_series(series_of(str(raw.get("ticker", ""))))
+            listings.append(self._parsed(operation, catalog.listing, self.name, raw, series))
+        next_cursor = payload.get("cursor") or None
+        if next_cursor is not None and (not isinstance(next_cursor, str) or next_cursor == cursor):
+            raise self._unreadable(f"Kalshi answered {operation} with the cursor it was given; "
+                                   "the listing cannot go on")
+        return ax.MarketPage(tuple(listings), next_cursor)
+
+    async def _catalog_series(self, ticker: str) -> Mapping[str, Any] | None:
+        """A series for the catalogue: every series comes with the first call (``GET
+        /series`` answers all of them at once); one listed later is asked for alone."""
+        if not self._series_listed:
+            operation = "list series"
+            payload = await self.http.get("/series", auth=False, operation=operation)
+            for record in self._records(payload, "series", operation):
+                self._series[str(record.get("ticker", ""))] = record
+            self._series_listed = True
+        if ticker not in self._series:
+            try:
+                payload = await self.http.get(f"/series/{ticker}", auth=False,
+                                              operation="get series")
+                self._series[ticker] = payload.get("series")
+            except ax.OrderNotFound:  # Kalshi's 404: a series it does not publish
+                self._series[ticker] = None
+        return self._series[ticker]
 
     async def fetch_event(self, event: str, *, with_markets: bool = False) -> dict[str, Any]:
         payload = await self.http.get(

@@ -14,7 +14,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from arbexec.api import ONE, ZERO, ConfigError, to_decimal
+from arbexec.api import ONE, ZERO, ConfigError, to_decimal, utc_datetime
 from arbexec_paper.fees import FeeModel, KalshiFees, NoFees, PolymarketFees
 
 
@@ -31,6 +31,11 @@ class WalkMarket:
     quantity_step: Decimal = ONE
     min_quantity: Decimal = ONE
     event: str | None = None
+    #: what the catalogue lists (``arbexec markets sync``): a title, close time and rules
+    title: str = ""
+    close_time: str | None = None
+    rules: str = ""
+    resolution_source: str = ""
 
 
 @frozen(kw_only=True)
@@ -148,7 +153,7 @@ _TOP_KEYS = frozenset(
 )
 _MARKET_KEYS = frozenset(
     {"mid", "tick_size", "spread_ticks", "depth", "volatility", "quantity_step",
-     "min_quantity", "event"}
+     "min_quantity", "event", "title", "close_time", "rules", "resolution_source"}
 )
 _SHADOW_KEYS = frozenset({"venue", "options", "markets", "refresh_seconds"})
 
@@ -367,7 +372,22 @@ def _parse_market(name: str, reader: _Reader) -> WalkMarket:
         quantity_step=step,
         min_quantity=reader.decimal("min_quantity", step, low=ZERO, strict=True),
         event=reader.string("event"),
+        title=reader.string("title") or "",
+        close_time=_close_time(reader),
+        rules=reader.string("rules") or "",
+        resolution_source=reader.string("resolution_source") or "",
     )
+
+
+def _close_time(reader: _Reader) -> str | None:
+    value = reader.table.get("close_time")
+    if value is None:
+        return None
+    try:
+        return utc_datetime(value).isoformat()
+    except (TypeError, ValueError) as exc:
+        raise reader.fail("close_time", f"{exc} (ISO-8601 with a timezone, e.g. "
+                                        "2026-12-31T23:00:00Z)") from None
 
 
 def _parse_shadow(top: _Reader) -> Shadow:

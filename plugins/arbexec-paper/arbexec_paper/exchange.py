@@ -31,7 +31,10 @@ from arbexec.api import (
     InvalidOrder,
     Liquidity,
     MarketClosed,
+    MarketListing,
+    MarketPage,
     MarketRules,
+    MarketStatus,
     NoLiquidity,
     OrderBook,
     OrderNotFound,
@@ -78,6 +81,7 @@ class PaperExchange:
         order_stream=True,
         amend=False,
         market_orders=False,
+        list_markets=True,
     )
 
     def __init__(
@@ -202,6 +206,17 @@ class PaperExchange:
 
     async def market_rules(self, market: str) -> MarketRules:
         return (await self._market(market, self._clock())).rules
+
+    async def list_markets(self, cursor: str | None = None,
+                           limit: int | None = None) -> MarketPage:
+        """The configured markets, as one page (a paper venue has few)."""
+        return MarketPage(tuple(
+            MarketListing(venue=self.name, market=m.market, title=m.title or m.market,
+                          event=m.event, close_time=m.close_time, resolution_time=m.close_time,
+                          rules=m.rules, resolution_source=m.resolution_source,
+                          tick_size=m.tick_size, status=MarketStatus.OPEN,
+                          venue_status="open")
+            for m in self.config.markets))
 
     async def prepare_order(self, request: OrderRequest) -> PreparedOrder:
         sim = self._markets.get(request.market)

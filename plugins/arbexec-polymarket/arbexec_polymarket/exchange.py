@@ -40,7 +40,7 @@ from arbexec.api import (
     match_by_identity,
     polymarket_fee,
 )
-from arbexec_polymarket import parsing
+from arbexec_polymarket import catalog, parsing
 from arbexec_polymarket.amounts import request_amounts
 from arbexec_polymarket.auth import L2Signer
 from arbexec_polymarket.config import PolymarketConfig
@@ -58,7 +58,7 @@ from arbexec_polymarket.orders import (
     post_body,
     salt_from_key,
 )
-from arbexec_polymarket.venue_errors import VENUE, AnswerMismatch, classify
+from arbexec_polymarket.venue_errors import VENUE, AnswerMismatch, MalformedAnswer, classify
 
 #: The venue's GTD security threshold: it treats ``expiration`` as one minute earlier, so an
 #: order meant to expire at T is sent with T + 60 s, and it refuses ``expiration`` below
@@ -125,6 +125,7 @@ class PolymarketExchange:
         order_stream=True,
         amend=False,
         market_orders=True,
+        list_markets=True,
     )
 
     def __init__(
@@ -222,6 +223,37 @@ class PolymarketExchange:
             min_quantity=max(info.min_size, Decimal("0.01")),
             event=info.condition_id,
         )
+
+    async def list_markets(self, cursor: str | None = None,
+                           limit: int | None = None) -> errors.MarketPage:
+        """One page of the open markets from Gamma (``closed=false``, by id); the cursor is
+        the next offset, less a small overlap (``catalog.overlap``)."""
+        size = min(max(1, limit or catalog.MAX_PAGE), catalog.MAX_PAGE)
+        try:
+            offset = int(cursor or 0)
+        except ValueError:
+            raise errors.UserError(f"the Polymarket catalogue cursor {cursor!r} is not an "
+                                   "offset; run `arbexec markets sync --restart`") from None
+        payload = await self.http.get(
+            "/markets", {"limit": size, "offset": offset, "closed": "false", "order": "id",
+                         "ascending": "true"}, host=self.config.gamma_host)
+        items = payload if isinstance(payload, list) else None
+        if items is None or not all(isinstance(i, Mapping) for i in items):
+            raise MalformedAnswer(f"Gamma answered GET /markets with {str(payload)[:80]!r}, "
+                                  "not a list of markets", venue=VENUE)
+        listings = []
+        for item in items:
+            try:
+                listings.append(catalog.listing(self.name, item))
+            except (TypeError, ValueError, ArithmeticError) as exc:
+                raise MalformedAnswer(f"Gamma answered GET /markets with a market arbexec "
+                                      f"cannot read: {exc}", venue=VENUE) from None
+        if len(items) < size:
+            return errors.MarketPage(tuple(listings), None)
+        # a market that closes during the pass leaves the listing and shifts every later one
+        # an offset down; re-reading a few markets of each page keeps any from being skipped
+        return errors.MarketPage(tuple(listings), str(offset + len(items) - catalog.overlap(
+            len(items))))
 
     async def fetch_order_book(self, market: str) -> OrderBook:
         """The YES book of ``market`` (for a token id: that token's book)."""

@@ -41,7 +41,7 @@ from arbexec.api import (
 )
 from arbexec_polymarket.auth import L2Signer
 from arbexec_polymarket.config import PolymarketConfig
-from arbexec_polymarket.limits import CLOB_LIMITS
+from arbexec_polymarket.limits import CLOB_LIMITS, GAMMA_LIMITS
 from arbexec_polymarket.scrub import Scrubber
 from arbexec_polymarket.venue_errors import (
     VENUE,
@@ -106,6 +106,7 @@ class ClobHttp:
         self._read_timeout = httpx.Timeout(config.read_timeout, connect=config.connect_timeout)
         self._order_timeout = httpx.Timeout(config.order_timeout, connect=config.connect_timeout)
         self.limiter = RateLimiter(CLOB_LIMITS, sleep=sleep)
+        self.gamma_limiter = RateLimiter(GAMMA_LIMITS, sleep=sleep)
         self.read_retry = ReadRetry(
             attempts=config.read_retries + 1,
             first_wait=config.retry_backoff,
@@ -168,6 +169,8 @@ class ClobHttp:
     async def _limit(self, method: str, path: str, host: str | None) -> None:
         if host is None or host == self.config.host:  # the limits are the CLOB's
             await self.limiter.acquire(f"{method} {path}")
+        elif host == self.config.gamma_host:
+            await self.gamma_limiter.acquire(f"{method} {path}")
 
     async def _until_accepted(
         self, call: Callable[[], Awaitable[T]], early_waits: list[float]

@@ -30,3 +30,11 @@ CLOB_LIMITS: dict[str, tuple[Window, ...]] = {
     "DELETE /cancel-all": (Window(250, _BURST), Window(6000, _SUSTAINED)),
     "DELETE /cancel-market-orders": (Window(1000, _BURST), Window(1500, _SUSTAINED)),
 }
+
+#: Gamma (market metadata), per IP: 4 000 requests / 10 s in general, 300 / 10 s for
+#: ``/markets`` listings (docs.polymarket.com, rate limits). Paid by catalogue syncs.
+GAMMA_LIMITS: dict[str, tuple[Window, ...]] = {
+    "*": (Window(4000, _BURST),),
+    "GET /markets": (Window(300, _BURST),),
+    "GET /events": (Window(500, _BURST),),
+}
