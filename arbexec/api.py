@@ -127,6 +127,11 @@ if TYPE_CHECKING:
     from arbexec.venue.ratelimit import RateLimiter, TokenBucket, Window, batch_size
     from arbexec.venue.refusals import BASELINE_REFUSALS, SERVER_ERRORS, Refusal, refusal_for
     from arbexec.venue.retry import ReadRetry, retry_after, with_read_retries
+    from arbexec.ledger import ExposureLedger, LedgerUnavailable, merge_claims
+    from arbexec.risk.base import ClaimKind
+    from arbexec.shared import SharedSettings, SharedState
+    from arbexec.sources.jsonl import parse_line
+    from arbexec.specs import LedgerSpec
 
 __all__ = [
     "BASELINE_REFUSALS",
@@ -238,6 +243,15 @@ __all__ = [
     "weekdays",
     "with_read_retries",
     "zone",
+    # shared ledgers and stream sources
+    "ClaimKind",
+    "ExposureLedger",
+    "LedgerSpec",
+    "LedgerUnavailable",
+    "SharedSettings",
+    "SharedState",
+    "merge_claims",
+    "parse_line",
 ]
 
 #: Where each name lives, for the lazy lookup (a test checks it matches ``__all__``).
@@ -259,7 +273,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
         "Capabilities", "Exchange", "ExchangeSettings", "MarketRules", "PreparedOrder",
     ),
     "arbexec.specs": (
-        "ExchangeSpec", "RiskRuleSpec", "SinkSpec", "SourceSpec",
+        "ExchangeSpec", "RiskRuleSpec", "SinkSpec", "SourceSpec", "LedgerSpec",
     ),
     "arbexec.hookspecs": ("hookimpl",),
     "arbexec.names": ("check_venue_name",),
@@ -267,7 +281,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "arbexec.cli_lazy": ("LazyCommand",),
     "arbexec.risk.base": (
         "Claim", "Need", "OrderOutcome", "OutcomeObserver", "RiskContext", "RiskRule",
-        "VenueHealth", "Verdict", "money_at_risk",
+        "VenueHealth", "Verdict", "money_at_risk", "ClaimKind",
     ),
     "arbexec.risk.rules.common": ("ParamRule",),
     "arbexec.risk.rules.params": (
@@ -292,6 +306,9 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "arbexec.venue.ratelimit": ("RateLimiter", "TokenBucket", "Window", "batch_size"),
     "arbexec.venue.refusals": ("BASELINE_REFUSALS", "SERVER_ERRORS", "Refusal", "refusal_for"),
     "arbexec.venue.retry": ("ReadRetry", "retry_after", "with_read_retries"),
+    "arbexec.ledger": ("ExposureLedger", "LedgerUnavailable", "merge_claims"),
+    "arbexec.shared": ("SharedSettings", "SharedState"),
+    "arbexec.sources.jsonl": ("parse_line",),
 }
 _HOME = {name: module for module, names in _SOURCES.items() for name in names}
 #: The testing kit (conformance suite, scripted venue, recording fixtures, fault transport,
