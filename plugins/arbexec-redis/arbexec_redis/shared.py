@@ -41,6 +41,7 @@ from arbexec.api import (
 )
 from arbexec_redis import scripts, units
 from arbexec_redis.errors import describe, unreachable_errors
+from arbexec_redis.recovery import DRAIN_ENV
 from arbexec_redis.settings import (
     Connection,
     check_keys,
@@ -140,6 +141,12 @@ class RedisLedger:
     async def _take_lease(self) -> None:
         ms = int(self.lease_seconds * 1000)
         taken = await self.client.set(self.keys.lease(), self._token, nx=True, px=ms)
+        if not taken and os.environ.get(DRAIN_ENV) == "1":
+            # recovering a stopped engine: its lease lapses lease_seconds after it stopped
+            deadline = time.monotonic() + 2 * self.lease_seconds + 1
+            while not taken and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+                taken = await self.client.set(self.keys.lease(), self._token, nx=True, px=ms)
         if not taken:
             holder = await self.client.get(self.keys.lease())
             if holder != self._token:

@@ -1,0 +1,191 @@
+"""The ``redis`` sink: every event and result appended to a results stream.
+
+Entries carry ``kind``, ``request_id``, ``at`` and ``data`` (JSON). A result is also kept
+under ``<stream>:result:<request_id>`` (for ``result_ttl`` seconds) and appended only if that
+key was new, in one script: producers correlate by request id, and a replayed or repeated
+result never appears twice. With ``per_tag = "strategy"`` a result whose request carries
+that tag goes to ``<stream>:<tag value>`` as well. Streams are capped with ``MAXLEN ~``.
+
+Money-path events are never dropped: while Redis is away they go to a local outbox file
+(see ``outbox``), replayed in order when it is back, before anything newer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from attrs import define, field
+
+from arbexec.api import MONEY_PATH, Event, SinkSettings
+from arbexec_redis.errors import describe, unreachable_errors
+from arbexec_redis.outbox import Outbox
+from arbexec_redis.settings import (
+    Connection,
+    check_keys,
+    count_option,
+    parse_connection,
+    text_option,
+)
+
+log = logging.getLogger("arbexec.redis")
+#: Kinds kept under their request id (a pair's result under its pair id).
+KEYED = frozenset({"result", "pair.result"})
+_OWN_KEYS = {"stream", "maxlen", "kinds", "per_tag", "outbox", "result_ttl"}
+
+#: KEYS: the stream, the result key (or ''), the tag stream (or ''). ARGV: maxlen, ttl,
+#: kind, request_id, at, data, result. Appends unless the result key already exists.
+_APPEND = """
+if KEYS[2] ~= '' then
+  if not redis.call('SET', KEYS[2], ARGV[7], 'NX', 'EX', ARGV[2]) then return 0 end
+end
+local fields = {'kind', ARGV[3], 'request_id', ARGV[4], 'at', ARGV[5], 'data', ARGV[6]}
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(fields))
+if KEYS[3] ~= '' then redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*', unpack(fields)) end
+return 1
+"""
+
+
+def entry_of(event: Event) -> dict[str, Any]:
+    data = {k: v for k, v in event.data.items() if k != "result_obj"}
+    return {"kind": event.kind, "request_id": event.request_id or "",
+            "at": event.at.isoformat(), "data": json.dumps(data, default=str,
+                                                          separators=(",", ":"))}
+
+
+@define
+class StreamSink:
+    name: str
+    connection: Connection
+    stream: str
+    outbox: Outbox
+    maxlen: int = 100_000
+    kinds: frozenset[str] | None = None
+    per_tag: str | None = None
+    result_ttl: int = 86_400
+    client: Any = None
+    _append: Any = None
+    _replay: asyncio.Task[None] | None = None
+    _lock: asyncio.Lock = field(factory=asyncio.Lock)
+    buffered: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: SinkSettings) -> StreamSink:
+        options, where = settings.options, settings.source
+        check_keys(options, _OWN_KEYS, where=where, table=f"sinks.{settings.name}")
+        kinds = options.get("kinds")
+        if kinds is not None and (not isinstance(kinds, list)
+                                  or not all(isinstance(k, str) for k in kinds)):
+            from arbexec.api import ConfigError
+
+            raise ConfigError("must be a list of event kinds", source=where,
+                              key=f"sinks.{settings.name}.kinds")
+        per_tag = options.get("per_tag")
+        if per_tag is not None:
+            per_tag = text_option(options, "per_tag", "", where=where)
+        base = Path(where).parent if where and Path(where).is_file() else Path.cwd()
+        default_outbox = base / ".arbexec" / f"redis-outbox-{settings.name}.jsonl"
+        outbox = Path(text_option(options, "outbox", str(default_outbox), where=where))
+        return cls(
+            name=settings.name, connection=parse_connection(options, where=where),
+            stream=text_option(options, "stream", "arbexec:results", where=where),
+            outbox=Outbox(outbox if outbox.is_absolute() else base / outbox),
+            maxlen=count_option(options, "maxlen", 100_000, 10, 10**9, where=where),
+            kinds=None if kinds is None else frozenset(kinds), per_tag=per_tag,
+            result_ttl=count_option(options, "result_ttl", 86_400, 1, 10**8, where=where))
+
+    def _connect(self) -> Any:
+        if self.client is None:
+            self.client = self.connection.client()
+            self._append = self.client.register_script(_APPEND)
+            if self.outbox:  # a previous run left events undelivered: they go first
+                self._start_replay()
+        return self.client
+
+    def _keys_of(self, entry: dict[str, Any]) -> list[str]:
+        if entry["kind"] not in KEYED or not entry["request_id"]:
+            return [self.stream, "", ""]
+        tag_stream = ""
+        if self.per_tag is not None:
+            tags = json.loads(entry["data"]).get("result", {}).get("tags") or {}
+            value = tags.get(self.per_tag)
+            if isinstance(value, str) and value:
+                tag_stream = f"{self.stream}:{value}"
+        return [self.stream, f"{self.stream}:result:{entry['request_id']}", tag_stream]
+
+    async def _send(self, entry: dict[str, Any]) -> None:
+        keys = self._keys_of(entry)
+        data = json.loads(entry["data"]) if keys[1] else {}
+        result = data.get("result", data) if entry["kind"] == "result" else data
+        await self._append(keys=keys, args=[
+            str(self.maxlen), str(self.result_ttl), entry["kind"], entry["request_id"],
+            entry["at"], entry["data"], json.dumps(result, separators=(",", ":"))])
+
+    async def emit(self, event: Event) -> None:
+        if self.kinds is not None and event.kind not in self.kinds:
+            return
+        self._connect()
+        entry = entry_of(event)
+        async with self._lock:
+            if self.outbox:  # keep order: behind what is waiting
+                self._buffer(entry)
+                return
+            try:
+                await self._send(entry)
+            except unreachable_errors() as exc:
+                if event.kind not in MONEY_PATH:
+                    raise  # the hub counts and drops what is not on the money path
+                log.warning("Redis at %s unreachable (%s): money-path events go to %s until "
+                            "it is back", self.connection.shown, describe(exc), self.outbox.path)
+                self._buffer(entry)
+
+    def _buffer(self, entry: dict[str, Any]) -> None:
+        if entry["kind"] not in MONEY_PATH:
+            return
+        self.outbox.append(entry)
+        self.buffered += 1
+        self._start_replay()
+
+    def _start_replay(self) -> None:
+        if self._replay is None or self._replay.done():
+            self._replay = asyncio.get_running_loop().create_task(self._replay_loop())
+
+    async def replay_once(self) -> bool:
+        """Deliver the outbox in order; True when it is empty."""
+        async with self._lock:
+            entries = self.outbox.pending()
+            for done, entry in enumerate(entries):
+                try:
+                    await self._send(entry)
+                except unreachable_errors():
+                    self.outbox.keep(entries[done:])
+                    return False
+            self.outbox.keep([])
+            return True
+
+    async def _replay_loop(self) -> None:
+        delay, started = 0.05, time.monotonic()
+        while not await self.replay_once():
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.connection.backoff_max)
+        log.warning("Redis at %s is back: the outbox was delivered after %.1fs",
+                    self.connection.shown, time.monotonic() - started)
+
+    async def aclose(self) -> None:
+        if self.client is None:
+            return
+        if self.outbox:
+            try:
+                await asyncio.wait_for(self.replay_once(), self.connection.timeout)
+            except (TimeoutError, *unreachable_errors()):
+                pass
+        if self._replay is not None:
+            self._replay.cancel()
+        if self.outbox:
+            log.warning("sink %s: undelivered money-path events stay in %s (the next run "
+                        "delivers them)", self.name, self.outbox.path)
+        await self.client.aclose()
