@@ -36,6 +36,7 @@ path = "journal.sqlite3"
 [engine]
 wait_budget = 0.5
 max_in_flight = 64
+unknown_grace = 1
 
 [venues.paper]
 type = "paper"
@@ -108,6 +109,14 @@ def journal_rows(config: Path) -> list[dict[str, Any]]:
     rows = [dict(r) for r in db.execute("SELECT * FROM orders")]
     db.close()
     return rows
+
+
+def journaled(config: Path) -> int:
+    """How many orders the engine has journaled so far (0 before its journal exists)."""
+    try:
+        return len(journal_rows(config))
+    except sqlite3.OperationalError:  # not created yet
+        return 0
 
 
 def venue_order_ids(config: Path) -> set[str]:

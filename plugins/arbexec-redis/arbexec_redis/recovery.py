@@ -23,6 +23,8 @@ from attrs import define, field
 log = logging.getLogger("arbexec.redis")
 #: Set for the recovery process: its source reads only its own pending messages, then ends.
 DRAIN_ENV = "ARBEXEC_REDIS_DRAIN"
+#: ``arbexec run``'s status for "finished, but something needs a person".
+ATTENTION = 3
 
 
 @define
@@ -59,7 +61,12 @@ class Recovery:
             err = b"timed out"
         code = process.returncode if process.returncode is not None else -1
         self.finished.append((consumer, code))
-        if code != 0:
+        if code == ATTENTION:
+            log.warning("engine %s recovered from its journal; some of its orders need "
+                        "attention (left UNKNOWN within the venue's grace period): start that "
+                        "engine again or run `arbexec --config %s reconcile` later", consumer,
+                        config)
+        elif code != 0:
             text = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["?"]
             log.warning("recovery of engine %s did not finish (%s); it is tried again",
                         consumer, text[0][:300])

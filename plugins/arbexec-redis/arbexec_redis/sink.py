@@ -16,12 +16,14 @@ import asyncio
 import json
 import logging
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 from attrs import define, field
 
 from arbexec.api import MONEY_PATH, Event, SinkSettings
+from arbexec_redis.delivery import DELIVERIES
 from arbexec_redis.errors import describe, unreachable_errors
 from arbexec_redis.outbox import Outbox
 from arbexec_redis.settings import (
@@ -71,6 +73,9 @@ class StreamSink:
     _append: Any = None
     _replay: asyncio.Task[None] | None = None
     _lock: asyncio.Lock = field(factory=asyncio.Lock)
+    _queue: deque[dict[str, Any]] = field(factory=deque)
+    _wake: asyncio.Event = field(factory=asyncio.Event)
+    _writer: asyncio.Task[None] | None = None
     buffered: int = 0
 
     @classmethod
@@ -100,6 +105,7 @@ class StreamSink:
 
     def _connect(self) -> Any:
         if self.client is None:
+            DELIVERIES.sinks += 1
             self.client = self.connection.client()
             self._append = self.client.register_script(_APPEND)
             if self.outbox:  # a previous run left events undelivered: they go first
@@ -117,31 +123,57 @@ class StreamSink:
                 tag_stream = f"{self.stream}:{value}"
         return [self.stream, f"{self.stream}:result:{entry['request_id']}", tag_stream]
 
-    async def _send(self, entry: dict[str, Any]) -> None:
+    async def _send(self, entry: dict[str, Any], pipe: Any = None) -> None:
         keys = self._keys_of(entry)
         data = json.loads(entry["data"]) if keys[1] else {}
-        result = data.get("result", data) if entry["kind"] == "result" else data
+        result = data.get("result", data)
         await self._append(keys=keys, args=[
             str(self.maxlen), str(self.result_ttl), entry["kind"], entry["request_id"],
-            entry["at"], entry["data"], json.dumps(result, separators=(",", ":"))])
+            entry["at"], entry["data"], json.dumps(result, separators=(",", ":"))],
+            client=pipe)
 
     async def emit(self, event: Event) -> None:
+        """Queue the event; a writer task sends queued events in pipelined batches (one
+        round trip for many), in order."""
         if self.kinds is not None and event.kind not in self.kinds:
             return
         self._connect()
-        entry = entry_of(event)
+        self._queue.append(entry_of(event))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+        self._wake.set()
+
+    async def _write_loop(self) -> None:
+        while True:
+            if not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Send what is queued; what Redis cannot take goes to the outbox (money path)."""
         async with self._lock:
-            if self.outbox:  # keep order: behind what is waiting
-                self._buffer(entry)
-                return
-            try:
-                await self._send(entry)
-            except unreachable_errors() as exc:
-                if event.kind not in MONEY_PATH:
-                    raise  # the hub counts and drops what is not on the money path
-                log.warning("Redis at %s unreachable (%s): money-path events go to %s until "
-                            "it is back", self.connection.shown, describe(exc), self.outbox.path)
-                self._buffer(entry)
+            while self._queue:
+                batch = [self._queue.popleft() for _ in range(min(len(self._queue), 500))]
+                if self.outbox:  # keep order: behind what is waiting
+                    for entry in batch:
+                        self._buffer(entry)
+                    continue
+                try:
+                    pipe = self.client.pipeline(transaction=False)
+                    for entry in batch:
+                        await self._send(entry, pipe)
+                    await pipe.execute()
+                except unreachable_errors() as exc:
+                    log.warning("Redis at %s unreachable (%s): money-path events go to %s "
+                                "until it is back", self.connection.shown, describe(exc),
+                                self.outbox.path)
+                    for entry in batch:  # delivered at least once: results are keyed
+                        self._buffer(entry)
+                for entry in batch:  # in Redis, or safe in the outbox
+                    if entry["kind"] in KEYED:
+                        DELIVERIES.delivered(entry["request_id"])
 
     def _buffer(self, entry: dict[str, Any]) -> None:
         if entry["kind"] not in MONEY_PATH:
@@ -178,6 +210,9 @@ class StreamSink:
     async def aclose(self) -> None:
         if self.client is None:
             return
+        if self._writer is not None:
+            self._writer.cancel()
+        await self.flush()
         if self.outbox:
             try:
                 await asyncio.wait_for(self.replay_once(), self.connection.timeout)
@@ -188,4 +223,5 @@ class StreamSink:
         if self.outbox:
             log.warning("sink %s: undelivered money-path events stay in %s (the next run "
                         "delivers them)", self.name, self.outbox.path)
+        DELIVERIES.sinks -= 1
         await self.client.aclose()

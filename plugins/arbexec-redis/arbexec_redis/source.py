@@ -28,6 +28,7 @@ from typing import Any
 from attrs import define, field, frozen
 
 from arbexec.api import SourceItem, SourceSettings, parse_line
+from arbexec_redis.delivery import DELIVERIES
 from arbexec_redis.errors import describe, unreachable_errors
 from arbexec_redis.recovery import DRAIN_ENV, Recovery
 from arbexec_redis.settings import (
@@ -99,6 +100,9 @@ class StreamSource:
     _room: asyncio.Event = field(factory=asyncio.Event)
     _tasks: set[asyncio.Task[Any]] = field(factory=set)
     _ack_dead: Any = None
+    _to_ack: list[str] = field(factory=list)
+    _ack_wake: asyncio.Event = field(factory=asyncio.Event)
+    _acker: asyncio.Task[None] | None = None
     acked: int = 0
     dead_lettered: int = 0
 
@@ -311,28 +315,63 @@ class StreamSource:
         message_id = item.token
         if message_id is None:
             return
+        await DELIVERIES.wait(_result_key(result))
         code = getattr(result, "reason_code", None)
         poisoned = item.request is None or code in POISON_CODES
         if poisoned:
             reason = item.error or getattr(result, "reason", None) or "invalid request"
             args = [self.group, message_id, str(self.dead_letter_maxlen), reason,
                     code or "invalid_request", _request_id(item.raw), item.raw or ""]
-            call: Any = lambda: self._ack_dead(keys=[self.stream, self.dead_letter], args=args)
-        else:
-            call = lambda: self.client.xack(self.stream, self.group, message_id)
-        done = await self._with_backoff(call)
+            done = await self._with_backoff(
+                lambda: self._ack_dead(keys=[self.stream, self.dead_letter], args=args))
+            self.dead_lettered += int(bool(done))
+        else:  # acknowledged in batches by the acker (one XACK for many)
+            self._to_ack.append(message_id)
+            if self._acker is None or self._acker.done():
+                self._acker = asyncio.get_running_loop().create_task(self._ack_loop())
+            self._ack_wake.set()
         self.acked += 1
-        self.dead_lettered += int(bool(poisoned and done))
         self._held.pop(message_id, None)
         self._room.set()
 
+    async def _ack_loop(self) -> None:
+        while True:
+            if not self._to_ack:
+                self._ack_wake.clear()
+                await self._ack_wake.wait()
+                continue
+            await self.flush_acks()
+
+    async def flush_acks(self) -> None:
+        while self._to_ack:
+            ids = self._to_ack[:1000]
+            await self._with_backoff(lambda: self.client.xack(self.stream, self.group, *ids))
+            del self._to_ack[:len(ids)]
+
     async def aclose(self) -> None:
+        if self._acker is not None:
+            self._acker.cancel()
+        if self.client is not None and self._to_ack:
+            try:  # a lost acknowledgement only redelivers (the journal answers it)
+                await asyncio.wait_for(self.flush_acks(), self.connection.timeout)
+            except TimeoutError:
+                log.warning("%d acknowledgement(s) not sent; those messages are delivered "
+                            "again and answered from the journal", len(self._to_ack))
         await self.recovery.aclose()
         for task in self._tasks:
             task.cancel()
         self._tasks.clear()
         if self.client is not None:
             await self.client.aclose()
+
+
+def _result_key(result: Any) -> str:
+    """The id a result is published under: a pair's id, else the request id."""
+    pair_id = getattr(result, "pair_id", None)
+    if isinstance(pair_id, str) and not hasattr(result, "idempotency_key"):
+        return pair_id
+    value = getattr(result, "request_id", "")
+    return value if isinstance(value, str) else ""
 
 
 def _request_id(raw: str | None) -> str:
