@@ -10,7 +10,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # redis_server
 
+import engines  # noqa: E402
 from redis_server import RedisServer  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_engine_left() -> Iterator[None]:
+    yield
+    engines.stop_leftovers()
 
 
 @pytest.fixture

@@ -71,12 +71,27 @@ halt_stale = 30
     return config
 
 
+#: Every engine process a test started, stopped at its end (see conftest).
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
+def stop_leftovers() -> None:
+    """Kill what a failed test left running (an engine waits for Redis forever)."""
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def start_engine(config: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     log = (config.parent / "engine.log").open("wb")
-    return subprocess.Popen([sys.executable, "-m", "arbexec", "--config", str(config),
-                             "run", "-q"], cwd=config.parent, stdout=log,
-                            stderr=subprocess.STDOUT, env=env)
+    process = subprocess.Popen([sys.executable, "-m", "arbexec", "--config", str(config),
+                                "run", "-q"], cwd=config.parent, stdout=log,
+                               stderr=subprocess.STDOUT, env=env)
+    STARTED.append(process)
+    return process
 
 
 def wait_all(processes: Iterable[subprocess.Popen[bytes]], timeout: float = 120) -> None:

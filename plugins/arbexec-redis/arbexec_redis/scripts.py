@@ -158,6 +158,12 @@ return 1
 """
 
 
+#: A change of standing exposure is not idempotent, so each carries an operation id (ARGV[1])
+#: and runs once however often a lost reply makes the client send it again.
+ONCE = r"""
+if not redis.call('SET', totals .. ':op:' .. ARGV[1], '1', 'NX', 'EX', 86400) then return {} end
+"""
+
 #: Standing exposure changes: never below zero, and the change is booked to the engine
 #: whose journal holds the fills (so a reset of that engine takes back exactly its share).
 STANDING = r"""
@@ -170,11 +176,11 @@ local function change_standing(key, units)
 end
 """
 
-#: ARGV: holder, amount units, then the keys the amount stands under.
-SETTLE = COMMON + STANDING + r"""
-local holder, amount = ARGV[1], tonumber(ARGV[2])
+#: ARGV: operation id, holder, amount units, then the keys the amount stands under.
+SETTLE = COMMON + STANDING + ONCE + r"""
+local holder, amount = ARGV[2], tonumber(ARGV[3])
 local scopes, order = {}, {}
-for i = 3, #ARGV do if not scopes[ARGV[i]] then scopes[ARGV[i]] = true; table.insert(order, ARGV[i]) end end
+for i = 4, #ARGV do if not scopes[ARGV[i]] then scopes[ARGV[i]] = true; table.insert(order, ARGV[i]) end end
 local held = release(holder, true)
 if held then
   for _, h in ipairs(held.claims) do
@@ -188,11 +194,11 @@ for _, key in ipairs(order) do table.insert(out, key); table.insert(out, fmt(exp
 return out
 """
 
-#: ARGV: amount units, then keys.
-ADJUST = COMMON + STANDING + r"""
-local amount = tonumber(ARGV[1])
+#: ARGV: operation id, amount units, then keys.
+ADJUST = COMMON + STANDING + ONCE + r"""
+local amount = tonumber(ARGV[2])
 local out = {}
-for i = 2, #ARGV do
+for i = 3, #ARGV do
   change_standing(ARGV[i], amount)
   table.insert(out, ARGV[i]); table.insert(out, fmt(exposure(ARGV[i])))
 end

@@ -300,13 +300,15 @@ class RedisLedger:
         await self._run("RELEASE", ["release", holder], new_risk=False)
 
     async def settle(self, holder: str, amount: Decimal, keys: Sequence[str]) -> None:
-        answer = await self._run("SETTLE", [holder, units.up(amount), *keys], new_risk=False)
+        answer = await self._run("SETTLE", [uuid.uuid4().hex, holder, units.up(amount), *keys],
+                                 new_risk=False)
         self._remember(answer)
 
     async def adjust(self, keys: Sequence[str], amount: Decimal) -> None:
         if not keys:
             return
-        answer = await self._run("ADJUST", [units.up(amount), *keys], new_risk=False)
+        answer = await self._run("ADJUST", [uuid.uuid4().hex, units.up(amount), *keys],
+                                 new_risk=False)
         self._remember(answer)
 
     async def restore(self, holder: str, keys: Iterable[str], amount: Decimal) -> None:

@@ -156,24 +156,26 @@ class StreamSink:
         async with self._lock:
             while self._queue:
                 batch = [self._queue.popleft() for _ in range(min(len(self._queue), 500))]
-                if self.outbox:  # keep order: behind what is waiting
-                    for entry in batch:
-                        self._buffer(entry)
-                    continue
-                try:
-                    pipe = self.client.pipeline(transaction=False)
-                    for entry in batch:
-                        await self._send(entry, pipe)
-                    await pipe.execute()
-                except unreachable_errors() as exc:
-                    log.warning("Redis at %s unreachable (%s): money-path events go to %s "
-                                "until it is back", self.connection.shown, describe(exc),
-                                self.outbox.path)
-                    for entry in batch:  # delivered at least once: results are keyed
-                        self._buffer(entry)
+                await self._deliver(batch)
                 for entry in batch:  # in Redis, or safe in the outbox
                     if entry["kind"] in KEYED:
                         DELIVERIES.delivered(entry["request_id"])
+
+    async def _deliver(self, batch: list[dict[str, Any]]) -> None:
+        if self.outbox:  # keep order: behind what is waiting
+            for entry in batch:
+                self._buffer(entry)
+            return
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for entry in batch:
+                    await self._send(entry, pipe)
+                await pipe.execute()
+        except unreachable_errors() as exc:
+            log.warning("Redis at %s unreachable (%s): money-path events go to %s until it "
+                        "is back", self.connection.shown, describe(exc), self.outbox.path)
+            for entry in batch:  # delivered at least once: results are keyed
+                self._buffer(entry)
 
     def _buffer(self, entry: dict[str, Any]) -> None:
         if entry["kind"] not in MONEY_PATH:
