@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     )
     from arbexec.fees import POLYMARKET_FEE_STEP, polymarket_fee
     from arbexec.hookspecs import hookimpl
+    from arbexec.ledger import ExposureLedger, LedgerUnavailable, merge_claims
     from arbexec.model import (
         ONE,
         ZERO,
@@ -79,6 +80,7 @@ if TYPE_CHECKING:
     from arbexec.names import check_venue_name
     from arbexec.risk.base import (
         Claim,
+        ClaimKind,
         Need,
         OrderOutcome,
         OutcomeObserver,
@@ -105,6 +107,7 @@ if TYPE_CHECKING:
         weekdays,
         zone,
     )
+    from arbexec.shared import SharedSettings, SharedState
     from arbexec.sinks.base import (
         Sink,
         SinkSettings,
@@ -114,9 +117,11 @@ if TYPE_CHECKING:
         SourceItem,
         SourceSettings,
     )
+    from arbexec.sources.jsonl import parse_line
     from arbexec.sources.parse import request_from_json, request_from_mapping
     from arbexec.specs import (
         ExchangeSpec,
+        LedgerSpec,
         RiskRuleSpec,
         SinkSpec,
         SourceSpec,
@@ -127,11 +132,6 @@ if TYPE_CHECKING:
     from arbexec.venue.ratelimit import RateLimiter, TokenBucket, Window, batch_size
     from arbexec.venue.refusals import BASELINE_REFUSALS, SERVER_ERRORS, Refusal, refusal_for
     from arbexec.venue.retry import ReadRetry, retry_after, with_read_retries
-    from arbexec.ledger import ExposureLedger, LedgerUnavailable, merge_claims
-    from arbexec.risk.base import ClaimKind
-    from arbexec.shared import SharedSettings, SharedState
-    from arbexec.sources.jsonl import parse_line
-    from arbexec.specs import LedgerSpec
 
 __all__ = [
     "BASELINE_REFUSALS",
@@ -148,6 +148,7 @@ __all__ = [
     "BatchMatch",
     "Capabilities",
     "Claim",
+    "ClaimKind",
     "ConfigError",
     "DeprecatedEndpoint",
     "DuplicateOrder",
@@ -157,10 +158,13 @@ __all__ = [
     "ExchangeSettings",
     "ExchangeSpec",
     "ExecutionResult",
+    "ExposureLedger",
     "Fill",
     "InsufficientFunds",
     "InvalidOrder",
     "LazyCommand",
+    "LedgerSpec",
+    "LedgerUnavailable",
     "Liquidity",
     "MalformedNumber",
     "MarketClosed",
@@ -193,6 +197,8 @@ __all__ = [
     "RiskContext",
     "RiskRule",
     "RiskRuleSpec",
+    "SharedSettings",
+    "SharedState",
     "Side",
     "Sink",
     "SinkSettings",
@@ -217,6 +223,7 @@ __all__ = [
     "hookimpl",
     "loads_exact",
     "match_by_identity",
+    "merge_claims",
     "money",
     "money_at_risk",
     "money_by_name",
@@ -224,6 +231,7 @@ __all__ = [
     "now_utc",
     "optional_datetime",
     "optional_decimal",
+    "parse_line",
     "polymarket_fee",
     "price",
     "refusal_for",
@@ -243,15 +251,6 @@ __all__ = [
     "weekdays",
     "with_read_retries",
     "zone",
-    # shared ledgers and stream sources
-    "ClaimKind",
-    "ExposureLedger",
-    "LedgerSpec",
-    "LedgerUnavailable",
-    "SharedSettings",
-    "SharedState",
-    "merge_claims",
-    "parse_line",
 ]
 
 #: Where each name lives, for the lazy lookup (a test checks it matches ``__all__``).

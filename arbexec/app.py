@@ -20,6 +20,7 @@ from arbexec.errors import ConfigError, UnknownNameError
 from arbexec.exchange import Exchange, ExchangeSettings
 from arbexec.halt import HaltFlag, JournalHaltFlag
 from arbexec.journal import Journal
+from arbexec.ledger import InMemoryLedger
 from arbexec.plugins import PluginHost
 from arbexec.shared import SharedSettings, SharedState
 from arbexec.sinks.base import Sink, SinkSettings
@@ -215,7 +216,7 @@ def open_runtime(
                         HaltFlag, shared.halt),
                     hub=SinkHub(sinks), policy=chosen_policy, settings=deployment.engine,
                     market_events=dict(deployment.market_events),
-                    **({} if shared is None else {"ledger": shared.ledger}))
+                    ledger=InMemoryLedger() if shared is None else shared.ledger)
     return Runtime(deployment=deployment, journal=journal, engine=engine, venues=venues,
                    shared=shared)
 

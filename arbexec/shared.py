@@ -57,8 +57,11 @@ class SharedHalt(Protocol):
 
 @runtime_checkable
 class SharedState(Protocol):
-    ledger: ExposureLedger
-    halt: SharedHalt
+    @property
+    def ledger(self) -> ExposureLedger: ...
+
+    @property
+    def halt(self) -> SharedHalt: ...
 
     async def aclose(self) -> None:
         """Give back what the engine holds in the store (its lease) and disconnect."""

@@ -10,8 +10,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # redis_server
 
-import engines  # noqa: E402
-from redis_server import RedisServer  # noqa: E402
+import engines
+from redis_server import RedisServer
 
 
 @pytest.fixture(autouse=True)

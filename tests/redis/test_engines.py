@@ -12,9 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import engines as E
+import pytest
 
 ALIVE = 'alive_seconds = 3'
 

@@ -12,11 +12,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from arbexec_redis.settings import Connection
+from arbexec_redis.shared import LedgerKeys, RedisLedger
 
 from arbexec.ledger import InMemoryLedger
 from arbexec.risk.base import Claim, ClaimKind
-from arbexec_redis.settings import Connection
-from arbexec_redis.shared import LedgerKeys, RedisLedger
 
 KEYS = ["total", "venue:paper", "market:paper:A", "market:paper:B", "open_orders:total",
         "rate:paper"]

@@ -50,8 +50,9 @@ async def _check(role: str, connection: Any, options: Mapping[str, Any]) -> list
     try:
         info = await client.info("server")
         version = tuple(int(p) for p in str(info.get("redis_version", "0.0")).split(".")[:2])
+        tls = "on" if connection.tls else "off"
         found.append(Finding(True, f"{role}: {connection.shown} answers (Redis "
-                             f"{info.get('redis_version')}, TLS {'on' if connection.tls else 'off'})"))
+                             f"{info.get('redis_version')}, TLS {tls})"))
         if version < OLDEST:
             found.append(Finding(False, f"{role}: Redis {info.get('redis_version')} has no "
                                  "XAUTOCLAIM", "use Redis 6.2 or newer"))

@@ -9,8 +9,7 @@ from arbexec.api import LedgerSpec, SinkSpec, SourceSpec, hookimpl
 if TYPE_CHECKING:
     import click
 
-    from arbexec.api import SharedSettings, SharedState, Sink, SinkSettings, Source
-    from arbexec.api import SourceSettings
+    from arbexec.api import SharedSettings, SharedState, Sink, SinkSettings, Source, SourceSettings
 
 
 def _make_source(settings: SourceSettings) -> Source:

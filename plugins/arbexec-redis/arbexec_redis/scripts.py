@@ -16,6 +16,7 @@ Keys, all under one hash tag so a cluster keeps them on one slot:
 - ``holders:<engine>``   the holders (orders) that engine reserved for
 """
 
+# ruff: noqa: E501  (Lua source: its lines are kept whole so each statement reads as one)
 from __future__ import annotations
 
 COMMON = r"""

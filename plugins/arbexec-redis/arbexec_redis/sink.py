@@ -13,6 +13,7 @@ Money-path events are never dropped: while Redis is away they go to a local outb
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -216,10 +217,10 @@ class StreamSink:
             self._writer.cancel()
         await self.flush()
         if self.outbox:
-            try:
+            gone: tuple[type[BaseException], ...] = (TimeoutError,
+                                                     *unreachable_errors())
+            with contextlib.suppress(*gone):
                 await asyncio.wait_for(self.replay_once(), self.connection.timeout)
-            except (TimeoutError, *unreachable_errors()):
-                pass
         if self._replay is not None:
             self._replay.cancel()
         if self.outbox:

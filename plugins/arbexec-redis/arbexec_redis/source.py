@@ -21,8 +21,8 @@ import json
 import logging
 import os
 import time
-from pathlib import Path
 from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 from typing import Any
 
 from attrs import define, field, frozen
@@ -173,9 +173,9 @@ class StreamSource:
             now = time.monotonic()
             if not self.drain and now - last_claim >= min(self.claim_idle / 2, 1.0):
                 last_claim = now
-                taken += await self._with_backoff(lambda: self._claim(room))
+                taken += await self._with_backoff(lambda room=room: self._claim(room))
             if not taken:
-                taken = await self._with_backoff(lambda: self._read(">", room))
+                taken = await self._with_backoff(lambda room=room: self._read(">", room))
             for message_id, fields in taken:
                 yield self._take(message_id, fields)
             if taken or self._held:
@@ -345,7 +345,8 @@ class StreamSource:
     async def flush_acks(self) -> None:
         while self._to_ack:
             ids = self._to_ack[:1000]
-            await self._with_backoff(lambda: self.client.xack(self.stream, self.group, *ids))
+            await self._with_backoff(
+                lambda ids=ids: self.client.xack(self.stream, self.group, *ids))
             del self._to_ack[:len(ids)]
 
     async def aclose(self) -> None:
