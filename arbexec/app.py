@@ -190,6 +190,9 @@ def open_runtime(
         raise UnknownNameError("\n".join(problems))
     chosen_policy = policy if policy is not None else build_policy(
         deployment, host, policy_file=policy_file)
+    # settings only (it connects on first use), checked before any venue is built
+    shared = None if deployment.ledger is None or read_only else build_shared(
+        deployment, host, journal_path or deployment.journal_path)
     venues: dict[str, Exchange] = {}
     for entry in deployment.venues:
         if venue_names is None or entry.name in venue_names:
@@ -204,13 +207,6 @@ def open_runtime(
     except BaseException:
         journal.close()
         raise
-    shared = None
-    if deployment.ledger is not None and not read_only:
-        try:
-            shared = build_shared(deployment, host, journal.path)
-        except BaseException:
-            journal.close()
-            raise
     engine = Engine(journal=journal, venues=venues,
                     halt=JournalHaltFlag(journal) if shared is None else cast(
                         HaltFlag, shared.halt),
