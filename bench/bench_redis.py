@@ -26,13 +26,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests" / "redis"))
 
 import engines as E  # noqa: E402
+from arbexec_redis.settings import Connection  # noqa: E402
+from arbexec_redis.shared import LedgerKeys, RedisLedger  # noqa: E402
 from redis_server import RedisServer  # noqa: E402
 from report import Report, sized  # noqa: E402
 
 from arbexec.ledger import InMemoryLedger  # noqa: E402
 from arbexec.risk.base import Claim, ClaimKind  # noqa: E402
-from arbexec_redis.settings import Connection  # noqa: E402
-from arbexec_redis.shared import LedgerKeys, RedisLedger  # noqa: E402
 
 
 def summary(config: Path) -> dict[str, object]:

@@ -8,16 +8,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import engines as E
 import pytest
 import redis as sync_redis
+from arbexec_redis.shared import RedisHaltFlag, RedisLedger
 
-import engines as E
 from arbexec.app import check_names, open_runtime
 from arbexec.config import load_deployment
 from arbexec.errors import ConfigError
 from arbexec.ledger import InMemoryLedger
 from arbexec.plugins import PluginHost
-from arbexec_redis.shared import RedisHaltFlag, RedisLedger
 
 
 def write(tmp_path: Path, ledger: str) -> Path:
@@ -54,7 +54,7 @@ def test_an_unknown_ledger_type_or_key_is_a_clear_error(tmp_path: Path) -> None:
                            PluginHost.create())
     assert any("unknown ledger 'nope'" in p and "redis" in p for p in problems)
     config = write(tmp_path, '[ledger]\ntype = "redis"\nlease_secs = 3')
-    with pytest.raises(ConfigError, match="ledger.lease_secs"):
+    with pytest.raises(ConfigError, match=r"ledger\.lease_secs"):
         open_runtime(load_deployment(config), PluginHost.create())
     config = write(tmp_path, '[ledger]\ntype = "redis"\nurl = "redis://u:secret@h/0"')
     with pytest.raises(ConfigError, match="password_env") as caught:

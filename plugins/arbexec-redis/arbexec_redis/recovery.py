@@ -48,7 +48,8 @@ class Recovery:
             self._run(consumer, config))
 
     async def _run(self, consumer: str, config: str) -> int:
-        env = {**os.environ, DRAIN_ENV: "1"}
+        # its name, for a deployment that leaves it to ARBEXEC_ENGINE
+        env = {**os.environ, DRAIN_ENV: "1", "ARBEXEC_ENGINE": consumer}
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "arbexec", "--config", config, "run", "-q",
             cwd=str(Path(config).parent), env=env, stdout=asyncio.subprocess.DEVNULL,

@@ -250,7 +250,8 @@ class StreamSource:
         while True:
             await self._wait_for_room()
             messages = await self._with_backoff(lambda: self._read("0"))
-            fresh = [(m, f) for m, f in messages if m not in self._held]
+            answered = set(self._to_ack)  # acknowledged here, not yet in Redis
+            fresh = [(m, f) for m, f in messages if m not in self._held and m not in answered]
             for message_id, fields in fresh:
                 yield self._take(message_id, fields)
             if not messages:
