@@ -130,4 +130,5 @@ def test_a_restarted_redis_loses_no_request_and_no_result(durable_redis: Any,
     rows = check_exactly_once(url, configs, count)
     assert Counter(r["status"] for r in rows) == {"FILLED": count}
     check_ledger(url, rows, limit)
-    assert "unreachable" in _logs(configs)
+    logs = "".join((c.parent / "engine.log").read_text() for c in configs)
+    assert "unreachable" in logs and "no new risk until it is back" in logs

@@ -17,6 +17,7 @@ reports itself halted with the reason.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import json
 import logging
@@ -181,8 +182,7 @@ class RedisLedger:
                 self._down(exc)
 
     async def aclose(self) -> None:
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
+        await _stopped(self._heartbeat)
         try:
             if self._ready:
                 # give the lease back only if it is still ours
@@ -419,9 +419,8 @@ class RedisHaltFlag:
         return self._state
 
     async def aclose(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        await _stopped(self._task)
+        self._task = None
         if self._client is not None:
             self._client.close()
 
@@ -461,6 +460,15 @@ class RedisShared:
             await self.halt.aclose()
         finally:
             await self.ledger.aclose()
+
+
+async def _stopped(task: asyncio.Task[None] | None) -> None:
+    """Cancel a background task and wait for it, so its client closes before the loop."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def operator() -> str:
