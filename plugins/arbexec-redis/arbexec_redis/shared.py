@@ -113,6 +113,7 @@ class RedisLedger:
     _heartbeat: asyncio.Task[None] | None = None
     down_since: float | None = None
     last_error: str = ""
+    _closing: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.client is None:
@@ -163,7 +164,7 @@ class RedisLedger:
     async def _beat(self) -> None:
         """Renew the lease; a lease lost to another process stops new risk."""
         ms = int(self.lease_seconds * 1000)
-        while True:
+        while not self._closing:
             await asyncio.sleep(min(self.lease_seconds / 3, 0.5))
             try:
                 await self.refresh()
@@ -182,6 +183,7 @@ class RedisLedger:
                 self._down(exc)
 
     async def aclose(self) -> None:
+        self._closing = True
         await _stopped(self._heartbeat)
         try:
             if self._ready:
@@ -222,7 +224,8 @@ class RedisLedger:
                 return answer
             except unreachable_errors() as exc:
                 self._down(exc)
-                if give_up_after is not None and time.monotonic() - started >= give_up_after:
+                if self._closing or (give_up_after is not None
+                                     and time.monotonic() - started >= give_up_after):
                     raise LedgerUnavailable(
                         f"the shared ledger at {self.connection.shown} is unreachable "
                         f"({describe(exc)}); no new risk is taken until it is back") from None
@@ -334,6 +337,7 @@ class RedisHaltFlag:
     _error: str = ""
     _task: asyncio.Task[None] | None = None
     _client: Any = None
+    _closing: bool = False
 
     def _sync_client(self) -> Any:
         if self._client is None:
@@ -390,7 +394,7 @@ class RedisHaltFlag:
     async def _poll_loop(self) -> None:
         client = self.connection.client()
         try:
-            while True:
+            while not self._closing:
                 try:
                     self._store(await client.hgetall(self.key))
                 except unreachable_errors() as exc:
@@ -419,6 +423,7 @@ class RedisHaltFlag:
         return self._state
 
     async def aclose(self) -> None:
+        self._closing = True
         await _stopped(self._task)
         self._task = None
         if self._client is not None:
@@ -463,12 +468,15 @@ class RedisShared:
 
 
 async def _stopped(task: asyncio.Task[None] | None) -> None:
-    """Cancel a background task and wait for it, so its client closes before the loop."""
-    if task is None:
+    """Cancel a background task and wait a moment for it, so its client closes before the
+    loop does. Bounded: a cancellation that lands just as a command's own timeout fires can
+    come back as that timeout, which the loop would treat as Redis being away; the loops
+    also stop by themselves once their owner is closing."""
+    if task is None or task.done():
         return
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+        await asyncio.wait_for(asyncio.shield(task), 2.0)
 
 
 def operator() -> str:

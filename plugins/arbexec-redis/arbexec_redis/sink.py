@@ -78,6 +78,7 @@ class StreamSink:
     _wake: asyncio.Event = field(factory=asyncio.Event)
     _writer: asyncio.Task[None] | None = None
     buffered: int = 0
+    _closing: bool = False
 
     @classmethod
     def from_settings(cls, settings: SinkSettings) -> StreamSink:
@@ -145,7 +146,7 @@ class StreamSink:
         self._wake.set()
 
     async def _write_loop(self) -> None:
-        while True:
+        while not self._closing:
             if not self._queue:
                 self._wake.clear()
                 await self._wake.wait()
@@ -204,7 +205,7 @@ class StreamSink:
 
     async def _replay_loop(self) -> None:
         delay, started = 0.05, time.monotonic()
-        while not await self.replay_once():
+        while not self._closing and not await self.replay_once():
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.connection.backoff_max)
         log.warning("Redis at %s is back: the outbox was delivered after %.1fs",
@@ -213,9 +214,14 @@ class StreamSink:
     async def aclose(self) -> None:
         if self.client is None:
             return
+        self._closing = True
         if self._writer is not None:
             self._writer.cancel()
-        await self.flush()
+        try:  # bounded: what is still queued then waits in the outbox for the next run
+            await asyncio.wait_for(self.flush(), 2 * self.connection.timeout)
+        except TimeoutError:
+            while self._queue:
+                self._buffer(self._queue.popleft())
         if self.outbox:
             gone: tuple[type[BaseException], ...] = (TimeoutError,
                                                      *unreachable_errors())

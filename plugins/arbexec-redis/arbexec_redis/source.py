@@ -105,6 +105,7 @@ class StreamSource:
     _acker: asyncio.Task[None] | None = None
     acked: int = 0
     dead_lettered: int = 0
+    _closing: bool = False
 
     @classmethod
     def from_settings(cls, settings: SourceSettings) -> StreamSource:
@@ -275,7 +276,7 @@ class StreamSource:
     async def _keep_fresh(self) -> None:
         """Reset the idle time of the messages this engine still holds, so a long order
         is not claimed by another engine while this one follows it."""
-        while True:
+        while not self._closing:
             await asyncio.sleep(max(min(self.claim_idle, self.alive_seconds) / 4, 0.02))
             held = list(self._held)
             try:
@@ -298,6 +299,8 @@ class StreamSource:
                                 self.stream)
                 return answer
             except unreachable_errors() as exc:
+                if self._closing:  # stopping: the caller's timeout decides, not a retry
+                    raise
                 if down_since is None:
                     down_since = time.monotonic()
                     log.warning("Redis at %s unreachable (%s): reading %s paused, retrying",
@@ -336,7 +339,7 @@ class StreamSource:
         self._room.set()
 
     async def _ack_loop(self) -> None:
-        while True:
+        while not self._closing:
             if not self._to_ack:
                 self._ack_wake.clear()
                 await self._ack_wake.wait()
@@ -351,6 +354,7 @@ class StreamSource:
             del self._to_ack[:len(ids)]
 
     async def aclose(self) -> None:
+        self._closing = True
         if self._acker is not None:
             self._acker.cancel()
         if self.client is not None and self._to_ack:
