@@ -154,3 +154,26 @@ async def test_unreachable_redis_refuses_new_risk_with_the_reason(redis_server: 
             await shared.try_reserve("o1", [claim("total", "1", "10")])
     finally:
         await shared.aclose()
+
+
+async def test_a_change_sent_again_after_a_lost_reply_is_booked_once(redis_server: Any
+                                                                    ) -> None:
+    """A reply lost to a Redis restart makes the client send the same script again: a
+    settle or an adjust carries an operation id and runs once (a fill is never booked
+    twice); a new operation with the same figures is booked again."""
+    from arbexec_redis import units
+
+    shared = ledger(redis_server.url, "e1")
+    try:
+        await shared.ensure_started()
+        keys = shared.keys.for_scripts()
+        for _ in range(2):  # the same operation, sent twice
+            await shared._scripts["SETTLE"](keys=keys, args=["op-1", "h1", units.up(
+                Decimal(5)), "total"])
+            await shared._scripts["ADJUST"](keys=keys, args=["op-2", units.up(Decimal(2)),
+                                                              "total"])
+        assert await shared.exposure("total") == Decimal(7)
+        await shared.adjust(["total"], Decimal(2))  # a new operation
+        assert await shared.exposure("total") == Decimal(9)
+    finally:
+        await shared.aclose()
