@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     )
     from arbexec.fees import POLYMARKET_FEE_STEP, polymarket_fee
     from arbexec.hookspecs import hookimpl
+    from arbexec.ledger import ExposureLedger, LedgerUnavailable, merge_claims
     from arbexec.model import (
         ONE,
         ZERO,
@@ -81,6 +82,7 @@ if TYPE_CHECKING:
     from arbexec.names import check_venue_name
     from arbexec.risk.base import (
         Claim,
+        ClaimKind,
         Need,
         OrderOutcome,
         OutcomeObserver,
@@ -107,6 +109,7 @@ if TYPE_CHECKING:
         weekdays,
         zone,
     )
+    from arbexec.shared import SharedSettings, SharedState
     from arbexec.sinks.base import (
         Sink,
         SinkSettings,
@@ -116,9 +119,11 @@ if TYPE_CHECKING:
         SourceItem,
         SourceSettings,
     )
+    from arbexec.sources.jsonl import parse_line
     from arbexec.sources.parse import request_from_json, request_from_mapping
     from arbexec.specs import (
         ExchangeSpec,
+        LedgerSpec,
         RiskRuleSpec,
         SinkSpec,
         SourceSpec,
@@ -147,6 +152,7 @@ __all__ = [
     "BatchMatch",
     "Capabilities",
     "Claim",
+    "ClaimKind",
     "ConfigError",
     "DeprecatedEndpoint",
     "DuplicateOrder",
@@ -156,10 +162,13 @@ __all__ = [
     "ExchangeSettings",
     "ExchangeSpec",
     "ExecutionResult",
+    "ExposureLedger",
     "Fill",
     "InsufficientFunds",
     "InvalidOrder",
     "LazyCommand",
+    "LedgerSpec",
+    "LedgerUnavailable",
     "Liquidity",
     "MalformedNumber",
     "MarketClosed",
@@ -195,6 +204,8 @@ __all__ = [
     "RiskContext",
     "RiskRule",
     "RiskRuleSpec",
+    "SharedSettings",
+    "SharedState",
     "Side",
     "Sink",
     "SinkSettings",
@@ -222,6 +233,7 @@ __all__ = [
     "hookimpl",
     "loads_exact",
     "match_by_identity",
+    "merge_claims",
     "money",
     "money_at_risk",
     "money_by_name",
@@ -229,6 +241,7 @@ __all__ = [
     "now_utc",
     "optional_datetime",
     "optional_decimal",
+    "parse_line",
     "polymarket_fee",
     "price",
     "refusal_for",
@@ -271,7 +284,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
         "StreamedBook",
     ),
     "arbexec.specs": (
-        "ExchangeSpec", "RiskRuleSpec", "SinkSpec", "SourceSpec",
+        "ExchangeSpec", "RiskRuleSpec", "SinkSpec", "SourceSpec", "LedgerSpec",
     ),
     "arbexec.hookspecs": ("hookimpl",),
     "arbexec.names": ("check_venue_name",),
@@ -279,7 +292,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "arbexec.cli_lazy": ("LazyCommand",),
     "arbexec.risk.base": (
         "Claim", "Need", "OrderOutcome", "OutcomeObserver", "RiskContext", "RiskRule",
-        "VenueHealth", "Verdict", "money_at_risk",
+        "VenueHealth", "Verdict", "money_at_risk", "ClaimKind",
     ),
     "arbexec.risk.rules.common": ("ParamRule",),
     "arbexec.risk.rules.params": (
@@ -307,6 +320,9 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "arbexec.venue.client": ("VenueClient", "venue_client"),
     "arbexec.venue.streams": ("StreamTransport",),
     "arbexec.catalog.listing": ("MarketListing", "MarketPage", "MarketStatus"),
+    "arbexec.ledger": ("ExposureLedger", "LedgerUnavailable", "merge_claims"),
+    "arbexec.shared": ("SharedSettings", "SharedState"),
+    "arbexec.sources.jsonl": ("parse_line",),
 }
 _HOME = {name: module for module, names in _SOURCES.items() for name in names}
 #: The testing kit (conformance suite, scripted venue, recording fixtures, fault transport,

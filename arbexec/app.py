@@ -10,6 +10,7 @@ import os
 import sqlite3
 from collections.abc import Mapping
 from pathlib import Path
+from typing import cast
 
 from attrs import define, field
 
@@ -17,9 +18,11 @@ from arbexec.config import Deployment, PluginConfig
 from arbexec.engine import Engine, PolicyLike
 from arbexec.errors import ConfigError, UnknownNameError
 from arbexec.exchange import Exchange, ExchangeSettings
-from arbexec.halt import JournalHaltFlag
+from arbexec.halt import HaltFlag, JournalHaltFlag
 from arbexec.journal import Journal
+from arbexec.ledger import InMemoryLedger
 from arbexec.plugins import PluginHost
+from arbexec.shared import SharedSettings, SharedState
 from arbexec.sinks.base import Sink, SinkSettings
 from arbexec.sinks.hub import SinkHub
 from arbexec.sources.base import Source, SourceSettings
@@ -35,6 +38,11 @@ def check_names(deployment: Deployment, host: PluginHost) -> list[str]:
                 host.require(kind, entry.type, where=f"{deployment.source}:{entry.key}")
             except UnknownNameError as exc:
                 problems.append(str(exc))
+    if deployment.ledger is not None:
+        try:
+            host.require("ledger", deployment.ledger.type, where=f"{deployment.source}:ledger")
+        except UnknownNameError as exc:
+            problems.append(str(exc))
     if deployment.request_source is not None:
         try:
             host.require("source", deployment.request_source.type,
@@ -121,6 +129,23 @@ def build_source(entry: PluginConfig, deployment: Deployment, host: PluginHost) 
     return source
 
 
+def build_shared(deployment: Deployment, host: PluginHost, journal_path: Path) -> SharedState:
+    """The ``[ledger]`` table's shared ledger and halt flag (a configured type only)."""
+    entry = deployment.ledger
+    assert entry is not None
+    spec = host.require("ledger", entry.type, where=f"{deployment.source}:ledger")
+    settings = SharedSettings(name=entry.name, options=dict(entry.options),
+                              source=deployment.source, journal_path=str(journal_path),
+                              state_dir=str(deployment.state_dir))
+    try:
+        shared: SharedState = spec.factory(settings)
+    except ConfigError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(str(exc), source=deployment.source, key="ledger") from None
+    return shared
+
+
 @define
 class Runtime:
     """An engine with everything it drives, opened together and closed together."""
@@ -129,12 +154,17 @@ class Runtime:
     journal: Journal
     engine: Engine
     venues: dict[str, Exchange] = field(factory=dict)
+    shared: SharedState | None = None
 
     async def aclose(self) -> None:
         try:
             await self.engine.aclose()
         finally:
-            self.journal.close()
+            try:
+                if self.shared is not None:
+                    await self.shared.aclose()
+            finally:
+                self.journal.close()
 
 
 def open_runtime(
@@ -160,6 +190,9 @@ def open_runtime(
         raise UnknownNameError("\n".join(problems))
     chosen_policy = policy if policy is not None else build_policy(
         deployment, host, policy_file=policy_file)
+    # settings only (it connects on first use), checked before any venue is built
+    shared = None if deployment.ledger is None or read_only else build_shared(
+        deployment, host, journal_path or deployment.journal_path)
     venues: dict[str, Exchange] = {}
     for entry in deployment.venues:
         if venue_names is None or entry.name in venue_names:
@@ -174,8 +207,12 @@ def open_runtime(
     except BaseException:
         journal.close()
         raise
-    engine = Engine(journal=journal, venues=venues, halt=JournalHaltFlag(journal),
+    engine = Engine(journal=journal, venues=venues,
+                    halt=JournalHaltFlag(journal) if shared is None else cast(
+                        HaltFlag, shared.halt),
                     hub=SinkHub(sinks), policy=chosen_policy, settings=deployment.engine,
-                    market_events=dict(deployment.market_events))
-    return Runtime(deployment=deployment, journal=journal, engine=engine, venues=venues)
+                    market_events=dict(deployment.market_events),
+                    ledger=InMemoryLedger() if shared is None else shared.ledger)
+    return Runtime(deployment=deployment, journal=journal, engine=engine, venues=venues,
+                   shared=shared)
 

@@ -27,7 +27,7 @@ from arbexec.tomlfile import read_toml
 DEFAULT_NAME = "<built-in default>"
 DEFAULT_FILE = Path(__file__).resolve().parent / "defaults" / "default.toml"
 _TOP_LEVEL = {"journal", "engine", "venues", "risk", "sinks", "source", "events", "scan",
-              "arbitrage"}
+              "arbitrage", "ledger"}
 _ENGINE_KEYS = {
     "wait_budget": float, "max_in_flight": int, "venue_concurrency": int,
     "poll_interval": float, "poll_max_interval": float, "unknown_grace": float,
@@ -79,6 +79,7 @@ class Deployment:
     scan: ScanSettings = field(factory=ScanSettings)
     #: [arbitrage] max_book_age: seconds a streamed book may be old for a pair's edge check
     max_book_age: float = DEFAULT_MAX_BOOK_AGE
+    ledger: PluginConfig | None = None  # [ledger]: a shared ledger and halt flag
 
 
 def load_env_files(*directories: Path) -> None:
@@ -288,9 +289,19 @@ def parse_deployment(
                           f"{MAX_BOOK_AGE_RANGE[0]:g} to {MAX_BOOK_AGE_RANGE[1]:g} (0 reads "
                           "every book afresh)", source=source, key="arbitrage.max_book_age")
     max_book_age = float(age)
+    shared = None
+    if "ledger" in data:
+        table = _table(data, "ledger", source)
+        kind = table.get("type", "memory")
+        if not isinstance(kind, str) or not kind:
+            raise ConfigError("'type' must name an installed ledger plugin (e.g. \"redis\")",
+                              source=source, key="ledger.type")
+        if kind != "memory":
+            shared = PluginConfig(name=kind, type=kind, key="ledger", options={
+                k: v for k, v in table.items() if k != "type"})
 
     return Deployment(
-        source=source, journal_path=journal_path, durability=durability,
+        ledger=shared, source=source, journal_path=journal_path, durability=durability,
         engine=_engine_settings(_table(data, "engine", source), source),
         venues=tuple(venues), risk_rules=tuple(rules), policy_file=policy_file,
         sinks=tuple(sinks), request_source=request_source, market_events=dict(events),

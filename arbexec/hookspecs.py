@@ -32,7 +32,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from arbexec.specs import ExchangeSpec, RiskRuleSpec, SinkSpec, SourceSpec
+    from arbexec.specs import ExchangeSpec, LedgerSpec, RiskRuleSpec, SinkSpec, SourceSpec
 
 PROJECT = "arbexec"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -147,4 +147,22 @@ def arbexec_register_commands(cli: click.Group) -> None:
         def arbexec_register_commands(cli):
             cli.add_command(LazyCommand("kalshi", "arbexec_kalshi.cli:kalshi_group",
                                         help="Kalshi: sign requests, check credentials."))
+    """
+
+
+@hookspec
+def arbexec_ledgers() -> Iterable[LedgerSpec] | None:
+    """Offer shared ledger types: the exposure ledger and halt flag several engines share.
+
+    Called the first time the host needs the ledger types. A deployment's ``[ledger]``
+    table (``type = "redis"``) picks one; without it each engine keeps its own ledger in
+    memory (rebuilt from its journal) and its halt flag in its journal.
+
+    :returns: An iterable of ``LedgerSpec``; ``None`` or an empty list offers nothing.
+
+    Example::
+
+        @hookimpl
+        def arbexec_ledgers():
+            return [LedgerSpec(name="redis", factory=RedisShared.from_settings)]
     """

@@ -22,6 +22,11 @@ from arbexec.risk.base import Claim, ClaimKind
 ZERO = Decimal(0)
 
 
+class LedgerUnavailable(Exception):
+    """A shared ledger cannot answer (its store is unreachable): no new risk is taken, and
+    the request is denied with this reason (nothing was reserved, nothing sent)."""
+
+
 @runtime_checkable
 class ExposureLedger(Protocol):
     """Everything the engine and the pair executor ask of a ledger (nothing else is ever

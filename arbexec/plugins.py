@@ -23,7 +23,7 @@ from attrs import define, evolve, field, frozen
 
 from arbexec import hookspecs
 from arbexec.errors import PluginConflictError, PluginError, UnknownNameError
-from arbexec.specs import ExchangeSpec, RiskRuleSpec, SinkSpec, SourceSpec
+from arbexec.specs import ExchangeSpec, LedgerSpec, RiskRuleSpec, SinkSpec, SourceSpec
 
 ENTRY_POINT_GROUP = "arbexec"
 BUILTIN_PLUGINS: tuple[str, ...] = (
@@ -40,13 +40,14 @@ ENV_NO_PLUGINS = "ARBEXEC_NO_PLUGINS"
 #: ``ARBEXEC_STRICT_PLUGINS=1`` makes any load failure fatal.
 ENV_STRICT = "ARBEXEC_STRICT_PLUGINS"
 
-Spec = TypeVar("Spec", ExchangeSpec, RiskRuleSpec, SinkSpec, SourceSpec)
+Spec = TypeVar("Spec", ExchangeSpec, RiskRuleSpec, SinkSpec, SourceSpec, LedgerSpec)
 
 _KINDS: dict[str, tuple[str, type]] = {
     "exchange": ("arbexec_exchanges", ExchangeSpec),
     "risk_rule": ("arbexec_risk_rules", RiskRuleSpec),
     "sink": ("arbexec_sinks", SinkSpec),
     "source": ("arbexec_sources", SourceSpec),
+    "ledger": ("arbexec_ledgers", LedgerSpec),
 }
 
 #: pluggy's call order, as a priority: tryfirst, then plain, then trylast.
@@ -290,6 +291,9 @@ class PluginHost:
 
     def sources(self) -> dict[str, SourceSpec]:
         return self._collect("source")
+
+    def ledgers(self) -> dict[str, LedgerSpec]:
+        return self._collect("ledger")
 
     def register_commands(self, cli: Any) -> None:
         """Let each plugin add its click group; a failing plugin is recorded, not fatal."""

@@ -66,7 +66,7 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
                   file=sys.stderr)
             return
         _count(summary, task.result())
-        ack = loop.create_task(source.ack(item))
+        ack = loop.create_task(_acknowledge(source, item, task.result()))
         ack.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
     halted_before = runtime.journal.halt_state().halted
@@ -123,6 +123,13 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
         print("stopped by Ctrl-C: requests already taken were finished; the rest were not read",
               file=sys.stderr)
     return summary
+
+
+def _acknowledge(source: Source, item: SourceItem, result: Any) -> Any:
+    """``source.ack(item)``, or ``source.ack_result(item, result)`` for a source that wants
+    the outcome too (a stream source dead-letters a request the engine refused)."""
+    with_result = getattr(source, "ack_result", None)
+    return source.ack(item) if with_result is None else with_result(item, result)
 
 
 def _done(callback: Any, item: SourceItem, task: asyncio.Task[ExecutionResult]) -> None:

@@ -15,6 +15,7 @@ from attrs import field, frozen
 if TYPE_CHECKING:
     from arbexec.exchange import Exchange, ExchangeSettings
     from arbexec.risk.base import RiskRule
+    from arbexec.shared import SharedSettings, SharedState
     from arbexec.sinks.base import Sink, SinkSettings
     from arbexec.sources.base import Source, SourceSettings
 
@@ -65,4 +66,14 @@ class SourceSpec:
 
     name: str = field(validator=_valid_name)
     factory: Callable[[SourceSettings], Source] = field(eq=False)
+    description: str = ""
+
+
+@frozen(kw_only=True)
+class LedgerSpec:
+    """A shared ledger type: the exposure ledger and the halt flag several engines share
+    (``[ledger] type = ...``). ``factory(settings)`` builds a ``SharedState``."""
+
+    name: str = field(validator=_valid_name)
+    factory: Callable[[SharedSettings], SharedState] = field(eq=False)
     description: str = ""

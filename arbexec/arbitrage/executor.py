@@ -47,6 +47,7 @@ from arbexec.engine import Engine
 from arbexec.errors import ArbexecError, ExchangeError
 from arbexec.events import Event
 from arbexec.exchange import Exchange, MarketRules
+from arbexec.ledger import LedgerUnavailable
 from arbexec.model import (
     ZERO,
     ExecutionResult,
@@ -466,8 +467,12 @@ class PairExecutor:
         if not reserve:
             return None
         # both legs' claims are reserved as one unit before either is sent
-        breached = await engine.ledger.try_earmark(
-            {requests[name].idempotency_key: leg_claims[name] for name in ("a", "b")})
+        try:
+            breached = await engine.ledger.try_earmark(
+                {requests[name].idempotency_key: leg_claims[name] for name in ("a", "b")})
+        except LedgerUnavailable as exc:  # a shared ledger's store is away
+            return _Denial(code="ledger_unavailable", message=f"{exc}; nothing was sent",
+                           figures={})
         if breached is None:
             return None
         held = engine.ledger.exposure_now(breached.key)

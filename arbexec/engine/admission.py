@@ -30,7 +30,7 @@ from arbexec.exchange import Exchange, MarketRules
 from arbexec.halt import HaltFlag
 from arbexec.health import HealthBook
 from arbexec.journal import Journal, JournalRow
-from arbexec.ledger import ExposureLedger
+from arbexec.ledger import ExposureLedger, LedgerUnavailable
 from arbexec.model import OrderRequest, OrderStatus
 from arbexec.risk.base import Claim, ClaimKind, Need, RiskContext, risk_reducing
 
@@ -183,7 +183,12 @@ class Admission:
                           figures=dict(verdict.figures))
         reserved = bool(decision.claims)
         if reserved:
-            breached = await self.ledger.try_reserve(request.idempotency_key, decision.claims)
+            try:
+                breached = await self.ledger.try_reserve(request.idempotency_key,
+                                                         decision.claims)
+            except LedgerUnavailable as exc:  # a shared ledger's store is away
+                policy.release(request)
+                return Denied("ledger_unavailable", f"{exc}; nothing was sent")
             if breached is not None:
                 policy.release(request)
                 current = await self.ledger.exposure(breached.key)

@@ -11,7 +11,7 @@ from arbexec import hookspecs
 from arbexec.errors import PluginConflictError, PluginError, UnknownNameError
 from arbexec.hookspecs import hookimpl
 from arbexec.plugins import PluginHost
-from arbexec.specs import ExchangeSpec, RiskRuleSpec, SinkSpec, SourceSpec
+from arbexec.specs import ExchangeSpec, LedgerSpec, RiskRuleSpec, SinkSpec, SourceSpec
 
 FAKE_DISTS = Path(__file__).resolve().parent.parent / "data" / "fake-dists"
 
@@ -130,6 +130,10 @@ class _Local:
     def arbexec_register_commands(self, cli: click.Group) -> None:
         cli.add_command(click.Command("localcmd", callback=lambda: None))
 
+    @hookimpl
+    def arbexec_ledgers(self) -> list[LedgerSpec]:
+        return [LedgerSpec(name="localledger", factory=lambda s: None)]  # type: ignore[arg-type,return-value]
+
 
 @pytest.fixture
 def local_host() -> PluginHost:
@@ -154,6 +158,11 @@ def test_hook_arbexec_sinks(local_host: PluginHost) -> None:
 
 def test_hook_arbexec_sources(local_host: PluginHost) -> None:
     assert {"localsource", "jsonl"} <= set(local_host.sources())
+
+
+def test_hook_arbexec_ledgers(local_host: PluginHost) -> None:
+    assert set(local_host.ledgers()) == {"localledger"}
+    assert local_host.owner_of("ledger", "localledger") == ("local-dist", "9")
 
 
 def test_hook_arbexec_register_commands(local_host: PluginHost) -> None:

@@ -173,3 +173,30 @@ async def test_exposure_and_positions_survive_a_restart(tmp_path: Path) -> None:
     assert again.status is OrderStatus.FILLED  # closing the position freed the headroom
     await second.aclose()
     second.journal.close()
+
+
+async def test_a_shared_ledger_that_cannot_answer_denies_with_its_reason(
+    tmp_path: Path,
+) -> None:
+    """No new risk while a shared ledger's store is away: denied with the reason, nothing
+    sent, and the rules' own reservations given back."""
+    from arbexec.ledger import InMemoryLedger, LedgerUnavailable
+
+    class Away(InMemoryLedger):
+        async def try_reserve(self, holder: str, claims: Any) -> Any:
+            raise LedgerUnavailable("the shared ledger at redis://h:6379 is unreachable")
+
+    host = PluginHost.create()
+    policy = load_policy([{"rule": "max_exposure", "max_total": "50"}],
+                         available=host.risk_rules(), source="test")
+    venue = paper(tmp_path, seed=1, cash="100000")
+    journal = Journal.open(tmp_path / "j.sqlite3")
+    engine = Engine(journal=journal, venues={"paper": venue}, halt=JournalHaltFlag(journal),
+                    hub=SinkHub([]), policy=policy, ledger=Away(),
+                    settings=EngineSettings(wait_budget=0.0, background_tracking=False))
+    await engine.start()
+    result = await engine.submit(stream()[0])
+    await engine.aclose()
+    assert result.status is OrderStatus.DENIED and result.reason_code == "ledger_unavailable"
+    assert "unreachable" in (result.reason or "") and "nothing was sent" in (result.reason or "")
+    assert result.venue_order_id is None
