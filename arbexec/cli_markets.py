@@ -19,7 +19,8 @@ _catalog_option = click.option(
     help="The catalogue file (default: markets.sqlite3 beside the journal).")
 _pairs_option = click.option(
     "--pairs", "pairs_file", type=click.Path(dir_okay=False), envvar="ARBEXEC_PAIRS",
-    help="The matched-pairs file (default: [scan] pairs, else pairs.toml beside the deployment file).")
+    help="The matched-pairs file (default: [scan] pairs, else pairs.toml beside the "
+         "deployment file).")
 
 
 def _json_wanted(ctx: click.Context, json_here: bool) -> bool:
