@@ -2,8 +2,8 @@
 
 The catalogue sits beside the journal (the deployment's state folder) as
 ``markets.sqlite3``; the pairs file is the deployment's ``[scan] pairs``, by default
-``pairs.toml`` beside the deployment file, so it can be kept in git with the deployment. ``ARBEXEC_CATALOG`` and
-``ARBEXEC_PAIRS`` (or ``--catalog`` / ``--pairs``) move them.
+``pairs.toml`` beside the deployment file, so it can be kept in git with the deployment.
+``ARBEXEC_CATALOG`` and ``ARBEXEC_PAIRS`` (or ``--catalog`` / ``--pairs``) move them.
 """
 
 from __future__ import annotations
