@@ -15,7 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from arbexec import testing
+    from arbexec import cli_options, testing
     from arbexec.cli_lazy import LazyCommand
     from arbexec.errors import (
         AmbiguousSubmission,
@@ -121,7 +121,9 @@ if TYPE_CHECKING:
         SinkSpec,
         SourceSpec,
     )
+    from arbexec.network_errors import describe_network_error
     from arbexec.venue.batch import BatchMatch, match_by_identity
+    from arbexec.venue_tools import VenueToolSettings, venue_tool_settings
     from arbexec.venue.delivery import NOT_SENT, transport_failure, was_not_sent
     from arbexec.venue.numbers import MalformedNumber, loads_exact, venue_decimal
     from arbexec.venue.ratelimit import RateLimiter, TokenBucket, Window, batch_size
@@ -204,7 +206,10 @@ __all__ = [
     "VenueUnavailable",
     "Verdict",
     "Window",
+    "VenueToolSettings",
     "batch_size",
+    "cli_options",
+    "describe_network_error",
     "check_venue_name",
     "count",
     "flag",
@@ -233,6 +238,7 @@ __all__ = [
     "to_decimal",
     "transport_failure",
     "utc_datetime",
+    "venue_tool_settings",
     "venue_decimal",
     "was_not_sent",
     "weekdays",
@@ -292,19 +298,24 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "arbexec.venue.ratelimit": ("RateLimiter", "TokenBucket", "Window", "batch_size"),
     "arbexec.venue.refusals": ("BASELINE_REFUSALS", "SERVER_ERRORS", "Refusal", "refusal_for"),
     "arbexec.venue.retry": ("ReadRetry", "retry_after", "with_read_retries"),
+    "arbexec.network_errors": ("describe_network_error",),
+    "arbexec.venue_tools": ("VenueToolSettings", "venue_tool_settings"),
 }
 _HOME = {name: module for module, names in _SOURCES.items() for name in names}
 #: The testing kit (conformance suite, scripted venue, recording fixtures, fault transport,
 #: request helpers) is declared as a module: ``from arbexec.api import testing``.
 _HOME["testing"] = "arbexec"
+#: The shared command-line vocabulary (``--price``, ``--quantity``, ``--tif``, doctor
+#: options): ``from arbexec.api import cli_options``.
+_HOME["cli_options"] = "arbexec"
 
 
 def __getattr__(name: str) -> Any:
     module = _HOME.get(name)
     if module is None:
         raise AttributeError(f"arbexec.api has no {name!r} (the plugin API is its __all__)")
-    if name == "testing":
-        importlib.import_module("arbexec.testing")
+    if name in ("testing", "cli_options"):
+        importlib.import_module(f"arbexec.{name}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

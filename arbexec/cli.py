@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from arbexec import cli_options
 from arbexec.exit_codes import ATTENTION as EXIT_ATTENTION
 
 if TYPE_CHECKING:
@@ -181,6 +182,19 @@ class ArbexecGroup(click.Group):
         except ArbexecError as exc:
             click.echo(f"error: {_printable(str(exc))}", err=True)
             ctx.exit(1)
+
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        """Every command's mistakes, core or plugin, in one format: ``error: ...`` on one
+        line of stderr (no usage dump), status 2; a network failure says what failed."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        from arbexec.cli_errors import run_with_one_line_errors
+
+        run_with_one_line_errors(lambda: super(ArbexecGroup, self).main(
+            args, prog_name, complete_var, False, **extra))
 
 
 def _printable(message: str) -> str:
@@ -354,14 +368,13 @@ _PLACE_OPTIONS = {"limit_price": "--price", "time_in_force": "--tif", "expires_a
 
 
 @order.command("place")
-@click.option("--venue", required=True)
-@click.option("--market", required=True)
+@cli_options.venue_option()
+@cli_options.market_option()
 @click.option("--outcome", required=True, type=click.Choice(["YES", "NO"], case_sensitive=False))
 @click.option("--side", required=True, type=click.Choice(["BUY", "SELL"], case_sensitive=False))
-@click.option("--quantity", required=True, help="Contracts.")
-@click.option("--price", "limit_price", required=True, help="Limit price in (0, 1).")
-@click.option("--tif", "time_in_force", default="GTC",
-              type=click.Choice(["GTC", "GTD", "IOC", "FOK"], case_sensitive=False))
+@cli_options.quantity_option(aliases=["--size", "--amount"])
+@cli_options.price_option(dest="limit_price", aliases=["--limit-price"])
+@cli_options.tif_option()
 @click.option("--post-only", is_flag=True)
 @click.option("--expires", "expires_at", help="Expiry for GTD (ISO-8601 with timezone).")
 @click.option("--reference-price", help="Price the signal saw, for slippage checks.")
@@ -405,7 +418,24 @@ def order_place(app: App, policy: str | None, tags: tuple[str, ...], **values: A
         finally:
             await runtime.aclose()
 
-    _print_result(app, run_async(go()))
+    result = run_async(go())
+    _print_result(app, result)
+    code = _not_placed_exit(result)
+    if code:
+        sys.exit(code)
+
+
+def _not_placed_exit(result: ExecutionResult) -> int:
+    """``order place`` succeeds only when the order reached the venue: DENIED or REJECTED
+    is status 1, an UNKNOWN order (it may or may not rest) needs a person, status 3."""
+    from arbexec.exit_codes import ERROR
+    from arbexec.model import OrderStatus
+
+    if result.status is OrderStatus.UNKNOWN:
+        return EXIT_ATTENTION
+    if result.status in (OrderStatus.DENIED, OrderStatus.REJECTED):
+        return ERROR
+    return 0
 
 
 def _find_row(journal: Journal, ref: str) -> JournalRow:
@@ -573,8 +603,9 @@ def positions(app: App, venue: str | None) -> None:
 
 
 @cli.command()
-@click.argument("venue")
-@click.argument("market")
+@cli_options.venue_option()
+@cli_options.market_option()
+@cli_options.legacy_positionals("venue", "market")
 @click.option("--depth", type=int, default=5, show_default=True)
 @pass_app
 def book(app: App, venue: str, market: str, depth: int) -> None:

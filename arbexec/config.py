@@ -164,6 +164,26 @@ def _path_option(value: Any, *, source: str, key: str) -> str:
     return value
 
 
+def is_path_option(name: str) -> bool:
+    """A venue option that names a file or folder: ``path`` or a name ending in ``_path``,
+    ``_file`` or ``_dir`` (the convention plugins follow, docs/plugin-authors.md)."""
+    return name == "path" or name.endswith(("_path", "_file", "_dir"))
+
+
+def _resolve_paths(entry: PluginConfig, base_dir: Path, source: str) -> PluginConfig:
+    """Relative paths in a venue table are relative to the deployment file's folder, so
+    a deployment means the same files whatever the working directory."""
+    options = dict(entry.options)
+    for name, value in entry.options.items():
+        if is_path_option(name) and isinstance(value, str) and value:
+            text = _path_option(value, source=source, key=f"{entry.key}.{name}")
+            if not Path(text).expanduser().is_absolute():
+                options[name] = str(base_dir / text)
+            else:
+                options[name] = str(Path(text).expanduser())
+    return PluginConfig(name=entry.name, type=entry.type, options=options, key=entry.key)
+
+
 def _plugin_entries(table: Mapping[str, Any], section: str, source: str) -> list[PluginConfig]:
     entries = []
     for name, options in table.items():
@@ -210,7 +230,8 @@ def parse_deployment(
     state = (base_dir / state_dir) if isinstance(state_dir, str) else journal_path.parent
 
     venues_table = _table(data, "venues", source)
-    venues = _plugin_entries(venues_table, "venues", source)
+    venues = [_resolve_paths(entry, base_dir, source)
+              for entry in _plugin_entries(venues_table, "venues", source)]
 
     risk = _table(data, "risk", source)
     for key in risk:
