@@ -54,8 +54,8 @@ def _options(venue: str | None, **given: Any) -> tuple[dict[str, Any], dict[str,
 
 
 @kalshi.command("sign-request")
-@click.option("--method", default="GET", show_default=True, help="HTTP method.")
-@click.option("--path", "path", help="Request path: a full URL, a path under /trade-api/..., "
+@cli_options.option("--method", default="GET", show_default=True, help="HTTP method.")
+@cli_options.option("--path", "path", help="Request path: a full URL, a path under /trade-api/..., "
               "or an API path such as /portfolio/balance.")
 @click.option("--timestamp", callback=cli_options.timestamp_seconds,
               help="Unix seconds, a fraction allowed (default: now); signed as milliseconds.")
