@@ -443,7 +443,10 @@ async def _online_findings(env: dict[str, str], options: dict[str, Any] | None =
                 ("ok", f"API key accepted; collateral balance units {balance.get('balance')}")
             )
     except ArbexecError as exc:
-        found.append(("error", f"{exc} - check the key, the network or POLYMARKET_PROXY_URL"))
+        described = describe_network_error(exc, host=httpx.URL(config.host).host or None,
+                                           what="the check")
+        found.append(("error", described or f"{exc} - check the key, the network or "
+                      "POLYMARKET_PROXY_URL"))
     except httpx.HTTPError as exc:
         host = httpx.URL(config.host).host or config.host
         found.append(("error", describe_network_error(exc, host=host, what="the check")
