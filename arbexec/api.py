@@ -77,6 +77,7 @@ if TYPE_CHECKING:
         utc_datetime,
     )
     from arbexec.names import check_venue_name
+    from arbexec.network_errors import describe_network_error
     from arbexec.risk.base import (
         Claim,
         Need,
@@ -121,14 +122,13 @@ if TYPE_CHECKING:
         SinkSpec,
         SourceSpec,
     )
-    from arbexec.network_errors import describe_network_error
     from arbexec.venue.batch import BatchMatch, match_by_identity
-    from arbexec.venue_tools import VenueToolSettings, venue_tool_settings
     from arbexec.venue.delivery import NOT_SENT, transport_failure, was_not_sent
     from arbexec.venue.numbers import MalformedNumber, loads_exact, venue_decimal
     from arbexec.venue.ratelimit import RateLimiter, TokenBucket, Window, batch_size
     from arbexec.venue.refusals import BASELINE_REFUSALS, SERVER_ERRORS, Refusal, refusal_for
     from arbexec.venue.retry import ReadRetry, retry_after, with_read_retries
+    from arbexec.venue_tools import VenueToolSettings, venue_tool_settings
 
 __all__ = [
     "BASELINE_REFUSALS",
@@ -203,15 +203,15 @@ __all__ = [
     "UnknownNameError",
     "UserError",
     "VenueHealth",
+    "VenueToolSettings",
     "VenueUnavailable",
     "Verdict",
     "Window",
-    "VenueToolSettings",
     "batch_size",
-    "cli_options",
-    "describe_network_error",
     "check_venue_name",
+    "cli_options",
     "count",
+    "describe_network_error",
     "flag",
     "fraction",
     "hookimpl",
@@ -238,8 +238,8 @@ __all__ = [
     "to_decimal",
     "transport_failure",
     "utc_datetime",
-    "venue_tool_settings",
     "venue_decimal",
+    "venue_tool_settings",
     "was_not_sent",
     "weekdays",
     "with_read_retries",

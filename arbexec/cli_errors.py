@@ -53,7 +53,7 @@ def run_with_one_line_errors(main: Callable[[], Any]) -> NoReturn:
         fail("aborted", ERROR)
     except OSError as exc:
         if exc.errno == errno.EPIPE:  # the reader went away (| head): nothing to say
-            sys.stdout = None  # type: ignore[assignment]
+            sys.stdout = None
             sys.exit(ERROR)
         described = describe_network_error(exc)
         if described is None:

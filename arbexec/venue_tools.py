@@ -38,18 +38,16 @@ def venue_tool_settings(venue_type: str, venue: str | None = None) -> VenueToolS
     ``ARBEXEC_CONFIG``) the options are empty and the environment (with a ``.env`` in the
     working folder) is all there is.
     """
-    from arbexec.config import load_deployment, load_env_files
-
     context = click.get_current_context(silent=True)
     app = context.find_root().obj if context is not None else None
     config_path = getattr(app, "config_path", None)
-    if config_path is None:
-        load_env_files(Path.cwd())
+    if app is None or config_path is None:
+        _load_dotenv(Path.cwd())
         if venue is not None:
             raise UserError(f"--venue {venue} names a deployment venue, but no deployment "
                             "is given: add -c deployment.toml (or set ARBEXEC_CONFIG)")
         return VenueToolSettings(venue=None, environ=dict(os.environ))
-    deployment = app.deployment if hasattr(app, "deployment") else load_deployment(config_path)
+    deployment = app.deployment  # loads the .env beside it (and in the working folder)
     source = str(deployment.source)
     matching = [v for v in deployment.venues if v.type == venue_type]
     if venue is not None:
@@ -72,3 +70,11 @@ def venue_tool_settings(venue_type: str, venue: str | None = None) -> VenueToolS
         options={} if entry is None else dict(entry.options),
         environ=dict(os.environ), source=source,
         base_dir=Path(config_path).resolve().parent)
+
+
+def _load_dotenv(directory: Path) -> None:
+    candidate = directory / ".env"
+    if candidate.is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(candidate, override=False)

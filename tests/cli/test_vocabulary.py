@@ -108,8 +108,8 @@ def test_time_in_force_is_tif_with_lower_case_values(path: tuple[str, ...],
     for param in command.params:
         if not isinstance(param, click.Option) or param.hidden:
             continue
-        if "--tif" in param.opts or "time" in (param.name or "") and "force" in (
-                param.name or ""):
+        if "--tif" in param.opts or ("time" in (param.name or "") and "force" in (
+                param.name or "")):
             assert param.opts == ["--tif"]
             assert isinstance(param.type, click.Choice)
             values = list(param.type.choices)

@@ -127,8 +127,8 @@ def doctor(offline: bool, proxy: str | None, environment: str | None,
     from arbexec_kalshi.doctor import diagnose
 
     options, environ = _options(venue, environment=environment, proxy=proxy)
-    click.echo("checking the key" + ("" if offline else ", the venue, the clock and the "
-                                     "balance") + f" ({options.get('environment') or 'production'})")
+    checks = "the key" if offline else "the key, the venue, the clock and the balance"
+    click.echo(f"checking {checks} ({options.get('environment') or 'production'})")
     findings = asyncio.run(diagnose(options, environ=environ, offline=offline))
     for finding in findings:
         click.echo(finding.line())
