@@ -78,6 +78,7 @@ if TYPE_CHECKING:
     )
     from arbexec.names import check_venue_name
     from arbexec.network_errors import describe_network_error
+    from arbexec.suggest import did_you_mean
     from arbexec.risk.base import (
         Claim,
         Need,
@@ -212,6 +213,7 @@ __all__ = [
     "cli_options",
     "count",
     "describe_network_error",
+    "did_you_mean",
     "flag",
     "fraction",
     "hookimpl",
@@ -299,6 +301,7 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "arbexec.venue.refusals": ("BASELINE_REFUSALS", "SERVER_ERRORS", "Refusal", "refusal_for"),
     "arbexec.venue.retry": ("ReadRetry", "retry_after", "with_read_retries"),
     "arbexec.network_errors": ("describe_network_error",),
+    "arbexec.suggest": ("did_you_mean",),
     "arbexec.venue_tools": ("VenueToolSettings", "venue_tool_settings"),
 }
 _HOME = {name: module for module, names in _SOURCES.items() for name in names}

@@ -255,32 +255,30 @@ def config_group() -> None:
 @click.option("--policy", type=click.Path(dir_okay=False), help="A policy file to check too.")
 @pass_app
 def config_check(app: App, policy: str | None) -> None:
-    """Validate the deployment: syntax, values, and that every venue, rule, sink and source
-    is provided by an installed plugin."""
-    from arbexec.app import build_policy, build_venue, check_names
-    from arbexec.errors import ConfigError
+    """Validate the deployment and report every problem in one run: syntax, values, that
+    every venue, rule, sink and source is installed, and that each builds."""
+    from arbexec.config_check import build_problems, load_all_problems
 
-    deployment = app.deployment
-    problems = check_names(deployment, app.host)
-    if not problems:
-        try:
-            build_policy(deployment, app.host, policy_file=Path(policy) if policy else None)
-            for entry in deployment.venues:
-                venue = build_venue(entry, deployment, app.host)
-                run_async(venue.aclose())
-        except ConfigError as exc:
-            problems.append(str(exc))
+    deployment, problems = load_all_problems(app.config_path)
+    if deployment is not None:
+        problems += build_problems(deployment, app.host, Path(policy) if policy else None)
     if app.json_output:
-        echo_json({"ok": not problems, "problems": problems, "source": str(deployment.source),
-                   "venues": [{"name": v.name, "type": v.type} for v in deployment.venues],
-                   "journal": str(app.journal_path)})
+        echo_json({"ok": not problems, "problems": problems,
+                   "source": str(deployment.source if deployment else app.config_path),
+                   "venues": [{"name": v.name, "type": v.type}
+                              for v in (deployment.venues if deployment else ())],
+                   "journal": str(app.journal_override or (
+                       deployment.journal_path if deployment else ""))})
         if problems:
             sys.exit(2)
         return
     if problems:
         for problem in problems:
             click.echo(f"error: {problem}", err=True)
+        click.echo(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} found",
+                   err=True)
         sys.exit(2)
+    assert deployment is not None
     names = ", ".join(f"{v.name} ({v.type})" for v in deployment.venues) or "none"
     click.echo(f"ok: {deployment.source}: venues {names}; journal {app.journal_path}")
 

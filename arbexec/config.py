@@ -21,6 +21,7 @@ from attrs import field, frozen
 from arbexec.engine import EngineSettings
 from arbexec.errors import ConfigError
 from arbexec.names import check_venue_name
+from arbexec.suggest import did_you_mean
 from arbexec.tomlfile import read_toml
 
 DEFAULT_NAME = "<built-in default>"
@@ -111,7 +112,8 @@ def _engine_settings(table: Mapping[str, Any], source: str) -> EngineSettings:
     for key, value in table.items():
         kind = _ENGINE_KEYS.get(key)
         if kind is None:
-            raise ConfigError(f"unknown key; valid keys: {', '.join(sorted(_ENGINE_KEYS))}",
+            raise ConfigError(f"unknown key{did_you_mean(key, _ENGINE_KEYS)}; valid keys: "
+                              f"{', '.join(sorted(_ENGINE_KEYS))}",
                               source=source, key=f"engine.{key}")
         if kind is bool:
             if not isinstance(value, bool):
@@ -208,14 +210,16 @@ def parse_deployment(
     env = os.environ if environ is None else environ
     unknown = sorted(set(data) - _TOP_LEVEL)
     if unknown:
-        raise ConfigError(f"unknown section; valid sections: {', '.join(sorted(_TOP_LEVEL))}",
+        raise ConfigError(f"unknown section{did_you_mean(unknown[0], _TOP_LEVEL)}; valid "
+                          f"sections: {', '.join(sorted(_TOP_LEVEL))}",
                           source=source, key=unknown[0])
     data = _interpolate(dict(data), "", source, env)
 
     journal = _table(data, "journal", source)
     for key in journal:
         if key not in ("path", "durability", "state_dir"):
-            raise ConfigError("unknown key; valid keys: durability, path, state_dir",
+            raise ConfigError(f"unknown key{did_you_mean(key, ('durability', 'path', 'state_dir'))}"
+                              "; valid keys: durability, path, state_dir",
                               source=source, key=f"journal.{key}")
     path = _path_option(journal.get("path", ".arbexec/journal.sqlite3"), source=source,
                         key="journal.path")
@@ -236,7 +240,8 @@ def parse_deployment(
     risk = _table(data, "risk", source)
     for key in risk:
         if key not in ("rules", "policy"):
-            raise ConfigError("unknown key; valid keys: policy, rules", source=source,
+            raise ConfigError(f"unknown key{did_you_mean(key, ('policy', 'rules'))}; valid "
+                              "keys: policy, rules", source=source,
                               key=f"risk.{key}")
     rules = risk.get("rules", [])
     if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
