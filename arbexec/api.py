@@ -78,7 +78,6 @@ if TYPE_CHECKING:
     )
     from arbexec.names import check_venue_name
     from arbexec.network_errors import describe_network_error
-    from arbexec.suggest import did_you_mean
     from arbexec.risk.base import (
         Claim,
         Need,
@@ -123,6 +122,7 @@ if TYPE_CHECKING:
         SinkSpec,
         SourceSpec,
     )
+    from arbexec.suggest import did_you_mean
     from arbexec.venue.batch import BatchMatch, match_by_identity
     from arbexec.venue.delivery import NOT_SENT, transport_failure, was_not_sent
     from arbexec.venue.numbers import MalformedNumber, loads_exact, venue_decimal
