@@ -321,10 +321,18 @@ def run(app: App, source: str | None, policy: str | None, quiet: bool) -> None:
                           "for stdin, or a [source] table in the deployment",
                           source=deployment.source)
     request_source = build_source(entry, deployment, app.host)
-    runtime = app.runtime(policy_file=Path(policy) if policy else None, quiet=quiet)
+    from arbexec.progress import ErasingStream, RunProgress
     from arbexec.runner import run_source
 
-    summary = run_async(run_source(runtime, request_source))
+    progress = RunProgress.for_terminal()
+    real_stdout = sys.stdout
+    if progress is not None:  # rows written while the line shows start on a clean line
+        sys.stdout = ErasingStream(real_stdout, progress)
+    try:
+        runtime = app.runtime(policy_file=Path(policy) if policy else None, quiet=quiet)
+        summary = run_async(run_source(runtime, request_source, progress=progress))
+    finally:
+        sys.stdout = real_stdout
     if app.json_output:
         echo_json({"summary": summary.as_dict()})
     else:
@@ -498,39 +506,40 @@ def order_cancel(app: App, ref: str) -> None:
 @click.option("--venue")
 @click.option("--market")
 @click.option("--limit", type=int, default=200, show_default=True)
-@click.option("--watch", is_flag=True, help="Refresh every second until Ctrl-C.")
+@click.option("--watch", is_flag=True, help="Follow the journal until Ctrl-C: a live table "
+              "on a terminal; in a pipe, a line per order and per change.")
+@click.option("--interval", type=click.FloatRange(0.05, 3600), default=1.0,
+              show_default=True, help="Seconds between refreshes with --watch.")
 @pass_app
 def orders(app: App, statuses: tuple[str, ...], only_open: bool, venue: str | None,
-           market: str | None, limit: int, watch: bool) -> None:
+           market: str | None, limit: int, watch: bool, interval: float) -> None:
     """List orders from the journal."""
-    import time
-
     from arbexec.cli_options import parse_statuses
     from arbexec.journal import NON_FINAL
     from arbexec.sinks.render import result_row, result_to_dict
 
     wanted = parse_statuses(statuses) or (NON_FINAL if only_open else ())
-    while True:
+
+    def read() -> list[JournalRow]:
         journal = app.open_journal()
         try:
-            rows = journal.query(venue=venue, market=market, status=wanted)[-limit:]
+            return journal.query(venue=venue, market=market, status=wanted)[-limit:]
         finally:
             journal.close()
-        if app.json_output:
-            echo_json([result_to_dict(r.to_result()) for r in rows])
-        else:
-            if watch:
-                click.clear()
-            for r in rows:
-                click.echo(result_row(r.to_result()))
-            if not rows:
-                click.echo("no orders")
-        if not watch:
-            return
-        try:
-            time.sleep(1.0)
-        except KeyboardInterrupt:
-            return
+
+    if watch:
+        from arbexec.watch import watch as follow
+
+        follow(read, interval=interval, as_json=app.json_output)
+        return
+    rows = read()
+    if app.json_output:
+        echo_json([result_to_dict(r.to_result()) for r in rows])
+    else:
+        for r in rows:
+            click.echo(result_row(r.to_result()))
+        if not rows:
+            click.echo("no orders")
 
 
 # ---------------------------------------------------------------------------- venue reads
