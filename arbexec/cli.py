@@ -225,20 +225,18 @@ def cli(ctx: click.Context, config: str | None, journal: str | None, json_output
 @cli.command()
 @pass_app
 def plugins(app: App) -> None:
-    """List installed plugins, what each provides, and whether it loaded."""
+    """List installed plugins: description, whether each loaded, what it provides, each
+    risk rule's parameters and each venue's capabilities."""
+    from arbexec.plugin_report import lines, report
+
     records = app.host.records()
     failed = [r for r in records if r.status == "failed"]
+    entries = report(app.host)
     if app.json_output:
-        echo_json([r.as_dict() for r in records])
+        echo_json(entries)
     else:
-        for r in records:
-            provides = "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(r.provides.items()))
-            line = f"{r.distribution} {r.version}  [{r.name}]  {r.status}"
-            if provides:
-                line += f"  provides {provides}"
+        for line in lines(entries, records):
             click.echo(line)
-            if r.error:
-                click.echo(f"    {r.error}")
     if failed and app.strict:
         sys.exit(1)
 
