@@ -84,11 +84,11 @@ class StdoutSink:
 
     @classmethod
     def from_settings(cls, settings: SinkSettings) -> StdoutSink:
-        fmt = settings.options.get("format", "json" if settings.json_output else "table")
+        fmt = settings.options.get("format", "table")
         if fmt not in ("table", "json"):
-            raise ConfigError(f"format {fmt!r} is not 'table' or 'json'",
-                              source=settings.source, key=f"sinks.{settings.name}.format")
-        return cls(name=settings.name, json_output=fmt == "json",
+            raise ConfigError(f"format {fmt!r} is not 'table' or 'json'", key="format")
+        # `arbexec --json run` promises JSON lines only, whatever the deployment prefers
+        return cls(name=settings.name, json_output=settings.json_output or fmt == "json",
                    show_events=bool(settings.options.get("events", False)))
 
     async def emit(self, event: Event) -> None:
