@@ -185,6 +185,13 @@ def venue_option(*, required: bool = True, help: str = "Venue name from the depl
     return option("--venue", required=required, help=help)
 
 
+def tool_venue_option(label: str) -> Callable[[F], F]:
+    """``--venue NAME`` of a venue tool: which of the deployment's venues of this type
+    (``venue_tool_settings`` reads it); needed only when the deployment has several."""
+    return click.option("--venue", help=f"The deployment's {label} venue to use (with "
+                        f"arbexec -c; needed only when it has several).")
+
+
 def market_option(*, required: bool = True, help: str = "Market id on the venue."
                   ) -> Callable[[F], F]:
     return option("--market", required=required, help=help)

@@ -37,11 +37,7 @@ def kalshi() -> None:
     """Kalshi venue tools."""
 
 
-_VENUE = click.option(
-    "--venue",
-    help="The deployment's Kalshi venue to use (with arbexec -c; needed only when it has "
-    "several).",
-)
+_VENUE = cli_options.tool_venue_option("Kalshi")
 
 
 def _options(venue: str | None, **given: Any) -> tuple[dict[str, Any], dict[str, str]]:

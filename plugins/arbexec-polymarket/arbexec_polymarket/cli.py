@@ -85,11 +85,7 @@ def _chain_id(settings: Any, given: str | None) -> int:
     return int(settings.options.get("chain_id", 137))
 
 
-_VENUE = click.option(
-    "--venue",
-    help="The deployment's Polymarket venue to use (with arbexec -c; needed only when it "
-    "has several).",
-)
+_VENUE = cli_options.tool_venue_option("Polymarket")
 
 #: The shared time in force onto Polymarket's order types (FAK is its immediate-or-cancel).
 _ORDER_TYPES = {"gtc": "GTC", "gtd": "GTD", "fok": "FOK", "ioc": "FAK"}
