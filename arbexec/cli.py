@@ -183,7 +183,6 @@ class ArbexecGroup(click.Group):
             click.echo(f"error: {_printable(str(exc))}", err=True)
             ctx.exit(1)
 
-
     def main(self, args: Any = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
@@ -273,8 +272,6 @@ def config_check(app: App, policy: str | None) -> None:
     if problems:
         for problem in problems:
             click.echo(f"error: {problem}", err=True)
-        click.echo(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} found",
-                   err=True)
         sys.exit(2)
     assert deployment is not None
     names = ", ".join(f"{v.name} ({v.type})" for v in deployment.venues) or "none"
