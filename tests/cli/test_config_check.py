@@ -31,9 +31,17 @@ type = "polymarkt"
 type = "polymarket"
 chain_id = 5
 
+[venues.pm3]
+type = "polymarket"
+signature_typ = "EOA"
+
 [venues.k]
 type = "kalshi"
 environmnet = "demo"
+
+[venues.paper2]
+type = "paper"
+sed = 1
 
 [[risk.rules]]
 rule = "order_sise"
@@ -59,8 +67,11 @@ EXPECTED = [
     "bad.toml:risk.rules[0].rule: unknown risk rule 'order_sise' (did you mean 'order_size'?)",
     "bad.toml:venues.paper.latency_ms: 1000000000000 must be milliseconds",
     "bad.toml:venues.pm2.chain_id: 5 is not 137 (Polygon) or 80002 (Amoy)",
+    "bad.toml:venues.pm3.signature_typ: unknown option(s) signature_typ (did you mean "
+    "'signature_type'?)",
     "bad.toml:venues.k.environmnet: unknown Kalshi option(s) environmnet (did you mean "
     "'environment'?)",
+    "bad.toml:venues.paper2.sed: unknown key (did you mean 'seed'?)",
     "bad.toml:sinks[1].path: cannot write a-file/events.jsonl",
     "bad.toml:source.path: request file 'nope.jsonl' does not exist",
 ]
