@@ -32,6 +32,7 @@ FILES = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md"))]
 COMMAND = re.compile(r"^\s*(?:\$ )?(?:\.venv/bin/)?arbexec(?= |$)")
 GLOBAL_WITH_VALUE = {"-c", "--config", "--journal"}
 GLOBAL_FLAGS = {"--json", "--strict", "--help", "--version"}
+FUNDER = "0x" + "ab" * 20
 
 
 @frozen
@@ -197,7 +198,11 @@ def _workspace(tmp_path: Path) -> tuple[Path, dict[str, str]]:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption()))
     (tmp_path / "deploy.toml").write_text(
-        '[venues.kalshi]\napi_key_id = "doc-key"\nprivate_key_path = "kalshi.pem"\n')
+        '[venues.kalshi]\napi_key_id = "doc-key"\nprivate_key_path = "kalshi.pem"\n\n'
+        f'[venues.polymarket]\nsignature_type = "POLY_GNOSIS_SAFE"\nfunder = "{FUNDER}"\n')
+    (tmp_path / ".env").write_text(  # beside the deployment: read by the venue tools
+        f"POLYMARKET_PRIVATE_KEY=0x{'33' * 32}\nPOLYMARKET_API_KEY=doc-api-key\n"
+        "POLYMARKET_API_SECRET=c2VjcmV0\nPOLYMARKET_API_PASSPHRASE=doc-pass\n")
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("ARBEXEC_", "POLYMARKET_", "KALSHI_", "NO_COLOR"))}
     env.update(PATH=f"{shim.parent}{os.pathsep}{env.get('PATH', '')}",
@@ -230,6 +235,12 @@ OUTPUT: dict[tuple[str, str], Check] = {
         _has_rows(("OPEN", "r07"), ("OPEN", "r08")),
     ("docs/user-guide.md", "arbexec order status r01"): _has_rows(("FILLED", "r01")),
     ("docs/user-guide.md", "arbexec order cancel r07"): _has_rows(("CANCELLED", "r07")),
+    ("docs/venues/polymarket.md", "arbexec -c deploy.toml polymarket doctor --offline"):
+        lambda out: re.search(rf"signature type POLY_GNOSIS_SAFE; maker {FUNDER}", out,
+                              re.I) or pytest.fail(out),
+    ("docs/venues/polymarket.md", "arbexec -c deploy.toml polymarket build-order --token-id "
+     "1234 --side BUY --price 0.57 --quantity 10 --tick-size 0.01 --json"):
+        lambda out: re.search(r'"owner": "doc-api-key"', out) or pytest.fail(out),
     ("docs/venues/kalshi.md", "arbexec -c deploy.toml kalshi doctor --offline"):
         lambda out: re.search(r"\[ok  \] private key: ed25519 key loaded", out) or (
             pytest.fail(out)),
