@@ -19,7 +19,7 @@ from arbexec_polymarket.config import PolymarketConfig
 from arbexec_polymarket.credentials import Credentials
 from arbexec_polymarket.exchange import PolymarketExchange
 from arbexec_polymarket.signer import Signer
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from arbexec import errors
@@ -92,6 +92,11 @@ def _order() -> OrderRequest:
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(body=bodies, status=st.sampled_from([200, 201]), read=st.sampled_from(READS),
        content_type=st.sampled_from(["application/json", "text/html"]))
+# an open order without an id (found by this test: it was a KeyError)
+@example(body=b'{"data": [{"market": "x"}]}', status=200, read=READS[2],
+         content_type="application/json")
+@example(body=b'{"data": [{"id": ""}]}', status=200, read=READS[2],
+         content_type="application/json")
 def test_hostile_read_answers_end_in_a_value_or_a_venue_error(
     body: bytes, status: int, read: Any, content_type: str
 ) -> None:

@@ -530,7 +530,7 @@ class PolymarketExchange:
         if trades is None:
             trades = await self._trades_of([raw])
         own = [trades[str(t)] for t in raw.get("associate_trades") or () if str(t) in trades]
-        fills = parsing.fills_for(str(raw["id"]), own, fee=self._fee_for(market))
+        fills = parsing.fills_for(parsing.order_id(raw), own, fee=self._fee_for(market))
         return parsing.order_state(raw, market=market, outcome=outcome, fills=fills)
 
     async def fetch_order(self, venue_order_id: str) -> OrderState:

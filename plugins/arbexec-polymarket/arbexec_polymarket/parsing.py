@@ -42,6 +42,14 @@ def record(value: Any, what: str) -> Mapping[str, Any]:
     return value
 
 
+def order_id(raw: Mapping[str, Any]) -> str:
+    """The venue's id of an order object; an order without one is malformed, never ''."""
+    value = raw.get("id") or raw.get("orderID")
+    if not isinstance(value, str) or not value:
+        raise MalformedAnswer("Polymarket sent an order without an id", venue=VENUE)
+    return value
+
+
 def records(value: Any, what: str) -> list[Mapping[str, Any]]:
     """A JSON list of objects (or nothing), each checked like ``record``."""
     if value in (None, ""):
