@@ -15,7 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from arbexec import testing
+    from arbexec import cli_options, testing
     from arbexec.catalog.listing import MarketListing, MarketPage, MarketStatus
     from arbexec.cli_lazy import LazyCommand
     from arbexec.errors import (
@@ -80,6 +80,7 @@ if TYPE_CHECKING:
         utc_datetime,
     )
     from arbexec.names import check_venue_name
+    from arbexec.network_errors import describe_network_error
     from arbexec.risk.base import (
         Claim,
         ClaimKind,
@@ -128,6 +129,7 @@ if TYPE_CHECKING:
         SinkSpec,
         SourceSpec,
     )
+    from arbexec.suggest import did_you_mean
     from arbexec.venue.batch import BatchMatch, match_by_identity
     from arbexec.venue.client import VenueClient, venue_client
     from arbexec.venue.delivery import NOT_SENT, transport_failure, was_not_sent
@@ -136,6 +138,7 @@ if TYPE_CHECKING:
     from arbexec.venue.refusals import BASELINE_REFUSALS, SERVER_ERRORS, Refusal, refusal_for
     from arbexec.venue.retry import ReadRetry, retry_after, with_read_retries
     from arbexec.venue.streams import StreamTransport
+    from arbexec.venue_tools import VenueToolSettings, venue_tool_settings
 
 __all__ = [
     "BASELINE_REFUSALS",
@@ -222,12 +225,16 @@ __all__ = [
     "UserError",
     "VenueClient",
     "VenueHealth",
+    "VenueToolSettings",
     "VenueUnavailable",
     "Verdict",
     "Window",
     "batch_size",
     "check_venue_name",
+    "cli_options",
     "count",
+    "describe_network_error",
+    "did_you_mean",
     "flag",
     "fraction",
     "hookimpl",
@@ -258,6 +265,7 @@ __all__ = [
     "utc_datetime",
     "venue_client",
     "venue_decimal",
+    "venue_tool_settings",
     "was_not_sent",
     "weekdays",
     "with_read_retries",
@@ -323,19 +331,25 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "arbexec.ledger": ("ExposureLedger", "LedgerUnavailable", "merge_claims"),
     "arbexec.shared": ("SharedSettings", "SharedState"),
     "arbexec.sources.jsonl": ("parse_line",),
+    "arbexec.network_errors": ("describe_network_error",),
+    "arbexec.suggest": ("did_you_mean",),
+    "arbexec.venue_tools": ("VenueToolSettings", "venue_tool_settings"),
 }
 _HOME = {name: module for module, names in _SOURCES.items() for name in names}
 #: The testing kit (conformance suite, scripted venue, recording fixtures, fault transport,
 #: request helpers) is declared as a module: ``from arbexec.api import testing``.
 _HOME["testing"] = "arbexec"
+#: The shared command-line vocabulary (``--price``, ``--quantity``, ``--tif``, doctor
+#: options): ``from arbexec.api import cli_options``.
+_HOME["cli_options"] = "arbexec"
 
 
 def __getattr__(name: str) -> Any:
     module = _HOME.get(name)
     if module is None:
         raise AttributeError(f"arbexec.api has no {name!r} (the plugin API is its __all__)")
-    if name == "testing":
-        importlib.import_module("arbexec.testing")
+    if name in ("testing", "cli_options"):
+        importlib.import_module(f"arbexec.{name}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

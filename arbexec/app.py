@@ -53,9 +53,11 @@ def check_names(deployment: Deployment, host: PluginHost) -> list[str]:
     for i, table in enumerate(deployment.risk_rules):
         name = table.get("rule")
         if name not in rules:
+            from arbexec.suggest import did_you_mean
+
             available = ", ".join(sorted(rules)) or "none"
             problems.append(f"{deployment.source}:risk.rules[{i}].rule: unknown risk rule "
-                            f"{name!r}; available: {available}")
+                            f"{name!r}{did_you_mean(name, rules)}; available: {available}")
     return problems
 
 
@@ -96,8 +98,8 @@ def build_venue(entry: PluginConfig, deployment: Deployment, host: PluginHost, *
                                 read_only=read_only)
     try:
         return spec.factory(settings)
-    except ConfigError:
-        raise
+    except ConfigError as exc:
+        raise in_deployment(exc, deployment, entry) from None
     except (ValueError, TypeError) as exc:
         raise ConfigError(str(exc), source=deployment.source, key=entry.key) from None
     except (OSError, sqlite3.Error) as exc:  # its state folder or file cannot be made
@@ -118,14 +120,24 @@ def build_sinks(deployment: Deployment, host: PluginHost, *, json_output: bool,
         spec = host.require("sink", entry.type, where=f"{deployment.source}:{entry.key}")
         settings = SinkSettings(name=entry.name, options=dict(entry.options),
                                 json_output=json_output, source=deployment.source)
-        sinks.append(spec.factory(settings))
+        try:
+            sinks.append(spec.factory(settings))
+        except ConfigError as exc:
+            raise in_deployment(exc, deployment, entry) from None
+        except (ValueError, TypeError, OSError) as exc:
+            raise ConfigError(str(exc), source=deployment.source, key=entry.key) from None
     return sinks
 
 
 def build_source(entry: PluginConfig, deployment: Deployment, host: PluginHost) -> Source:
     spec = host.require("source", entry.type, where=f"{deployment.source}:{entry.key}")
-    source: Source = spec.factory(SourceSettings(name=entry.name, options=dict(entry.options),
-                                                 source=deployment.source))
+    try:
+        source: Source = spec.factory(SourceSettings(
+            name=entry.name, options=dict(entry.options), source=deployment.source))
+    except ConfigError as exc:
+        raise in_deployment(exc, deployment, entry) from None
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(str(exc), source=deployment.source, key=entry.key) from None
     return source
 
 
@@ -144,6 +156,15 @@ def build_shared(deployment: Deployment, host: PluginHost, journal_path: Path) -
     except (ValueError, TypeError) as exc:
         raise ConfigError(str(exc), source=deployment.source, key="ledger") from None
     return shared
+def in_deployment(exc: ConfigError, deployment: Deployment, entry: PluginConfig
+                  ) -> ConfigError:
+    """A plugin's ``ConfigError`` named by the deployment's file and full key: a plugin
+    says ``chain_id``; the user needs ``deploy.toml:venues.pm.chain_id``."""
+    if exc.source is not None:
+        return exc
+    key = entry.key if not exc.key else (
+        exc.key if exc.key.startswith(entry.key) else f"{entry.key}.{exc.key}")
+    return ConfigError(exc.detail, source=deployment.source, key=key)
 
 
 @define

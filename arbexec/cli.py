@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from arbexec import cli_options
 from arbexec.exit_codes import ATTENTION as EXIT_ATTENTION
 
 if TYPE_CHECKING:
@@ -182,6 +183,18 @@ class ArbexecGroup(click.Group):
             click.echo(f"error: {_printable(str(exc))}", err=True)
             ctx.exit(1)
 
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        """Every command's mistakes, core or plugin, in one format: ``error: ...`` on one
+        line of stderr (no usage dump), status 2; a network failure says what failed."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        from arbexec.cli_errors import run_with_one_line_errors
+
+        run_with_one_line_errors(lambda: super(ArbexecGroup, self).main(
+            args, prog_name, complete_var, False, **extra))
+
 
 def _printable(message: str) -> str:
     """A message that any terminal encoding can show: an input's lone surrogate (a path
@@ -211,20 +224,18 @@ def cli(ctx: click.Context, config: str | None, journal: str | None, json_output
 @cli.command()
 @pass_app
 def plugins(app: App) -> None:
-    """List installed plugins, what each provides, and whether it loaded."""
+    """List installed plugins: description, whether each loaded, what it provides, each
+    risk rule's parameters and each venue's capabilities."""
+    from arbexec.plugin_report import lines, report
+
     records = app.host.records()
     failed = [r for r in records if r.status == "failed"]
+    entries = report(app.host)
     if app.json_output:
-        echo_json([r.as_dict() for r in records])
+        echo_json(entries)
     else:
-        for r in records:
-            provides = "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(r.provides.items()))
-            line = f"{r.distribution} {r.version}  [{r.name}]  {r.status}"
-            if provides:
-                line += f"  provides {provides}"
+        for line in lines(entries, records):
             click.echo(line)
-            if r.error:
-                click.echo(f"    {r.error}")
     if failed and app.strict:
         sys.exit(1)
 
@@ -241,25 +252,20 @@ def config_group() -> None:
 @click.option("--policy", type=click.Path(dir_okay=False), help="A policy file to check too.")
 @pass_app
 def config_check(app: App, policy: str | None) -> None:
-    """Validate the deployment: syntax, values, and that every venue, rule, sink and source
-    is provided by an installed plugin."""
-    from arbexec.app import build_policy, build_venue, check_names
-    from arbexec.errors import ConfigError
+    """Validate the deployment and report every problem in one run: syntax, values, that
+    every venue, rule, sink and source is installed, and that each builds."""
+    from arbexec.config_check import build_problems, load_all_problems
 
-    deployment = app.deployment
-    problems = check_names(deployment, app.host)
-    if not problems:
-        try:
-            build_policy(deployment, app.host, policy_file=Path(policy) if policy else None)
-            for entry in deployment.venues:
-                venue = build_venue(entry, deployment, app.host)
-                run_async(venue.aclose())
-        except ConfigError as exc:
-            problems.append(str(exc))
+    deployment, problems = load_all_problems(app.config_path)
+    if deployment is not None:
+        problems += build_problems(deployment, app.host, Path(policy) if policy else None)
     if app.json_output:
-        echo_json({"ok": not problems, "problems": problems, "source": str(deployment.source),
-                   "venues": [{"name": v.name, "type": v.type} for v in deployment.venues],
-                   "journal": str(app.journal_path)})
+        echo_json({"ok": not problems, "problems": problems,
+                   "source": str(deployment.source if deployment else app.config_path),
+                   "venues": [{"name": v.name, "type": v.type}
+                              for v in (deployment.venues if deployment else ())],
+                   "journal": str(app.journal_override or (
+                       deployment.journal_path if deployment else ""))})
         if problems:
             sys.exit(2)
         return
@@ -267,6 +273,7 @@ def config_check(app: App, policy: str | None) -> None:
         for problem in problems:
             click.echo(f"error: {problem}", err=True)
         sys.exit(2)
+    assert deployment is not None
     names = ", ".join(f"{v.name} ({v.type})" for v in deployment.venues) or "none"
     click.echo(f"ok: {deployment.source}: venues {names}; journal {app.journal_path}")
 
@@ -309,10 +316,18 @@ def run(app: App, source: str | None, policy: str | None, quiet: bool) -> None:
                           "for stdin, or a [source] table in the deployment",
                           source=deployment.source)
     request_source = build_source(entry, deployment, app.host)
-    runtime = app.runtime(policy_file=Path(policy) if policy else None, quiet=quiet)
+    from arbexec.progress import ErasingStream, RunProgress
     from arbexec.runner import run_source
 
-    summary = run_async(run_source(runtime, request_source))
+    progress = RunProgress.for_terminal()
+    real_stdout = sys.stdout
+    if progress is not None:  # rows written while the line shows start on a clean line
+        sys.stdout = ErasingStream(real_stdout, progress)
+    try:
+        runtime = app.runtime(policy_file=Path(policy) if policy else None, quiet=quiet)
+        summary = run_async(run_source(runtime, request_source, progress=progress))
+    finally:
+        sys.stdout = real_stdout
     if app.json_output:
         echo_json({"summary": summary.as_dict()})
     else:
@@ -354,14 +369,13 @@ _PLACE_OPTIONS = {"limit_price": "--price", "time_in_force": "--tif", "expires_a
 
 
 @order.command("place")
-@click.option("--venue", required=True)
-@click.option("--market", required=True)
+@cli_options.venue_option()
+@cli_options.market_option()
 @click.option("--outcome", required=True, type=click.Choice(["YES", "NO"], case_sensitive=False))
 @click.option("--side", required=True, type=click.Choice(["BUY", "SELL"], case_sensitive=False))
-@click.option("--quantity", required=True, help="Contracts.")
-@click.option("--price", "limit_price", required=True, help="Limit price in (0, 1).")
-@click.option("--tif", "time_in_force", default="GTC",
-              type=click.Choice(["GTC", "GTD", "IOC", "FOK"], case_sensitive=False))
+@cli_options.quantity_option(aliases=["--size", "--amount"])
+@cli_options.price_option(dest="limit_price", aliases=["--limit-price"])
+@cli_options.tif_option()
 @click.option("--post-only", is_flag=True)
 @click.option("--expires", "expires_at", help="Expiry for GTD (ISO-8601 with timezone).")
 @click.option("--reference-price", help="Price the signal saw, for slippage checks.")
@@ -405,7 +419,24 @@ def order_place(app: App, policy: str | None, tags: tuple[str, ...], **values: A
         finally:
             await runtime.aclose()
 
-    _print_result(app, run_async(go()))
+    result = run_async(go())
+    _print_result(app, result)
+    code = _not_placed_exit(result)
+    if code:
+        sys.exit(code)
+
+
+def _not_placed_exit(result: ExecutionResult) -> int:
+    """``order place`` succeeds only when the order reached the venue: DENIED or REJECTED
+    is status 1, an UNKNOWN order (it may or may not rest) needs a person, status 3."""
+    from arbexec.exit_codes import ERROR
+    from arbexec.model import OrderStatus
+
+    if result.status is OrderStatus.UNKNOWN:
+        return EXIT_ATTENTION
+    if result.status in (OrderStatus.DENIED, OrderStatus.REJECTED):
+        return ERROR
+    return 0
 
 
 def _find_row(journal: Journal, ref: str) -> JournalRow:
@@ -470,39 +501,40 @@ def order_cancel(app: App, ref: str) -> None:
 @click.option("--venue")
 @click.option("--market")
 @click.option("--limit", type=int, default=200, show_default=True)
-@click.option("--watch", is_flag=True, help="Refresh every second until Ctrl-C.")
+@click.option("--watch", is_flag=True, help="Follow the journal until Ctrl-C: a live table "
+              "on a terminal; in a pipe, a line per order and per change.")
+@click.option("--interval", type=click.FloatRange(0.05, 3600), default=1.0,
+              show_default=True, help="Seconds between refreshes with --watch.")
 @pass_app
 def orders(app: App, statuses: tuple[str, ...], only_open: bool, venue: str | None,
-           market: str | None, limit: int, watch: bool) -> None:
+           market: str | None, limit: int, watch: bool, interval: float) -> None:
     """List orders from the journal."""
-    import time
-
     from arbexec.cli_options import parse_statuses
     from arbexec.journal import NON_FINAL
     from arbexec.sinks.render import result_row, result_to_dict
 
     wanted = parse_statuses(statuses) or (NON_FINAL if only_open else ())
-    while True:
+
+    def read() -> list[JournalRow]:
         journal = app.open_journal()
         try:
-            rows = journal.query(venue=venue, market=market, status=wanted)[-limit:]
+            return journal.query(venue=venue, market=market, status=wanted)[-limit:]
         finally:
             journal.close()
-        if app.json_output:
-            echo_json([result_to_dict(r.to_result()) for r in rows])
-        else:
-            if watch:
-                click.clear()
-            for r in rows:
-                click.echo(result_row(r.to_result()))
-            if not rows:
-                click.echo("no orders")
-        if not watch:
-            return
-        try:
-            time.sleep(1.0)
-        except KeyboardInterrupt:
-            return
+
+    if watch:
+        from arbexec.watch import watch as follow
+
+        follow(read, interval=interval, as_json=app.json_output)
+        return
+    rows = read()
+    if app.json_output:
+        echo_json([result_to_dict(r.to_result()) for r in rows])
+    else:
+        for r in rows:
+            click.echo(result_row(r.to_result()))
+        if not rows:
+            click.echo("no orders")
 
 
 # ---------------------------------------------------------------------------- venue reads
@@ -573,8 +605,9 @@ def positions(app: App, venue: str | None) -> None:
 
 
 @cli.command()
-@click.argument("venue")
-@click.argument("market")
+@cli_options.venue_option()
+@cli_options.market_option()
+@cli_options.legacy_positionals("venue", "market")
 @click.option("--depth", type=int, default=5, show_default=True)
 @pass_app
 def book(app: App, venue: str, market: str, depth: int) -> None:

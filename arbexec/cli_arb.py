@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from arbexec import cli_options
+
 if TYPE_CHECKING:
     from arbexec.arbitrage.model import PairRequest, PairResult
 
@@ -49,7 +51,7 @@ def _pairs_from_file(path: str) -> list[PairRequest]:
 @click.command("arb")
 @click.option("--leg", "legs", multiple=True, metavar="VENUE:MARKET:OUTCOME:PRICE",
               help="A leg: what to buy and the worst price (give two).")
-@click.option("--quantity", help="Contracts on each leg.")
+@cli_options.quantity_option(required=False, help="Contracts on each leg.")
 @click.option("--min-edge", default="0", show_default=True,
               help="Smallest edge per contract after both venues' fees, in dollars.")
 @click.option("--max-unwind-loss", default=None,
@@ -57,8 +59,8 @@ def _pairs_from_file(path: str) -> list[PairRequest]:
                    "policy's unwind_bound rule; a pair with neither is refused).")
 @click.option("--sequencing", type=click.Choice(["concurrent", "thinner_first"]),
               default="concurrent", show_default=True)
-@click.option("--tif", "time_in_force", type=click.Choice(["IOC", "FOK", "GTC"]),
-              default="IOC", show_default=True, help="Time in force of both legs.")
+@cli_options.tif_option(choices=("ioc", "fok", "gtc"), default="ioc",
+                        help="Time in force of both legs: ioc, fok or gtc.")
 @click.option("--halt-on-exposed/--no-halt-on-exposed", default=None,
               help="Halt trading if the pair ends EXPOSED (default: yes).")
 @click.option("--key", "pair_id", help="The pair's idempotency key (default: a new one).")
@@ -97,7 +99,7 @@ def arb(app: Any, legs: tuple[str, ...], quantity: str | None, min_edge: str,
         tag_map = parse_tags(tags)
         data: dict[str, Any] = {
             "pair_id": pair_id or f"arb-{uuid.uuid4().hex}", "quantity": quantity,
-            "legs": [{**_leg(text, "--leg"), "time_in_force": time_in_force}
+            "legs": [{**_leg(text, "--leg"), "time_in_force": time_in_force.upper()}
                      for text in legs],
             "min_edge": min_edge, "max_unwind_loss": max_unwind_loss,
             "sequencing": sequencing, "tags": tag_map,

@@ -22,6 +22,7 @@ from arbexec.engine import EngineSettings
 from arbexec.errors import ConfigError
 from arbexec.names import check_venue_name
 from arbexec.scanner.settings import ScanSettings, parse_scan_settings
+from arbexec.suggest import did_you_mean
 from arbexec.tomlfile import read_toml
 
 DEFAULT_NAME = "<built-in default>"
@@ -125,7 +126,8 @@ def _engine_settings(table: Mapping[str, Any], source: str) -> EngineSettings:
     for key, value in table.items():
         kind = _ENGINE_KEYS.get(key)
         if kind is None:
-            raise ConfigError(f"unknown key; valid keys: {', '.join(sorted(_ENGINE_KEYS))}",
+            raise ConfigError(f"unknown key{did_you_mean(key, _ENGINE_KEYS)}; valid keys: "
+                              f"{', '.join(sorted(_ENGINE_KEYS))}",
                               source=source, key=f"engine.{key}")
         if kind is bool:
             if not isinstance(value, bool):
@@ -178,6 +180,26 @@ def _path_option(value: Any, *, source: str, key: str) -> str:
     return value
 
 
+def is_path_option(name: str) -> bool:
+    """A venue option that names a file or folder: ``path`` or a name ending in ``_path``,
+    ``_file`` or ``_dir`` (the convention plugins follow, docs/plugin-authors.md)."""
+    return name == "path" or name.endswith(("_path", "_file", "_dir"))
+
+
+def _resolve_paths(entry: PluginConfig, base_dir: Path, source: str) -> PluginConfig:
+    """Relative paths in a venue table are relative to the deployment file's folder, so
+    a deployment means the same files whatever the working directory."""
+    options = dict(entry.options)
+    for name, value in entry.options.items():
+        if is_path_option(name) and isinstance(value, str) and value:
+            text = _path_option(value, source=source, key=f"{entry.key}.{name}")
+            if not Path(text).expanduser().is_absolute():
+                options[name] = str(base_dir / text)
+            else:
+                options[name] = str(Path(text).expanduser())
+    return PluginConfig(name=entry.name, type=entry.type, options=options, key=entry.key)
+
+
 def _plugin_entries(table: Mapping[str, Any], section: str, source: str) -> list[PluginConfig]:
     entries = []
     for name, options in table.items():
@@ -202,14 +224,16 @@ def parse_deployment(
     env = os.environ if environ is None else environ
     unknown = sorted(set(data) - _TOP_LEVEL)
     if unknown:
-        raise ConfigError(f"unknown section; valid sections: {', '.join(sorted(_TOP_LEVEL))}",
+        raise ConfigError(f"unknown section{did_you_mean(unknown[0], _TOP_LEVEL)}; valid "
+                          f"sections: {', '.join(sorted(_TOP_LEVEL))}",
                           source=source, key=unknown[0])
     data = _interpolate(dict(data), "", source, env)
 
     journal = _table(data, "journal", source)
     for key in journal:
         if key not in ("path", "durability", "state_dir"):
-            raise ConfigError("unknown key; valid keys: durability, path, state_dir",
+            raise ConfigError(f"unknown key{did_you_mean(key, ('durability', 'path', 'state_dir'))}"
+                              "; valid keys: durability, path, state_dir",
                               source=source, key=f"journal.{key}")
     path = _path_option(journal.get("path", ".arbexec/journal.sqlite3"), source=source,
                         key="journal.path")
@@ -224,12 +248,14 @@ def parse_deployment(
     state = (base_dir / state_dir) if isinstance(state_dir, str) else journal_path.parent
 
     venues_table = _table(data, "venues", source)
-    venues = _plugin_entries(venues_table, "venues", source)
+    venues = [_resolve_paths(entry, base_dir, source)
+              for entry in _plugin_entries(venues_table, "venues", source)]
 
     risk = _table(data, "risk", source)
     for key in risk:
         if key not in ("rules", "policy"):
-            raise ConfigError("unknown key; valid keys: policy, rules", source=source,
+            raise ConfigError(f"unknown key{did_you_mean(key, ('policy', 'rules'))}; valid "
+                              "keys: policy, rules", source=source,
                               key=f"risk.{key}")
     rules = risk.get("rules", [])
     if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):

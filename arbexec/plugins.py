@@ -397,8 +397,11 @@ class PluginHost:
         )
         available = ", ".join(sorted(specs)) or "none"
         prefix = f"{where}: " if where else ""
+        from arbexec.suggest import did_you_mean
+
         raise UnknownNameError(
-            f"{prefix}unknown {label} {name!r}; available: {available}{hint}{failed_hint}"
+            f"{prefix}unknown {label} {name!r}{did_you_mean(name, specs)}; available: "
+            f"{available}{hint}{failed_hint}"
         )
 
 

@@ -17,11 +17,15 @@ from typing import Any
 from arbexec.app import Runtime
 from arbexec.errors import JournalUnusable
 from arbexec.model import ExecutionResult, OrderRequest
+from arbexec.progress import REDRAWS_PER_SECOND, RunProgress
 from arbexec.sources.base import Source, SourceItem
 from arbexec.summary import RunSummary
 
 
-async def run_source(runtime: Runtime, source: Source) -> RunSummary:
+async def run_source(runtime: Runtime, source: Source, *,
+                     progress: RunProgress | None = None) -> RunSummary:
+    """Execute every request of ``source``; ``progress`` (on a terminal) is redrawn as
+    results come in and erased at the end."""
     engine = runtime.engine
     summary = RunSummary()
     stop = asyncio.Event()
@@ -66,10 +70,13 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
                   file=sys.stderr)
             return
         _count(summary, task.result())
+        if progress is not None:
+            progress.draw(sum(summary.statuses.values()), len(tasks), summary.statuses)
         ack = loop.create_task(_acknowledge(source, item, task.result()))
         ack.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
     halted_before = runtime.journal.halt_state().halted
+    ticker: asyncio.Task[None] | None = None
     try:
         await engine.start()
         await engine.reconcile()
@@ -94,6 +101,8 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
         # Reading is its own task so that Ctrl-C can stop it even while a source blocks
         # (stdin, a stream); the requests already taken are separate tasks and run on.
         reader = loop.create_task(read())
+        ticker = None if progress is None else loop.create_task(
+            _tick(progress, summary, tasks))
         stopping = loop.create_task(stop.wait())
         await asyncio.wait({reader, stopping}, return_when=asyncio.FIRST_COMPLETED)
         stopping.cancel()
@@ -111,6 +120,10 @@ async def run_source(runtime: Runtime, source: Source) -> RunSummary:
             with contextlib.suppress(JournalUnusable):
                 _what_is_left(summary, runtime, halted_before)
     finally:
+        if progress is not None:
+            if ticker is not None:
+                ticker.cancel()
+            progress.erase()
         summary.wall_seconds = time.perf_counter() - started
         problem = runtime.journal.unusable
         if installed:
@@ -130,6 +143,12 @@ def _acknowledge(source: Source, item: SourceItem, result: Any) -> Any:
     the outcome too (a stream source dead-letters a request the engine refused)."""
     with_result = getattr(source, "ack_result", None)
     return source.ack(item) if with_result is None else with_result(item, result)
+async def _tick(progress: RunProgress, summary: RunSummary, tasks: set[Any]) -> None:
+    """Redraw the line while nothing completes too (a slow venue still shows in flight)."""
+    while True:
+        progress.draw(sum(summary.statuses.values()), len(tasks), summary.statuses,
+                      force=True)
+        await asyncio.sleep(1 / REDRAWS_PER_SECOND)
 
 
 def _done(callback: Any, item: SourceItem, task: asyncio.Task[ExecutionResult]) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from attrs import field, frozen
 
 if TYPE_CHECKING:
-    from arbexec.exchange import Exchange, ExchangeSettings
+    from arbexec.exchange import Capabilities, Exchange, ExchangeSettings
     from arbexec.risk.base import RiskRule
     from arbexec.shared import SharedSettings, SharedState
     from arbexec.sinks.base import Sink, SinkSettings
@@ -32,11 +32,15 @@ def _valid_name(_inst: object, _attr: Any, value: str) -> None:
 
 @frozen(kw_only=True)
 class ExchangeSpec:
-    """A venue type. ``factory(settings)`` builds a configured ``Exchange``."""
+    """A venue type. ``factory(settings)`` builds a configured ``Exchange``.
+
+    ``capabilities()`` returns what the venue type can do, for ``arbexec plugins``; it is
+    called only there, so it may import the venue's module (the host's load stays cheap)."""
 
     name: str = field(validator=_valid_name)
     factory: Callable[[ExchangeSettings], Exchange] = field(eq=False)
     description: str = ""
+    capabilities: Callable[[], Capabilities] | None = field(default=None, eq=False)
 
 
 @frozen(kw_only=True)

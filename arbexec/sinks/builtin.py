@@ -23,6 +23,22 @@ def _event_dict(event: Event) -> dict[str, Any]:
             **{k: v for k, v in event.data.items() if k != "result_obj"}}
 
 
+def _check_writable(path: Path) -> None:
+    """Refuse at start a file the first event could not be appended to: a folder, or one
+    under a folder that cannot be made or written (the run would fail mid-way)."""
+    import os
+
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder, not a file to append to", key="path")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK) or (
+            path.exists() and not os.access(path, os.W_OK)):
+        raise ConfigError(f"cannot write {path} ({folder} is not a writable folder)",
+                          key="path")
+
+
 @define
 class JsonlSink:
     """Appends every event as one JSON line. Flushes per line: a crash loses nothing written."""
@@ -36,8 +52,8 @@ class JsonlSink:
     def from_settings(cls, settings: SinkSettings) -> JsonlSink:
         path = settings.options.get("path")
         if not isinstance(path, str) or not path:
-            raise ConfigError("needs a 'path' (the file to append to)", source=settings.source,
-                              key=f"sinks.{settings.name}.path")
+            raise ConfigError("needs a 'path' (the file to append to)", key="path")
+        _check_writable(Path(path))
         kinds = settings.options.get("kinds")
         return cls(name=settings.name, path=Path(path),
                    kinds=None if kinds is None else frozenset(kinds))
@@ -68,11 +84,11 @@ class StdoutSink:
 
     @classmethod
     def from_settings(cls, settings: SinkSettings) -> StdoutSink:
-        fmt = settings.options.get("format", "json" if settings.json_output else "table")
+        fmt = settings.options.get("format", "table")
         if fmt not in ("table", "json"):
-            raise ConfigError(f"format {fmt!r} is not 'table' or 'json'",
-                              source=settings.source, key=f"sinks.{settings.name}.format")
-        return cls(name=settings.name, json_output=fmt == "json",
+            raise ConfigError(f"format {fmt!r} is not 'table' or 'json'", key="format")
+        # `arbexec --json run` promises JSON lines only, whatever the deployment prefers
+        return cls(name=settings.name, json_output=settings.json_output or fmt == "json",
                    show_events=bool(settings.options.get("events", False)))
 
     async def emit(self, event: Event) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -33,10 +34,12 @@ def test_sign_request_matches_the_ed25519_vectors(ed_env: Any, ed_key: dict[str,
             kalshi,
             [
                 "sign-request",
+                "--method",
                 vector["method"],
+                "--path",
                 vector["url"],
                 "--timestamp",
-                vector["timestamp_ms"],
+                str(Decimal(vector["timestamp_ms"]) / 1000),
             ],
         )
         assert result.exit_code == 0, result.output
@@ -53,15 +56,17 @@ def test_sign_request_prefixes_api_paths_and_drops_the_query(
         kalshi,
         [
             "sign-request",
+            "--method",
             "get",
+            "--path",
             "/portfolio/orders?limit=5",
             "--timestamp",
-            "1795348801111",
+            "1795348801.111",
             "--json",
         ],
     )
     assert result.exit_code == 0, result.output
-    headers = json.loads(result.output)
+    headers = json.loads(result.stdout)
     assert headers["KALSHI-ACCESS-TIMESTAMP"] == "1795348801111"
     public = serialization.load_pem_private_key(
         ed_key["private_key_pem"].encode(), password=None
@@ -90,14 +95,14 @@ def test_sign_request_with_rsa_key_verifies(
             "POST",
             "/trade-api/v2/portfolio/events/orders",
             "--timestamp",
-            "7",
+            "0.007",
             "--key-id",
             rsa_key["key_id"],
             "--json",
         ],
     )
     assert result.exit_code == 0, result.output
-    headers = json.loads(result.output)
+    headers = json.loads(result.stdout)
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
@@ -114,20 +119,24 @@ def test_user_mistakes_are_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: A
     for name in ("KALSHI_API_KEY_ID", "KALSHI_PRIVATE_KEY", "KALSHI_PRIVATE_KEY_PATH"):
         monkeypatch.delenv(name, raising=False)
     runner = CliRunner()
-    result = runner.invoke(kalshi, ["sign-request", "GET", "/portfolio/balance"])
+    result = runner.invoke(kalshi, ["sign-request", "--path", "/portfolio/balance"])
     assert result.exit_code == 2
     assert result.output.strip().startswith("error: no Kalshi key")
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    result = runner.invoke(kalshi, ["sign-request", "--path", "/x", "--timestamp",
+                                    "1795348801111"])
+    assert result.exit_code == 2 and "looks like milliseconds" in result.output
     bad = tmp_path / "bad.pem"
     bad.write_text("not a key")
     result = runner.invoke(
         kalshi,
-        ["sign-request", "GET", "/x", "--key-id", "k", "--private-key-path", str(bad)],
+        ["sign-request", "--path", "/x", "--key-id", "k", "--private-key-path", str(bad)],
     )
     assert result.exit_code == 2 and "could not be read" in result.output
     result = runner.invoke(
         kalshi,
-        ["sign-request", "GET", "/x", "--key-id", "k", "--private-key-path", str(tmp_path / "n")],
+        ["sign-request", "--path", "/x", "--key-id", "k", "--private-key-path",
+         str(tmp_path / "n")],
     )
     assert result.exit_code == 2 and "no such file" in result.output
 
@@ -196,3 +205,16 @@ async def test_doctor_finds_skew_wrong_environment_and_wrong_key(
     findings = await diagnose(environ=wrong_key, transport=httpx.MockTransport(fake))
     assert not findings[-1].ok and "does not match" in (findings[-1].fix or "")
     assert (await diagnose(environ={}))[0].check == "credentials"
+
+
+def test_the_old_positional_form_still_signs_and_names_the_options(ed_env: Any) -> None:
+    old = CliRunner().invoke(kalshi, ["sign-request", "GET", "/portfolio/balance",
+                                      "--timestamp", "1795348801", "--json"])
+    new = CliRunner().invoke(kalshi, ["sign-request", "--method", "GET", "--path",
+                                      "/portfolio/balance", "--timestamp", "1795348801",
+                                      "--json"])
+    assert old.exit_code == 0 and new.exit_code == 0, old.output
+    assert "use --method GET --path /portfolio/balance" in old.stderr
+    assert json.loads(old.stdout)["KALSHI-ACCESS-TIMESTAMP"] == "1795348801000"
+    assert json.loads(old.stdout)["KALSHI-ACCESS-TIMESTAMP"] == json.loads(
+        new.stdout)["KALSHI-ACCESS-TIMESTAMP"]

@@ -21,8 +21,8 @@ def _request(key: str, price: str) -> OrderRequest:
 @pytest.mark.vcr
 class TestKalshiConformance(ExchangeConformance):
     @pytest.fixture
-    async def conformance_exchange(self, venue: Any) -> Any:
-        yield venue
+    def conformance_factory(self, venue: Any) -> Any:
+        return lambda: venue
 
     @pytest.fixture
     def conformance_case(self) -> ConformanceCase:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +51,13 @@ def _build_args(inputs: dict[str, Any], size: str | None = None) -> list[str]:
         "--chain-id", str(inputs["chain_id"]),
         "--salt", str(inputs["salt"]),
         "--timestamp", str(inputs["timestamp"]),
-        "--order-type", inputs.get("order_type", "GTC"),
+        "--tif", {"FAK": "ioc"}.get(inputs.get("order_type", "GTC"),
+                                    inputs.get("order_type", "GTC").lower()),
     ]  # fmt: skip
     if inputs.get("order_kind") == "market":
-        args += ["--amount", str(inputs["amount"])]
+        args += ["--amount", str(inputs["amount"])]  # collateral: only the old spelling
     else:
-        args += ["--size", size or str(inputs["size"])]
+        args += ["--quantity", size or str(inputs["size"])]
     if inputs.get("funder"):
         args += ["--funder", inputs["funder"]]
     if inputs["neg_risk"] and "position_id" not in inputs:
@@ -77,7 +79,7 @@ def test_build_order_prints_the_exact_post_body_and_hash(vector_id: str) -> None
     size = "33.33" if vector_id == "v2_sell_t0001_negrisk_eoa" else None  # see the vector tests
     result = CliRunner().invoke(polymarket_group, _build_args(inputs, size), env=_env(inputs))
     assert result.exit_code == 0, result.output
-    body, hash_line = result.output.splitlines()
+    body, hash_line = result.stdout.splitlines()
     assert body == expected["post_body"]
     assert hash_line == f"order_hash: {expected['order_hash']}"
 
@@ -96,14 +98,14 @@ def test_build_order_float_artifact_gives_the_exact_decimal_order() -> None:
     result = CliRunner().invoke(
         polymarket_group, _build_args(vector["inputs"]), env=_env(vector["inputs"])
     )
-    assert result.output.splitlines()[0] == vector["expected"]["decimal_variant"]["post_body"]
+    assert result.stdout.splitlines()[0] == vector["expected"]["decimal_variant"]["post_body"]
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         (["--price", "0.575"], "not a multiple of the tick size"),
-        (["--size", "10.137"], "more than 2 decimals"),
+        (["--quantity", "10.137"], "more than 2 decimals"),
         (["--price", "abc"], "not a decimal number"),
         (["--tick-size", "0.02"], "not one Polymarket uses"),
         (["--signature-type", "7"], "signature type"),
@@ -123,15 +125,16 @@ def test_user_mistakes_are_one_line(change: list[str], message: str) -> None:
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    (["--expiration", "1900000000"], "--expiration applies only to GTD orders"),
-    (["--order-type", "FOK", "--post-only"], "--post-only cannot be used with FOK/FAK"),
+    (["--expiration", "1900000000"], "--expiration applies only to gtd orders"),
+    (["--tif", "fok", "--post-only"], "--post-only cannot be used with fok/ioc"),
 ])
 def test_the_official_clients_input_rules_are_refused(extra: list[str], message: str) -> None:
     inputs = BY_ID["v2_buy_t001_eoa"]["inputs"]
     args = _build_args(inputs) + extra
-    if "FOK" in extra:
-        size = args.index("--size")
-        args[size:size + 2] = ["--amount", "5.77"]
+    if "fok" in extra:
+        tif = args.index("--tif")
+        del args[tif:tif + 2]
+        args[args.index("--quantity") + 1] = "100"  # a cost in whole cents
     result = CliRunner().invoke(polymarket_group, args, env=_env(inputs))
     assert result.exit_code == 2 and message in result.output
     assert "order_hash" not in result.output
@@ -150,7 +153,7 @@ def test_missing_key_is_one_line() -> None:
 def test_sign_request_l2(vector_id: str) -> None:
     inputs, expected = BY_ID[vector_id]["inputs"], BY_ID[vector_id]["expected"]
     args = ["sign-request", "--method", inputs["method"], "--path", inputs["path"]]
-    args += ["--timestamp", str(inputs["timestamp"])]
+    args += ["--timestamp", str(inputs["timestamp"]), "--json"]
     if "body" in inputs:
         args += ["--body", json.dumps(inputs["body"], separators=(",", ":"))]
     result = CliRunner().invoke(polymarket_group, args, env=_env(inputs))
@@ -162,7 +165,7 @@ def test_sign_request_l1() -> None:
     vector = BY_ID["l1_amoy_nonce7"]
     inputs = vector["inputs"]
     args = ["sign-request", "--level", "l1", "--nonce", "7", "--chain-id", "80002"]
-    args += ["--timestamp", str(inputs["timestamp"])]
+    args += ["--timestamp", str(inputs["timestamp"]), "--json"]
     result = CliRunner().invoke(polymarket_group, args, env=_env(inputs, False))
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == vector["expected"]["l1_headers"]
@@ -240,3 +243,46 @@ def test_group_is_registered_on_the_core_cli() -> None:
     arbexec_register_commands(group)
     command = group.commands["polymarket"]
     assert (command.load() if hasattr(command, "load") else command) is polymarket_group
+
+
+def test_old_spellings_still_build_the_same_order_and_name_the_new_ones() -> None:
+    inputs, expected = BY_ID["v2_buy_t001_eoa"]["inputs"], BY_ID["v2_buy_t001_eoa"]["expected"]
+    args = _build_args(inputs)
+    args[args.index("--quantity")] = "--size"
+    tif = args.index("--tif")
+    args[tif:tif + 2] = ["--order-type", "GTC"]
+    result = CliRunner().invoke(polymarket_group, args, env=_env(inputs))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == expected["post_body"]
+    assert "warning: --size is deprecated; use --quantity" in result.stderr
+    assert "warning: --order-type is deprecated; use --tif" in result.stderr
+
+
+def test_a_fok_buy_by_quantity_spends_quantity_times_price() -> None:
+    """--quantity is shares on every order type, as in the engine; the old --amount (the
+    collateral of a market buy) gives the same order for the same cost."""
+    vector = BY_ID["v2_market_buy_fak_t001"]
+    inputs = vector["inputs"]
+    quantity = Decimal(36)
+    cost = quantity * Decimal(str(inputs["price"]))  # 19.80: whole cents
+    args = _build_args(inputs)
+    amount = args.index("--amount")
+    args[amount + 1] = f"{cost:f}"
+    by_amount = CliRunner().invoke(polymarket_group, args, env=_env(inputs))
+    args[amount:amount + 2] = ["--quantity", f"{quantity:f}"]
+    by_quantity = CliRunner().invoke(polymarket_group, args, env=_env(inputs))
+    assert by_amount.exit_code == 0, by_amount.output
+    assert by_quantity.exit_code == 0, by_quantity.output
+    assert by_quantity.stdout == by_amount.stdout
+    assert "--amount is deprecated" in by_amount.stderr
+
+
+def test_sign_request_prints_header_lines_like_kalshi() -> None:
+    vector = BY_ID["l2_get_open_orders"]
+    inputs = vector["inputs"]
+    args = ["sign-request", "--method", inputs["method"], "--path", inputs["path"],
+            "--timestamp", str(inputs["timestamp"])]
+    result = CliRunner().invoke(polymarket_group, args, env=_env(inputs))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"{k}: {v}" for k, v in vector["expected"]["l2_headers"].items()]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -33,12 +34,8 @@ def _request(key: str, price: str) -> OrderRequest:
 @pytest.mark.vcr
 class TestConformance(ExchangeConformance):
     @pytest.fixture
-    async def conformance_exchange(
-        self, make_venue: Callable[..., Exchange]
-    ) -> AsyncIterator[Exchange]:
-        exchange = make_venue()
-        yield exchange
-        await exchange.aclose()
+    def conformance_factory(self, make_venue: Callable[..., Exchange]) -> Any:
+        return make_venue
 
     @pytest.fixture
     def conformance_case(self) -> ConformanceCase:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from arbexec.api import ExchangeSpec, hookimpl
 
 if TYPE_CHECKING:
-    from arbexec.api import Exchange, ExchangeSettings
+    from arbexec.api import Capabilities, Exchange, ExchangeSettings
 
 
 def _make(settings: ExchangeSettings) -> Exchange:
@@ -16,7 +16,14 @@ def _make(settings: ExchangeSettings) -> Exchange:
     return TinyVenue.from_settings(settings)
 
 
+def _capabilities() -> Capabilities:
+    from arbexec_tinyvenue.venue import TinyVenue
+
+    return TinyVenue(name="tinyvenue").capabilities  # what every TinyVenue declares
+
+
 @hookimpl
 def arbexec_exchanges() -> list[ExchangeSpec]:
     return [ExchangeSpec(name="tinyvenue", factory=_make,
-                         description="in-memory venue that fills every order at its limit")]
+                         description="in-memory venue that fills every order at its limit",
+                         capabilities=_capabilities)]

@@ -6,12 +6,13 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from functools import wraps
 from typing import Any, TypeVar
 
 import click
 
-from arbexec.api import UserError
+from arbexec.api import UserError, cli_options, venue_tool_settings
 from arbexec_kalshi import environment as env
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,10 +37,25 @@ def kalshi() -> None:
     """Kalshi venue tools."""
 
 
+_VENUE = cli_options.tool_venue_option("Kalshi")
+
+
+def _options(venue: str | None, **given: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """The deployment's Kalshi venue table (relative paths already against its folder) with
+    the options given here on top, and the environment with the deployment's ``.env``."""
+    settings = venue_tool_settings("kalshi", venue)
+    options = dict(settings.options)
+    options.update({k: v for k, v in given.items() if v})
+    return options, dict(settings.environ)
+
+
 @kalshi.command("sign-request")
-@click.argument("method")
-@click.argument("path")
-@click.option("--timestamp", type=int, help="Unix milliseconds (default: now).")
+@cli_options.option("--method", default="GET", show_default=True, help="HTTP method.")
+@cli_options.option("--path", "path", help="Request path: a full URL, a path under /trade-api/..., "
+              "or an API path such as /portfolio/balance.")
+@click.option("--timestamp", callback=cli_options.timestamp_seconds,
+              help="Unix seconds, a fraction allowed (default: now); signed as milliseconds.")
+@click.option("--json", "as_json", is_flag=True, help="Print the headers as JSON.")
 @click.option("--key-id", envvar=env.ENV_KEY_ID, help=f"API key id [env {env.ENV_KEY_ID}].")
 @click.option(
     "--private-key-path",
@@ -47,38 +63,44 @@ def kalshi() -> None:
     type=click.Path(dir_okay=False),
     help=f"PEM file [env {env.ENV_PRIVATE_KEY_PATH}; or {env.ENV_PRIVATE_KEY} holds the PEM].",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the headers as JSON.")
+@_VENUE
+@cli_options.legacy_positionals("method", "path")
 @one_line_errors
 def sign_request(
     method: str,
-    path: str,
-    timestamp: int | None,
+    path: str | None,
+    timestamp: Decimal | None,
+    as_json: bool,
     key_id: str | None,
     private_key_path: str | None,
-    as_json: bool,
+    venue: str | None,
 ) -> None:
-    """Print the KALSHI-ACCESS-* headers for METHOD and PATH (offline; nothing is sent).
+    """Print the KALSHI-ACCESS-* headers for --method and --path (offline; nothing is sent).
 
-    PATH may be a full URL, a path under /trade-api/..., or an API path such as
-    /portfolio/balance (then /trade-api/v2 is prepended). The query is never signed.
+    The same shape as `arbexec polymarket sign-request`. The key is the deployment's
+    (arbexec -c) unless --key-id / --private-key-path are given. The query is never signed;
+    /trade-api/v2 is prepended to an API path.
     """
     from arbexec_kalshi.credentials import load_credentials
     from arbexec_kalshi.signing import message, signed_path
 
-    options = {"api_key_id": key_id, "private_key_path": private_key_path}
-    credentials = load_credentials({k: v for k, v in options.items() if v})
+    if not path:
+        raise UserError("give --path (e.g. --path /portfolio/balance)")
+    if not method.isalpha():
+        raise UserError(f"--method must be an HTTP method such as GET or POST, not {method!r}")
+    options, environ = _options(venue, api_key_id=key_id, private_key_path=private_key_path)
+    credentials = load_credentials(options, environ)
     if credentials is None:
         raise UserError(
-            f"no Kalshi key: pass --key-id and --private-key-path or set {env.ENV_KEY_ID} "
-            f"and {env.ENV_PRIVATE_KEY_PATH}"
+            f"no Kalshi key: pass --key-id and --private-key-path, give a deployment with a "
+            f"kalshi venue (arbexec -c), or set {env.ENV_KEY_ID} and {env.ENV_PRIVATE_KEY_PATH}"
         )
-    if not method.isalpha():
-        raise UserError(f"METHOD must be an HTTP method such as GET or POST, not {method!r}")
     target = signed_path(path)
     if not target.startswith("/trade-api/"):
         target = env.API_PREFIX + (target if target.startswith("/") else "/" + target)
     signer = credentials.signer()
-    headers = signer.headers(method, target, timestamp)
+    millis = None if timestamp is None else int(timestamp * 1000)
+    headers = signer.headers(method, target, millis)
     if as_json:
         click.echo(json.dumps(headers, indent=2))
         return
@@ -89,20 +111,21 @@ def sign_request(
 
 
 @kalshi.command("doctor")
-@click.option(
-    "--environment",
-    type=click.Choice(["production", "demo"]),
-    help=f"Kalshi environment [env {env.ENV_ENVIRONMENT}, default production].",
-)
-@click.option("--proxy", help="http(s):// or socks5:// proxy URL.")
+@cli_options.doctor_options(environments=("production", "demo"),
+                            default_environment="production")
+@_VENUE
 @one_line_errors
-def doctor(environment: str | None, proxy: str | None) -> None:
+def doctor(offline: bool, proxy: str | None, environment: str | None,
+           venue: str | None) -> None:
     """Check the key loads, the key id is accepted, the environment matches the key, the
-    clock is in sync and the balance is readable; each problem with its fix."""
+    clock is in sync and the balance is readable; each problem with its fix. Uses the
+    deployment's Kalshi venue (arbexec -c) and the .env beside it."""
     from arbexec_kalshi.doctor import diagnose
 
-    options = {k: v for k, v in {"environment": environment, "proxy": proxy}.items() if v}
-    findings = asyncio.run(diagnose(options))
+    options, environ = _options(venue, environment=environment, proxy=proxy)
+    checks = "the key" if offline else "the key, the venue, the clock and the balance"
+    click.echo(f"checking {checks} ({options.get('environment') or 'production'})")
+    findings = asyncio.run(diagnose(options, environ=environ, offline=offline))
     for finding in findings:
         click.echo(finding.line())
     if not all(f.ok for f in findings):

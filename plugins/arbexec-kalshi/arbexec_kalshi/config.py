@@ -8,7 +8,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from arbexec.api import ConfigError
+from arbexec.api import ConfigError, did_you_mean
 from arbexec_kalshi import environment as env
 
 SELF_TRADE_PREVENTION = ("taker_at_cross", "maker")
@@ -90,9 +90,11 @@ class KalshiConfig:
         environ = os.environ if environ is None else environ
         unknown = sorted(set(options) - OPTION_NAMES)
         if unknown:
+            valid = OPTION_NAMES - {"type", "venue", "plugin"}
             raise ConfigError(
-                f"unknown Kalshi option(s) {', '.join(unknown)}; valid: "
-                + ", ".join(sorted(OPTION_NAMES - {"type", "venue", "plugin"}))
+                f"unknown Kalshi option(s) {', '.join(unknown)}"
+                f"{did_you_mean(unknown[0], valid)}; valid: " + ", ".join(sorted(valid)),
+                key=unknown[0],
             )
         environment = str(
             options.get("environment") or environ.get(env.ENV_ENVIRONMENT) or "production"

@@ -38,8 +38,10 @@ async def diagnose(
     environ: Mapping[str, str] | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Callable[[], float] = time.time,
+    offline: bool = False,
 ) -> list[Finding]:
-    """Run every check; stop early only when a later check cannot mean anything."""
+    """Run every check; stop early only when a later check cannot mean anything.
+    ``offline``: only the local ones (settings and key), nothing is sent."""
     from arbexec_kalshi.exchange import KalshiExchange
 
     findings: list[Finding] = []
@@ -65,6 +67,8 @@ async def diagnose(
     findings.append(
         Finding("private key", True, f"{signer.key_type} key loaded ({credentials.source})")
     )
+    if offline:
+        return findings
 
     exchange = KalshiExchange(config=config, signer=signer, transport=transport)
     try:
@@ -79,11 +83,13 @@ async def _clock(exchange: Any, clock: Callable[[], float]) -> Finding:
     try:
         response = await exchange.http.client.get(exchange.http.base_url + "/exchange/status")
     except httpx.HTTPError as exc:
+        host = httpx.URL(exchange.http.base_url).host
         return Finding(
             "reachability",
             False,
-            f"cannot reach {exchange.http.base_url} ({type(exc).__name__})",
-            "check the network, the 'proxy' option and the 'environment'",
+            ax.describe_network_error(exc, host=host, what="the status check")
+            or f"cannot reach {exchange.http.base_url} ({type(exc).__name__})",
+            "check the network, the 'proxy' option (--proxy) and the 'environment'",
         )
     stamp = response.headers.get("date")
     if not stamp:

@@ -9,13 +9,19 @@ from arbexec.api import ExchangeSpec, hookimpl
 if TYPE_CHECKING:
     import click
 
-    from arbexec.api import Exchange, ExchangeSettings
+    from arbexec.api import Capabilities, Exchange, ExchangeSettings
 
 
 def make_exchange(settings: ExchangeSettings) -> Exchange:
     from arbexec_kalshi.exchange import KalshiExchange
 
     return KalshiExchange.from_settings(settings)
+
+
+def _capabilities() -> Capabilities:
+    from arbexec_kalshi.exchange import KalshiExchange
+
+    return KalshiExchange.capabilities
 
 
 @hookimpl
@@ -25,6 +31,7 @@ def arbexec_exchanges() -> list[ExchangeSpec]:
             name="kalshi",
             factory=make_exchange,
             description="Kalshi Trade API v2 (event-order endpoints, RSA-PSS/Ed25519 keys)",
+            capabilities=_capabilities,
         )
     ]
 

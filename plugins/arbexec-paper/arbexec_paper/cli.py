@@ -6,13 +6,14 @@ command, from the deployment (``<state_dir>/venues/<VENUE>``, where the engine k
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from arbexec.api import ExchangeError, Outcome, UserError
+from arbexec.api import ExchangeError, Outcome, UserError, cli_options
 from arbexec_paper.store import state_path
 
 if TYPE_CHECKING:
@@ -81,12 +82,15 @@ def _deployment() -> Any:
 
 
 @paper_group.command()
-@click.argument("venue")
-@click.argument("market")
-@click.argument("outcome", type=click.Choice(["YES", "NO"], case_sensitive=False))
+@cli_options.venue_option(help="Paper venue name from the deployment.")
+@cli_options.market_option()
+@cli_options.option("--outcome", required=True,
+                    type=click.Choice(["YES", "NO"], case_sensitive=False),
+                    help="The winning outcome.")
+@cli_options.legacy_positionals("venue", "market", "outcome")
 @_STATE_DIR
 def resolve(venue: str, market: str, outcome: str, state_dir: str | None) -> None:
-    """Resolve MARKET on paper venue VENUE: cancel its orders, pay $1 per winning contract.
+    """Resolve --market on paper venue --venue: cancel its orders, pay $1 per winning contract.
 
     Run it while no engine is driving the venue: the account is locked by its engine (a
     running engine keeps its own copy and would overwrite the settlement), so it is refused.
@@ -103,19 +107,41 @@ def resolve(venue: str, market: str, outcome: str, state_dir: str | None) -> Non
 
 
 @paper_group.command()
-@click.argument("venue")
+@cli_options.venue_option(help="Paper venue name from the deployment.")
+@cli_options.legacy_positionals("venue")
 @_STATE_DIR
-def account(venue: str, state_dir: str | None) -> None:
-    """Show the cash, positions and open orders of paper venue VENUE."""
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def account(venue: str, state_dir: str | None, as_json: bool) -> None:
+    """Show the cash, positions and open orders of paper venue --venue."""
     exchange = _open(venue, state_dir, read_only=True)
     try:
         balance = exchange.ledger.balance(venue)
-        click.echo(f"cash ${balance.total} (available ${balance.available})")
-        for p in exchange.ledger.positions(venue):
-            click.echo(f"{p.market} {p.outcome.value}: {p.quantity} @ {p.average_price} "
-                       f"realised ${p.realised_pnl}")
-        for o in exchange.open_orders():
-            click.echo(f"open {o.venue_order_id} {o.side.value} {o.remaining} "
-                       f"{o.outcome.value} {o.market} @ {o.limit_price}")
+        held = list(exchange.ledger.positions(venue))
+        resting = list(exchange.open_orders())
     finally:
         exchange.close()
+    if as_json or _json_wanted():
+        click.echo(json.dumps({
+            "venue": venue, "cash": str(balance.total), "available": str(balance.available),
+            "positions": [{"market": p.market, "outcome": p.outcome.value,
+                           "quantity": str(p.quantity), "average_price": str(p.average_price),
+                           "realised_pnl": str(p.realised_pnl)} for p in held],
+            "open_orders": [{"venue_order_id": o.venue_order_id, "side": o.side.value,
+                             "remaining": str(o.remaining), "outcome": o.outcome.value,
+                             "market": o.market, "limit_price": str(o.limit_price)}
+                            for o in resting]}))
+        return
+    click.echo(f"cash ${balance.total} (available ${balance.available})")
+    for p in held:
+        click.echo(f"{p.market} {p.outcome.value}: {p.quantity} @ {p.average_price} "
+                   f"realised ${p.realised_pnl}")
+    for o in resting:
+        click.echo(f"open {o.venue_order_id} {o.side.value} {o.remaining} "
+                   f"{o.outcome.value} {o.market} @ {o.limit_price}")
+
+
+def _json_wanted() -> bool:
+    """``arbexec --json paper account ...``: the global option counts too."""
+    context = click.get_current_context(silent=True)
+    root = context.find_root().obj if context is not None else None
+    return bool(getattr(root, "json_output", False))

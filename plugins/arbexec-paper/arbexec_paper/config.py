@@ -14,7 +14,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from arbexec.api import ONE, ZERO, ConfigError, to_decimal, utc_datetime
+from arbexec.api import ONE, ZERO, ConfigError, did_you_mean, to_decimal, utc_datetime
 from arbexec_paper.fees import FeeModel, KalshiFees, NoFees, PolymarketFees
 
 
@@ -172,7 +172,8 @@ class _Reader:
     def check_keys(self, allowed: frozenset[str]) -> None:
         for key in self.table:
             if key not in allowed:
-                raise self.fail(key, f"unknown key; valid keys are {', '.join(sorted(allowed))}")
+                raise self.fail(key, f"unknown key{did_you_mean(key, allowed)}; valid keys are "
+                                     f"{', '.join(sorted(allowed))}")
 
     def decimal(self, key: str, default: Decimal, *, low: Decimal | None = None,
                 high: Decimal | None = None, strict: bool = False) -> Decimal:

@@ -9,13 +9,19 @@ from arbexec.api import ExchangeSpec, hookimpl
 if TYPE_CHECKING:
     import click
 
-    from arbexec.api import Exchange, ExchangeSettings
+    from arbexec.api import Capabilities, Exchange, ExchangeSettings
 
 
 def _make_exchange(settings: ExchangeSettings) -> Exchange:
     from arbexec_paper.exchange import make_exchange
 
     return make_exchange(settings)
+
+
+def _capabilities() -> Capabilities:
+    from arbexec_paper.exchange import PaperExchange
+
+    return PaperExchange.capabilities
 
 
 @hookimpl
@@ -26,6 +32,7 @@ def arbexec_exchanges() -> list[ExchangeSpec]:
             factory=_make_exchange,
             description="Simulated venue: seeded, snapshot or shadow books; book-walking "
             "fills, fees, persistence and settlement.",
+            capabilities=_capabilities,
         )
     ]
 

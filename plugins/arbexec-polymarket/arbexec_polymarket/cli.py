@@ -1,14 +1,16 @@
 """``arbexec polymarket ...``: API keys, offline order building and request signing, doctor.
 
-Credentials come from the same environment variables the venue uses (see
-``arbexec_polymarket.credentials``). Mistakes print one line, never a traceback.
+Every command reads what the engine reads: the deployment's Polymarket venue (``arbexec -c
+deployment.toml``, ``--venue NAME`` when it has several) with the ``.env`` beside it, then
+the environment variables (see ``arbexec_polymarket.credentials``). Options use the shared
+vocabulary (``--price``, ``--quantity``, ``--tif``); mistakes print one line, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,7 +19,15 @@ from typing import Any
 
 import click
 
-from arbexec.api import ArbexecError, ConfigError, OffGridOrder, UserError
+from arbexec.api import (
+    ArbexecError,
+    ConfigError,
+    OffGridOrder,
+    UserError,
+    cli_options,
+    describe_network_error,
+    venue_tool_settings,
+)
 
 #: Builds the HTTP client of online commands (tests swap in a mock transport).
 client_factory: Callable[[], Any] | None = None
@@ -51,15 +61,34 @@ def _decimal(_ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return result
 
 
-def _credentials(signature_type: str | None = None, funder: str | None = None) -> Any:
+def _settings(venue: str | None) -> Any:
+    """The deployment's Polymarket venue table and environment (``.env`` applied)."""
+    return venue_tool_settings("polymarket", venue)
+
+
+def _credentials(settings: Any, signature_type: str | None = None,
+                 funder: str | None = None) -> Any:
+    """Credentials as the engine builds them; an option given here wins."""
     from arbexec_polymarket.credentials import load_credentials
 
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = dict(settings.options)
     if signature_type is not None:
         options["signature_type"] = signature_type
     if funder is not None:
         options["funder"] = funder
-    return load_credentials(options)
+    return load_credentials(options, settings.environ)
+
+
+def _chain_id(settings: Any, given: str | None) -> int:
+    if given is not None:
+        return int(given)
+    return int(settings.options.get("chain_id", 137))
+
+
+_VENUE = cli_options.tool_venue_option("Polymarket")
+
+#: The shared time in force onto Polymarket's order types (FAK is its immediate-or-cancel).
+_ORDER_TYPES = {"gtc": "GTC", "gtd": "GTD", "fok": "FOK", "ioc": "FAK"}
 
 
 @click.group("polymarket")
@@ -73,23 +102,26 @@ def polymarket_group() -> None:
 @polymarket_group.command("build-order")
 @click.option("--token-id", required=True, help="Outcome token id (or V3 position id).")
 @click.option("--side", type=click.Choice(["BUY", "SELL"], case_sensitive=False), required=True)
-@click.option("--price", required=True, callback=_decimal, help="Limit (or worst) price.")
-@click.option("--size", callback=_decimal, help="Shares, for GTC/GTD orders.")
-@click.option(
-    "--amount", callback=_decimal, help="FOK/FAK: collateral to spend (BUY) or shares (SELL)."
+@cli_options.price_option(callback=_decimal, help="Limit (or worst) price.")
+@cli_options.quantity_option(
+    aliases=["--size"], required=False, callback=_decimal,
+    help="Shares. A fok/ioc buy spends quantity x price, which must be whole cents.",
 )
-@click.option(
-    "--order-type",
-    type=click.Choice(["GTC", "GTD", "FOK", "FAK"], case_sensitive=False),
-    default="GTC",
-    show_default=True,
+@click.option("--amount", callback=_decimal, hidden=True,
+              help="Deprecated: fok/ioc collateral to spend (BUY) or shares (SELL).")
+@cli_options.tif_option(
+    aliases=["--order-type"], value_aliases={"fak": "ioc"},
+    help="Time in force: gtc, gtd, ioc (Polymarket's FAK) or fok.",
 )
 @click.option("--tick-size", required=True, help="The market's tick: 0.1, 0.01, 0.001, 0.0001.")
 @click.option("--neg-risk", is_flag=True, help="Sign for the neg-risk exchange.")
 @click.option("--v3", "exchange_v3", is_flag=True, help="Sign for Exchange V3 (position ids).")
-@click.option("--signature-type", help="0/EOA, 1/POLY_PROXY, 2/POLY_GNOSIS_SAFE, 3/POLY_1271.")
-@click.option("--funder", help="Maker address for signature types 1-3.")
-@click.option("--chain-id", type=click.Choice(["137", "80002"]), default="137", show_default=True)
+@click.option("--signature-type", help="0/EOA, 1/POLY_PROXY, 2/POLY_GNOSIS_SAFE, 3/POLY_1271 "
+              "(default: the deployment's, else POLYMARKET_SIGNATURE_TYPE).")
+@click.option("--funder", help="Maker address for signature types 1-3 (default: the "
+              "deployment's, else POLYMARKET_FUNDER).")
+@click.option("--chain-id", type=click.Choice(["137", "80002"]),
+              help="137 or 80002 (default: the deployment's, else 137).")
 @click.option("--salt", type=click.IntRange(0, 2**53 - 1), help="Fixed salt (default: random).")
 @click.option("--timestamp", type=click.IntRange(0), help="Unix seconds signed (x1000 as ms).")
 @click.option(
@@ -102,46 +134,57 @@ def polymarket_group() -> None:
 @click.option("--post-only", is_flag=True)
 @click.option("--builder-code", default="0x" + "00" * 32, show_default=False)
 @click.option("--owner", envvar="POLYMARKET_API_KEY", help="API key for the post body.")
+@_VENUE
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: the body and the hash.")
 def build_order(**opts: Any) -> None:
     """Sign an order offline; print the body exactly as posted and the order hash.
 
-    Without an API key (--owner or POLYMARKET_API_KEY) only the order object is printed.
-    The wallet key comes from POLYMARKET_PRIVATE_KEY (or POLYMARKET_KEYSTORE).
+    Without an API key (--owner, the deployment's api_key or POLYMARKET_API_KEY) only the
+    order object is printed. The wallet, signature type and funder are the deployment's
+    (arbexec -c), else POLYMARKET_PRIVATE_KEY (or POLYMARKET_KEYSTORE) and the other
+    POLYMARKET_* variables.
     """
     import secrets
 
     from arbexec.api import Side
-    from arbexec_polymarket.amounts import limit_amounts, market_amounts
+    from arbexec_polymarket.amounts import market_amounts, request_amounts
     from arbexec_polymarket.eip712 import ExchangeKind
     from arbexec_polymarket.orders import OrderFields, OrderSigner, OrderType, post_body
 
     with _one_line_errors():
-        order_type = OrderType(opts["order_type"].upper())
+        order_type = OrderType(_ORDER_TYPES[opts["time_in_force"]])
         side = Side(opts["side"].upper())
         tick = Decimal(opts["tick_size"])
-        if order_type.is_market:
-            if opts["amount"] is None:
-                raise click.UsageError("FOK/FAK orders take --amount (not --size)")
+        if opts["amount"] is not None:
+            cli_options.deprecation("--amount", "--quantity (shares; a buy spends quantity x "
+                                    "price)")
+            if opts["quantity"] is not None:
+                raise click.UsageError("give --quantity only (--amount is its old name)")
+            if not order_type.is_market:
+                raise click.UsageError("gtc/gtd orders take --quantity")
             maker, taker = market_amounts(side, opts["price"], opts["amount"], tick)
+        elif opts["quantity"] is None:
+            raise click.UsageError("Missing option '--quantity' (shares)")
         else:
-            if opts["size"] is None:
-                raise click.UsageError("GTC/GTD orders take --size (not --amount)")
-            maker, taker = limit_amounts(side, opts["price"], opts["size"], tick)
+            maker, taker = request_amounts(side, opts["price"], opts["quantity"], tick,
+                                           market=order_type.is_market)
         if order_type is OrderType.GTD and not opts["expiration"]:
-            raise click.UsageError("GTD orders need --expiration (unix seconds)")
+            raise click.UsageError("gtd orders need --expiration (unix seconds)")
         if order_type is not OrderType.GTD and opts["expiration"]:
             raise click.UsageError(
-                f"--expiration applies only to GTD orders (a {order_type.value} order is sent "
-                "with expiration 0, as the official client does)"
+                f"--expiration applies only to gtd orders (a {opts['time_in_force']} order is "
+                "sent with expiration 0, as the official client does)"
             )
         if order_type.is_market and opts["post_only"]:
-            raise click.UsageError("--post-only cannot be used with FOK/FAK orders")
+            raise click.UsageError("--post-only cannot be used with fok/ioc orders")
         if not opts["token_id"].isdigit():
             raise click.BadParameter("must be a decimal integer", param_hint="--token-id")
-        credentials = _credentials(opts["signature_type"], opts["funder"])
+        settings = _settings(opts["venue"])
+        credentials = _credentials(settings, opts["signature_type"], opts["funder"])
+        owner = opts["owner"] or (credentials.api.api_key if credentials.api is not None else None)
         signer = OrderSigner(
             credentials.require_signer(),
-            chain_id=int(opts["chain_id"]),
+            chain_id=_chain_id(settings, opts["chain_id"]),
             signature_type=credentials.signature_type,
             funder=credentials.funder,
         )
@@ -164,10 +207,12 @@ def build_order(**opts: Any) -> None:
             else ExchangeKind.STANDARD
         )
         signed = signer.sign(fields, kind)
-        if opts["owner"]:
-            click.echo(post_body(signed, opts["owner"], order_type, post_only=opts["post_only"]))
-        else:
-            click.echo(signed.to_json())
+        body = (post_body(signed, owner, order_type, post_only=opts["post_only"]) if owner
+                else signed.to_json())
+        if opts["as_json"]:
+            click.echo(json.dumps({"body": json.loads(body), "order_hash": signed.order_hash}))
+            return
+        click.echo(body)
         click.echo(f"order_hash: {signed.order_hash}")
 
 
@@ -175,55 +220,87 @@ def build_order(**opts: Any) -> None:
 
 
 @polymarket_group.command("sign-request")
-@click.option("--level", type=click.Choice(["l1", "l2"], case_sensitive=False), default="l2")
-@click.option("--method", default="GET", show_default=True)
-@click.option("--path", "path", default="/", help="Request path; a query string is ignored.")
+@click.option("--method", default="GET", show_default=True, help="HTTP method (L2).")
+@click.option("--path", "path", default="/", help="Request path (L2); a query string is ignored.")
+@click.option("--timestamp", callback=cli_options.timestamp_seconds,
+              help="Unix seconds (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print the headers as JSON.")
+@click.option("--level", type=cli_options.LowerChoice(["l1", "l2"]), default="l2",
+              show_default=True, help="l1 (wallet) or l2 (API key HMAC) headers.")
 @click.option("--body", default="", help="Exact body text to be sent (L2).")
-@click.option("--timestamp", type=click.IntRange(0), help="Unix seconds (default: now).")
 @click.option("--nonce", type=click.IntRange(0), default=0, help="L1 nonce.")
-@click.option("--chain-id", type=click.Choice(["137", "80002"]), default="137")
+@click.option("--chain-id", type=click.Choice(["137", "80002"]),
+              help="137 or 80002 (default: the deployment's, else 137).")
+@_VENUE
 def sign_request(
-    level: str,
     method: str,
     path: str,
+    timestamp: Decimal | None,
+    as_json: bool,
+    level: str,
     body: str,
-    timestamp: int | None,
     nonce: int,
-    chain_id: str,
+    chain_id: str | None,
+    venue: str | None,
 ) -> None:
-    """Print the L1 (wallet) or L2 (HMAC) headers of one request as JSON."""
+    """Print the L1 (wallet) or L2 (HMAC) headers of one request (offline; nothing is sent).
+
+    The same shape as `arbexec kalshi sign-request`: --method, --path, --timestamp in unix
+    seconds; one `Name: value` line per header, or --json.
+    """
     from arbexec_polymarket.auth import L2Signer, l1_headers
 
     with _one_line_errors():
-        credentials = _credentials()
+        if timestamp is not None and timestamp != timestamp.to_integral_value():
+            raise click.BadParameter("Polymarket signs whole seconds", param_hint="--timestamp")
+        if not method.isalpha():
+            raise click.BadParameter(f"{method!r} is not an HTTP method such as GET or POST",
+                                     param_hint="--method")
+        settings = _settings(venue)
+        credentials = _credentials(settings)
         signer = credentials.require_signer()
-        ts = timestamp if timestamp is not None else int(time.time())
-        if level.lower() == "l1":
-            headers = l1_headers(signer, int(chain_id), timestamp=ts, nonce=nonce)
+        ts = int(timestamp) if timestamp is not None else int(time.time())
+        if level == "l1":
+            headers = l1_headers(signer, _chain_id(settings, chain_id), timestamp=ts,
+                                 nonce=nonce)
         else:
             if not path.startswith("/"):
                 raise click.BadParameter("must start with /", param_hint="--path")
             l2 = L2Signer(signer.address, credentials.require_api())
             headers = l2.headers(method.upper(), path, body.encode(), timestamp=ts)
-        click.echo(json.dumps(headers, indent=2))
+        if as_json:
+            click.echo(json.dumps(headers, indent=2))
+            return
+        for name, value in headers.items():
+            click.echo(f"{name}: {value}")
 
 
 # ---------------------------------------------------------------------------- derive-api-key
 
 
-async def _derive(create: bool, nonce: int, host: str, chain_id: int) -> dict[str, Any]:
+async def _derive(settings: Any, create: bool, nonce: int, host: str,
+                  chain_id: int) -> dict[str, Any]:
     import httpx
 
     from arbexec_polymarket.auth import l1_headers
     from arbexec_polymarket.venue_errors import classify, venue_message
 
-    signer = _credentials().require_signer()
+    signer = _credentials(settings).require_signer()
     client = client_factory() if client_factory else httpx.AsyncClient(timeout=10)
     async with client:
 
         async def call(method: str, path: str) -> httpx.Response:
             headers = l1_headers(signer, chain_id, timestamp=int(time.time()), nonce=nonce)
-            return await client.request(method, host + path, headers=headers)
+            try:
+                return await client.request(method, host + path, headers=headers)
+            except httpx.HTTPError as exc:
+                described = describe_network_error(
+                    exc, host=httpx.URL(host).host or host,
+                    what=f"{method} {path}" + (" (it may have created a key; derive it "
+                                               "again to read it)" if method == "POST" else ""))
+                if described is None:
+                    raise
+                raise ArbexecError(described) from None
 
         response = None
         if create:
@@ -232,22 +309,33 @@ async def _derive(create: bool, nonce: int, host: str, chain_id: int) -> dict[st
             response = await call("GET", "/auth/derive-api-key")
         if response.status_code >= 400:
             raise classify(venue_message(response.content), http_status=response.status_code)
-        payload: dict[str, Any] = response.json()
+        try:
+            payload: dict[str, Any] = response.json()
+        except ValueError:
+            raise ArbexecError(f"{host} answered {response.status_code} without JSON; check "
+                               "--host (or the deployment's host)") from None
         return payload
 
 
 @polymarket_group.command("derive-api-key")
 @click.option("--create", is_flag=True, help="Create a key first (falls back to deriving).")
 @click.option("--nonce", type=click.IntRange(0), default=0, show_default=True)
-@click.option("--host", default=None, help="CLOB base URL (default: production).")
-@click.option("--chain-id", type=click.Choice(["137", "80002"]), default="137")
-def derive_api_key(create: bool, nonce: int, host: str | None, chain_id: str) -> None:
-    """Create or derive the CLOB API key of POLYMARKET_PRIVATE_KEY; print env lines."""
+@click.option("--host", default=None, help="CLOB base URL (default: the deployment's host, "
+              "else production).")
+@click.option("--chain-id", type=click.Choice(["137", "80002"]),
+              help="137 or 80002 (default: the deployment's, else 137).")
+@_VENUE
+def derive_api_key(create: bool, nonce: int, host: str | None, chain_id: str | None,
+                   venue: str | None) -> None:
+    """Create or derive the CLOB API key of the deployment's wallet (else
+    POLYMARKET_PRIVATE_KEY); print env lines for the .env file."""
     from arbexec_polymarket.constants import CLOB_HOST
     from arbexec_polymarket.credentials import ENV_API_KEY, ENV_API_PASSPHRASE, ENV_API_SECRET
 
     with _one_line_errors():
-        creds = asyncio.run(_derive(create, nonce, (host or CLOB_HOST).rstrip("/"), int(chain_id)))
+        settings = _settings(venue)
+        base = (host or str(settings.options.get("host", CLOB_HOST))).rstrip("/")
+        creds = asyncio.run(_derive(settings, create, nonce, base, _chain_id(settings, chain_id)))
         try:
             values = (creds["apiKey"], creds["secret"], creds["passphrase"])
         except (KeyError, TypeError):
@@ -261,7 +349,8 @@ def derive_api_key(create: bool, nonce: int, host: str | None, chain_id: str) ->
 # ---------------------------------------------------------------------------- doctor
 
 
-def _findings(env: dict[str, str]) -> list[tuple[str, str]]:
+def _findings(env: dict[str, str], options: dict[str, Any] | None = None
+              ) -> list[tuple[str, str]]:
     """(level, message) pairs; every problem says how to fix it."""
     from arbexec_polymarket.credentials import (
         ENV_API_KEY,
@@ -275,9 +364,9 @@ def _findings(env: dict[str, str]) -> list[tuple[str, str]]:
 
     found: list[tuple[str, str]] = []
     try:
-        creds = load_credentials({}, env)
+        creds = load_credentials(options or {}, env)
     except ConfigError as exc:
-        return [("error", f"{exc} - fix the variable and run doctor again")]
+        return [("error", f"{exc} - fix the setting and run doctor again")]
     if creds.signer is None:
         found.append(
             ("error", f"no wallet key: export {ENV_PRIVATE_KEY}=0x... (or use a keystore)")
@@ -311,7 +400,7 @@ def _findings(env: dict[str, str]) -> list[tuple[str, str]]:
         )
     else:
         found.append(("ok", "API key, secret and passphrase present"))
-    proxy = env.get(ENV_PROXY_URL)
+    proxy = (options or {}).get("proxy_url") or env.get(ENV_PROXY_URL)
     if proxy and proxy.split("://", 1)[0] not in ("http", "https", "socks5", "socks5h"):
         found.append(("error", f"{ENV_PROXY_URL} must start with http://, https:// or socks5://"))
     elif proxy and proxy.startswith("socks5"):
@@ -322,7 +411,8 @@ def _findings(env: dict[str, str]) -> list[tuple[str, str]]:
     return found
 
 
-async def _online_findings(env: dict[str, str]) -> list[tuple[str, str]]:
+async def _online_findings(env: dict[str, str], options: dict[str, Any] | None = None
+                           ) -> list[tuple[str, str]]:
     import httpx
 
     from arbexec_polymarket.config import PolymarketConfig
@@ -330,8 +420,8 @@ async def _online_findings(env: dict[str, str]) -> list[tuple[str, str]]:
     from arbexec_polymarket.exchange import PolymarketExchange
 
     found: list[tuple[str, str]] = []
-    config = PolymarketConfig.from_options({"read_retries": 0}, env)
-    creds = load_credentials({}, env)
+    config = PolymarketConfig.from_options({**(options or {}), "read_retries": 0}, env)
+    creds = load_credentials(options or {}, env)
     client = client_factory() if client_factory else None
     exchange = PolymarketExchange(config, creds, client=client)
     try:
@@ -348,22 +438,48 @@ async def _online_findings(env: dict[str, str]) -> list[tuple[str, str]]:
                 ("ok", f"API key accepted; collateral balance units {balance.get('balance')}")
             )
     except ArbexecError as exc:
-        found.append(("error", f"{exc} - check the key, the network or POLYMARKET_PROXY_URL"))
-    except (httpx.HTTPError, TypeError, ValueError) as exc:
-        found.append(("error", f"venue unreachable ({type(exc).__name__}); check the network"))
+        described = describe_network_error(exc, host=httpx.URL(config.host).host or None,
+                                           what="the check")
+        found.append(("error", described or f"{exc} - check the key, the network or "
+                      "POLYMARKET_PROXY_URL"))
+    except httpx.HTTPError as exc:
+        host = httpx.URL(config.host).host or config.host
+        found.append(("error", describe_network_error(exc, host=host, what="the check")
+                      or f"{host} unreachable ({type(exc).__name__}); check the network"))
+    except (TypeError, ValueError) as exc:
+        found.append(("error", f"{config.host} answered /time in an unexpected shape "
+                      f"({type(exc).__name__}); check the deployment's host"))
     finally:
         await exchange.aclose()
     return found
 
 
 @polymarket_group.command("doctor")
-@click.option("--offline", is_flag=True, help="Only check the local configuration.")
-def doctor(offline: bool) -> None:
-    """Check credentials, wallet type, proxy, and (online) clock and API key."""
-    env = dict(os.environ)
-    findings = _findings(env)
-    if not offline and not any(level == "error" for level, _ in findings):
-        findings += asyncio.run(_online_findings(env))
+@cli_options.doctor_options(environments=("production", "amoy"),
+                            default_environment="production",
+                            proxy_env="POLYMARKET_PROXY_URL")
+@_VENUE
+def doctor(offline: bool, proxy: str | None, environment: str | None,
+           venue: str | None) -> None:
+    """Check credentials, wallet type, proxy, and (online) clock and API key, with the
+    deployment's settings (arbexec -c) and the .env beside it."""
+    with _one_line_errors():
+        settings = _settings(venue)
+        env = dict(settings.environ)
+        options: dict[str, Any] = dict(settings.options)
+        if proxy is not None:
+            options["proxy_url"] = proxy
+        if environment is not None:
+            options["chain_id"] = 137 if environment == "production" else 80002
+        where = f"{settings.source} venue {settings.venue}" if settings.venue else (
+            "environment variables (no deployment venue)")
+        click.echo(f"checking local configuration: {where}")
+        findings = _findings(env, options)
+        if not offline and not any(level == "error" for level, _ in findings):
+            from arbexec_polymarket.constants import CLOB_HOST
+
+            click.echo(f"checking {options.get('host', CLOB_HOST)}: clock and API key")
+            findings += asyncio.run(_online_findings(env, options))
     for level, message in findings:
         click.echo(f"[{level}] {message}")
     if any(level == "error" for level, _ in findings):

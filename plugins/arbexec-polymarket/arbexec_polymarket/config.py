@@ -8,7 +8,7 @@ from typing import Any
 
 from attrs import field, frozen
 
-from arbexec.api import ConfigError
+from arbexec.api import ConfigError, did_you_mean
 from arbexec_polymarket.constants import (
     AMOY,
     CLOB_HOST,
@@ -115,8 +115,12 @@ class PolymarketConfig:
             }
         )
         if unknown:
+            first = sorted(unknown)[0]
+            credentials = ("private_key", "keystore", "keystore_passphrase", "funder",
+                           "signature_type", "api_key", "api_secret", "api_passphrase")
             raise ConfigError(
-                f"unknown option(s) {', '.join(sorted(unknown))}; known: "
+                f"unknown option(s) {', '.join(sorted(unknown))}"
+                f"{did_you_mean(first, [*OPTIONS, *credentials])}; known: "
                 f"{', '.join(sorted(OPTIONS))} and the credential keys",
                 key=sorted(unknown)[0],
             )

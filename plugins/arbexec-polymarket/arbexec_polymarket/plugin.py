@@ -9,13 +9,19 @@ from arbexec.api import ExchangeSpec, hookimpl
 if TYPE_CHECKING:
     import click
 
-    from arbexec.api import Exchange, ExchangeSettings
+    from arbexec.api import Capabilities, Exchange, ExchangeSettings
 
 
 def _make_exchange(settings: ExchangeSettings) -> Exchange:
     from arbexec_polymarket.exchange import make_exchange
 
     return make_exchange(settings)
+
+
+def _capabilities() -> Capabilities:
+    from arbexec_polymarket.exchange import PolymarketExchange
+
+    return PolymarketExchange.capabilities
 
 
 @hookimpl
@@ -25,6 +31,7 @@ def arbexec_exchanges() -> list[ExchangeSpec]:
             name="polymarket",
             factory=_make_exchange,
             description="Polymarket CLOB V2 (EIP-712 signed orders, L1/L2 auth, user channel)",
+            capabilities=_capabilities,
         )
     ]
 
