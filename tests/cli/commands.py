@@ -14,13 +14,16 @@ def real(command: click.Command) -> click.Command:
 
 
 def every_command() -> list[tuple[tuple[str, ...], click.Command]]:
-    """(path, command) for every leaf command, plugin commands loaded."""
+    """(path, command) for every leaf command, and every group that takes options of its
+    own (``scan``, ``pairs``: a group that runs when called alone), plugin commands loaded."""
     cli.load_plugin_commands(None)  # type: ignore[attr-defined]
     out: list[tuple[tuple[str, ...], click.Command]] = []
 
     def walk(path: tuple[str, ...], command: click.Command) -> None:
         command = real(command)
         if isinstance(command, click.Group):
+            if path and option_names(command) - {"--help"}:
+                out.append((path, command))
             for name, sub in sorted(command.commands.items()):
                 walk((*path, name), sub)
         else:

@@ -44,11 +44,35 @@ def test_every_option_a_help_text_names_exists(path: tuple[str, ...],
     own = option_names(command) | ROOT_OPTIONS
     texts = [command.help or ""] + [getattr(p, "help", None) or "" for p in command.params]
     for text in texts:
+        for line in text.splitlines():  # an example line is held to the command it names
+            example = _example_command(line)
+            if example is not None:
+                for name in OPTION.findall(line):
+                    assert name in option_names(example) | ROOT_OPTIONS, (
+                        f"`arbexec {' '.join(path)}` help shows `{line.strip()}`, "
+                        f"but that command has no {name}")
+        text = "\n".join(line for line in text.splitlines()
+                         if _example_command(line) is None)
         for name in OPTION.findall(text):
             if "`arbexec " in text and name in ALL_OPTIONS:
                 continue  # an example of another command
             assert name in own or name in FOREIGN, (
                 f"`arbexec {' '.join(path)}` help names {name}, which it does not have")
+
+
+_BY_PATH = {path: command for path, command in COMMANDS}
+
+
+def _example_command(line: str) -> click.Command | None:
+    """The command an example line such as ``arbexec scan report --png s.png`` runs."""
+    words = line.split()
+    if not words or words[0] != "arbexec":
+        return None
+    names = [w for w in words[1:] if not w.startswith("-")]
+    for cut in range(len(names), 0, -1):
+        if tuple(names[:cut]) in _BY_PATH:
+            return _BY_PATH[tuple(names[:cut])]
+    return None
 
 
 def _string_literals(path: Path) -> list[tuple[int, str]]:
