@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 
 from attrs import define, field
 
 from arbexec.engine.live import LiveOrder
-from arbexec.journal import JournalRow
+from arbexec.journal import Journal, JournalRow
 from arbexec.ledger import ExposureLedger, scope_keys
 from arbexec.model import ZERO, Fill, Side, now_utc
 from arbexec.positions import PositionBook
@@ -159,6 +160,16 @@ class Accounting:
                 await self.ledger.adjust(keys, opened - closed)
             elif not row.status.is_live:
                 await self.ledger.adjust(keys, fills_notional(own))
+
+    async def restore_standing(self, journal: Journal, today: date) -> None:
+        """Positions, standing exposure and today's realised P&L from the journal's running
+        summaries (``arbexec.journal.summaries``, kept by the engine's own booking rules),
+        so start-up does not read the journal's history. Call after ``restore``."""
+        self.positions.restore(journal.positions(), day=today.isoformat(),
+                               today=journal.realised_on(today))
+        for (venue, market), amount in sorted(journal.market_exposure().items()):
+            if amount:
+                await self.ledger.adjust(self.keys(venue, market), amount)
 
     async def restore(self, row: JournalRow, fills: Sequence[Fill]) -> None:
         """A live order's reservation at start, as admission made it: a buy's exposure (the

@@ -4,7 +4,6 @@ a provisional fill and confirm it later; a late provisional report never undoes 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
 
 from attrs import define
 
@@ -12,17 +11,18 @@ from arbexec.journal.unit_of_work import Statement, UnitOfWork
 from arbexec.model import Fill
 
 _UPSERT = """INSERT INTO fills(idempotency_key, trade_id, venue, quantity, price, fee,
-        liquidity, final, at) VALUES(?,?,?,?,?,?,?,?,?)
+        liquidity, final, at, booked_on) VALUES(?,?,?,?,?,?,?,?,?,?)
     ON CONFLICT(idempotency_key, trade_id) DO UPDATE SET
         quantity=excluded.quantity, price=excluded.price, fee=excluded.fee,
         final=MAX(fills.final, excluded.final)"""
 
 
-def fill_statements(key: str, venue: str, fills: Sequence[Fill]) -> Iterator[Statement]:
-    for fill in fills:
-        yield (_UPSERT, (key, fill.trade_id, venue or "?", str(fill.quantity), str(fill.price),
-                         str(fill.fee), fill.liquidity.value, int(fill.final),
-                         fill.timestamp.isoformat()))
+def fill_statement(key: str, venue: str, fill: Fill, day: str) -> Statement:
+    """The upsert of one fill; ``day`` (UTC, the journal's clock) is when it is booked,
+    the day its realised P&L falls on. A re-report keeps the first day."""
+    return (_UPSERT, (key, fill.trade_id, venue or "?", str(fill.quantity), str(fill.price),
+                      str(fill.fee), fill.liquidity.value, int(fill.final),
+                      fill.timestamp.isoformat(), day))
 
 
 @define

@@ -8,18 +8,21 @@ A state and the fills it brings are written together (``arbexec.journal.fills``)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
+from typing import Any
 
 from attrs import define
 
 from arbexec.events import Event
 from arbexec.journal.codec import dumps, iso, request_to_dict, text
 from arbexec.journal.event_log import event_statement
-from arbexec.journal.fills import fill_statements
+from arbexec.journal.fills import fill_statement
 from arbexec.journal.records import Intent, JournalRow
-from arbexec.journal.unit_of_work import Statement, UnitOfWork
+from arbexec.journal.summaries import JOURNAL_TRADE, BookedFill, apply_state, day_of
+from arbexec.journal.unit_of_work import UnitOfWork, Write
 from arbexec.model import Fill, OrderRequest, OrderStatus, now_utc
 
 _INSERT_INTENT = """INSERT INTO orders(idempotency_key, request_id, venue, market, outcome, side,
@@ -63,13 +66,14 @@ _UPDATE_STATE = """UPDATE orders SET status=?,
 @define
 class OrderStore:
     work: UnitOfWork
+    clock: Callable[[], datetime] = now_utc
 
     # ------------------------------------------------------------------ writes
 
     def record_intents(self, intents: Sequence[Intent]) -> list[JournalRow | None]:
         """Write many intents in one transaction (group commit): one answer per intent,
         None where it was written, the existing row where its key was already taken."""
-        now = now_utc().isoformat()
+        now = self.clock().isoformat()
         taken: list[int] = []
         pending = OrderStatus.PENDING.value
         with self.work.transaction() as db:
@@ -96,7 +100,7 @@ class OrderStore:
                       events: Sequence[Event] = ()) -> JournalRow | None:
         """Record a local refusal. Returns the existing row if the key already holds an order
         (which then stands: a denial never overwrites a sent order)."""
-        now = now_utc().isoformat()
+        now = self.clock().isoformat()
         with self.work.transaction() as db:
             cur = db.execute(_INSERT_DENIAL, (
                 request.idempotency_key, request.request_id, request.venue, request.market,
@@ -130,22 +134,46 @@ class OrderStore:
         events: Sequence[Event],
         replace_reason: bool,
         venue: str | None,
-    ) -> list[Statement]:
-        """The statements moving an order to a new state and appending its new fills."""
-        statements: list[Statement] = [(_UPDATE_STATE, (
+    ) -> list[Write]:
+        """The writes moving an order to a new state and appending its new fills: one step
+        that also books the new fills and, when the order turns final, the money it leaves
+        standing (``arbexec.journal.summaries``), so neither can be written without the
+        other."""
+        update = (_UPDATE_STATE, (
             status.value, venue_order_id, text(filled_quantity), text(average_price),
             text(fees), replace_reason, reason_code, reason_code, replace_reason, reason,
             reason, iso(acknowledged_at), iso(executed_at),
-            latency_ack_ms, latency_final_ms, now_utc().isoformat(), key,
-        ))]
-        if fills:
-            if venue is None:
-                row = self.work.db.execute(
-                    "SELECT venue FROM orders WHERE idempotency_key=?", (key,)).fetchone()
-                venue = row[0] if row else "?"
-            statements.extend(fill_statements(key, venue, fills))
+            latency_ack_ms, latency_final_ms, self.clock().isoformat(), key,
+        ))
+        if fills and venue is None:
+            row = self.work.db.execute(
+                "SELECT venue FROM orders WHERE idempotency_key=?", (key,)).fetchone()
+            venue = row[0] if row else "?"
+        statements: list[Write] = [partial(self._apply_state, key=key, update=update,
+                                           fills=tuple(fills), venue=venue or "?")]
         statements.extend(event_statement(e, key) for e in events)
         return statements
+
+    def _apply_state(self, db: Any, *, key: str, update: tuple[str, tuple[Any, ...]],
+                     fills: tuple[Fill, ...], venue: str) -> None:
+        """Run when the transaction carrying it runs: the day is the booking's."""
+        day = day_of(self.clock())
+        writes = [(f.trade_id, fill_statement(key, venue, f, day),
+                   BookedFill(quantity=f.quantity, price=f.price, fee=f.fee, day=day))
+                  for f in fills]
+
+        def synthetic(order: Any) -> tuple[str, Sequence[Any]] | None:
+            if Decimal(order["filled_quantity"]) <= 0 or order["average_price"] is None:
+                return None
+            try:
+                fill = Fill(trade_id=JOURNAL_TRADE, quantity=order["filled_quantity"],
+                            price=order["average_price"], fee=order["fees"],
+                            timestamp=self.clock())
+            except (TypeError, ValueError, ArithmeticError):
+                return None  # not a fill the model accepts: left out, as before
+            return fill_statement(key, order["venue"], fill, day)
+
+        apply_state(db, key, update, writes, synthetic)
 
     # ------------------------------------------------------------------ reads by key
 

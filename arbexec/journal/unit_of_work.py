@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,6 +25,9 @@ from attrs import define, field
 from arbexec.errors import JournalUnusable
 
 Statement = tuple[str, Sequence[Any]]
+#: A write that must read the database as it stands when it runs (the running summaries).
+Step = Callable[[sqlite3.Connection], None]
+Write = Statement | Step
 log = logging.getLogger("arbexec.journal")
 
 _SQLITE_IOERR, _SQLITE_FULL = 10, 13
@@ -43,11 +46,18 @@ def unwritable(exc: sqlite3.Error, where: str) -> JournalUnusable | None:
     return None
 
 
+def run(db: sqlite3.Connection, write: Write) -> None:
+    if callable(write):
+        write(db)
+    else:
+        db.execute(*write)
+
+
 @define
 class UnitOfWork:
     db: sqlite3.Connection
     where: str = "(in memory)"
-    _deferred: list[Statement] = field(factory=list)
+    _deferred: list[Write] = field(factory=list)
     failure: JournalUnusable | None = None
 
     def fail(self, problem: JournalUnusable) -> JournalUnusable:
@@ -62,7 +72,7 @@ class UnitOfWork:
     def has_deferred(self) -> bool:
         return bool(self._deferred)
 
-    def defer(self, statements: Iterable[Statement]) -> None:
+    def defer(self, statements: Iterable[Write]) -> None:
         self._deferred.extend(statements)
 
     @contextmanager
@@ -85,8 +95,8 @@ class UnitOfWork:
         db.execute("BEGIN IMMEDIATE")
         pending, self._deferred = self._deferred, []
         try:
-            for sql, args in pending:
-                db.execute(sql, args)
+            for write in pending:
+                run(db, write)
             yield db
         except BaseException:
             if db.in_transaction:
@@ -101,10 +111,10 @@ class UnitOfWork:
             self._deferred = pending + self._deferred
             raise
 
-    def commit(self, statements: Iterable[Statement]) -> None:
+    def commit(self, statements: Iterable[Write]) -> None:
         with self.transaction() as db:
-            for sql, args in statements:
-                db.execute(sql, args)
+            for write in statements:
+                run(db, write)
 
     def flush(self) -> None:
         """Commit deferred writes now."""
