@@ -300,17 +300,17 @@ def apply_state(db: sqlite3.Connection, key: str, update: tuple[str, Sequence[An
     caller's transaction. ``fills`` are (trade id, upsert args, booking); ``synthetic``
     gives the fill to write when the order turns final with fills but none listed."""
     before = db.execute(_ORDER, (key,)).fetchone()
+    if before is None:
+        return  # no such order: the update would change nothing, and fills need an order
     db.execute(*update)
     books = TableBooks(db)
-    order = None if before is None else facts(key, before)
-    was_final = before is not None and OrderStatus(before[4]).is_final
+    order = facts(key, before)
+    was_final = OrderStatus(before[4]).is_final
     for trade_id, upsert, booked in fills:
         new = db.execute(_FILL_EXISTS, (key, trade_id)).fetchone() is None
         db.execute(*upsert)
-        if new and order is not None:
+        if new:
             book_fill(books, order, booked, final=was_final)
-    if order is None:
-        return
     after = db.execute(_ORDER, (key,)).fetchone()
     is_final = OrderStatus(after[4]).is_final
     if is_final and not was_final and after[4] != OrderStatus.DENIED.value:
