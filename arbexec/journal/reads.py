@@ -42,9 +42,9 @@ class OrderQueries:
         tag: tuple[str, str] | None = None,
         limit: int | None = None,
     ) -> list[JournalRow]:
-        """Matching orders oldest first; with ``limit``, only the latest ``limit`` of them
-        (read newest first through the request-time index, so the journal's length does
-        not matter)."""
+        """Matching orders oldest first; with ``limit``, only the ``limit`` the journal
+        wrote last (read backwards in the table's own order, so neither the journal's
+        length nor an extra index written by every order matters), by request time."""
         self.work.flush()
         sql = "SELECT * FROM orders WHERE 1=1"
         args: list[Any] = []
@@ -68,10 +68,10 @@ class OrderQueries:
         if limit is None:
             sql += " ORDER BY requested_at"
             return [JournalRow.from_sqlite(r) for r in self.work.db.execute(sql, args)]
-        sql += " ORDER BY requested_at DESC, rowid DESC LIMIT ?"
+        sql += " ORDER BY rowid DESC LIMIT ?"
         args.append(limit)
-        latest = [JournalRow.from_sqlite(r) for r in self.work.db.execute(sql, args)]
-        return latest[::-1]
+        latest = [JournalRow.from_sqlite(r) for r in self.work.db.execute(sql, args)][::-1]
+        return sorted(latest, key=lambda row: row.requested_at)
 
     def filled_orders(self) -> list[JournalRow]:
         """Every order with fills, oldest first: positions and P&L are rebuilt from these."""

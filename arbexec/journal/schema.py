@@ -5,10 +5,11 @@ set it, so a journal from a newer release is refused with both versions named, b
 release changes anything in it. An older journal is migrated step by step, each step in the
 same transaction as the version it reaches, so a crash mid-migration leaves the old version.
 
-Indexes are kept to what the order path, recovery and the newest-first listings read (the
-unique key, status for open orders, request id, request time, events by key, and a partial
-index on the few event kinds start-up reads): every index is a page written by each commit,
-so queries by venue, market or a common event kind (``arbexec audit``) scan instead.
+Indexes are kept to what the order path and recovery read (the unique key, status for open
+orders, request id, events by key, and a partial index on the few event kinds start-up
+reads): every index is a page written by each commit, so queries by venue, market or a
+common event kind (``arbexec audit``) scan instead; the latest rows are read backwards in
+each table's own order (``LIMIT``), which costs nothing to keep.
 """
 
 from __future__ import annotations

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import decimal
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from attrs import define, field, frozen
+from attrs import define, field
 
-from arbexec.model import ZERO, OrderStatus
+from arbexec.model import ZERO, Fill, OrderStatus
 
 #: Exact additions: summed figures must not depend on the order they were added in.
 _EXACT = decimal.Context(prec=200)
@@ -54,7 +54,6 @@ SUMMARY_DDL = (
     """CREATE TABLE IF NOT EXISTS market_events (
         venue TEXT NOT NULL, market TEXT NOT NULL, event TEXT NOT NULL,
         PRIMARY KEY (venue, market)) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS orders_requested_at ON orders(requested_at)",
     "CREATE INDEX IF NOT EXISTS events_rare ON events(kind, seq) WHERE kind IN "
     f"({', '.join(repr(k) for k in RARE_EVENT_KINDS)})",
     # The event an order was admitted under (its per-event exposure scope), first one wins,
@@ -76,32 +75,43 @@ def _add(a: Decimal, b: Decimal) -> Decimal:
     return _EXACT.add(a, b)
 
 
-@frozen(kw_only=True)
-class OrderFacts:
-    """What booking a fill needs to know of its order."""
+_FINAL = frozenset(s.value for s in OrderStatus if s.is_final)
 
-    key: str
-    venue: str
-    market: str
-    outcome: str
-    side: str
+#: Final statuses an order may have fills in.
+FINAL_WITH_FILLS = tuple(sorted(_FINAL - {OrderStatus.DENIED.value}))
+
+#: The trade id of the one fill written for an order whose venue lists no trades.
+JOURNAL_TRADE = "journal"
+
+Position = tuple[Decimal, Decimal]  # contracts, cost basis
 
 
-@frozen(kw_only=True)
-class BookedFill:
-    """One fill as booking sees it."""
+def booked(position: Position, side: str, q: Decimal, p: Decimal, fee: Decimal
+           ) -> tuple[Position, Decimal, Decimal, Decimal]:
+    """One fill booked at average cost (the engine's ``PositionBook.book`` and
+    ``opened_notional``): (new position, realised net of fee, cost basis closed, money
+    opened beyond the contracts held)."""
+    quantity, cost = position
+    if side == "BUY":
+        return (quantity + q, cost + q * p), -fee, ZERO, ZERO
+    closing = min(q, max(quantity, ZERO))
+    opened = (q - closing) * (ONE - p)
+    average = cost / quantity if quantity > 0 else p
+    return ((quantity - q, cost - q * average), q * (p - average) - fee, q * average,
+            opened)
 
-    quantity: Decimal
-    price: Decimal
-    fee: Decimal
-    day: str
+
+def standing(side: str, notional: Decimal, opened: Decimal) -> Decimal:
+    """Money a final order leaves standing: a buy's fills' notional; a sell's opened part."""
+    return notional if side == "BUY" else opened
 
 
 @define
 class Figures:
-    """The summaries in memory: what a rebuild computes and what the tables hold."""
+    """The summaries in memory: what a rebuild computes and what the tables hold. Bookings
+    (the money an order's fills took and opened) are kept while the order is not final."""
 
-    positions: dict[tuple[str, str, str], tuple[Decimal, Decimal]] = field(factory=dict)
+    positions: dict[tuple[str, str, str], Position] = field(factory=dict)
     exposure: dict[tuple[str, str], Decimal] = field(factory=dict)
     pnl: dict[tuple[str, str, str], tuple[Decimal, Decimal]] = field(factory=dict)
     bookings: dict[str, tuple[Decimal, Decimal]] = field(factory=dict)
@@ -132,196 +142,171 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-class Books:
-    """Where booking reads and writes: the tables (``TableBooks``) or memory (``Figures``)."""
-
-    def position(self, venue: str, market: str, outcome: str) -> tuple[Decimal, Decimal]:
-        raise NotImplementedError
-
-    def put_position(self, venue: str, market: str, outcome: str, quantity: Decimal,
-                     cost: Decimal) -> None:
-        raise NotImplementedError
-
-    def add_exposure(self, venue: str, market: str, amount: Decimal) -> None:
-        raise NotImplementedError
-
-    def add_pnl(self, day: str, venue: str, market: str, realised: Decimal,
-                fee: Decimal) -> None:
-        raise NotImplementedError
-
-    def booking(self, key: str) -> tuple[Decimal, Decimal]:
-        raise NotImplementedError
-
-    def put_booking(self, key: str, notional: Decimal, opened: Decimal) -> None:
-        raise NotImplementedError
-
-
-@define
-class MemoryBooks(Books):
-    figures: Figures = field(factory=Figures)
-
-    def position(self, venue: str, market: str, outcome: str) -> tuple[Decimal, Decimal]:
-        return self.figures.positions.get((venue, market, outcome), (ZERO, ZERO))
-
-    def put_position(self, venue: str, market: str, outcome: str, quantity: Decimal,
-                     cost: Decimal) -> None:
-        self.figures.positions[(venue, market, outcome)] = (quantity, cost)
-
-    def add_exposure(self, venue: str, market: str, amount: Decimal) -> None:
-        key = (venue, market)
-        self.figures.exposure[key] = _add(self.figures.exposure.get(key, ZERO), amount)
-
-    def add_pnl(self, day: str, venue: str, market: str, realised: Decimal,
-                fee: Decimal) -> None:
-        key = (day, venue, market)
-        was_realised, was_fees = self.figures.pnl.get(key, (ZERO, ZERO))
-        self.figures.pnl[key] = (_add(was_realised, realised), _add(was_fees, fee))
-
-    def booking(self, key: str) -> tuple[Decimal, Decimal]:
-        return self.figures.bookings.get(key, (ZERO, ZERO))
-
-    def put_booking(self, key: str, notional: Decimal, opened: Decimal) -> None:
-        self.figures.bookings[key] = (notional, opened)
-
-
-@define
-class TableBooks(Books):
-    """Booking against the summary tables, inside the caller's transaction."""
-
-    db: sqlite3.Connection
-
-    def position(self, venue: str, market: str, outcome: str) -> tuple[Decimal, Decimal]:
-        r = self.db.execute("SELECT quantity, cost FROM positions WHERE venue=? AND market=? "
-                            "AND outcome=?", (venue, market, outcome)).fetchone()
-        return (ZERO, ZERO) if r is None else (Decimal(r[0]), Decimal(r[1]))
-
-    def put_position(self, venue: str, market: str, outcome: str, quantity: Decimal,
-                     cost: Decimal) -> None:
-        self.db.execute("INSERT OR REPLACE INTO positions(venue, market, outcome, quantity, "
-                        "cost) VALUES(?,?,?,?,?)",
-                        (venue, market, outcome, str(quantity), str(cost)))
-
-    def add_exposure(self, venue: str, market: str, amount: Decimal) -> None:
-        r = self.db.execute("SELECT amount FROM market_exposure WHERE venue=? AND market=?",
-                            (venue, market)).fetchone()
-        total = _add(ZERO if r is None else Decimal(r[0]), amount)
-        self.db.execute("INSERT OR REPLACE INTO market_exposure(venue, market, amount) "
-                        "VALUES(?,?,?)", (venue, market, str(total)))
-
-    def add_pnl(self, day: str, venue: str, market: str, realised: Decimal,
-                fee: Decimal) -> None:
-        r = self.db.execute("SELECT realised, fees FROM daily_pnl WHERE day=? AND venue=? "
-                            "AND market=?", (day, venue, market)).fetchone()
-        was_realised, was_fees = (ZERO, ZERO) if r is None else (Decimal(r[0]),
-                                                                 Decimal(r[1]))
-        self.db.execute("INSERT OR REPLACE INTO daily_pnl(day, venue, market, realised, fees) "
-                        "VALUES(?,?,?,?,?)", (day, venue, market,
-                                              str(_add(was_realised, realised)),
-                                              str(_add(was_fees, fee))))
-
-    def booking(self, key: str) -> tuple[Decimal, Decimal]:
-        r = self.db.execute("SELECT notional, opened FROM order_booking "
-                            "WHERE idempotency_key=?", (key,)).fetchone()
-        return (ZERO, ZERO) if r is None else (Decimal(r[0]), Decimal(r[1]))
-
-    def put_booking(self, key: str, notional: Decimal, opened: Decimal) -> None:
-        self.db.execute("INSERT OR REPLACE INTO order_booking(idempotency_key, notional, "
-                        "opened) VALUES(?,?,?)", (key, str(notional), str(opened)))
-
-
-def standing(side: str, notional: Decimal, opened: Decimal) -> Decimal:
-    """Money a final order leaves standing: a buy's fills' notional; a sell's opened part."""
-    return notional if side == "BUY" else opened
-
-
-def book_fill(books: Books, order: OrderFacts, fill: BookedFill, *, final: bool) -> None:
-    """Book one fill (the engine's rules: ``PositionBook.book``, ``opened_notional``)."""
-    quantity, cost = books.position(order.venue, order.market, order.outcome)
-    q, p = fill.quantity, fill.price
-    if order.side == "BUY":
-        quantity, cost = quantity + q, cost + q * p
-        realised = closed = opened = ZERO
-    else:
-        closing = min(q, max(quantity, ZERO))
-        opened = (q - closing) * (ONE - p)
-        average = cost / quantity if quantity > 0 else p
-        realised = q * (p - average)
-        closed = q * average
-        quantity, cost = quantity - q, cost - q * average
-    realised -= fill.fee
-    books.put_position(order.venue, order.market, order.outcome, quantity, cost)
-    books.add_pnl(fill.day, order.venue, order.market, realised, fill.fee)
-    notional, opened_before = books.booking(order.key)
-    notional, opened_total = _add(notional, q * p), _add(opened_before, opened)
-    books.put_booking(order.key, notional, opened_total)
-    change = -closed
-    if final:  # a fill reported after the order's final state stands at once
-        change = _add(change, standing(order.side, q * p, opened))
-    if change:
-        books.add_exposure(order.venue, order.market, change)
-
-
-def order_turned(books: Books, order: OrderFacts, *, was_final: bool,
-                 is_final: bool) -> None:
-    """An order became final (its money stands) or, never in practice, stopped being."""
-    if was_final == is_final:
-        return
-    notional, opened = books.booking(order.key)
-    amount = standing(order.side, notional, opened)
-    if amount:
-        books.add_exposure(order.venue, order.market, amount if is_final else -amount)
-
-
 # ---------------------------------------------------------------------------- the step
 
-
-_ORDER = ("SELECT venue, market, outcome, side, status, filled_quantity, average_price, fees "
-          "FROM orders WHERE idempotency_key=?")
-
-_FILL_EXISTS = "SELECT 1 FROM fills WHERE idempotency_key=? AND trade_id=?"
-
-#: The trade id of the one fill written for an order whose venue lists no trades.
-JOURNAL_TRADE = "journal"
-
-#: Final statuses an order may have fills in.
-FINAL_WITH_FILLS = tuple(s.value for s in OrderStatus
-                         if s.is_final and s is not OrderStatus.DENIED)
+_ORDER = "SELECT venue, market, outcome, side, status FROM orders WHERE idempotency_key=?"
+_WRITE_POSITION = ("INSERT OR REPLACE INTO positions(venue, market, outcome, quantity, cost) "
+                   "VALUES(?,?,?,?,?)")
+_WRITE_PNL = ("INSERT OR REPLACE INTO daily_pnl(day, venue, market, realised, fees) "
+              "VALUES(?,?,?,?,?)")
+_WRITE_EXPOSURE = "INSERT OR REPLACE INTO market_exposure(venue, market, amount) VALUES(?,?,?)"
+_DROP_EXPOSURE = "DELETE FROM market_exposure WHERE venue=? AND market=?"
 
 
-def facts(key: str, r: sqlite3.Row | tuple[Any, ...]) -> OrderFacts:
-    return OrderFacts(key=key, venue=r[0], market=r[1], outcome=r[2], side=r[3])
+@define
+class Summaries:
+    """Keeps the summary tables inside the journal's transactions. Rows it has read or
+    written are cached (one engine writes a journal) and the rows a transaction changed are
+    written just before it commits; the cache is dropped whenever a transaction rolls back
+    or another connection has committed (``UnitOfWork``)."""
 
+    _positions: dict[tuple[str, str, str], Position] = field(factory=dict)
+    _pnl: dict[tuple[str, str, str], tuple[Decimal, Decimal]] = field(factory=dict)
+    _exposure: dict[tuple[str, str], Decimal] = field(factory=dict)
+    #: Orders not final that this connection wrote: facts, status, booking (None: none).
+    _orders: dict[str, tuple[str, str, str, str, str, tuple[Decimal, Decimal] | None, bool]] \
+        = field(factory=dict)
 
-def apply_state(db: sqlite3.Connection, key: str, update: tuple[str, Sequence[Any]],
-                fills: Iterable[tuple[str, tuple[str, Sequence[Any]], BookedFill]],
-                synthetic: Callable[[sqlite3.Row], tuple[str, Sequence[Any]] | None],
-                ) -> None:
-    """Move the order to its new state, write its fills and book the new ones, in the
-    caller's transaction. ``fills`` are (trade id, upsert args, booking); ``synthetic``
-    gives the fill to write when the order turns final with fills but none listed."""
-    before = db.execute(_ORDER, (key,)).fetchone()
-    if before is None:
-        return  # no such order: the update would change nothing, and fills need an order
-    db.execute(*update)
-    books = TableBooks(db)
-    order = facts(key, before)
-    was_final = OrderStatus(before[4]).is_final
-    for trade_id, upsert, booked in fills:
-        new = db.execute(_FILL_EXISTS, (key, trade_id)).fetchone() is None
-        db.execute(*upsert)
-        if new:
-            book_fill(books, order, booked, final=was_final)
-    after = db.execute(_ORDER, (key,)).fetchone()
-    is_final = OrderStatus(after[4]).is_final
-    if is_final and not was_final and after[4] != OrderStatus.DENIED.value:
-        made = synthetic(after)
-        if made is not None and db.execute("SELECT 1 FROM fills WHERE idempotency_key=? "
-                                           "LIMIT 1", (key,)).fetchone() is None:
-            db.execute(*made)
-            quantity, price, fee = (Decimal(after[5]), Decimal(after[6]), Decimal(after[7]))
-            book_fill(books, order, BookedFill(quantity=quantity, price=price, fee=fee,
-                                               day=made[1][-1]), final=False)
-    order_turned(books, order, was_final=was_final, is_final=is_final)
+    _dirty: set[tuple[str, tuple[str, ...]]] = field(factory=set)
+
+    def forget(self) -> None:
+        self._positions.clear()
+        self._pnl.clear()
+        self._exposure.clear()
+        self._orders.clear()
+        self._dirty.clear()
+
+    def intent(self, key: str, venue: str, market: str, outcome: str, side: str) -> None:
+        """An order just written as PENDING: nothing booked for it yet."""
+        self._orders[key] = (venue, market, outcome, side, OrderStatus.PENDING.value, None,
+                             False)
+
+    def before_commit(self, db: sqlite3.Connection) -> None:
+        """Write the rows this transaction changed, once each, before it commits (many
+        fills of one group commit touch the same few rows)."""
+        if not self._dirty:
+            return
+        positions, pnl, exposure, gone = [], [], [], []
+        for table, key in self._dirty:
+            if table == "positions":
+                quantity, cost = self._positions[key]  # type: ignore[index]
+                positions.append((*key, str(quantity), str(cost)))
+            elif table == "daily_pnl":
+                realised, fees = self._pnl[key]  # type: ignore[index]
+                pnl.append((*key, str(realised), str(fees)))
+            elif amount := self._exposure[key]:  # type: ignore[index]
+                exposure.append((*key, str(amount)))
+            else:
+                gone.append(key)
+        self._dirty.clear()
+        for sql, rows in ((_WRITE_POSITION, positions), (_WRITE_PNL, pnl),
+                          (_WRITE_EXPOSURE, exposure), (_DROP_EXPOSURE, gone)):
+            if len(rows) == 1:
+                db.execute(sql, rows[0])
+            elif rows:
+                db.executemany(sql, rows)
+
+    def _position(self, db: sqlite3.Connection, key: tuple[str, str, str]) -> Position:
+        found = self._positions.get(key)
+        if found is None:
+            r = db.execute("SELECT quantity, cost FROM positions WHERE venue=? AND market=? "
+                           "AND outcome=?", key).fetchone()
+            found = (ZERO, ZERO) if r is None else (Decimal(r[0]), Decimal(r[1]))
+        return found
+
+    def _add_pnl(self, db: sqlite3.Connection, key: tuple[str, str, str], realised: Decimal,
+                 fee: Decimal) -> None:
+        was = self._pnl.get(key)
+        if was is None:
+            r = db.execute("SELECT realised, fees FROM daily_pnl WHERE day=? AND venue=? "
+                           "AND market=?", key).fetchone()
+            was = (ZERO, ZERO) if r is None else (Decimal(r[0]), Decimal(r[1]))
+        self._pnl[key] = (_add(was[0], realised), _add(was[1], fee))
+        self._dirty.add(("daily_pnl", key))
+
+    def _add_exposure(self, db: sqlite3.Connection, key: tuple[str, str],
+                      amount: Decimal) -> None:
+        was = self._exposure.get(key)
+        if was is None:
+            r = db.execute("SELECT amount FROM market_exposure WHERE venue=? AND market=?",
+                           key).fetchone()
+            was = ZERO if r is None else Decimal(r[0])
+        self._exposure[key] = _add(was, amount)
+        self._dirty.add(("market_exposure", key))
+
+    def apply_state(self, db: sqlite3.Connection, key: str, status: OrderStatus,
+                    update: tuple[str, Sequence[Any]],
+                    fills: Sequence[tuple[Fill, tuple[str, Sequence[Any]]]],
+                    refresh: str,
+                    synthetic: Callable[[sqlite3.Row], tuple[Fill, tuple[str, Sequence[Any]]]
+                                        | None],
+                    day: str) -> None:
+        """Move the order to its new state, write its fills and book the new ones, in the
+        caller's transaction. ``fills`` are (fill, insert-or-ignore); ``refresh`` updates a
+        fill reported again; ``synthetic`` gives the fill to write when the order turns
+        final with fills its venue never listed."""
+        known = self._orders.get(key)
+        if known is None:
+            before = db.execute(_ORDER, (key,)).fetchone()
+            if before is None:
+                return  # no such order: the update changes nothing, and fills need one
+            venue, market, outcome, side, was = before
+            booking, stored, looked = None, False, False
+        else:
+            venue, market, outcome, side, was, booking, stored = known
+            looked = True
+        was_final = was in _FINAL
+        after = was if was_final and not status.is_final else status.value  # as the SQL
+        is_final = after in _FINAL
+        db.execute(*update)
+        change = ZERO
+        new = []
+        for fill, insert in fills:
+            if db.execute(*insert).rowcount:
+                new.append(fill)
+            else:
+                db.execute(refresh, (int(fill.final), key, fill.trade_id))
+        if not was_final and not looked and (new or is_final):
+            r = db.execute("SELECT notional, opened FROM order_booking WHERE "
+                           "idempotency_key=?", (key,)).fetchone()
+            if r is not None:
+                booking, stored = (Decimal(r[0]), Decimal(r[1])), True
+        if not new and is_final and not was_final and booking is None \
+                and after != OrderStatus.DENIED.value:
+            made = synthetic(db.execute("SELECT filled_quantity, average_price, fees, venue "
+                                        "FROM orders WHERE idempotency_key=?",
+                                        (key,)).fetchone())
+            if made is not None:
+                db.execute(*made[1])
+                new.append(made[0])
+        where = (venue, market, outcome)
+        for fill in new:
+            q, p = fill.quantity, fill.price
+            position, realised, closed, opened = booked(self._position(db, where), side, q,
+                                                        p, fill.fee)
+            self._positions[where] = position
+            self._dirty.add(("positions", where))
+            self._add_pnl(db, (day, venue, market), realised, fill.fee)
+            change = _add(change, -closed)
+            if was_final:  # a fill reported after the order's final state stands at once
+                change = _add(change, standing(side, q * p, opened))
+            else:
+                notional, opened_before = booking or (ZERO, ZERO)
+                booking = (_add(notional, q * p), _add(opened_before, opened))
+        if is_final:
+            self._orders.pop(key, None)
+            if not was_final and booking is not None:
+                change = _add(change, standing(side, *booking))
+                if stored:
+                    db.execute("DELETE FROM order_booking WHERE idempotency_key=?", (key,))
+        else:
+            if new and booking is not None:
+                db.execute("INSERT OR REPLACE INTO order_booking(idempotency_key, notional, "
+                           "opened) VALUES(?,?,?)", (key, str(booking[0]), str(booking[1])))
+                stored = True
+            self._orders[key] = (venue, market, outcome, side, after, booking, stored)
+        if change:
+            self._add_exposure(db, (venue, market), change)
 
 
 # ---------------------------------------------------------------------------- reading
@@ -344,24 +329,36 @@ def read_figures(db: sqlite3.Connection) -> Figures:
 def rebuild(db: sqlite3.Connection) -> Figures:
     """The summaries recomputed from every order and fill: each fill booked in the order
     the journal first wrote it (its rowid), then each final order's standing money."""
-    books = MemoryBooks()
-    orders: dict[str, tuple[OrderFacts, bool]] = {}
+    figures = Figures()
+    orders: dict[str, tuple[str, str, str, str, bool]] = {}
+    totals: dict[str, tuple[Decimal, Decimal]] = {}
+    exposure: dict[tuple[str, str], Decimal] = {}
     rows = db.execute(
         "SELECT f.idempotency_key, f.quantity, f.price, f.fee, f.booked_on, o.venue, "
         "o.market, o.outcome, o.side, o.status FROM fills f "
         "JOIN orders o ON o.idempotency_key = f.idempotency_key ORDER BY f.rowid")
     for r in rows:
-        key = r[0]
-        known = orders.get(key)
-        if known is None:
-            known = orders[key] = (OrderFacts(key=key, venue=r[5], market=r[6], outcome=r[7],
-                                              side=r[8]), OrderStatus(r[9]).is_final)
-        book_fill(books, known[0], BookedFill(quantity=Decimal(r[1]), price=Decimal(r[2]),
-                                              fee=Decimal(r[3]), day=r[4] or ""),
-                  final=False)
-    for order, final in orders.values():
-        order_turned(books, order, was_final=False, is_final=final)
-    return books.figures
+        key, venue, market, outcome, side = r[0], r[5], r[6], r[7], r[8]
+        orders.setdefault(key, (venue, market, outcome, side, r[9] in _FINAL))
+        q, p, fee = Decimal(r[1]), Decimal(r[2]), Decimal(r[3])
+        where = (venue, market, outcome)
+        position, realised, closed, opened = booked(
+            figures.positions.get(where, (ZERO, ZERO)), side, q, p, fee)
+        figures.positions[where] = position
+        day = (r[4] or "", venue, market)
+        was = figures.pnl.get(day, (ZERO, ZERO))
+        figures.pnl[day] = (_add(was[0], realised), _add(was[1], fee))
+        exposure[(venue, market)] = _add(exposure.get((venue, market), ZERO), -closed)
+        notional, opened_before = totals.get(key, (ZERO, ZERO))
+        totals[key] = (_add(notional, q * p), _add(opened_before, opened))
+    for key, (venue, market, _, side, final) in orders.items():
+        if final:
+            exposure[(venue, market)] = _add(exposure.get((venue, market), ZERO),
+                                             standing(side, *totals[key]))
+        else:
+            figures.bookings[key] = totals[key]
+    figures.exposure = {k: v for k, v in exposure.items() if v}
+    return figures
 
 
 def write_figures(db: sqlite3.Connection, figures: Figures) -> None:

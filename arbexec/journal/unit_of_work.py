@@ -59,6 +59,16 @@ class UnitOfWork:
     where: str = "(in memory)"
     _deferred: list[Write] = field(factory=list)
     failure: JournalUnusable | None = None
+    #: Called when what this connection cached may be stale: a transaction rolled back,
+    #: or another connection committed since this one last wrote.
+    on_reset: list[Callable[[], None]] = field(factory=list)
+    #: Called inside every transaction just before it commits (cached rows written once).
+    before_commit: list[Callable[[sqlite3.Connection], None]] = field(factory=list)
+    _seen_version: int | None = None
+
+    def _reset(self) -> None:
+        for forget in self.on_reset:
+            forget()
 
     def fail(self, problem: JournalUnusable) -> JournalUnusable:
         """Remember why the journal cannot take new orders; log it the first time only."""
@@ -93,12 +103,19 @@ class UnitOfWork:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
+        version = db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._seen_version:
+            self._reset()
+            self._seen_version = version
         pending, self._deferred = self._deferred, []
         try:
             for write in pending:
                 run(db, write)
             yield db
+            for finish in self.before_commit:
+                finish(db)
         except BaseException:
+            self._reset()
             if db.in_transaction:
                 db.execute("ROLLBACK")
             self._deferred = pending + self._deferred
@@ -106,6 +123,7 @@ class UnitOfWork:
         try:
             db.execute("COMMIT")
         except BaseException:
+            self._reset()
             if db.in_transaction:
                 db.execute("ROLLBACK")
             self._deferred = pending + self._deferred
