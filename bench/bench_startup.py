@@ -8,6 +8,7 @@ events per order, a few breaker moves), as schema 2; a copy is brought to the cu
 schema by opening it (the migration's time and memory are reported too). It then measures,
 each in a child process, wall time and peak RSS (``os.wait4``'s ``ru_maxrss``) of:
 
+- start-up alone, timed inside a process: open the runtime and ``Engine.start`` (recovery),
 - ``arbexec run`` of a one-line request file on the paper venue (start-up plus one order),
 - ``arbexec orders --limit 1``, ``arbexec status``, ``arbexec pnl``.
 
@@ -15,8 +16,9 @@ each in a child process, wall time and peak RSS (``os.wait4``'s ``ru_maxrss``) o
 ``main``, run with ``PYTHONPATH`` against its own schema-2 copy), measured in the same run,
 so each "after" figure has its ratio (not in quick mode, unless ``--before``). It checks
 the work too: every command exits 0, the paper order is journaled, ``arbexec journal
-verify`` agrees, and ``pnl --json`` gives the same answer before and after. Quick mode
-builds 10k rows only and takes one sample.
+verify`` agrees, and ``pnl --json`` gives the same answer before and after. An empty journal
+(0 rows) gives the floor every command pays whatever the journal holds (the interpreter,
+imports, plugins). Quick mode builds 10k rows only and takes one sample.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def build_v2(path: Path, rows: int, seed: int = 7) -> None:
     db.execute("INSERT INTO meta VALUES('schema', '2'), ('written_by', 'bench')")
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = today - timedelta(days=DAYS - 1)
-    step = (datetime.now(UTC) - timedelta(minutes=5) - start) / rows
+    step = (datetime.now(UTC) - timedelta(minutes=5) - start) / max(rows, 1)
     orders: list[tuple[Any, ...]] = []
     fills: list[tuple[Any, ...]] = []
     events: list[tuple[Any, ...]] = []
@@ -216,10 +218,33 @@ def commands(folder: Path, n: int) -> dict[str, list[str]]:
     request = folder / f"one-{n}.jsonl"
     request.write_text(json.dumps(line) + "\n")
     base = [sys.executable, "-m", "arbexec", "-c", str(folder / "deploy.toml")]
-    return {"run one request": [*base, "run", str(request)],
+    return {"engine start, in process": [sys.executable, "-c", ENGINE_START,
+                                         str(folder / "deploy.toml")],
+            "run one request": [*base, "run", str(request)],
             "orders --limit 1": [*base, "orders", "--limit", "1"],
             "status": [*base, "status"],
             "pnl": [*base, "--json", "pnl"]}
+
+
+#: Start-up alone, timed inside the process: open the runtime (journal, venues, policy) and
+#: ``Engine.start`` (recovery), without the interpreter's and the imports' fixed cost.
+ENGINE_START = """
+import asyncio, sys, time
+from pathlib import Path
+from arbexec.app import open_runtime
+from arbexec.config import load_deployment
+from arbexec.plugins import PluginHost
+deployment = load_deployment(Path(sys.argv[1]))
+host = PluginHost.create()
+async def start():
+    t = time.perf_counter()
+    runtime = open_runtime(deployment, host, quiet=True)
+    await runtime.engine.start()
+    took = time.perf_counter() - t
+    await runtime.aclose()
+    return took
+print(f"ENGINE_START {asyncio.run(start())}")
+"""
 
 
 def deployment(folder: Path, journal: Path) -> None:
@@ -229,6 +254,8 @@ def deployment(folder: Path, journal: Path) -> None:
 
 
 def label(rows: int) -> str:
+    if rows < 1000:
+        return f"{rows} rows"
     return f"{rows // 1000}k" if rows < 1_000_000 else f"{rows // 1_000_000}M"
 
 
@@ -242,7 +269,7 @@ def main() -> None:
     parser.add_argument("--before-samples", type=int, default=1)
     args = parser.parse_args()
     sizes = ([int(s) for s in args.sizes.split(",")] if args.sizes else
-             [10_000] if quick() else [10_000, 100_000, 1_000_000])
+             [10_000] if quick() else [0, 10_000, 100_000, 1_000_000])
     report = Report("startup")
     with tempfile.TemporaryDirectory(prefix="arbexec-bench-startup-") as tmp:
         work = Path(os.environ.get("ARBEXEC_BENCH_KEEP") or tmp)
@@ -282,6 +309,8 @@ def main() -> None:
                 for n in range(samples):
                     for name, argv in commands(folder, n).items():
                         wall, rss, out = measure(argv, cwd=folder, pythonpath=pythonpath)
+                        if name.startswith("engine start"):
+                            wall = float(out.split("ENGINE_START ")[1].split()[0])
                         times.setdefault(name, []).append(wall)
                         memory.setdefault(name, []).append(rss)
                         if name == "pnl" and n == 0:  # both trees: one paper order so far
