@@ -500,7 +500,8 @@ def order_cancel(app: App, ref: str) -> None:
 @click.option("--open", "only_open", is_flag=True, help="Only orders not yet final.")
 @click.option("--venue")
 @click.option("--market")
-@click.option("--limit", type=int, default=200, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True,
+              help="At most N orders (the latest).")
 @click.option("--watch", is_flag=True, help="Follow the journal until Ctrl-C: a live table "
               "on a terminal; in a pipe, a line per order and per change.")
 @click.option("--interval", type=click.FloatRange(0.05, 3600), default=1.0,
@@ -518,7 +519,7 @@ def orders(app: App, statuses: tuple[str, ...], only_open: bool, venue: str | No
     def read() -> list[JournalRow]:
         journal = app.open_journal()
         try:
-            return journal.query(venue=venue, market=market, status=wanted)[-limit:]
+            return journal.query(venue=venue, market=market, status=wanted, limit=limit)
         finally:
             journal.close()
 
@@ -682,25 +683,20 @@ def audit(app: App, show_events: bool, kinds: tuple[str, ...], key: str | None,
     journal = app.open_journal()
     try:
         if show_events:
-            rows: list[dict[str, Any]] = []
-            for seq, event in journal.events(kinds=kinds, key=key):
-                if (since_at and event.at < since_at) or (until_at and event.at >= until_at):
-                    continue
-                if request_id is not None and event.request_id != request_id:
-                    continue
-                rows.append({"seq": seq, "at": event.at.isoformat(), "kind": event.kind,
-                             "request_id": event.request_id,
-                             "data": json.loads(json.dumps(dict(event.data), default=str))})
+            rows: list[dict[str, Any]] = [
+                {"seq": seq, "at": event.at.isoformat(), "kind": event.kind,
+                 "request_id": event.request_id,
+                 "data": json.loads(json.dumps(dict(event.data), default=str))}
+                for seq, event in journal.events(kinds=kinds, key=key, request_id=request_id,
+                                                 since=since_at, until=until_at,
+                                                 latest=limit)]
         else:
             found = journal.query(venue=venue, market=market, status=wanted, since=since_at,
-                                  until=until_at, request_id=request_id, tag=tag_pair)
-            if key is not None:
-                found = [r for r in found if r.idempotency_key == key]
+                                  until=until_at, request_id=request_id, key=key,
+                                  tag=tag_pair, limit=limit)
             rows = [result_to_dict(r.to_result()) for r in found]
     finally:
         journal.close()
-    if limit is not None:
-        rows = rows[-limit:]
     if fmt == "json":
         echo_json(rows)
     elif fmt == "csv":

@@ -256,6 +256,43 @@ def pairs(ctx: click.Context, json_here: bool) -> None:
         styles={n: "red" for n, p in enumerate(report) if p["state"] == "EXPOSED"})
 
 
+# ---------------------------------------------------------------------------- journal
+
+
+@click.group("journal")
+def journal_group() -> None:
+    """Check the journal."""
+
+
+@journal_group.command("verify")
+@json_option
+@click.pass_context
+def journal_verify(ctx: click.Context, json_here: bool) -> None:
+    """Compare the running summaries (positions, exposure, daily P&L) with a full rebuild
+    from every fill; say what differs. Reads the whole journal; safe beside an engine."""
+    from arbexec.tables import plain_line
+
+    app = ctx.obj
+    journal = app.open_journal()
+    try:
+        differences = journal.verify()
+    finally:
+        journal.close()
+    if _wants_json(app, json_here):
+        _echo_json({"journal": str(app.journal_path), "agrees": not differences,
+                    "differences": differences})
+    elif differences:
+        plain_line(f"journal {app.journal_path}: the running summaries differ from a rebuild "
+                   f"in {len(differences)} figure(s):", style="bold red")
+        for line in differences:
+            plain_line(f"  {line}")
+    else:
+        plain_line(f"journal {app.journal_path}: the running summaries agree with a full "
+                   "rebuild", style="green")
+    if differences:
+        sys.exit(EXIT_ATTENTION)
+
+
 def register(cli: click.Group) -> None:
-    for command in (status, cancel_all, pnl, pairs):
+    for command in (status, cancel_all, pnl, pairs, journal_group):
         cli.add_command(command)

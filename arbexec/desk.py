@@ -9,7 +9,6 @@ the engine's next start.
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -19,9 +18,9 @@ from typing import Any
 from attrs import frozen
 
 from arbexec.engine.accounting import Accounting
-from arbexec.journal import Journal, JournalRow
+from arbexec.journal import Journal
 from arbexec.ledger import InMemoryLedger, scope_keys
-from arbexec.model import ZERO, Fill, OrderStatus, Side, now_utc
+from arbexec.model import ZERO, OrderStatus, now_utc
 from arbexec.positions import PositionBook
 
 #: Statuses of an order that may still rest on its venue, or whose send is unanswered.
@@ -42,25 +41,20 @@ class ExposureLimit:
         return None if self.limit is None else self.limit - self.held
 
 
-def _own_fills(row: JournalRow, fills: Mapping[str, Sequence[Fill]]) -> list[Fill]:
-    own = list(fills.get(row.idempotency_key, ()))
-    if not own and row.average_price is not None and row.filled_quantity:
-        own = [Fill(trade_id="journal", quantity=row.filled_quantity, price=row.average_price,
-                    fee=row.fees)]
-    return own
-
-
-def rebuild_accounting(journal: Journal, market_events: Mapping[str, str]
-                       ) -> tuple[InMemoryLedger, PositionBook]:
-    """The ledger and positions an engine starting on this journal would hold."""
+def rebuild_accounting(journal: Journal, market_events: Mapping[str, str],
+                       today: date | None = None) -> tuple[InMemoryLedger, PositionBook]:
+    """The ledger and positions an engine starting on this journal would hold: open
+    orders' reservations and the running summaries (``Recovery.recover``'s own steps)."""
     ledger, book = InMemoryLedger(), PositionBook()
     accounting = Accounting(ledger, book, market_events)
-    fills = journal.fills_by_order()
+    for (venue, market), name in journal.market_events().items():
+        if accounting.event_of(venue, market) is None:
+            accounting.learn_event(venue, market, name)
 
     async def go() -> None:
         for row in journal.non_final():
-            await accounting.restore(row, fills.get(row.idempotency_key, ()))
-        await accounting.rebuild(journal.filled_orders(), fills)
+            await accounting.restore(row, journal.fills(row.idempotency_key))
+        await accounting.restore_standing(journal, today or now_utc().date())
 
     asyncio.run(go())
     return ledger, book
@@ -85,10 +79,13 @@ def exposure_by_scope(journal: Journal, ledger: InMemoryLedger, limits: Mapping[
                       market_events: Mapping[str, str]) -> list[ExposureLimit]:
     """Exposure under every scope the journal's orders touch, against its limit if any."""
     keys: dict[str, str] = {"total": "total"}
-    for row in [*journal.non_final(), *journal.filled_orders()]:
-        event = market_events.get(f"{row.venue}:{row.market}")
+    learned = journal.market_events()
+    markets = [(row.venue, row.market) for row in journal.non_final()]
+    markets += sorted(journal.market_exposure())
+    for venue, market in markets:
+        event = market_events.get(f"{venue}:{market}") or learned.get((venue, market))
         for scope, key in zip(("total", "venue", "event", "market"),
-                              scope_keys(row.venue, row.market, event), strict=True):
+                              scope_keys(venue, market, event), strict=True):
             keys.setdefault(key, scope)
     return [ExposureLimit(scope=scope, key=key, held=ledger.exposure_now(key),
                           limit=limits.get(scope))
@@ -150,29 +147,19 @@ def journal_size(path: Path) -> int:
 def pnl_report(journal: Journal) -> dict[str, Any]:
     """Realised P&L (net of fees) by UTC day, venue and market; open positions at cost.
 
-    Fills are booked oldest order first at average cost, as the engine books them; an
-    order's P&L falls on the day it was executed (or last updated)."""
-    book = PositionBook()
-    fills = journal.fills_by_order()
-    realised: defaultdict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
-    fees: defaultdict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
-    today = now_utc().date()
-    for row in journal.filled_orders():
-        own = _own_fills(row, fills)
-        day: date = (row.executed_at or row.updated_at).date()
-        amount, _ = book.book(row.venue, row.market, row.outcome, Side(row.side), own,
-                              today=day == today)
-        key = (day.isoformat(), row.venue, row.market)
-        realised[key] += amount
-        fees[key] += sum((f.fee for f in own), ZERO)
-    days = [{"day": d, "venue": v, "market": m, "realised": plain(realised[(d, v, m)]),
-             "fees": plain(fees[(d, v, m)])} for d, v, m in sorted(realised)]
+    Both come from the journal's running summaries, kept by the engine's booking rules as
+    each fill is journaled (positions at average cost); a fill's P&L falls on the UTC day
+    the journal booked it. ``arbexec journal verify`` checks them against a rebuild."""
+    realised = journal.daily_pnl()
+    days = [{"day": d, "venue": v, "market": m, "realised": plain(amount),
+             "fees": plain(fees)} for (d, v, m), (amount, fees) in realised.items()]
     open_positions = [
-        {"venue": v, "market": m, "outcome": o, "quantity": plain(basis.quantity),
-         "cost_basis": plain(basis.cost),
-         "average_price": plain(basis.cost / basis.quantity)}
-        for (v, m, o), basis in sorted(book.holdings().items()) if basis.quantity > 0]
-    return {"realised": days, "total_realised": plain(sum(realised.values(), ZERO)),
+        {"venue": v, "market": m, "outcome": o, "quantity": plain(quantity),
+         "cost_basis": plain(cost), "average_price": plain(cost / quantity)}
+        for (v, m, o), (quantity, cost) in sorted(journal.positions().items())
+        if quantity > 0]
+    return {"realised": days,
+            "total_realised": plain(sum((r for r, _ in realised.values()), ZERO)),
             "open_positions": open_positions}
 
 

@@ -7,7 +7,7 @@ nor resets the day.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from attrs import define, field
@@ -61,6 +61,13 @@ class PositionBook:
             self._day = day
             self._today = ZERO
         return self._today
+
+    def restore(self, basis: Mapping[tuple[str, str, str], tuple[Decimal, Decimal]], *,
+                day: str, today: Decimal) -> None:
+        """Positions and today's realised P&L as the journal's running summary holds them
+        (start-up reads these instead of every fill)."""
+        self._basis = {key: CostBasis(quantity=q, cost=c) for key, (q, c) in basis.items()}
+        self._day, self._today = day, today
 
     def holdings(self) -> dict[tuple[str, str, str], CostBasis]:
         """A copy of every (venue, market, outcome) position's quantity and cost basis."""

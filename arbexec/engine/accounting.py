@@ -2,21 +2,22 @@
 
 Money is always the sum of fill notionals (quantity x price per trade), never a filled
 quantity times a reported average (a quotient with as many digits as Decimal keeps). The
-same rule rebuilds everything from the journal's fills at start.
+same rules keep the journal's running summaries, which start-up restores.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from datetime import date
 from decimal import Decimal
 
 from attrs import define, field
 
 from arbexec.engine.live import LiveOrder
-from arbexec.journal import JournalRow
+from arbexec.journal import Journal, JournalRow
 from arbexec.ledger import ExposureLedger, scope_keys
-from arbexec.model import ZERO, Fill, Side, now_utc
+from arbexec.model import ZERO, Fill, Side
 from arbexec.positions import PositionBook
 from arbexec.risk.base import Claim, ClaimKind
 
@@ -137,28 +138,15 @@ class Accounting:
 
     # ------------------------------------------------------------------ at start
 
-    async def rebuild(self, orders: Sequence[JournalRow],
-                      fills: Mapping[str, Sequence[Fill]]) -> None:
-        """Positions' cost basis, standing exposure and today's realised P&L come back from
-        the journal's fills, so a restart neither forgets exposure nor resets the daily
-        loss limit. A live buy's fills stay inside its restored reservation."""
-        today = now_utc().date()
-        for row in orders:
-            side = Side(row.side)
-            own = list(fills.get(row.idempotency_key, ()))
-            if not own and row.average_price is not None:  # a journal without fill rows
-                own = [Fill(trade_id="journal", quantity=row.filled_quantity,
-                            price=row.average_price, fee=row.fees)]
-            executed = row.executed_at or row.updated_at
-            opened = opened_notional(self.positions.held(row.venue, row.market, row.outcome),
-                                     own) if side is Side.SELL else ZERO
-            _, closed = self.positions.book(row.venue, row.market, row.outcome, side, own,
-                                            today=executed.date() == today)
-            keys = self.keys(row.venue, row.market)
-            if side is Side.SELL:
-                await self.ledger.adjust(keys, opened - closed)
-            elif not row.status.is_live:
-                await self.ledger.adjust(keys, fills_notional(own))
+    async def restore_standing(self, journal: Journal, today: date) -> None:
+        """Positions, standing exposure and today's realised P&L from the journal's running
+        summaries (``arbexec.journal.summaries``, kept by the engine's own booking rules),
+        so start-up does not read the journal's history. Call after ``restore``."""
+        self.positions.restore(journal.positions(), day=today.isoformat(),
+                               today=journal.realised_on(today))
+        for (venue, market), amount in sorted(journal.market_exposure().items()):
+            if amount:
+                await self.ledger.adjust(self.keys(venue, market), amount)
 
     async def restore(self, row: JournalRow, fills: Sequence[Fill]) -> None:
         """A live order's reservation at start, as admission made it: a buy's exposure (the

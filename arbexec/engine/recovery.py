@@ -1,8 +1,9 @@
 """Recovery: what a crash left, reconciliation with the venues, and venue comparison.
 
 At start, PENDING orders (maybe sent) become UNKNOWN, every live order's reservation comes
-back (its fills plus its unfilled remainder) and positions and exposure are rebuilt from the
-journal's fills. Reconciliation takes each venue's word for an order, with two rules: an
+back (its fills plus its unfilled remainder) and positions, standing exposure and today's
+P&L come from the journal's running summaries (never from every fill ever journaled).
+Reconciliation takes each venue's word for an order, with two rules: an
 order the venue acknowledged is never concluded "never received" (a lookup that cannot
 find it is a loudly reported mismatch; the order keeps its exposure and stays followed),
 and for one it never acknowledged a miss proves nothing until the grace period has passed
@@ -50,18 +51,15 @@ class Recovery:
 
     def learn_events(self) -> None:
         """Each order's event as admission knew it (from the venue's market rules, which a
-        new process has not fetched yet) comes back from its ``order.sent`` record, so
-        per-event exposure is rebuilt and restored under the same scope as before."""
-        for _, event in self.journal.events(kinds=("order.sent",)):
-            name, venue, market = (event.data.get(k) for k in ("event", "venue", "market"))
-            if (isinstance(name, str) and isinstance(venue, str) and isinstance(market, str)
-                    and self.accounting.event_of(venue, market) is None):
+        new process has not fetched yet) comes back from the journal's summary of its
+        ``order.sent`` records, so per-event exposure is restored under the same scope."""
+        for (venue, market), name in self.journal.market_events().items():
+            if self.accounting.event_of(venue, market) is None:
                 self.accounting.learn_event(venue, market, name)
 
     async def recover(self) -> None:
         """Turn what a crash left into visible state: PENDING orders may have been sent, so
         they become UNKNOWN; every non-final order holds its exposure again."""
-        fills = self.journal.fills_by_order()
         self.learn_events()
         for row in self.journal.non_final():
             if row.status is OrderStatus.PENDING:
@@ -76,8 +74,8 @@ class Recovery:
                            "resolved by looking it up on the venue",
                     events=[event],
                 )
-            await self.accounting.restore(row, fills.get(row.idempotency_key, ()))
-        await self.accounting.rebuild(self.journal.filled_orders(), fills)
+            await self.accounting.restore(row, self.journal.fills(row.idempotency_key))
+        await self.accounting.restore_standing(self.journal, self.clock().date())
 
     def live_from_row(self, row: JournalRow) -> LiveOrder:
         """Follow a journal order this engine was not following (after a restart): the

@@ -10,8 +10,8 @@ SIGKILL the engine); ``durability = "full"`` also survives power loss, at a cost
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from attrs import define, field
 
 from arbexec.errors import JournalError, JournalUnusable
 from arbexec.events import Event
+from arbexec.journal import summaries
 from arbexec.journal.event_log import EventLog
 from arbexec.journal.fills import FillStore
 from arbexec.journal.halt_store import HaltState, HaltStore
@@ -29,8 +30,9 @@ from arbexec.journal.pairs import PairStore
 from arbexec.journal.reads import OrderQueries
 from arbexec.journal.records import Intent, JournalRow
 from arbexec.journal.schema import ensure_schema
+from arbexec.journal.summaries import Figures
 from arbexec.journal.unit_of_work import UnitOfWork
-from arbexec.model import Fill, OrderRequest, OrderStatus
+from arbexec.model import ZERO, Fill, OrderRequest, OrderStatus, now_utc
 
 
 def _connect(path: Path, durability: str) -> sqlite3.Connection:
@@ -61,6 +63,8 @@ class Journal:
     path: Path
     _db: sqlite3.Connection
     _lock: EngineLock | None = None
+    #: The journal's clock: write times and the UTC day a fill's P&L is booked on.
+    clock: Callable[[], datetime] = now_utc
     _work: UnitOfWork = field(init=False)
     _orders: OrderStore = field(init=False)
     _fills: FillStore = field(init=False)
@@ -71,7 +75,7 @@ class Journal:
 
     def __attrs_post_init__(self) -> None:
         work = self._work = UnitOfWork(self._db, where=str(self.path))
-        self._orders = OrderStore(work)
+        self._orders = OrderStore(work, clock=self.clock)
         self._fills = FillStore(work)
         self._reads = OrderQueries(work)
         self._events = EventLog(work)
@@ -80,13 +84,13 @@ class Journal:
 
     @classmethod
     def open(cls, path: str | Path, *, durability: str = "normal",
-             read_only: bool = False) -> Journal:
+             read_only: bool = False, clock: Callable[[], datetime] | None = None) -> Journal:
         """``read_only``: for commands that only look; any write raises (``query_only``)."""
         path = Path(path)
         db = _connect(path, durability)
         if read_only:
             db.execute("PRAGMA query_only=ON")
-        return cls(path=path, db=db)
+        return cls(path=path, db=db, clock=clock or now_utc)
 
     def lock_for_engine(self) -> None:
         """Take the one-engine lock (raises ``JournalLockedError`` naming the holder)."""
@@ -251,11 +255,14 @@ class Journal:
         since: datetime | None = None,
         until: datetime | None = None,
         request_id: str | None = None,
+        key: str | None = None,
         tag: tuple[str, str] | None = None,
         limit: int | None = None,
     ) -> list[JournalRow]:
+        """Matching orders, oldest first; ``limit``: only the latest so many."""
         return self._reads.query(venue=venue, market=market, status=status, since=since,
-                                 until=until, request_id=request_id, tag=tag, limit=limit)
+                                 until=until, request_id=request_id, key=key, tag=tag,
+                                 limit=limit)
 
     def events(
         self,
@@ -264,8 +271,71 @@ class Journal:
         key: str | None = None,
         since_seq: int = 0,
         limit: int | None = None,
+        request_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        latest: int | None = None,
     ) -> Iterator[tuple[int, Event]]:
-        return self._events.read(kinds=kinds, key=key, since_seq=since_seq, limit=limit)
+        """Events in order; ``limit`` keeps the first so many, ``latest`` the last."""
+        return self._events.read(kinds=kinds, key=key, since_seq=since_seq, limit=limit,
+                                 request_id=request_id, since=since, until=until,
+                                 latest=latest)
+
+    # ------------------------------------------------------------------ summaries
+
+    def positions(self) -> dict[tuple[str, str, str], tuple[Decimal, Decimal]]:
+        """(venue, market, outcome) -> (contracts, cost basis), from the running summary."""
+        self.flush()
+        return {(r[0], r[1], r[2]): (Decimal(r[3]), Decimal(r[4])) for r in self._db.execute(
+            "SELECT venue, market, outcome, quantity, cost FROM positions")}
+
+    def market_exposure(self) -> dict[tuple[str, str], Decimal]:
+        """(venue, market) -> money final orders leave standing there (before the
+        ledger's floor at zero), from the running summary."""
+        self.flush()
+        return {(r[0], r[1]): Decimal(r[2]) for r in self._db.execute(
+            "SELECT venue, market, amount FROM market_exposure")}
+
+    def daily_pnl(self, day: date | None = None
+                  ) -> dict[tuple[str, str, str], tuple[Decimal, Decimal]]:
+        """(UTC day, venue, market) -> (realised net of fees, fees); one day or all."""
+        self.flush()
+        sql = "SELECT day, venue, market, realised, fees FROM daily_pnl"
+        args: tuple[str, ...] = ()
+        if day is not None:
+            sql += " WHERE day=?"
+            args = (day.isoformat(),)
+        return {(r[0], r[1], r[2]): (Decimal(r[3]), Decimal(r[4]))
+                for r in self._db.execute(sql + " ORDER BY day, venue, market", args)}
+
+    def realised_on(self, day: date) -> Decimal:
+        """Realised P&L net of fees booked on one UTC day (the daily loss limit's figure)."""
+        return sum((realised for realised, _ in self.daily_pnl(day).values()), ZERO)
+
+    def market_events(self) -> dict[tuple[str, str], str]:
+        """(venue, market) -> the event its orders were admitted under (first one)."""
+        self.flush()
+        return dict(summaries.market_events(self._db))
+
+    def summary_figures(self) -> Figures:
+        """Every running summary as it stands."""
+        self.flush()
+        return summaries.read_figures(self._db)
+
+    def rebuilt_figures(self) -> Figures:
+        """The same figures recomputed from every order and fill (reads the whole journal)."""
+        self.flush()
+        return summaries.rebuild(self._db)
+
+    def verify(self) -> list[str]:
+        """What differs between the running summaries and a full rebuild; empty if
+        nothing. Both are read in one transaction, so a live engine cannot split them."""
+        self.flush()
+        self._db.execute("BEGIN")
+        try:
+            return self.summary_figures().differences(self.rebuilt_figures())
+        finally:
+            self._db.execute("COMMIT")
 
     def filled_orders(self) -> list[JournalRow]:
         """Every order with fills, oldest first: positions and P&L are rebuilt from these."""

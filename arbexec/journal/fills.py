@@ -1,28 +1,30 @@
 """Fills: unique per order and trade id. A fill's finality only rises (a venue may report
-a provisional fill and confirm it later; a late provisional report never undoes that)."""
+a provisional fill and confirm it later; a late provisional report never undoes that); its
+quantity, price and fee are those first reported."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
 
 from attrs import define
 
 from arbexec.journal.unit_of_work import Statement, UnitOfWork
 from arbexec.model import Fill
 
-_UPSERT = """INSERT INTO fills(idempotency_key, trade_id, venue, quantity, price, fee,
-        liquidity, final, at) VALUES(?,?,?,?,?,?,?,?,?)
-    ON CONFLICT(idempotency_key, trade_id) DO UPDATE SET
-        quantity=excluded.quantity, price=excluded.price, fee=excluded.fee,
-        final=MAX(fills.final, excluded.final)"""
+_INSERT = """INSERT OR IGNORE INTO fills(idempotency_key, trade_id, venue, quantity, price,
+        fee, liquidity, final, at, booked_on) VALUES(?,?,?,?,?,?,?,?,?,?)"""
+
+#: A trade reported again: only its finality may rise. Its quantity, price and fee stay as
+#: first reported, the figures the engine and the running summaries booked it at.
+REFRESH = "UPDATE fills SET final=MAX(final, ?) WHERE idempotency_key=? AND trade_id=?"
 
 
-def fill_statements(key: str, venue: str, fills: Sequence[Fill]) -> Iterator[Statement]:
-    for fill in fills:
-        yield (_UPSERT, (key, fill.trade_id, venue or "?", str(fill.quantity), str(fill.price),
-                         str(fill.fee), fill.liquidity.value, int(fill.final),
-                         fill.timestamp.isoformat()))
+def fill_statement(key: str, venue: str, fill: Fill, day: str) -> Statement:
+    """The insert of one new fill (nothing when the trade is known: see ``REFRESH``);
+    ``day`` (UTC, the journal's clock) is when it is booked, the day its P&L falls on."""
+    return (_INSERT, (key, fill.trade_id, venue or "?", str(fill.quantity), str(fill.price),
+                      str(fill.fee), fill.liquidity.value, int(fill.final),
+                      fill.timestamp.isoformat(), day))
 
 
 @define

@@ -8,18 +8,21 @@ A state and the fills it brings are written together (``arbexec.journal.fills``)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
+from typing import Any
 
-from attrs import define
+from attrs import define, field
 
 from arbexec.events import Event
 from arbexec.journal.codec import dumps, iso, request_to_dict, text
 from arbexec.journal.event_log import event_statement
-from arbexec.journal.fills import fill_statements
+from arbexec.journal.fills import REFRESH, fill_statement
 from arbexec.journal.records import Intent, JournalRow
-from arbexec.journal.unit_of_work import Statement, UnitOfWork
+from arbexec.journal.summaries import JOURNAL_TRADE, Summaries, day_of
+from arbexec.journal.unit_of_work import Statement, UnitOfWork, Write
 from arbexec.model import Fill, OrderRequest, OrderStatus, now_utc
 
 _INSERT_INTENT = """INSERT INTO orders(idempotency_key, request_id, venue, market, outcome, side,
@@ -36,6 +39,8 @@ _INSERT_INTENT = """INSERT INTO orders(idempotency_key, request_id, venue, marke
         requested_at=excluded.requested_at, updated_at=excluded.updated_at
     WHERE orders.status='DENIED'"""
 
+_FINALS = ", ".join(f"'{s.value}'" for s in OrderStatus if s.is_final)
+
 _INSERT_DENIAL = """INSERT INTO orders(idempotency_key, request_id, venue, market, outcome, side,
         quantity, limit_price, request, status, reason_code, reason,
         requested_at, executed_at, updated_at)
@@ -46,7 +51,10 @@ _INSERT_DENIAL = """INSERT INTO orders(idempotency_key, request_id, venue, marke
         updated_at=excluded.updated_at
     WHERE orders.status='DENIED'"""
 
-_UPDATE_STATE = """UPDATE orders SET status=?,
+#: A final state is never undone by a later non-final report (the engine keeps a final
+#: order's status when late fills arrive: ``Outcomes.late``; the summaries rely on it).
+_UPDATE_STATE = f"""UPDATE orders SET status=CASE
+            WHEN status IN ({_FINALS}) AND ? NOT IN ({_FINALS}) THEN status ELSE ? END,
         venue_order_id=COALESCE(?, venue_order_id),
         filled_quantity=COALESCE(?, filled_quantity),
         average_price=COALESCE(?, average_price),
@@ -63,13 +71,19 @@ _UPDATE_STATE = """UPDATE orders SET status=?,
 @define
 class OrderStore:
     work: UnitOfWork
+    clock: Callable[[], datetime] = now_utc
+    summaries: Summaries = field(factory=Summaries)
+
+    def __attrs_post_init__(self) -> None:
+        self.work.on_reset.append(self.summaries.forget)
+        self.work.before_commit.append(self.summaries.before_commit)
 
     # ------------------------------------------------------------------ writes
 
     def record_intents(self, intents: Sequence[Intent]) -> list[JournalRow | None]:
         """Write many intents in one transaction (group commit): one answer per intent,
         None where it was written, the existing row where its key was already taken."""
-        now = now_utc().isoformat()
+        now = self.clock().isoformat()
         taken: list[int] = []
         pending = OrderStatus.PENDING.value
         with self.work.transaction() as db:
@@ -85,6 +99,8 @@ class OrderStore:
                 if cur.rowcount == 0:
                     taken.append(position)
                     continue
+                self.summaries.intent(request.idempotency_key, request.venue, request.market,
+                                      request.outcome.value, request.side.value)
                 for event in intent.events:
                     db.execute(*event_statement(event, request.idempotency_key))
         answers: list[JournalRow | None] = [None] * len(intents)
@@ -96,7 +112,7 @@ class OrderStore:
                       events: Sequence[Event] = ()) -> JournalRow | None:
         """Record a local refusal. Returns the existing row if the key already holds an order
         (which then stands: a denial never overwrites a sent order)."""
-        now = now_utc().isoformat()
+        now = self.clock().isoformat()
         with self.work.transaction() as db:
             cur = db.execute(_INSERT_DENIAL, (
                 request.idempotency_key, request.request_id, request.venue, request.market,
@@ -130,22 +146,46 @@ class OrderStore:
         events: Sequence[Event],
         replace_reason: bool,
         venue: str | None,
-    ) -> list[Statement]:
-        """The statements moving an order to a new state and appending its new fills."""
-        statements: list[Statement] = [(_UPDATE_STATE, (
-            status.value, venue_order_id, text(filled_quantity), text(average_price),
+    ) -> list[Write]:
+        """The writes moving an order to a new state and appending its new fills: one step
+        that also books the new fills and, when the order turns final, the money it leaves
+        standing (``arbexec.journal.summaries``), so neither can be written without the
+        other."""
+        update = (_UPDATE_STATE, (
+            status.value, status.value, venue_order_id, text(filled_quantity), text(average_price),
             text(fees), replace_reason, reason_code, reason_code, replace_reason, reason,
             reason, iso(acknowledged_at), iso(executed_at),
-            latency_ack_ms, latency_final_ms, now_utc().isoformat(), key,
-        ))]
-        if fills:
-            if venue is None:
-                row = self.work.db.execute(
-                    "SELECT venue FROM orders WHERE idempotency_key=?", (key,)).fetchone()
-                venue = row[0] if row else "?"
-            statements.extend(fill_statements(key, venue, fills))
+            latency_ack_ms, latency_final_ms, self.clock().isoformat(), key,
+        ))
+        if fills and venue is None:
+            row = self.work.db.execute(
+                "SELECT venue FROM orders WHERE idempotency_key=?", (key,)).fetchone()
+            venue = row[0] if row else "?"
+        statements: list[Write] = [partial(self._apply_state, key=key, status=status,
+                                           update=update, fills=tuple(fills),
+                                           venue=venue or "?")]
         statements.extend(event_statement(e, key) for e in events)
         return statements
+
+    def _apply_state(self, db: Any, *, key: str, status: OrderStatus,
+                     update: tuple[str, tuple[Any, ...]], fills: tuple[Fill, ...],
+                     venue: str) -> None:
+        """Run when the transaction carrying it runs: the day is the booking's."""
+        day = day_of(self.clock())
+
+        def synthetic(order: Any) -> tuple[Fill, Statement] | None:
+            if order is None or order[1] is None or Decimal(order[0]) <= 0:
+                return None
+            try:
+                fill = Fill(trade_id=JOURNAL_TRADE, quantity=order[0], price=order[1],
+                            fee=order[2], timestamp=self.clock())
+            except (TypeError, ValueError, ArithmeticError):
+                return None  # not a fill the model accepts: left out, as before
+            return fill, fill_statement(key, order[3], fill, day)
+
+        self.summaries.apply_state(
+            db, key, status, update, [(f, fill_statement(key, venue, f, day)) for f in fills],
+            REFRESH, synthetic, day)
 
     # ------------------------------------------------------------------ reads by key
 

@@ -38,13 +38,18 @@ class OrderQueries:
         since: datetime | None = None,
         until: datetime | None = None,
         request_id: str | None = None,
+        key: str | None = None,
         tag: tuple[str, str] | None = None,
         limit: int | None = None,
     ) -> list[JournalRow]:
+        """Matching orders oldest first; with ``limit``, only the ``limit`` the journal
+        wrote last (read backwards in the table's own order, so neither the journal's
+        length nor an extra index written by every order matters), by request time."""
         self.work.flush()
         sql = "SELECT * FROM orders WHERE 1=1"
         args: list[Any] = []
-        for column, value in (("venue", venue), ("market", market), ("request_id", request_id)):
+        for column, value in (("venue", venue), ("market", market), ("request_id", request_id),
+                              ("idempotency_key", key)):
             if value is not None:
                 sql += f" AND {column}=?"
                 args.append(value)
@@ -60,11 +65,13 @@ class OrderQueries:
         if tag is not None:
             sql += " AND json_extract(request, '$.tags.' || ?) = ?"
             args.extend(tag)
-        sql += " ORDER BY requested_at"
-        if limit is not None:
-            sql += " LIMIT ?"
-            args.append(limit)
-        return [JournalRow.from_sqlite(r) for r in self.work.db.execute(sql, args)]
+        if limit is None:
+            sql += " ORDER BY requested_at"
+            return [JournalRow.from_sqlite(r) for r in self.work.db.execute(sql, args)]
+        sql += " ORDER BY rowid DESC LIMIT ?"
+        args.append(limit)
+        latest = [JournalRow.from_sqlite(r) for r in self.work.db.execute(sql, args)][::-1]
+        return sorted(latest, key=lambda row: row.requested_at)
 
     def filled_orders(self) -> list[JournalRow]:
         """Every order with fills, oldest first: positions and P&L are rebuilt from these."""

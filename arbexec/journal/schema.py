@@ -6,8 +6,10 @@ release changes anything in it. An older journal is migrated step by step, each 
 same transaction as the version it reaches, so a crash mid-migration leaves the old version.
 
 Indexes are kept to what the order path and recovery read (the unique key, status for open
-orders, request id, events by key): every index is a page written by each commit, so
-queries by venue, market or event kind (``arbexec audit``) scan instead.
+orders, request id, events by key, and a partial index on the few event kinds start-up
+reads): every index is a page written by each commit, so queries by venue, market or a
+common event kind (``arbexec audit``) scan instead; the latest rows are read backwards in
+each table's own order (``LIMIT``), which costs nothing to keep.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from pathlib import Path
 
 from arbexec.errors import JournalError
 
-#: The schema this release writes. 2: ``meta.written_by`` names the release.
-SCHEMA_VERSION = 2
+#: The schema this release writes. 2: ``meta.written_by`` names the release. 3: running
+#: summaries (positions, exposure, daily P&L, learned events; ``arbexec.journal.summaries``).
+SCHEMA_VERSION = 3
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -99,8 +102,42 @@ def _to_2(db: sqlite3.Connection, release: str) -> None:
                (f"{release} (migrated from schema 1)",))
 
 
+def _to_3(db: sqlite3.Connection, release: str) -> None:
+    """Running summaries, built from the rows already there. An existing fill's P&L day is
+    its order's execution (or last update) day, the day ``arbexec pnl`` showed before; an
+    order final with fills its venue never listed gets the one fill the rebuild assumed."""
+    from arbexec.journal import summaries
+
+    for statement in summaries.SUMMARY_DDL:
+        db.execute(statement)
+    if "booked_on" not in {r[1] for r in db.execute("PRAGMA table_info(fills)")}:
+        db.execute("ALTER TABLE fills ADD COLUMN booked_on TEXT")
+    db.execute("""UPDATE fills SET booked_on = (
+            SELECT substr(COALESCE(o.executed_at, o.updated_at), 1, 10) FROM orders o
+            WHERE o.idempotency_key = fills.idempotency_key)
+        WHERE booked_on IS NULL""")
+    final = ",".join(f"'{s}'" for s in summaries.FINAL_WITH_FILLS)
+    db.execute(f"""INSERT INTO fills(idempotency_key, trade_id, venue, quantity, price, fee,
+            liquidity, final, at, booked_on)
+        SELECT idempotency_key, '{summaries.JOURNAL_TRADE}', venue, filled_quantity,
+            average_price, fees, 'TAKER', 1, COALESCE(executed_at, updated_at),
+            substr(COALESCE(executed_at, updated_at), 1, 10)
+        FROM orders o WHERE status IN ({final}) AND average_price IS NOT NULL
+            AND CAST(filled_quantity AS REAL) > 0
+            AND NOT EXISTS (SELECT 1 FROM fills f WHERE f.idempotency_key = o.idempotency_key)
+        ORDER BY requested_at""")
+    summaries.write_figures(db, summaries.rebuild(db))
+    db.execute("""INSERT OR IGNORE INTO market_events(venue, market, event)
+        SELECT json_extract(data, '$.venue'), json_extract(data, '$.market'),
+            json_extract(data, '$.event')
+        FROM events WHERE kind = 'order.sent' AND json_valid(data)
+            AND json_type(data, '$.event') = 'text' AND json_type(data, '$.venue') = 'text'
+            AND json_type(data, '$.market') = 'text'
+        ORDER BY seq""")
+
+
 #: ``MIGRATIONS[n]`` brings schema ``n`` to ``n + 1``.
-MIGRATIONS: dict[int, Migration] = {1: _to_2}
+MIGRATIONS: dict[int, Migration] = {1: _to_2, 2: _to_3}
 
 
 def _release() -> str:
@@ -160,6 +197,8 @@ def ensure_schema(db: sqlite3.Connection, path: Path) -> None:
             for statement in TABLES.split(";"):  # executescript would commit
                 if statement.strip():
                     db.execute(statement)
+            for number in range(2, SCHEMA_VERSION):  # what later schemas add, on no rows
+                MIGRATIONS[number](db, release)
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('schema', ?)",
                        (str(SCHEMA_VERSION),))
             db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('written_by', ?)",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -25,6 +25,9 @@ from attrs import define, field
 from arbexec.errors import JournalUnusable
 
 Statement = tuple[str, Sequence[Any]]
+#: A write that must read the database as it stands when it runs (the running summaries).
+Step = Callable[[sqlite3.Connection], None]
+Write = Statement | Step
 log = logging.getLogger("arbexec.journal")
 
 _SQLITE_IOERR, _SQLITE_FULL = 10, 13
@@ -43,12 +46,29 @@ def unwritable(exc: sqlite3.Error, where: str) -> JournalUnusable | None:
     return None
 
 
+def run(db: sqlite3.Connection, write: Write) -> None:
+    if callable(write):
+        write(db)
+    else:
+        db.execute(*write)
+
+
 @define
 class UnitOfWork:
     db: sqlite3.Connection
     where: str = "(in memory)"
-    _deferred: list[Statement] = field(factory=list)
+    _deferred: list[Write] = field(factory=list)
     failure: JournalUnusable | None = None
+    #: Called when what this connection cached may be stale: a transaction rolled back,
+    #: or another connection committed since this one last wrote.
+    on_reset: list[Callable[[], None]] = field(factory=list)
+    #: Called inside every transaction just before it commits (cached rows written once).
+    before_commit: list[Callable[[sqlite3.Connection], None]] = field(factory=list)
+    _seen_version: int | None = None
+
+    def _reset(self) -> None:
+        for forget in self.on_reset:
+            forget()
 
     def fail(self, problem: JournalUnusable) -> JournalUnusable:
         """Remember why the journal cannot take new orders; log it the first time only."""
@@ -62,7 +82,7 @@ class UnitOfWork:
     def has_deferred(self) -> bool:
         return bool(self._deferred)
 
-    def defer(self, statements: Iterable[Statement]) -> None:
+    def defer(self, statements: Iterable[Write]) -> None:
         self._deferred.extend(statements)
 
     @contextmanager
@@ -83,12 +103,19 @@ class UnitOfWork:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         db = self.db
         db.execute("BEGIN IMMEDIATE")
+        version = db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._seen_version:
+            self._reset()
+            self._seen_version = version
         pending, self._deferred = self._deferred, []
         try:
-            for sql, args in pending:
-                db.execute(sql, args)
+            for write in pending:
+                run(db, write)
             yield db
+            for finish in self.before_commit:
+                finish(db)
         except BaseException:
+            self._reset()
             if db.in_transaction:
                 db.execute("ROLLBACK")
             self._deferred = pending + self._deferred
@@ -96,15 +123,16 @@ class UnitOfWork:
         try:
             db.execute("COMMIT")
         except BaseException:
+            self._reset()
             if db.in_transaction:
                 db.execute("ROLLBACK")
             self._deferred = pending + self._deferred
             raise
 
-    def commit(self, statements: Iterable[Statement]) -> None:
+    def commit(self, statements: Iterable[Write]) -> None:
         with self.transaction() as db:
-            for sql, args in statements:
-                db.execute(sql, args)
+            for write in statements:
+                run(db, write)
 
     def flush(self) -> None:
         """Commit deferred writes now."""
