@@ -127,6 +127,15 @@ if TYPE_CHECKING:
     from arbexec.venue.ratelimit import RateLimiter, TokenBucket, Window, batch_size
     from arbexec.venue.refusals import BASELINE_REFUSALS, SERVER_ERRORS, Refusal, refusal_for
     from arbexec.venue.retry import ReadRetry, retry_after, with_read_retries
+    from arbexec.venue.stream import (
+        RESYNC,
+        LatestStates,
+        ReconnectingStream,
+        Resync,
+        Sequences,
+        StreamBroken,
+        StreamTiming,
+    )
 
 __all__ = [
     "BASELINE_REFUSALS",
@@ -134,6 +143,7 @@ __all__ = [
     "NOT_SENT",
     "ONE",
     "POLYMARKET_FEE_STEP",
+    "RESYNC",
     "SERVER_ERRORS",
     "ZERO",
     "AmbiguousSubmission",
@@ -155,6 +165,7 @@ __all__ = [
     "Fill",
     "InsufficientFunds",
     "InvalidOrder",
+    "LatestStates",
     "LazyCommand",
     "Liquidity",
     "MalformedNumber",
@@ -183,11 +194,14 @@ __all__ = [
     "RateLimited",
     "RateLimiter",
     "ReadRetry",
+    "ReconnectingStream",
     "Refusal",
     "RequestError",
+    "Resync",
     "RiskContext",
     "RiskRule",
     "RiskRuleSpec",
+    "Sequences",
     "Side",
     "Sink",
     "SinkSettings",
@@ -196,6 +210,8 @@ __all__ = [
     "SourceItem",
     "SourceSettings",
     "SourceSpec",
+    "StreamBroken",
+    "StreamTiming",
     "TimeInForce",
     "TokenBucket",
     "UnknownNameError",
@@ -292,6 +308,10 @@ _SOURCES: dict[str, tuple[str, ...]] = {
     "arbexec.venue.ratelimit": ("RateLimiter", "TokenBucket", "Window", "batch_size"),
     "arbexec.venue.refusals": ("BASELINE_REFUSALS", "SERVER_ERRORS", "Refusal", "refusal_for"),
     "arbexec.venue.retry": ("ReadRetry", "retry_after", "with_read_retries"),
+    "arbexec.venue.stream": (
+        "RESYNC", "LatestStates", "ReconnectingStream", "Resync", "Sequences", "StreamBroken",
+        "StreamTiming",
+    ),
 }
 _HOME = {name: module for module, names in _SOURCES.items() for name in names}
 #: The testing kit (conformance suite, scripted venue, recording fixtures, fault transport,
