@@ -2,7 +2,7 @@
 
 Frames are the recorded ``user_orders`` / ``fill`` / ``market_positions`` frames of
 ``tests/kalshi/data/ws_frames.json`` replayed through a fake websocket; REST is the plugin's
-fake venue (``arbexec_kalshi.fake.FakeKalshi``, the stand-in its cassettes were recorded
+fake venue (``arbexec_kalshi.testing.FakeKalshi``, the stand-in its cassettes were recorded
 from) plugged in as the transport, so the venue can change while frames are lost. Its
 deterministic order ids are the ones the recorded frames name.
 """
@@ -21,7 +21,7 @@ import httpx
 import pytest
 from arbexec_kalshi.config import KalshiConfig
 from arbexec_kalshi.exchange import KalshiExchange
-from arbexec_kalshi.fake import FakeKalshi
+from arbexec_kalshi.testing import FakeKalshi
 from arbexec_kalshi.signing import Signer
 
 from arbexec.engine import Engine

@@ -3,7 +3,7 @@
 Frames are the recorded user-channel frames of ``tests/polymarket/data/user_ws_frames.json``
 replayed through a fake websocket. REST comes either from the plugin's recorded cassette
 (``cassettes/polymarket/test_stream/``, replayed: the reconnect refetch of that recording)
-or from the plugin's CLOB stand-in ``arbexec_polymarket.fake`` plugged in as the
+or from the plugin's CLOB stand-in ``arbexec_polymarket.testing`` plugged in as the
 transport, when the venue has to change between frames.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from arbexec_polymarket import fake
+from arbexec_polymarket import testing as fake
 from arbexec_polymarket.auth import ApiCredentials
 from arbexec_polymarket.config import PolymarketConfig
 from arbexec_polymarket.credentials import Credentials

@@ -530,7 +530,12 @@ class PolymarketExchange:
         if trades is None:
             trades = await self._trades_of([raw])
         own = [trades[str(t)] for t in raw.get("associate_trades") or () if str(t) in trades]
-        fills = parsing.fills_for(str(raw["id"]), own, fee=self._fee_for(market))
+        order_id = raw.get("id")
+        if not isinstance(order_id, str) or not order_id:
+            raise errors.ExchangeError(
+                f"Polymarket answered an order record without an id: {str(raw)[:80]}",
+                venue=VENUE)
+        fills = parsing.fills_for(order_id, own, fee=self._fee_for(market))
         return parsing.order_state(raw, market=market, outcome=outcome, fills=fills)
 
     async def fetch_order(self, venue_order_id: str) -> OrderState:
