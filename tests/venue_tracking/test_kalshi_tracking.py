@@ -21,8 +21,8 @@ import httpx
 import pytest
 from arbexec_kalshi.config import KalshiConfig
 from arbexec_kalshi.exchange import KalshiExchange
-from arbexec_kalshi.testing import FakeKalshi
 from arbexec_kalshi.signing import Signer
+from arbexec_kalshi.testing import FakeKalshi
 
 from arbexec.engine import Engine
 from arbexec.journal import Journal

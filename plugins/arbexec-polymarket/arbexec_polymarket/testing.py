@@ -20,7 +20,6 @@ import httpx
 from coincurve import PublicKey
 
 from arbexec.testing.standin import StandInVenue, offset_page
-
 from arbexec_polymarket.eip712 import (
     ExchangeKind,
     address_word,
@@ -375,7 +374,8 @@ class FakeClob(StandInVenue):
 
 def _page(items: list[dict[str, Any]], cursor: str) -> dict[str, Any]:
     if cursor == "LTE=":  # the venue's "no more pages"
-        chunk, end = [], None
+        chunk: list[dict[str, Any]] = []
+        end: int | None = None
     else:
         chunk, end = offset_page(items, int(base64.b64decode(cursor).decode()), PAGE_SIZE)
     next_cursor = "LTE=" if end is None else base64.b64encode(str(end).encode()).decode()
