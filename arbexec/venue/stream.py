@@ -38,7 +38,7 @@ from typing import Any, Generic, TypeVar
 
 from attrs import define, field, frozen
 
-from arbexec.errors import AuthenticationError, ExchangeError, PermissionDenied
+from arbexec.errors import AuthenticationError, ExchangeError, OrderNotFound, PermissionDenied
 from arbexec.model import OrderState
 from arbexec.venue.retry import ReadRetry
 
@@ -288,6 +288,21 @@ class LatestStates:
     def followed(self) -> dict[str, OrderState]:
         """Every order seen, with its last state (a copy)."""
         return dict(self._last)
+
+    async def read(
+        self, order_ids: Iterable[str], fetch: Callable[[str], Awaitable[OrderState]]
+    ) -> list[OrderState]:
+        """``fetch`` each order (a REST read) and return the states that are news; an
+        order the venue no longer knows is skipped (the next refetch asks again)."""
+        changed = []
+        for order_id in order_ids:
+            try:
+                state = await fetch(order_id)
+            except OrderNotFound:
+                continue
+            if self.news(state):
+                changed.append(state)
+        return changed
 
 
 @define

@@ -415,3 +415,27 @@ def test_latest_states_emit_news_only() -> None:
     assert not latest.news(state(OrderStatus.OPEN, "0"))
     assert latest.news(state(OrderStatus.PARTIALLY_FILLED, "2"))
     assert latest.get("o1").filled_quantity == Decimal(2)  # type: ignore[union-attr]
+
+
+async def test_latest_states_read_skips_unknown_orders_and_returns_news_only() -> None:
+    from decimal import Decimal
+
+    from arbexec.errors import OrderNotFound
+    from arbexec.model import OrderState, OrderStatus
+
+    def state(order_id: str, filled: str) -> OrderState:
+        return OrderState(venue="v", venue_order_id=order_id, market="m", outcome="YES",
+                          side="BUY", quantity=Decimal(5), limit_price=Decimal("0.5"),
+                          status=OrderStatus.OPEN, filled_quantity=Decimal(filled))
+
+    venue = {"a": state("a", "0"), "b": state("b", "1")}
+
+    async def fetch(order_id: str) -> OrderState:
+        if order_id not in venue:
+            raise OrderNotFound(order_id, venue="v")
+        return venue[order_id]
+
+    latest = LatestStates()
+    latest.news(venue["a"])  # already known, unchanged
+    changed = await latest.read(["a", "gone", "b"], fetch)
+    assert [s.venue_order_id for s in changed] == ["b"]

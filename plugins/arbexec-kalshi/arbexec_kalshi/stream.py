@@ -156,13 +156,6 @@ class OrderStream:
             seen.add(state.venue_order_id)
             if self.latest.news(state):
                 changed.append(state)
-        for order_id, state in self.latest.followed().items():
-            if order_id in seen or state.is_final:
-                continue
-            try:
-                fresh = await self.exchange.fetch_order(order_id)
-            except ax.OrderNotFound:
-                continue
-            if self.latest.news(fresh):
-                changed.append(fresh)
-        return changed
+        unlisted = [order_id for order_id, state in self.latest.followed().items()
+                    if order_id not in seen and not state.is_final]
+        return changed + await self.latest.read(unlisted, self.exchange.fetch_order)

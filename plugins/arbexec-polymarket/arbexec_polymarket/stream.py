@@ -128,19 +128,11 @@ class UserStream:
 
     async def refetch(self) -> list[OrderState]:
         """Every tracked order, fresh from REST (after a reconnect, or when polling)."""
-        ids = {*self._exchange._known, *self._orders}
-        changed = []
-        for order_id in sorted(ids):
-            previous = self.latest.get(order_id)
-            if previous is not None and previous.is_final and all(f.final for f in previous.fills):
-                continue
-            try:
-                state = await self._exchange.fetch_order(order_id)
-            except errors.OrderNotFound:
-                continue
-            if self.latest.news(state):
-                changed.append(state)
-        return changed
+        return await self.latest.read(
+            [order_id for order_id in sorted({*self._exchange._known, *self._orders})
+             if not _settled(self.latest.get(order_id))],
+            self._exchange.fetch_order,
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -182,6 +174,11 @@ class UserStream:
 
     def updates(self) -> AsyncIterator[OrderState]:
         return self.stream().updates()
+
+
+def _settled(state: OrderState | None) -> bool:
+    """Final, and every fill confirmed: nothing left to refetch."""
+    return state is not None and state.is_final and all(f.final for f in state.fills)
 
 
 async def _ping(ws: Any) -> None:
