@@ -5,7 +5,7 @@ One job per module (docs/architecture.md draws the map):
 * ``admission``  dedupe, route, capabilities, halt, risk context, policy, reservation
 * ``dispatch``   prepare, write-ahead group commit, send, classify the answer
 * ``live``       the followed orders and the one pure function applying venue updates
-* ``follow``     streams, polling, catch-up after reconnect, UNKNOWN resolution
+* ``follow``     streams, polling, catch-up after a stream ends, UNKNOWN resolution
 * ``outcomes``   what each answer does to the journal, the books and the rules
 * ``accounting`` positions, today's P&L, the exposure ledger, from fills
 * ``recovery``   start-up recovery, reconciliation, venue comparison

@@ -1,12 +1,13 @@
 """Follow: the one owner of order streams, polling, catch-up and UNKNOWN resolution.
 
-An acknowledged order is followed until final: its venue's stream (one per venue, one
-reconnect loop, here) feeds its queue, and polls run alongside with backoff. After a
-reconnect every order on the venue is read once, so updates sent while the stream was down
-are not lost. An UNKNOWN order is looked up by identity until the venue knows it; only an
-order the venue never acknowledged, still unknown to it once the grace period has passed in
-wall-clock time since the send, is concluded "never received". Plugin failures (exceptions,
-answers that are not order states) are contained to the order they concern.
+An acknowledged order is followed until final: its venue's stream (one per venue; the
+stream owns its reconnects, the engine never reopens it) feeds its queue, and polls run
+alongside with backoff. If a stream ends, every order on the venue is read once, so
+updates sent while nobody listened are not lost. An UNKNOWN order is looked up by identity
+until the venue knows it; only an order the venue never acknowledged, still unknown to it
+once the grace period has passed in wall-clock time since the send, is concluded "never
+received". Plugin failures (exceptions, answers that are not order states) are contained
+to the order they concern.
 """
 
 from __future__ import annotations
@@ -32,10 +33,6 @@ from arbexec.journal import Journal
 from arbexec.model import ExecutionResult, OrderRequest, OrderState, OrderStatus
 
 log = logging.getLogger("arbexec.engine")
-
-#: First wait before reopening an order stream that ended or failed (doubling after that).
-RECONNECT_DELAY = 0.05
-
 
 @define
 class Follow:
@@ -130,40 +127,35 @@ class Follow:
             self._pump(venue, exchange))
 
     async def _pump(self, venue: str, exchange: Exchange) -> None:
-        """Feed the venue's order stream to the orders it concerns. A stream that ends or
-        fails is reopened with backoff, and after each reconnect every non-final order on
-        the venue is reconciled (followed ones polled once, others looked up), so updates
-        sent while it was down are not lost. Polling runs alongside throughout."""
-        delay = RECONNECT_DELAY
-        reconnect = False
-        while not self.closing:
-            stream = exchange.watch_orders()
-            if stream is None:
-                return
-            if reconnect:
-                await self._catch_up(venue, exchange)
-            try:
-                async for state in stream:
-                    delay = RECONNECT_DELAY
-                    if not isinstance(state, OrderState):
-                        continue
-                    live = self.live.by_venue_id(venue, state.venue_order_id)
-                    if live is not None:
-                        live.updates.put_nowait(state)
-                        continue
-                    settling = self.live.settling(venue, state.venue_order_id)
-                    if settling is not None:
-                        await self.outcomes.late(settling, state)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.info("order stream of %s failed: %s; reconnecting", venue, exc)
-            reconnect = True
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, max(self.settings.poll_max_interval, RECONNECT_DELAY))
+        """Feed the venue's order stream to the orders it concerns. The stream owns its
+        socket (reconnects, refetch after a gap, polling while down: the venue toolkit's
+        ``ReconnectingStream``); the engine never reopens it. A stream that ends or fails
+        is journalled (``stream.ended``) and every non-final order on the venue is
+        reconciled once (followed ones polled, others looked up); polling, which runs
+        alongside throughout, follows them from then on."""
+        stream = exchange.watch_orders()
+        if stream is None:
+            return
+        try:
+            async for state in stream:
+                if not isinstance(state, OrderState):
+                    continue
+                live = self.live.by_venue_id(venue, state.venue_order_id)
+                if live is not None:
+                    live.updates.put_nowait(state)
+                    continue
+                settling = self.live.settling(venue, state.venue_order_id)
+                if settling is not None:
+                    await self.outcomes.late(settling, state)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("order stream of %s failed: %s; following by polling", venue, exc)
+        if not self.closing:
+            await self._catch_up(venue, exchange)
 
     async def _catch_up(self, venue: str, exchange: Exchange) -> None:
-        self.recorder.events([Event(kind="stream.reconnect", data={"venue": venue})])
+        self.recorder.events([Event(kind="stream.ended", data={"venue": venue})])
         for live in self.live.on_venue(venue):
             if live.venue_order_id is None or live.status is OrderStatus.UNKNOWN:
                 continue

@@ -8,5 +8,6 @@ Part of the declared plugin API (plugins import these names from ``arbexec.api``
 - ``refusals``: the baseline mapping of HTTP statuses to the error hierarchy, extended by
   each venue's own fragment table;
 - ``numbers``: venue JSON decoded with exact numbers, and malformed numbers as errors;
-- ``batch``: batch answers matched to orders by identity, never by position.
+- ``batch``: batch answers matched to orders by identity, never by position;
+- ``stream``: the one reconnecting venue stream (reconnect, resync, watchdog, polling).
 """

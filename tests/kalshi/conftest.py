@@ -38,7 +38,7 @@ SUBPENNY = "KXSUB-26DEC31-T5"
 @pytest.fixture
 def fake(rsa_key: dict[str, Any]) -> Any:
     """A fake Kalshi account that verifies RSA-PSS signatures with the test public key."""
-    from arbexec_kalshi.fake import FakeKalshi
+    from arbexec_kalshi.testing import FakeKalshi
 
     venue = FakeKalshi(public_key_pem=rsa_key["public_key_pem"], key_id=rsa_key["key_id"])
     venue.add_market(

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 from arbexec_kalshi.config import KalshiConfig
 from arbexec_kalshi.exchange import KalshiExchange
-from arbexec_kalshi.fake import FakeKalshi
 from arbexec_kalshi.signing import Signer
+from arbexec_kalshi.testing import FakeKalshi
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kalshi_venue_checks import CheckedTransport, ReplaceAnswer, Respond

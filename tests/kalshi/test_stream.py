@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from arbexec_kalshi.stream import OrderStream, SequenceTracker
+from arbexec_kalshi.stream import OrderStream
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
@@ -123,13 +123,6 @@ async def test_frames_gap_and_reconnect_refetch(
         assert socket.sent[0]["params"]["channels"] == ["user_orders", "fill", "market_positions"]
 
 
-def test_sequence_tracker() -> None:
-    tracker = SequenceTracker()
-    assert tracker.check(1, 1) and tracker.check(1, 2) and tracker.check(2, 7)
-    assert not tracker.check(1, 4)
-    assert tracker.check(1, 5) and tracker.check(None, None) and tracker.check(1, None)
-
-
 async def test_polling_fallback_when_the_socket_fails(fake: Any, make_exchange: Any) -> None:
     exchange = make_exchange(httpx.MockTransport(fake))
     state = await exchange.create_order(await exchange.prepare_order(request("poll-a", 5, "0.3")))
@@ -158,7 +151,7 @@ async def test_terminal_channel_error_resubscribes(fake: Any, make_exchange: Any
         before={1: lambda: setattr(fake.orders[state.venue_order_id], "cancelled", True)},
     )
     stream = OrderStream(exchange, connect=connector)
-    stream._known[state.venue_order_id] = state
+    stream.latest.news(state)  # followed
     iterator = stream.updates()
     update = await iterator.__anext__()
     assert update.status is OrderStatus.CANCELLED and len(connector.calls) == 2

@@ -69,6 +69,37 @@ async def test_cancel_batch_cancel_and_decrease_are_routed_to_the_order_shard(
     assert all(fake.orders[o.venue_order_id].status == "canceled" for o in (two, three))
 
 
+async def test_batch_cancel_answers_are_matched_to_orders_by_id_not_position(
+    fake: Any, make_exchange: Any
+) -> None:
+    """The venue cancels all three but answers in reverse order and leaves the first
+    order's entry out: each result belongs to its own order, and the one without an entry
+    is an error saying so (looked up, not taken as cancelled)."""
+    from arbexec.testing import faults
+
+    exchange = make_exchange(httpx.MockTransport(fake))
+    ids = [
+        (await exchange.create_order(
+            await exchange.prepare_order(request(f"bc-{i}", limit_price=D("0.20"))))
+         ).venue_order_id
+        for i in range(3)
+    ]
+
+    def reverse_and_drop_first(content: bytes) -> bytes:
+        body = json.loads(content)
+        entries = [e for e in body["orders"] if e["order_id"] != ids[0]]
+        return json.dumps({**body, "orders": entries[::-1]}).encode()
+
+    exchange.checks.faults.add(faults.mangle(
+        "DELETE", f"/trade-api/v2{ORDERS}/batched", transform=reverse_and_drop_first))
+    results = await exchange.cancel_orders(ids)
+    assert [r.identity for r in results] == ids
+    assert isinstance(results[0].error, ax.ExchangeError)
+    assert "no entry" in str(results[0].error)
+    assert [r.error for r in results[1:]] == [None, None]
+    exchange.checks.faults.assert_all_fired()
+
+
 async def test_a_cancel_the_venue_record_contradicts_is_not_reported_cancelled(
     fake: Any, make_exchange: Any
 ) -> None:

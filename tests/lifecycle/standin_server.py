@@ -1,4 +1,4 @@
-"""A venue stand-in (``arbexec_kalshi.fake.FakeKalshi`` or ``arbexec_polymarket.fake.
+"""A venue stand-in (``arbexec_kalshi.testing.FakeKalshi`` or ``arbexec_polymarket.testing.
 FakeClob``) served on loopback, slow and unreliable, so a crash drill can SIGKILL the engine
 while the venue keeps its state.
 
@@ -31,7 +31,7 @@ TICKER = "KXHIGHNY-26NOV22-B57.5"
 
 
 def kalshi() -> tuple[Callable[[httpx.Request], httpx.Response], Callable[[], list[Any]]]:
-    from arbexec_kalshi.fake import FakeKalshi
+    from arbexec_kalshi.testing import FakeKalshi
 
     venue = FakeKalshi(public_key_pem=RSA["public_key_pem"], key_id=RSA["key_id"],
                        balance_cents=10**9)
@@ -46,7 +46,7 @@ def kalshi() -> tuple[Callable[[httpx.Request], httpx.Response], Callable[[], li
 
 
 def polymarket() -> tuple[Callable[[httpx.Request], httpx.Response], Callable[[], list[Any]]]:
-    from arbexec_polymarket import fake
+    from arbexec_polymarket import testing as fake
     from arbexec_polymarket.signer import Signer
 
     data = json.loads((HERE.parent / "polymarket" / "data" / "vectors.json").read_text())

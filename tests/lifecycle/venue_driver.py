@@ -68,7 +68,7 @@ async def main() -> None:
     if name == "kalshi":
         market, prices = TICKER, (Decimal("0.40"), Decimal("0.45"))
     else:
-        from arbexec_polymarket import fake
+        from arbexec_polymarket import testing as fake
 
         market, prices = fake.CONDITION_ID, (Decimal("0.45"), Decimal("0.52"))
     journal = Journal.open(directory / "journal.sqlite")

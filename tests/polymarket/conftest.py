@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from arbexec_polymarket import fake
+from arbexec_polymarket import testing as fake
 from arbexec_polymarket.auth import ApiCredentials
 from arbexec_polymarket.config import PolymarketConfig
 from arbexec_polymarket.credentials import Credentials

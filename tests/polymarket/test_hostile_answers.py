@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from arbexec_polymarket import fake
+from arbexec_polymarket import testing as fake
 from arbexec_polymarket.auth import ApiCredentials
 from arbexec_polymarket.config import PolymarketConfig
 from arbexec_polymarket.credentials import Credentials

@@ -95,7 +95,7 @@ async def test_stream_events_reconnect_and_gap_refetch(
         assert [(f.trade_id, f.final) for f in partial.fills] == [("trade-0001", False)]
 
         # While the socket is down the order is cancelled and its trade confirmed.
-        from arbexec_polymarket import fake as fc
+        from arbexec_polymarket import testing as fc
 
         fc.fill_resting_as_maker(fake_clob, order_id, "4", confirmed=True)
         fake_clob._cancel([order_id])
@@ -149,7 +149,7 @@ async def test_polling_fallback_when_the_socket_never_connects(
     venue = make_venue()
     try:
         state = await venue.create_order(await venue.prepare_order(resting("poll-order")))
-        from arbexec_polymarket import fake as fc
+        from arbexec_polymarket import testing as fc
 
         fc.fill_resting_as_maker(fake_clob, state.venue_order_id, "2.5", confirmed=False)
         stream = UserStream(venue, connect=fake_connect([], state.venue_order_id, []))

@@ -103,7 +103,7 @@ def order_request(venue: str, market: str, key: str, price: str = "0.40") -> Ord
 
 
 def polymarket(key: str, faults: list[Fault], *, slow: bool = False) -> Wired:
-    from arbexec_polymarket import fake
+    from arbexec_polymarket import testing as fake
     from arbexec_polymarket.auth import ApiCredentials
     from arbexec_polymarket.config import PolymarketConfig
     from arbexec_polymarket.credentials import Credentials
@@ -136,8 +136,8 @@ def polymarket(key: str, faults: list[Fault], *, slow: bool = False) -> Wired:
 def kalshi(key: str, faults: list[Fault], *, slow: bool = False) -> Wired:
     from arbexec_kalshi.config import KalshiConfig
     from arbexec_kalshi.exchange import KalshiExchange
-    from arbexec_kalshi.fake import FakeKalshi
     from arbexec_kalshi.signing import Signer
+    from arbexec_kalshi.testing import FakeKalshi
 
     venue = FakeKalshi(public_key_pem=KALSHI_RSA["public_key_pem"], key_id=KALSHI_RSA["key_id"])
     venue.add_market(KALSHI_TICKER, yes_bids={"0.4000": "10", "0.3500": "5"},

@@ -2,7 +2,7 @@
 
 Frames are the recorded ``user_orders`` / ``fill`` / ``market_positions`` frames of
 ``tests/kalshi/data/ws_frames.json`` replayed through a fake websocket; REST is the plugin's
-fake venue (``arbexec_kalshi.fake.FakeKalshi``, the stand-in its cassettes were recorded
+fake venue (``arbexec_kalshi.testing.FakeKalshi``, the stand-in its cassettes were recorded
 from) plugged in as the transport, so the venue can change while frames are lost. Its
 deterministic order ids are the ones the recorded frames name.
 """
@@ -21,8 +21,8 @@ import httpx
 import pytest
 from arbexec_kalshi.config import KalshiConfig
 from arbexec_kalshi.exchange import KalshiExchange
-from arbexec_kalshi.fake import FakeKalshi
 from arbexec_kalshi.signing import Signer
+from arbexec_kalshi.testing import FakeKalshi
 
 from arbexec.engine import Engine
 from arbexec.journal import Journal
@@ -185,21 +185,21 @@ async def test_the_engine_follows_recorded_frames_through_a_gap_and_a_reconnect(
         ("order.state", final.value, filled),
     ]
     # the plugin reconnected on its own: the engine's stream never failed
-    assert list(journal.events(kinds=["stream.reconnect"])) == []
+    assert list(journal.events(kinds=["stream.ended"])) == []
     assert len(connect.urls) == 2
     assert all("KALSHI-ACCESS-SIGNATURE" in headers for headers in connect.headers)
     subscribed = [json.loads(text)["params"]["channels"] for text in connect.sent]
     assert subscribed == [["user_orders", "fill", "market_positions"]] * 2
 
 
-async def test_a_fill_lost_with_the_frames_is_caught_up_once_by_the_engine(
+async def test_a_fill_lost_with_the_frames_is_caught_up_once_by_the_stream(
     kalshi_engine: Callable[[Any], Awaitable[Engine]], fake: FakeKalshi, journal: Journal,
     connector: Any, until: Callable[..., Awaitable[None]],
 ) -> None:
     """A rests; its ``user_orders`` frame arrives, then the next frame jumps the sequence.
     Meanwhile A filled. The plugin's refetch after the gap is refused (503 on every try),
-    so its stream fails; the engine reopens it, journals ``stream.reconnect`` and reads A
-    itself: one fill row, FILLED, nothing doubled."""
+    so the stream drops the socket, reconnects and refetches again (the engine never
+    reopens it): one fill row, FILLED, nothing doubled."""
     gap = asyncio.Event()
     connect = connector([
         ([*frames(0, 0, 1, 2, 3), gap, *frames(0, 6)], "hang"),  # seq 1, then seq 3
@@ -215,7 +215,7 @@ async def test_a_fill_lost_with_the_frames_is_caught_up_once_by_the_engine(
     gap.set()
 
     await until(lambda: status_of(journal, "ws-a") is OrderStatus.FILLED,
-                "the fill found by the engine's catch-up")
+                "the fill found by the stream's refetch after its reconnect")
     assert fills_of(journal, "ws-a") == [(missed, D(5), True)]
     assert_consistent(journal, "ws-a")
     assert history(journal, "ws-a") == [
@@ -223,7 +223,6 @@ async def test_a_fill_lost_with_the_frames_is_caught_up_once_by_the_engine(
         ("order.state", "OPEN", D(0)),
         ("order.state", "FILLED", D(5)),
     ]
-    assert [e.data for _, e in journal.events(kinds=["stream.reconnect"])] == [
-        {"venue": "kalshi"}]
-    assert len(connect.urls) == 2  # the first socket, then the engine's reopened stream
+    assert list(journal.events(kinds=["stream.ended"])) == []
+    assert len(connect.urls) == 2  # the first socket, then the stream's own reconnect
     assert not fake.faults["/portfolio/orders"]  # the plugin did try to refetch

@@ -758,7 +758,9 @@ class KalshiExchange:
 
     async def cancel_orders(self, venue_order_ids: Iterable[str]) -> list[BatchItem]:
         """Batch cancel (``DELETE /portfolio/events/orders/batched``), each entry routed
-        to its market, as many per call as the write budget holds."""
+        to its market, as many per call as the write budget holds. Answers are matched to
+        orders by order id, never by position (each result's ``identity`` is the order id
+        asked); an order without an entry gets an error saying so."""
         ids = list(venue_order_ids)
         results: list[BatchItem] = []
         size = batch_size(self.http.write_bucket, CANCEL_COST)
@@ -774,8 +776,19 @@ class KalshiExchange:
                 cost=CANCEL_COST * len(chunk),
                 operation="batch cancel",
             )
-            for item in self._records(answer, "orders", "batch cancel"):
-                results.append(self._batch_item(item, "batch cancel"))
+            matched = match_by_identity(
+                chunk, self._records(answer, "orders", "batch cancel"),
+                order_key=lambda oid: oid, answer_key=_order_id,
+            )
+            for order_id, item in matched.pairs:
+                if item is None:
+                    results.append(BatchItem(identity=order_id, error=ax.ExchangeError(
+                        f"Kalshi's batch cancel answer has no entry for order {order_id}; "
+                        "whether it was cancelled is not known until it is read",
+                        venue="kalshi")))
+                else:
+                    results.append(
+                        evolve(self._batch_item(item, "batch cancel"), identity=order_id))
         return results
 
     async def cancel_all_orders(self, market: str | None = None) -> int:
@@ -1051,6 +1064,13 @@ def _venue_fill(raw: Mapping[str, Any], outcome: Outcome) -> VenueFill:
         yes_price=yes_price,
         fill=mapping.parse_fill(raw, outcome),
     )
+
+
+def _order_id(entry: Any) -> str | None:
+    """The order a batch-cancel entry answers for (None: not attributable)."""
+    if isinstance(entry, Mapping) and isinstance(entry.get("order_id"), str):
+        return str(entry["order_id"])
+    return None
 
 
 def _client_order_id(entry: Any) -> str | None:

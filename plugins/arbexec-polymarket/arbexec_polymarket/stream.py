@@ -2,28 +2,26 @@
 
 After connecting, the first frame authenticates with the API key (the venue's user channel
 takes the raw credentials, not an HMAC). ``order`` events update an order's size and status,
-``trade`` events its fills (provisional until the trade is CONFIRMED). When the socket
-drops, it reconnects with exponential backoff and then refetches every tracked order over
-REST, so nothing that happened during the gap is missed. After repeated connection failures
-it polls over REST until the socket comes back.
+``trade`` events its fills (provisional until the trade is CONFIRMED). After every
+reconnect every tracked order is refetched over REST, so nothing that happened during the
+gap is missed. The lifecycle (reconnect with jittered backoff, polling while the socket is
+down, the watchdog) is the toolkit's ``ReconnectingStream``; this module decodes frames.
 
-Keep-alive: ``PING`` every ``PING_SECONDS``; the venue answers ``PONG``. A socket from
-which nothing (no ``PONG``, no event) has been heard for ``PONG_TIMEOUT`` seconds is
-half-dead: it is closed and the stream reconnects (and refetches), instead of waiting on
-it forever (official SDK defaults: ping every 10 s, reconnect after 30 s without a pong).
+Keep-alive: a text ``PING`` every ``PING_SECONDS``; the venue answers ``PONG``. A socket
+from which nothing (no ``PONG``, no event) has been heard for ``PONG_TIMEOUT`` seconds is
+half-dead: it is closed and replaced (official SDK defaults: ping every 10 s, reconnect
+after 30 s without a pong).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 from arbexec import api as errors
-from arbexec.api import OrderState, loads_exact
+from arbexec.api import LatestStates, OrderState, ReconnectingStream, StreamTiming, loads_exact
 from arbexec_polymarket import parsing
 
 if TYPE_CHECKING:
@@ -37,18 +35,6 @@ FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
 #: Consecutive failed connections after which updates come from polling until one works.
 POLL_AFTER_FAILURES = 3
-
-
-def _fingerprint(state: OrderState | None) -> Any:
-    """What makes an update worth emitting (not its timestamp)."""
-    if state is None:
-        return None
-    return (
-        state.status,
-        state.filled_quantity,
-        state.quantity,
-        tuple((f.trade_id, f.quantity, f.price, f.final) for f in state.fills),
-    )
 
 
 def _default_connect(url: str) -> Any:
@@ -72,10 +58,9 @@ class UserStream:
         self._markets = markets
         self._orders: dict[str, dict[str, Any]] = {}  # order id -> latest order fields
         self._trades: dict[str, dict[str, dict[str, Any]]] = {}  # order id -> trade id -> trade
-        self._last: dict[str, OrderState] = {}
+        self.latest = LatestStates()
         self.sent: list[str] = []
-        self._heard = 0.0
-        self.stale_closes = 0
+        self._stream: ReconnectingStream[OrderState] | None = None
 
     # ------------------------------------------------------------------ frames
 
@@ -100,10 +85,7 @@ class UserStream:
         trades = list(self._trades.get(order_id, {}).values())
         fills = parsing.fills_for(order_id, trades, fee=self._exchange._fee_for(market))
         state = parsing.order_state(raw, market=market, outcome=outcome, fills=fills)
-        if _fingerprint(self._last.get(order_id)) == _fingerprint(state):
-            return None
-        self._last[order_id] = state
-        return state
+        return state if self.latest.news(state) else None
 
     def apply(self, event: dict[str, Any]) -> list[str]:
         """Fold one event in; the ids of the orders it changed."""
@@ -146,82 +128,59 @@ class UserStream:
 
     async def refetch(self) -> list[OrderState]:
         """Every tracked order, fresh from REST (after a reconnect, or when polling)."""
-        ids = {*self._exchange._known, *self._orders}
-        changed = []
-        for order_id in sorted(ids):
-            previous = self._last.get(order_id)
-            if previous is not None and previous.is_final and all(f.final for f in previous.fills):
-                continue
-            try:
-                state = await self._exchange.fetch_order(order_id)
-            except errors.OrderNotFound:
-                continue
-            if _fingerprint(self._last.get(order_id)) != _fingerprint(state):
-                self._last[order_id] = state
-                changed.append(state)
-        return changed
+        return await self.latest.read(
+            [order_id for order_id in sorted({*self._exchange._known, *self._orders})
+             if not _settled(self.latest.get(order_id))],
+            self._exchange.fetch_order,
+        )
 
-    # ------------------------------------------------------------------ loop
+    # ------------------------------------------------------------------ lifecycle
 
-    async def _pinger(self, ws: Any) -> None:
-        """PING on a schedule; close the socket once nothing was heard for PONG_TIMEOUT."""
-        loop = asyncio.get_running_loop()
-        while True:
-            await asyncio.sleep(PING_SECONDS)
-            if loop.time() - self._heard > PONG_TIMEOUT:
-                self.stale_closes += 1
-                with contextlib.suppress(Exception):
-                    await ws.close()
-                return
-            await ws.send("PING")
+    async def _authenticate(self, ws: Any) -> None:
+        frame = self.auth_frame()
+        await ws.send(frame)
+        self.sent.append(frame)
 
-    async def updates(self) -> AsyncIterator[OrderState]:
-        backoff = FIRST_BACKOFF
-        failures = 0
-        connected_before = False
-        sleep = self._exchange._sleep
-        while True:
-            try:
-                async with self._connect(self._exchange.config.ws_url) as ws:
-                    frame = self.auth_frame()
-                    await ws.send(frame)
-                    self.sent.append(frame)
-                    if connected_before or failures:
-                        for state in await self.refetch():
-                            yield state
-                    connected_before, failures, backoff = True, 0, FIRST_BACKOFF
-                    self._heard = asyncio.get_running_loop().time()
-                    pinger = asyncio.create_task(self._pinger(ws))
-                    try:
-                        async for message in ws:
-                            self._heard = asyncio.get_running_loop().time()
-                            for event in self.decode(message):
-                                for order_id in self.apply(event):
-                                    try:
-                                        update = self._emit(order_id)
-                                    except errors.ExchangeError as exc:
-                                        # one unreadable event: skip it; REST refetches
-                                        # after the next reconnect set the record straight
-                                        log.warning("polymarket user channel: %s", exc)
-                                        continue
-                                    if update is not None:
-                                        yield update
-                    finally:
-                        pinger.cancel()
-                        with contextlib.suppress(asyncio.CancelledError, Exception):
-                            await pinger
-            except (OSError, TimeoutError, ConnectionError):
-                failures += 1
-            except Exception as exc:  # websockets.ConnectionClosed and protocol errors
-                if type(exc).__module__.split(".")[0] != "websockets":
-                    raise
-                failures += 1
-            else:
-                failures += 0 if connected_before else 1
-            if failures >= POLL_AFTER_FAILURES:
-                for state in await self.refetch():
-                    yield state
-                await sleep(self._exchange.config.poll_interval)
-            else:
-                await sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF)
+    async def _decode(self, message: str | bytes) -> list[OrderState]:
+        out = []
+        for event in self.decode(message):
+            for order_id in self.apply(event):
+                try:
+                    update = self._emit(order_id)
+                except errors.ExchangeError as exc:
+                    # one unreadable event: skip it; the REST refetch after the next
+                    # reconnect sets the record straight
+                    log.warning("polymarket user channel: %s", exc)
+                    continue
+                if update is not None:
+                    out.append(update)
+        return out
+
+    def stream(self) -> ReconnectingStream[OrderState]:
+        timing = StreamTiming(ping_every=PING_SECONDS, silence_limit=PONG_TIMEOUT,
+                              first_backoff=FIRST_BACKOFF, max_backoff=MAX_BACKOFF,
+                              poll_after_failures=POLL_AFTER_FAILURES,
+                              poll_interval=self._exchange.config.poll_interval)
+        self._stream = ReconnectingStream(
+            venue="polymarket", connect=lambda: self._connect(self._exchange.config.ws_url),
+            authenticate=self._authenticate, decode=self._decode, resync=self.refetch,
+            ping=_ping, timing=timing, sleep=self._exchange._sleep,
+        )
+        return self._stream
+
+    @property
+    def stale_closes(self) -> int:
+        return 0 if self._stream is None else self._stream.stale_closes
+
+    def updates(self) -> AsyncIterator[OrderState]:
+        return self.stream().updates()
+
+
+def _settled(state: OrderState | None) -> bool:
+    """Final, and every fill confirmed: nothing left to refetch."""
+    return state is not None and state.is_final and all(f.final for f in state.fills)
+
+
+async def _ping(ws: Any) -> None:
+    """The user channel's keep-alive is a text ``PING``; its ``PONG`` is a frame."""
+    await ws.send("PING")

@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from attrs import define, field
 
+from arbexec.testing.standin import Route, StandInVenue, offset_page
 from arbexec_kalshi.environment import API_PREFIX
 from arbexec_kalshi.fees import CENTICENT, ceil_to
 
@@ -114,8 +115,9 @@ def _iso(ms: int) -> str:
 
 
 @define
-class FakeKalshi:
-    """State of one fake account and its markets. Call it as an httpx transport handler."""
+class FakeKalshi(StandInVenue):
+    """State of one fake account and its markets. Call it as an httpx transport handler;
+    routes added with ``route`` (the shared stand-in base) answer before Kalshi's own."""
 
     public_key_pem: str | None = field(default=None, repr=False)
     key_id: str | None = None
@@ -140,6 +142,7 @@ class FakeKalshi:
     #: exchange shards whose trading is paused (reported in ``exchange_index_statuses``)
     paused_shards: set[int] = field(factory=set)
     requests: list[httpx.Request] = field(factory=list, repr=False)
+    routes: list[Route] = field(factory=list, repr=False)
     _ids: int = 0
     _verify: Any = field(default=None, repr=False)
 
@@ -295,7 +298,7 @@ class FakeKalshi:
     # ------------------------------------------------------------------ transport
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
+        self.log(request)
         path = request.url.path
         if not path.startswith(API_PREFIX):
             return httpx.Response(404, json={"msg": "not found"})
@@ -309,6 +312,9 @@ class FakeKalshi:
             denied = self._authenticate(request)
             if denied is not None:
                 return denied
+        added = self.dispatch(request)
+        if added is not None:
+            return added
         try:
             return self._route(request.method, route, query, body)
         except KeyError as exc:
@@ -372,9 +378,8 @@ class FakeKalshi:
         if limit > 1000:
             return httpx.Response(400, json={"msg": "Parameter validation failed: limit"})
         limit = min(limit, self.page_size)
-        start = int(query.get("cursor") or 0)
-        chunk = items[start : start + limit]
-        cursor = str(start + limit) if start + limit < len(items) else ""
+        chunk, following = offset_page(items, int(query.get("cursor") or 0), limit)
+        cursor = "" if following is None else str(following)
         return httpx.Response(200, json={key: chunk, "cursor": cursor})
 
     def _get(self, parts: list[str], query: dict[str, str]) -> httpx.Response:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 import httpx
 from coincurve import PublicKey
 
+from arbexec.testing.standin import StandInVenue, offset_page
 from arbexec_polymarket.eip712 import (
     ExchangeKind,
     address_word,
@@ -44,10 +45,12 @@ def _recover(digest: bytes, signature: bytes) -> str:
     return to_checksum_address("0x" + keccak(public.format(compressed=False)[1:])[-20:].hex())
 
 
-class FakeClob:
-    """Holds orders, trades and books of one test account and answers httpx requests."""
+class FakeClob(StandInVenue):
+    """Holds orders, trades and books of one test account and answers httpx requests;
+    routes added with ``route`` (the shared stand-in base) answer before the CLOB's own."""
 
     def __init__(self, *, address: str, api_key: str, secret: str, passphrase: str) -> None:
+        super().__init__()
         self.address = address
         self.api_key = api_key
         self.secret = secret
@@ -89,9 +92,13 @@ class FakeClob:
     async def handle(self, request: httpx.Request) -> httpx.Response:
         route = f"{request.method} {request.url.path}"
         self.seen.append(route)
+        self.log(request)
         if route in self.fail_next:
             status, payload, headers = self.fail_next.pop(route)
             return _json(status, payload, headers)
+        added = self.dispatch(request)
+        if added is not None:
+            return added
         host = request.url.host
         query = {k: v[0] for k, v in parse_qs(request.url.query.decode()).items()}
         if host == "gamma-api.polymarket.com":
@@ -366,10 +373,12 @@ class FakeClob:
 
 
 def _page(items: list[dict[str, Any]], cursor: str) -> dict[str, Any]:
-    start = int(base64.b64decode(cursor).decode()) if cursor != "LTE=" else len(items)
-    chunk = items[start : start + PAGE_SIZE]
-    end = start + PAGE_SIZE
-    next_cursor = base64.b64encode(str(end).encode()).decode() if end < len(items) else "LTE="
+    if cursor == "LTE=":  # the venue's "no more pages"
+        chunk: list[dict[str, Any]] = []
+        end: int | None = None
+    else:
+        chunk, end = offset_page(items, int(base64.b64decode(cursor).decode()), PAGE_SIZE)
+    next_cursor = "LTE=" if end is None else base64.b64encode(str(end).encode()).decode()
     return {"data": chunk, "next_cursor": next_cursor, "limit": PAGE_SIZE, "count": len(chunk)}
 
 
