@@ -137,8 +137,6 @@ if TYPE_CHECKING:
     from arbexec.venue.ratelimit import RateLimiter, TokenBucket, Window, batch_size
     from arbexec.venue.refusals import BASELINE_REFUSALS, SERVER_ERRORS, Refusal, refusal_for
     from arbexec.venue.retry import ReadRetry, retry_after, with_read_retries
-    from arbexec.venue.streams import StreamTransport
-    from arbexec.venue_tools import VenueToolSettings, venue_tool_settings
     from arbexec.venue.stream import (
         RESYNC,
         LatestStates,
@@ -148,12 +146,21 @@ if TYPE_CHECKING:
         StreamBroken,
         StreamTiming,
     )
+    from arbexec.venue.streams import StreamTransport
+    from arbexec.venue_tools import VenueToolSettings, venue_tool_settings
 
 __all__ = [
+    "BASELINE_REFUSALS",
+    "MONEY_PATH",
+    "NOT_SENT",
+    "ONE",
+    "POLYMARKET_FEE_STEP",
+    "RESYNC",
+    "SERVER_ERRORS",
+    "ZERO",
     "AmbiguousSubmission",
     "ArbexecError",
     "AuthenticationError",
-    "BASELINE_REFUSALS",
     "Balance",
     "BatchMatch",
     "Capabilities",
@@ -177,18 +184,15 @@ __all__ = [
     "LedgerSpec",
     "LedgerUnavailable",
     "Liquidity",
-    "MONEY_PATH",
     "MalformedNumber",
     "MarketClosed",
     "MarketListing",
     "MarketPage",
     "MarketRules",
     "MarketStatus",
-    "NOT_SENT",
     "Need",
     "NetworkError",
     "NoLiquidity",
-    "ONE",
     "OffGridOrder",
     "OrderBook",
     "OrderNotFound",
@@ -198,7 +202,6 @@ __all__ = [
     "OrderStatus",
     "Outcome",
     "OutcomeObserver",
-    "POLYMARKET_FEE_STEP",
     "ParamRule",
     "ParameterError",
     "PermissionDenied",
@@ -207,7 +210,6 @@ __all__ = [
     "PostOnlyWouldCross",
     "PreparedOrder",
     "PriceLevel",
-    "RESYNC",
     "RateLimited",
     "RateLimiter",
     "ReadRetry",
@@ -218,7 +220,6 @@ __all__ = [
     "RiskContext",
     "RiskRule",
     "RiskRuleSpec",
-    "SERVER_ERRORS",
     "Sequences",
     "SharedSettings",
     "SharedState",
@@ -244,7 +245,6 @@ __all__ = [
     "VenueUnavailable",
     "Verdict",
     "Window",
-    "ZERO",
     "batch_size",
     "check_venue_name",
     "cli_options",
