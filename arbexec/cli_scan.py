@@ -124,7 +124,6 @@ def _run(app: Any, pairs: list[MatchedPair], settings: ScanSettings, *, execute:
                 for result in await executor.resume_all():
                     exposed = exposed or result.state.value == "EXPOSED"
             scanner = Scanner(pairs, feed, settings, store=store, executor=executor)
-            scanner.start_streams()
             done = 0
             while True:
                 report = await scanner.scan_once()

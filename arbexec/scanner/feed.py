@@ -1,20 +1,19 @@
 """Fresh books for the scanner: streamed where the venue offers it, polled otherwise.
 
-A venue plugin may offer ``watch_order_book(market)``, an async iterator of that market's
-books as the venue publishes them (None or absent: no stream). The feed keeps the latest
-book of every watched market with the moment it arrived; a market without a live stream,
-or whose streamed book is older than half the staleness bound, is polled on each refresh.
-A book older than ``max_age`` seconds is stale: the scanner reports it and does not trade
-on it (the executor reads the books again before it sends anything, in any case).
+A venue plugin may offer the optional ``latest_book(market) -> StreamedBook | None``, the
+book its stream keeps (the same capability the arbitrage executor uses; docs/arbitrage.md).
+On each refresh the feed takes that book when it is no older than half the staleness bound,
+and reads the book (``fetch_order_book``) otherwise. A book older than ``max_age`` seconds
+is stale: the scanner reports it and does not trade on it (the executor checks the books
+again before it sends anything, in any case).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from attrs import frozen
 
@@ -52,35 +51,6 @@ class BookFeed:
         self._latest: dict[Market, FreshBook] = {}
         self._rules: dict[Market, MarketRules] = {}
         self._errors: dict[Market, Unavailable] = {}
-        self._streams: dict[Market, asyncio.Task[None]] = {}
-
-    # ------------------------------------------------------------------ streams
-
-    def start_streams(self, markets: Iterable[Market]) -> int:
-        """Follow the book stream of every market whose venue offers one; how many."""
-        for key in markets:
-            venue = self.venues.get(key[0])
-            watch = getattr(venue, "watch_order_book", None)
-            if key in self._streams or watch is None:
-                continue
-            stream = watch(key[1])
-            if stream is None:
-                continue
-            self._streams[key] = asyncio.create_task(self._follow(key, stream))
-        return len(self._streams)
-
-    async def _follow(self, key: Market, stream: AsyncIterator[OrderBook]) -> None:
-        try:
-            async for book in stream:
-                rules = self._rules.get(key)
-                if rules is None:
-                    rules = self._rules[key] = await self.venues[key[0]].market_rules(key[1])
-                self._latest[key] = FreshBook(book=book, rules=rules, received=self.clock(),
-                                              source="stream")
-        except (ArbexecError, ExchangeError) as exc:
-            log.warning("book stream of %s %s ended: %s; polling instead", *key, exc)
-        finally:
-            self._streams.pop(key, None)
 
     # ------------------------------------------------------------------ polling
 
@@ -91,10 +61,26 @@ class BookFeed:
         await asyncio.gather(*(self._poll(key) for key in wanted))
 
     def _needs_poll(self, key: Market) -> bool:
-        latest = self._latest.get(key)
-        if key not in self._streams or latest is None:
-            return True
-        return self.clock() - latest.received > self.max_age / 2
+        return self._streamed(key) is None
+
+    def _streamed(self, key: Market) -> FreshBook | None:
+        """The venue's streamed book when it is at most half the bound old (and note it)."""
+        venue = self.venues.get(key[0])
+        latest = getattr(venue, "latest_book", None)
+        rules = self._rules.get(key)
+        if rules is None or not callable(latest):
+            return None
+        streamed = latest(key[1])
+        if streamed is None:
+            return None
+        age = max(0.0, time.monotonic() - streamed.received_at)  # the capability's clock
+        if age > self.max_age / 2:
+            return None
+        fresh = FreshBook(book=streamed.book, rules=rules, received=self.clock() - age,
+                          source="stream")
+        self._latest[key] = fresh
+        self._errors.pop(key, None)
+        return fresh
 
     async def _poll(self, key: Market) -> None:
         venue_name, market = key
@@ -141,12 +127,7 @@ class BookFeed:
         return None if latest is None else self._age(latest)
 
     async def aclose(self) -> None:
-        tasks = list(self._streams.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        """Nothing to stop: streams belong to the venues (kept for the callers' symmetry)."""
 
 
 __all__ = ["BookFeed", "FreshBook", "Market", "Unavailable"]

@@ -78,9 +78,6 @@ class Scanner:
         return list(dict.fromkeys(m for p in self.pairs for m in (
             (p.a.venue, p.a.market), (p.b.venue, p.b.market))))
 
-    def start_streams(self) -> int:
-        return self.feed.start_streams(self.markets)
-
     async def scan_once(self) -> ScanReport:
         scan_id = f"{self.session_id}-{uuid.uuid4().hex[:8]}"
         at = now_utc().isoformat()

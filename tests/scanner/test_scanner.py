@@ -3,7 +3,7 @@ checks, executes an opportunity once under one pair key, and journals what it sa
 
 from __future__ import annotations
 
-import asyncio
+import time
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -12,6 +12,7 @@ from attrs import evolve
 
 from arbexec.arbitrage import ArbitrageSettings, PairExecutor
 from arbexec.catalog.pairfile import MarketRef, MatchedPair, PairStatus
+from arbexec.exchange import StreamedBook
 from arbexec.journal import Journal
 from arbexec.scanner.feed import BookFeed
 from arbexec.scanner.scan import Scanner
@@ -215,12 +216,13 @@ def test_a_pair_request_says_whether_its_markets_are_inverted() -> None:
 
 
 class Streaming:
-    """A venue wrapper that publishes its books on a stream (as a plugin may offer)."""
+    """A venue wrapper whose stream keeps a book (the optional ``latest_book``), and that
+    counts its book reads."""
 
     def __init__(self, inner: object) -> None:
         self.inner = inner
         self.polls = 0
-        self.queue: asyncio.Queue = asyncio.Queue()
+        self.streamed: StreamedBook | None = None
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
@@ -229,28 +231,27 @@ class Streaming:
         self.polls += 1
         return await self.inner.fetch_order_book(market)  # type: ignore[attr-defined]
 
-    def watch_order_book(self, market: str):  # type: ignore[no-untyped-def]
-        async def stream():  # type: ignore[no-untyped-def]
-            while True:
-                yield await self.queue.get()
-        return stream()
+    def latest_book(self, market: str) -> StreamedBook | None:
+        return self.streamed
 
 
 async def test_a_streamed_book_is_used_without_polling_until_it_goes_quiet(
         venues: tuple) -> None:
     a, b = venues
     streaming = Streaming(a)
-    clock = Clock()
-    feed = BookFeed({"paper-a": streaming, "paper-b": b}, max_age=4, clock=clock)  # type: ignore[dict-item]
+    feed = BookFeed({"paper-a": streaming, "paper-b": b}, max_age=4)  # type: ignore[dict-item]
     scanner = Scanner([PAIR], feed, ScanSettings())
-    assert scanner.start_streams() == 1
-    streaming.queue.put_nowait(await a.fetch_order_book("M"))
-    await asyncio.sleep(0.01)
+    await scanner.scan_once()  # the first scan reads the book (and the market's rules)
+    assert streaming.polls == 1
+    book = await a.fetch_order_book("M")
+    streaming.polls = 0
+    streaming.streamed = StreamedBook(book=book, received_at=time.monotonic())
     report = await scanner.scan_once()
     assert streaming.polls == 0  # the streamed book was fresh
-    assert next(r for r in report.rows if r.direction == "yes").opportunity is not None
-    clock.now = 3.0  # older than half the bound: polled as well
-    await scanner.scan_once()
+    row = next(r for r in report.rows if r.direction == "yes")
+    assert row.opportunity is not None
+    streaming.streamed = StreamedBook(book=book, received_at=time.monotonic() - 3.0)
+    await scanner.scan_once()  # older than half the bound: read again
     assert streaming.polls == 1
     await feed.aclose()
 
