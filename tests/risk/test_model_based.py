@@ -43,7 +43,7 @@ from arbexec.arbitrage import ArbitrageSettings, PairExecutor, PairState, pair_f
 from arbexec.arbitrage.accounting import tally
 from arbexec.engine import Engine, EngineSettings
 from arbexec.engine.admission import HALT_PASSED
-from arbexec.errors import OrderNotFound
+from arbexec.errors import OrderNotFound, VenueUnavailable
 from arbexec.exchange import ExchangeSettings
 from arbexec.halt import JournalHaltFlag
 from arbexec.journal import Journal, JournalRow
@@ -53,8 +53,8 @@ from arbexec.sinks.hub import SinkHub
 from tests.risk.test_bursts import policy
 from tests.risk.test_engine_policies import WEDNESDAY_NOON_NY
 
-EXAMPLES = int(os.environ.get("ARBEXEC_MODEL_EXAMPLES", "6"))
-STEPS = int(os.environ.get("ARBEXEC_MODEL_STEPS", "12"))
+EXAMPLES = int(os.environ.get("ARBEXEC_MODEL_EXAMPLES", "10"))
+STEPS = int(os.environ.get("ARBEXEC_MODEL_STEPS", "15"))
 MAX_TOTAL = Decimal(60)
 MAX_EVENT = Decimal(25)
 MAX_OPEN = 5
@@ -110,6 +110,7 @@ class EngineModel(RuleBasedStateMachine):
         self.serial = 0
         self.now = WEDNESDAY_NOON_NY
         self.outage = {name: False for name in VENUES}
+        self.sends_fail = {name: False for name in VENUES}
         self.keys: list[str] = []
         self.pair_ids: list[str] = []
         self.events: dict[tuple[str, str], str] = {}
@@ -121,7 +122,8 @@ class EngineModel(RuleBasedStateMachine):
     async def _open(self) -> tuple[Engine, PairExecutor]:
         journal = Journal.open(self.dir / "journal.sqlite3")
         engine = Engine(journal=journal,
-                        venues={n: venue(self.dir, n, self.outage[n]) for n in VENUES},
+                        venues={n: self.failing_sends(venue(self.dir, n, self.outage[n]))
+                                for n in VENUES},
                         halt=JournalHaltFlag(journal), hub=SinkHub([]), policy=policy(*RULES),
                         settings=EngineSettings(wait_budget=0.0, background_tracking=False,
                                                 in_flight_wait=1.0),
@@ -137,6 +139,19 @@ class EngineModel(RuleBasedStateMachine):
         executor = PairExecutor(engine, ArbitrageSettings(leg_timeout=0.5))
         await executor.resume_all()
         return engine, executor
+
+    def failing_sends(self, exchange: Any) -> Any:
+        """The venue's order endpoint fails while ``sends_fail`` says so (nothing is
+        created: a clear failure, not an ambiguous one)."""
+        create = exchange.create_order
+
+        async def create_order(prepared: Any) -> Any:
+            if self.sends_fail[exchange.name]:
+                raise VenueUnavailable(f"model: {exchange.name} refuses connections",
+                                       venue=exchange.name)
+            return await create(prepared)
+        exchange.create_order = create_order
+        return exchange
 
     def key(self) -> str:
         self.serial += 1
@@ -175,7 +190,8 @@ class EngineModel(RuleBasedStateMachine):
     def buys(self, count: int, where: tuple[str, str], price: str, quantity: str,
              tif: str) -> None:
         venue_name, market = where
-        halted, failing = self.halted(), self.outage[venue_name]
+        halted = self.halted()
+        failing = self.outage[venue_name] or self.sends_fail[venue_name]
         results = self.run(self._burst([
             order(self.key(), venue=venue_name, market=market, price=price,
                   quantity=quantity, tif=tif) for _ in range(count)]))
@@ -197,8 +213,8 @@ class EngineModel(RuleBasedStateMachine):
                                     quantity=quantity, tags=tags) for _ in range(count)]))
 
     @rule(count=st.integers(1, 4), quantity=st.integers(2, 14),
-          a_ticks=st.integers(-1, 2), b_ticks=st.integers(-1, 2),
-          min_edge=st.sampled_from(["0", "0.02"]),
+          a_ticks=st.sampled_from([-1, 0, 1, 2, 5]), b_ticks=st.sampled_from([-1, 0, 1, 5]),
+          min_edge=st.sampled_from(["0", "0.02", "0.05"]),
           bound=st.sampled_from([None, "0.05", "2.00"]),
           sequencing=st.sampled_from(["concurrent", "thinner_first"]),
           halt_on_exposed=st.booleans(), singles=st.integers(0, 4),
@@ -291,10 +307,24 @@ class EngineModel(RuleBasedStateMachine):
                 self.run(self.engine.cancel(row.idempotency_key))
                 return
 
-    @rule(name=st.sampled_from(VENUES))
-    def toggle_outage(self, name: str) -> None:
-        self.outage[name] = not self.outage[name]
+    @rule(name=st.sampled_from(VENUES), sends_only=st.booleans())
+    def toggle_outage(self, name: str, sends_only: bool) -> None:
+        """The venue fails (wholly, or only its order endpoint while its books and balances
+        answer), and a strategy keeps sending to it: its breaker opens. Or it is back."""
+        if self.outage[name] or self.sends_fail[name]:
+            self.outage[name] = self.sends_fail[name] = False
+        elif sends_only:
+            self.sends_fail[name] = True
+        else:
+            self.outage[name] = True
         self.venue_of(name).switches.outage = self.outage[name]
+        if (self.outage[name] or self.sends_fail[name]) and not self.halted():
+            market = "ARB" if name == "paper-b" else "PAPER-FED-CUT"
+            results = self.run(self._burst([order(self.key(), venue=name, market=market,
+                                                   price="0.30", quantity="1")
+                                            for _ in range(FAILURES + 2)]))
+            sent = [r for r in results if r.status is not OrderStatus.DENIED]
+            assert len(sent) <= FAILURES, sent  # at most the threshold in flight
 
     @rule()
     def time_passes(self) -> None:
@@ -318,7 +348,6 @@ class EngineModel(RuleBasedStateMachine):
         if self.halted():
             self.engine.halt.resume(by="test")
 
-    @precondition(lambda self: not any(self.outage.values()))
     @rule()
     def restart(self) -> None:
         before = self.breakers()
@@ -399,8 +428,11 @@ class EngineModel(RuleBasedStateMachine):
         assert len(ids) == len(set(ids)), "one venue order id under two keys"
         for row in rows:  # the engine never promised cash (or contracts) it did not have
             assert "already has order" not in (row.reason or ""), row
-            if row.status is OrderStatus.REJECTED and row.request.get("side") == "BUY":
-                assert "is available on paper venue" not in (row.reason or ""), row
+            if row.status is not OrderStatus.REJECTED:
+                continue
+            assert "is available on paper venue" not in (row.reason or ""), row
+            if "does not sell short" in (row.reason or ""):  # beyond the position held
+                assert (row.request.get("tags") or {}).get("allow_open"), row
         for name in VENUES:
             if self.outage[name]:
                 continue
