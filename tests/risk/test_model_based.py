@@ -320,6 +320,9 @@ class EngineModel(RuleBasedStateMachine):
         self.venue_of(name).switches.outage = self.outage[name]
         if (self.outage[name] or self.sends_fail[name]) and not self.halted():
             market = "ARB" if name == "paper-b" else "PAPER-FED-CUT"
+            # one failure first: a venue that answered before is trusted until it fails
+            self.run(self.engine.submit(order(self.key(), venue=name, market=market,
+                                              price="0.30", quantity="1")))
             results = self.run(self._burst([order(self.key(), venue=name, market=market,
                                                    price="0.30", quantity="1")
                                             for _ in range(FAILURES + 2)]))
