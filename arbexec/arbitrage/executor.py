@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +45,7 @@ from arbexec.engine import Engine, PairPolicyLike
 from arbexec.errors import ArbexecError, ExchangeError
 from arbexec.events import Event
 from arbexec.exchange import Exchange, MarketRules
+from arbexec.ledger import merge_claims
 from arbexec.model import (
     ZERO,
     ExecutionResult,
@@ -55,7 +56,7 @@ from arbexec.model import (
     Side,
     now_utc,
 )
-from arbexec.risk.base import REDUCE_ONLY_TAG, RISK_REDUCING_TAG
+from arbexec.risk.base import REDUCE_ONLY_TAG, RISK_REDUCING_TAG, Claim
 
 log = logging.getLogger("arbexec.arbitrage")
 
@@ -460,11 +461,11 @@ class PairExecutor:
         if not verdict.allowed:
             return _Denial(code=verdict.code or "risk", message=verdict.message,
                            figures=dict(verdict.figures))
-        if not reserve:
-            return None
-        # both legs' claims are reserved as one unit before either is sent
-        breached = await engine.ledger.try_earmark(
-            {requests[name].idempotency_key: leg_claims[name] for name in ("a", "b")})
+        groups = {requests[name].idempotency_key: leg_claims[name] for name in ("a", "b")}
+        # both legs' claims are reserved as one unit before either is sent; explaining
+        # checks the same sum and reserves nothing
+        breached = (await engine.ledger.try_earmark(groups) if reserve
+                    else _combined_breach(engine.ledger.exposure_now, groups))
         if breached is None:
             return None
         held = engine.ledger.exposure_now(breached.key)
@@ -646,6 +647,19 @@ def _tidy(value: Decimal) -> Decimal:
 def _money(value: Decimal) -> Decimal:
     """A figure for a message: to the hundredth of a cent."""
     return value.quantize(Decimal("0.0001"))
+
+
+def _combined_breach(exposure_now: Callable[[str], Decimal],
+                     groups: Mapping[str, Sequence[Claim]]) -> Claim | None:
+    """The first claim that both legs' claims together would take past its limit on top
+    of what the ledger holds now (the check of ``try_earmark``, without earmarking)."""
+    pending: dict[str, Decimal] = {}
+    for claims in groups.values():
+        for claim in merge_claims(claims).values():
+            pending[claim.key] = pending.get(claim.key, ZERO) + claim.amount
+            if claim.amount > 0 and exposure_now(claim.key) + pending[claim.key] > claim.limit:
+                return claim
+    return None
 
 
 def _refused(pair: PairRequest, primaries: Mapping[str, ExecutionResult | None],

@@ -1,0 +1,180 @@
+"""What the executor writes down, figure by figure: the explain answer, the EXPOSED alert
+and halt, a pair left waiting, the unwind orders' tags, and the leg follow-up (a leg left
+UNKNOWN is looked up; a leg still resting at ``leg_timeout`` is cancelled)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from arbexec_paper.exchange import PaperExchange
+
+from arbexec.arbitrage import ArbitrageSettings, PairExecutor, PairRequest, PairState
+from arbexec.engine import Engine
+from arbexec.journal import Journal
+from arbexec.model import OrderRequest, OrderStatus
+from arbexec.plugins import PluginHost
+from arbexec.risk.policy import load_policy
+from arbexec.testing.scripted_venue import FILL, REST, ScriptedVenue
+
+MakePair = Callable[..., PairRequest]
+
+
+def policy(*tables: dict[str, Any]) -> Any:
+    return load_policy(list(tables), available=PluginHost.create().risk_rules(), source="test")
+
+
+async def test_explain_answers_the_pair_verdict_and_reserves_nothing(
+        journal: Journal, venue_a: PaperExchange, venue_b: PaperExchange,
+        engine_factory: Callable[..., Engine], make_pair: MakePair) -> None:
+    engine = engine_factory(journal, venue_a, venue_b,
+                            policy=policy({"rule": "max_exposure", "max_total": "20"}))
+    await engine.start()
+    executor = PairExecutor(engine)
+    passes = await executor.explain(make_pair(quantity=20))  # 17.40 of 20
+    # the room explain saw is still free: a single order may take it
+    single = await engine.submit(OrderRequest(
+        request_id="s", idempotency_key="s", venue="paper-a", market="M", outcome="YES",
+        side="BUY", quantity="10", limit_price="0.41", time_in_force="IOC"))
+    refused = await executor.explain(make_pair(pair_id="arb-2", quantity=20))
+    await engine.aclose()
+    assert passes == {"pair_id": "arb-1", "allowed": True, "first_leg": "a",
+                      "max_unwind_loss": "0.50", "max_unwind_loss_from": "pair",
+                      "verdicts": [{"rule": "pair", "allowed": True, "code": None,
+                                    "message": "the pair passes as a unit", "figures": {}}]}
+    assert single.status is OrderStatus.FILLED
+    assert refused["allowed"] is False
+    [verdict] = refused["verdicts"]
+    assert verdict["rule"] == "pair" and verdict["allowed"] is False
+    assert verdict["code"] == "exposure_total"
+    assert verdict["message"].startswith("total would reach more than its limit of 20")
+    assert verdict["figures"] == {"limit": "20", "current": "4.10", "key": "total"}
+    assert journal.get("arb-1:a") is None and journal.get_pair("arb-1") is None
+
+
+async def test_an_exposed_pair_records_its_alert_its_reason_and_the_halt(
+        executor: PairExecutor, make_pair: MakePair, venue_b: PaperExchange,
+        engine: Engine, journal: Journal) -> None:
+    venue_b.switches.reject_rate = 1.0
+    result = await executor.execute(make_pair(quantity=10, max_unwind_loss="0"))
+    reason = result.reason or ""
+    assert result.state is PairState.EXPOSED and result.reason_code == "exposed"
+    assert reason.startswith("10 contracts of leg a are unhedged: nothing closes it")
+    [(_, alert)] = list(journal.events(kinds=["alert"]))
+    assert alert.request_id == "arb-1"
+    assert alert.data == {"reason": "arbitrage pair exposed", "pair_id": "arb-1", "leg": "a",
+                          "exposed_quantity": "10", "detail": reason}
+    saved = journal.get_pair("arb-1")
+    assert saved is not None and saved["state"] == "EXPOSED" and saved["step"] == "done"
+    detail = saved["detail"]
+    assert (detail["reason_code"], detail["reason"], detail["halted"]) == (
+        "exposed", reason, True)
+    halt = engine.halt.current()
+    assert halt.halted and halt.by == "arbitrage"
+    assert halt.reason == f"arbitrage pair arb-1 exposed: {reason}"
+
+
+async def test_unwind_orders_carry_the_pair_their_kind_and_why_they_may_pass_a_halt(
+        executor: PairExecutor, make_pair: MakePair, journal: Journal) -> None:
+    # b fills 100 of 150: the 50 extra on a are completed by buying NO on b (no reduce-only)
+    result = await executor.execute(make_pair(quantity=150, a_price="0.42",
+                                              max_unwind_loss="1"))
+    assert result.state is PairState.UNWOUND
+    row = journal.get("arb-1:unwind-1")
+    assert row is not None and row.side == "BUY"
+    assert row.request["tags"] == {"pair_id": "arb-1", "leg": "unwind-1", "unwind": "complete",
+                                   "risk_reducing": "unwind"}
+
+
+async def test_a_closing_unwind_is_reduce_only(
+        journal: Journal, make_pair: MakePair, venue_a: PaperExchange,
+        paper_factory: Callable[..., PaperExchange],
+        engine_factory: Callable[..., Engine]) -> None:
+    thin_b = paper_factory("paper-b", {"mid": "0.55", "spread_ticks": 2, "depth": [100],
+                                       "volatility": 0.0})
+    engine = engine_factory(journal, venue_a, thin_b)
+    await engine.start()
+    result = await PairExecutor(engine).execute(
+        make_pair(quantity=150, a_price="0.42", max_unwind_loss="4"))
+    await engine.aclose()
+    assert result.state is PairState.UNWOUND
+    row = journal.get("arb-1:unwind-1")
+    assert row is not None and row.side == "SELL"
+    assert row.request["tags"] == {"pair_id": "arb-1", "leg": "unwind-1", "unwind": "close",
+                                   "risk_reducing": "unwind", "reduce_only": True}
+
+
+async def test_a_pair_whose_leg_stays_unknown_waits_and_says_for_what(
+        tmp_path: Path, make_pair: MakePair, engine_factory: Callable[..., Engine],
+        venue_a: PaperExchange, venue_b: PaperExchange) -> None:
+    venue_b.switches.ambiguous_rate = 1.0
+    journal = Journal.open(tmp_path / "j.sqlite3")
+    engine = engine_factory(journal, venue_a, venue_b, wait_budget=0.0,
+                            background_tracking=False, unknown_grace=30.0)
+    await engine.start()
+    venue_b.switches.outage = False
+    original = venue_b.lookup_order
+
+    async def lookup_fails(identity: str) -> Any:
+        raise OSError("lookups down")
+    venue_b.lookup_order = lookup_fails  # type: ignore[method-assign]
+    result = await PairExecutor(engine, ArbitrageSettings(leg_timeout=0.05)).execute(
+        make_pair())
+    venue_b.lookup_order = original  # type: ignore[method-assign]
+    await engine.aclose()
+    why = ("waiting for b to reach a final state on the venue; the pair resumes after "
+           "reconciliation")
+    assert result.state is PairState.EXECUTING
+    assert (result.reason_code, result.reason) == ("unresolved", why)
+    saved = journal.get_pair("arb-1")
+    assert saved is not None and saved["state"] == "EXECUTING" and saved["step"] == "waiting"
+    assert saved["detail"]["reason"] == why
+
+
+async def test_a_resumed_leg_left_unknown_is_looked_up_by_the_executor(
+        tmp_path: Path, make_pair: MakePair, engine_factory: Callable[..., Engine],
+        venue_a: PaperExchange, venue_b: PaperExchange) -> None:
+    # the venue took leg b but its answer was lost; after a restart nobody follows it, so
+    # the resumed pair looks it up itself (no reconcile first) and finds it filled
+    path = tmp_path / "j.sqlite3"
+    venue_b.switches.ambiguous_rate = 1.0
+    journal = Journal.open(path)
+    first = engine_factory(journal, venue_a, venue_b, wait_budget=0.0,
+                           background_tracking=False)
+    await first.start()
+    stopped = await PairExecutor(first, ArbitrageSettings(leg_timeout=0.05)).execute(
+        make_pair())
+    await first.aclose(close_venues=False)
+    journal.close()
+    venue_b.switches.ambiguous_rate = 0.0
+    journal = Journal.open(path)
+    second = engine_factory(journal, venue_a, venue_b, background_tracking=False,
+                            unknown_grace=0.0)
+    await second.start()
+    resumed = await PairExecutor(second, ArbitrageSettings(leg_timeout=5.0)).resume_all()
+    await second.aclose(close_venues=False)
+    assert stopped.state is PairState.EXECUTING
+    assert [r.state for r in resumed] == [PairState.HEDGED], resumed
+    assert journal.get("arb-1:b").status is OrderStatus.FILLED  # type: ignore[union-attr]
+    journal.close()
+
+
+async def test_a_leg_still_resting_at_the_leg_timeout_is_cancelled_once(
+        journal: Journal, make_pair: MakePair, engine_factory: Callable[..., Engine],
+        venue_a: PaperExchange) -> None:
+    # leg b rests on a venue that never fills it: cancelled at the timeout, then the 10
+    # bought on a are completed there (the scripted venue fills the unwind)
+    resting = ScriptedVenue(name="paper-b")
+    resting.script("M", REST, FILL)
+    engine = engine_factory(journal, venue_a, resting, wait_budget=0.0)
+    await engine.start()
+    result = await PairExecutor(engine, ArbitrageSettings(leg_timeout=0.05)).execute(
+        make_pair(b_price="0.52", max_unwind_loss="2"))
+    await engine.aclose()
+    leg_b = journal.get("arb-1:b")
+    assert leg_b is not None and leg_b.status is OrderStatus.CANCELLED
+    assert resting.orders[leg_b.identity].status is OrderStatus.CANCELLED  # type: ignore[index]
+    assert result.state is PairState.UNWOUND, result.reason
+    assert result.hedged_quantity == Decimal(10)
