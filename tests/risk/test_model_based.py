@@ -29,7 +29,6 @@ import asyncio
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -49,6 +48,7 @@ from arbexec.halt import JournalHaltFlag
 from arbexec.journal import Journal, JournalRow
 from arbexec.model import Liquidity, OrderRequest, OrderStatus
 from arbexec.plugins import PluginHost
+from arbexec.risk.base import risk_reducing
 from arbexec.sinks.hub import SinkHub
 from tests.risk.test_bursts import policy
 from tests.risk.test_engine_policies import WEDNESDAY_NOON_NY
@@ -510,13 +510,15 @@ class EngineModel(RuleBasedStateMachine):
 
     @invariant()
     def halts_pass_risk_reduction_only(self) -> None:
-        passed = {event.request_id for _, event in
-                  self.engine.journal.events(kinds=(HALT_PASSED,))}
-        for row in self.engine.journal.query(status=["DENIED"]):
+        """Every order journaled as passing a halt reduces risk; none that does is refused
+        for the halt."""
+        journal = self.engine.journal
+        for _, event in journal.events(kinds=(HALT_PASSED,)):
+            rows = journal.find_by_request_id(event.request_id or "")
+            assert rows and all(risk_reducing(row.to_request()) for row in rows), (event, rows)
+        for row in journal.query(status=["DENIED"]):
             if row.reason_code == "halted":
-                tags: Iterable[str] = (row.request.get("tags") or {}).keys()
-                assert "risk_reducing" not in tags, row
-        assert all(isinstance(request_id, str) for request_id in passed)
+                assert risk_reducing(row.to_request()) is None, row
 
 
 EngineModel.TestCase.settings = settings(
