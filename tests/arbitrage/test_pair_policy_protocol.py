@@ -12,6 +12,8 @@ from arbexec_paper.exchange import PaperExchange
 
 from arbexec.arbitrage import ArbitrageSettings, PairExecutor, PairRequest, PairState
 from arbexec.engine import Engine, OpenPolicy, PairPolicyLike, PolicyLike
+from arbexec.engine.policy import Allow
+from arbexec.errors import VenueUnavailable
 from arbexec.journal import Journal
 from arbexec.model import OrderRequest
 from arbexec.plugins import PluginHost
@@ -139,4 +141,95 @@ async def test_a_policy_without_the_pair_protocol_has_its_pairs_refused(
     result = await PairExecutor(engine).execute(make_pair())
     await engine.aclose()
     assert result.state is PairState.DENIED and result.reason_code == "policy_without_pairs"
+    assert journal.get("arb-1:a") is None and journal.get("arb-1:b") is None
+
+
+class Recording(PairOnlyPolicy):
+    """The pair protocol around a real policy, noting what the executor asks it, and
+    answering as told: ``refuse_leg`` (a denial without a verdict) or ``pair_verdict``."""
+
+    __slots__ = ("asked", "pair_verdict", "paired", "refuse_leg")
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.asked: list[OrderRequest] = []
+        self.paired: list[tuple[OrderRequest, OrderRequest]] = []
+        self.refuse_leg = False
+        self.pair_verdict: Verdict | None = None
+
+    def explain(self, request: OrderRequest, ctx: RiskContext) -> Any:
+        self.asked.append(request)
+        if self.refuse_leg:
+            return Allow(allowed=False)  # a policy refusing without saying why
+        return super().explain(request, ctx)
+
+    def check_pair(self, first: OrderRequest, second: OrderRequest, first_ctx: RiskContext,
+                   second_ctx: RiskContext) -> Verdict:
+        self.paired.append((first, second))
+        if self.pair_verdict is not None:
+            return self.pair_verdict
+        return super().check_pair(first, second, first_ctx, second_ctx)
+
+
+async def test_the_policy_is_asked_about_both_legs_as_they_will_be_sent(
+        journal: Journal, venue_a: PaperExchange, venue_b: PaperExchange,
+        engine_factory: Callable[..., Engine], make_pair: MakePair) -> None:
+    recording = Recording(real(*RULES))
+    engine = engine_factory(journal, venue_a, venue_b, policy=recording)
+    await engine.start()
+    result = await PairExecutor(engine).execute(make_pair(tags={"desk": "x"}))
+    await engine.aclose()
+    assert result.state is PairState.HEDGED
+    a, b = recording.asked
+    assert recording.paired == [(a, b)]
+    assert (a.idempotency_key, a.venue, a.market, a.outcome.value, a.side.value) == (
+        "arb-1:a", "paper-a", "M", "YES", "BUY")
+    assert (b.idempotency_key, b.venue, b.market, b.outcome.value, b.side.value) == (
+        "arb-1:b", "paper-b", "M", "NO", "BUY")
+    assert (a.quantity, a.limit_price, b.limit_price) == (10, Decimal("0.41"), Decimal("0.46"))
+    assert a.time_in_force.value == b.time_in_force.value == "IOC"
+    # each leg's value is the dollar its partner's contract leaves: 1 - the other's limit
+    assert (a.expected_value, b.expected_value) == (Decimal("0.54"), Decimal("0.59"))
+    assert a.tags == {"desk": "x", "pair_id": "arb-1", "leg": "a"}
+    assert b.tags == {"desk": "x", "pair_id": "arb-1", "leg": "b"}
+    assert a.request_id == "arb-1:a" and b.request_id == "arb-1:b"
+
+
+async def test_refusals_without_a_code_are_named_risk(
+        journal: Journal, venue_a: PaperExchange, venue_b: PaperExchange,
+        engine_factory: Callable[..., Engine], make_pair: MakePair) -> None:
+    recording = Recording(real(*RULES))
+    engine = engine_factory(journal, venue_a, venue_b, policy=recording)
+    await engine.start()
+    executor = PairExecutor(engine)
+    recording.refuse_leg = True
+    silent = await executor.execute(make_pair())
+    recording.refuse_leg = False
+    recording.pair_verdict = Verdict(rule="custom", allowed=False, message="not today",
+                                     figures={"why": "test"})
+    uncoded = await executor.execute(make_pair(pair_id="arb-2"))
+    await engine.aclose()
+    assert (silent.state, silent.reason_code, silent.reason) == (
+        PairState.DENIED, "risk", "leg a: denied by the risk policy")
+    assert (uncoded.state, uncoded.reason_code, uncoded.reason) == (
+        PairState.DENIED, "risk", "not today")
+    saved = journal.get_pair("arb-2")
+    assert saved is not None and saved["detail"]["figures"] == {"why": "test"}
+    assert journal.get_pair("arb-1")["detail"]["figures"] == {}  # type: ignore[index]
+
+
+async def test_a_pair_whose_risk_data_cannot_be_read_is_denied(
+        journal: Journal, venue_a: PaperExchange, venue_b: PaperExchange,
+        engine_factory: Callable[..., Engine], make_pair: MakePair) -> None:
+    engine = engine_factory(journal, venue_a, venue_b,
+                            policy=real(*RULES, {"rule": "available_balance"}))
+    await engine.start()
+
+    async def no_balance() -> Any:
+        raise VenueUnavailable("balance endpoint down", venue="paper-b")
+    venue_b.fetch_balance = no_balance  # type: ignore[method-assign]
+    result = await PairExecutor(engine).execute(make_pair())
+    await engine.aclose()
+    assert (result.state, result.reason_code) == (PairState.DENIED, "risk_data_unavailable")
+    assert result.reason == "could not fetch what the risk policy needs: balance endpoint down"
     assert journal.get("arb-1:a") is None and journal.get("arb-1:b") is None
