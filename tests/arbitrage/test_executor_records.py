@@ -18,6 +18,7 @@ from arbexec.model import OrderRequest, OrderStatus
 from arbexec.plugins import PluginHost
 from arbexec.risk.policy import load_policy
 from arbexec.testing.scripted_venue import FILL, REST, ScriptedVenue
+from tests.arbitrage.conftest import MARKET_A, MARKET_B
 
 MakePair = Callable[..., PairRequest]
 
@@ -178,3 +179,62 @@ async def test_a_leg_still_resting_at_the_leg_timeout_is_cancelled_once(
     assert resting.orders[leg_b.identity].status is OrderStatus.CANCELLED  # type: ignore[index]
     assert result.state is PairState.UNWOUND, result.reason
     assert result.hedged_quantity == Decimal(10)
+
+
+async def test_final_states_record_their_reason(
+        executor: PairExecutor, make_pair: MakePair, venue_a: PaperExchange,
+        venue_b: PaperExchange, journal: Journal) -> None:
+    hedged = await executor.execute(make_pair())
+    venue_a.switches.reject_rate = venue_b.switches.reject_rate = 1.0
+    missed = await executor.execute(make_pair(pair_id="arb-2"))
+    assert (hedged.state, hedged.reason_code, hedged.reason) == (PairState.HEDGED, "hedged",
+                                                                 None)
+    assert (missed.state, missed.reason_code, missed.reason) == (
+        PairState.MISSED, "missed", "neither leg filled")
+    for pair_id, code, reason in (("arb-1", "hedged", None),
+                                  ("arb-2", "missed", "neither leg filled")):
+        saved = journal.get_pair(pair_id)
+        assert saved is not None and saved["step"] == "done"
+        assert (saved["detail"]["reason_code"], saved["detail"]["reason"]) == (code, reason)
+
+
+async def test_a_leg_whose_venue_refused_it_is_not_completed_there(
+        executor: PairExecutor, make_pair: MakePair, venue_a: PaperExchange) -> None:
+    venue_a.switches.reject_rate = 1.0  # leg a refused; b's 10 can only be sold back
+    result = await executor.execute(make_pair(max_unwind_loss="0"))
+    assert result.state is PairState.EXPOSED
+    assert (result.reason or "").endswith(
+        "; completing on leg a is not tried (its venue refused it)")
+    assert [leg.name for leg in result.legs] == ["a", "b"]  # no unwind sent to a
+
+
+async def test_the_edge_at_the_limits_may_equal_min_edge_and_states_its_figures(
+        journal: Journal, make_pair: MakePair, paper_factory: Callable[..., PaperExchange],
+        engine_factory: Callable[..., Engine]) -> None:
+    engine = engine_factory(journal, paper_factory("paper-a", MARKET_A),
+                            paper_factory("paper-b", MARKET_B))  # no fees
+    await engine.start()
+    executor = PairExecutor(engine)
+    exact = await executor.execute(make_pair(min_edge="0.13"))  # 1 - 0.41 - 0.46
+    short = await executor.execute(make_pair(pair_id="arb-2", min_edge="0.14"))
+    await engine.aclose()
+    assert exact.state is PairState.HEDGED
+    assert short.state is PairState.DENIED and short.reason_code == "edge_below_min"
+    saved = journal.get_pair("arb-2")
+    assert saved is not None and saved["detail"]["figures"] == {
+        "edge": "0.130000", "fees": "0", "limits": "0.41+0.46", "basis": "limits"}
+
+
+async def test_explain_sums_both_legs_up_to_the_limit_exactly(
+        journal: Journal, venue_a: PaperExchange, venue_b: PaperExchange,
+        engine_factory: Callable[..., Engine], make_pair: MakePair) -> None:
+    engine = engine_factory(journal, venue_a, venue_b, policy=policy(
+        {"rule": "max_exposure", "max_total": "17.40"}))  # 20 x (0.41 + 0.46) exactly
+    await engine.start()
+    fits = await PairExecutor(engine).explain(make_pair(quantity=20))
+    engine.policy = policy({"rule": "max_open_orders", "total": 1})  # a slot per leg
+    slots = await PairExecutor(engine).explain(make_pair(quantity=20))
+    await engine.aclose()
+    assert fits["allowed"] is True
+    assert slots["allowed"] is False
+    assert slots["verdicts"][0]["code"] == "open_orders_total"
