@@ -138,9 +138,13 @@ async def test_a_policy_without_the_pair_protocol_has_its_pairs_refused(
         engine_factory: Callable[..., Engine], make_pair: MakePair) -> None:
     engine = engine_factory(journal, venue_a, venue_b, policy=EngineOnlyPolicy(real(*RULES)))
     await engine.start()
+    explained = await PairExecutor(engine).explain(make_pair())
     result = await PairExecutor(engine).execute(make_pair())
     await engine.aclose()
     assert result.state is PairState.DENIED and result.reason_code == "policy_without_pairs"
+    assert result.reason == ("the risk policy does not offer the pair checks (check_pair, "
+                             "unwind_bound, breaker_state of PairPolicyLike); nothing was sent")
+    assert (explained["allowed"], explained["first_leg"]) == (False, "a")
     assert journal.get("arb-1:a") is None and journal.get("arb-1:b") is None
 
 
