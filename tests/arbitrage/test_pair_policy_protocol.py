@@ -19,40 +19,9 @@ from arbexec.model import OrderRequest
 from arbexec.plugins import PluginHost
 from arbexec.risk.base import RiskContext, Verdict
 from arbexec.risk.policy import load_policy
+from tests.core.test_engine_money_path import ProtocolOnlyPolicy as EngineOnlyPolicy
 
 MakePair = Callable[..., PairRequest]
-
-
-class EngineOnlyPolicy:
-    """Exactly ``PolicyLike`` around a real policy: what the engine needs, no more."""
-
-    __slots__ = ("_inner",)
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    @property
-    def needs(self) -> Any:
-        return self._inner.needs
-
-    @property
-    def observers(self) -> Any:
-        return self._inner.observers
-
-    def evaluate(self, request: OrderRequest, ctx: RiskContext) -> Any:
-        return self._inner.evaluate(request, ctx)
-
-    def explain(self, request: OrderRequest, ctx: RiskContext) -> Any:
-        return self._inner.explain(request, ctx)
-
-    def release(self, request: OrderRequest) -> None:
-        self._inner.release(request)
-
-    def drain_events(self) -> Any:
-        return self._inner.drain_events()
-
-    def restore(self, read: Any) -> None:
-        self._inner.restore(read)
 
 
 class PairOnlyPolicy(EngineOnlyPolicy):
