@@ -13,6 +13,7 @@ from arbexec_paper.exchange import PaperExchange
 
 from arbexec.arbitrage import ArbitrageSettings, PairExecutor, PairRequest, PairState
 from arbexec.engine import Engine
+from arbexec.errors import VenueUnavailable
 from arbexec.journal import Journal
 from arbexec.model import OrderRequest, OrderStatus
 from arbexec.plugins import PluginHost
@@ -238,3 +239,60 @@ async def test_explain_sums_both_legs_up_to_the_limit_exactly(
     assert fits["allowed"] is True
     assert slots["allowed"] is False
     assert slots["verdicts"][0]["code"] == "open_orders_total"
+
+
+async def test_the_exposed_reason_names_every_option_tried(
+        executor: PairExecutor, make_pair: MakePair, venue_a: PaperExchange,
+        venue_b: PaperExchange) -> None:
+    # a fills 10, b is refused: completing on b is not tried, closing on a (bids 0.39)
+    # would lose 0.02 a contract, more than the bound of 0.01 allows
+    venue_b.switches.reject_rate = 1.0
+    result = await executor.execute(make_pair(max_unwind_loss="0.01", halt_on_exposed=False))
+    assert result.state is PairState.EXPOSED
+    assert result.reason == (
+        "10 contracts of leg a are unhedged: nothing closes it within the remaining unwind "
+        "budget of 0.0100: close on paper-a M: the budget blocks it (the best YES bid is "
+        "0.39; the budget allows 0.45 at worst); completing on leg b is not tried (its "
+        "venue refused it)")
+
+
+async def test_books_unreadable_at_the_unwind_leave_the_pair_exposed_and_logged(
+        executor: PairExecutor, make_pair: MakePair, venue_a: PaperExchange,
+        venue_b: PaperExchange, caplog: Any) -> None:
+    venue_b.switches.reject_rate = 1.0
+    original = venue_a.fetch_order_book
+    calls = {"n": 0}
+
+    async def fails_after_the_check(market: str) -> Any:
+        calls["n"] += 1
+        if calls["n"] > 1:  # the pair check reads it once; the unwind cannot
+            raise VenueUnavailable("books down", venue="paper-a")
+        return await original(market)
+    venue_a.fetch_order_book = fails_after_the_check  # type: ignore[method-assign]
+    with caplog.at_level("WARNING", logger="arbexec.arbitrage"):
+        result = await executor.execute(make_pair(halt_on_exposed=False))
+    assert result.state is PairState.EXPOSED
+    assert result.reason == ("10 contracts of leg a are unhedged: the books could not be "
+                             "read to unwind (books down)")
+    assert "pair arb-1: cannot read books to unwind: books down" in caplog.messages
+
+
+class NoCancel(ScriptedVenue):
+    async def cancel_order(self, venue_order_id: str) -> Any:
+        raise VenueUnavailable("cancel endpoint down", venue=self.name)
+
+
+async def test_a_leg_that_cannot_be_cancelled_at_the_timeout_is_logged_and_waited_for(
+        journal: Journal, make_pair: MakePair, engine_factory: Callable[..., Engine],
+        venue_a: PaperExchange, caplog: Any) -> None:
+    resting = NoCancel(name="paper-b")
+    resting.script("M", REST)
+    engine = engine_factory(journal, venue_a, resting, wait_budget=0.0)
+    await engine.start()
+    with caplog.at_level("WARNING", logger="arbexec.arbitrage"):
+        result = await PairExecutor(engine, ArbitrageSettings(leg_timeout=0.05)).execute(
+            make_pair(b_price="0.52"))
+    await engine.aclose()
+    assert result.state is PairState.EXECUTING and result.reason_code == "unresolved"
+    assert [m for m in caplog.messages if m.startswith("cancelling pair leg")] == [
+        "cancelling pair leg arb-1:b failed: cancel endpoint down"]
