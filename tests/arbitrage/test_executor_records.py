@@ -85,7 +85,7 @@ async def test_unwind_orders_carry_the_pair_their_kind_and_why_they_may_pass_a_h
                                               max_unwind_loss="1"))
     assert result.state is PairState.UNWOUND
     row = journal.get("arb-1:unwind-1")
-    assert row is not None and row.side == "BUY"
+    assert row is not None and row.side == "BUY" and row.request["time_in_force"] == "IOC"
     assert row.request["tags"] == {"pair_id": "arb-1", "leg": "unwind-1", "unwind": "complete",
                                    "risk_reducing": "unwind"}
 
@@ -296,3 +296,20 @@ async def test_a_leg_that_cannot_be_cancelled_at_the_timeout_is_logged_and_waite
     assert result.state is PairState.EXECUTING and result.reason_code == "unresolved"
     assert [m for m in caplog.messages if m.startswith("cancelling pair leg")] == [
         "cancelling pair leg arb-1:b failed: cancel endpoint down"]
+
+
+async def test_a_leg_refused_by_a_rule_refuses_the_pair_with_that_rule_s_words(
+        journal: Journal, venue_a: PaperExchange, venue_b: PaperExchange,
+        engine_factory: Callable[..., Engine], make_pair: MakePair) -> None:
+    engine = engine_factory(journal, venue_a, venue_b, policy=policy(
+        {"rule": "max_exposure", "max_per_market": "4"}))  # leg a: 10 x 0.41 = 4.10
+    await engine.start()
+    executor = PairExecutor(engine)
+    unbounded = await executor.explain(make_pair(max_unwind_loss=None))
+    result = await executor.execute(make_pair())
+    await engine.aclose()
+    assert (result.state, result.reason_code) == (PairState.DENIED, "exposure_market")
+    assert (result.reason or "").startswith("leg a: market exposure would be 4.10 ")
+    saved = journal.get_pair("arb-1")
+    assert saved is not None and saved["detail"]["figures"]["limit"] == "4"
+    assert (unbounded["max_unwind_loss"], unbounded["max_unwind_loss_from"]) == (None, "none")
