@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -43,11 +43,11 @@ from arbexec.arbitrage.model import (
     pair_to_dict,
 )
 from arbexec.config import DEFAULT_MAX_BOOK_AGE
-from arbexec.engine import Engine
+from arbexec.engine import Engine, PairPolicyLike
 from arbexec.errors import ArbexecError, ExchangeError
 from arbexec.events import Event
 from arbexec.exchange import Exchange, MarketRules
-from arbexec.ledger import LedgerUnavailable
+from arbexec.ledger import LedgerUnavailable, merge_claims
 from arbexec.model import (
     ZERO,
     ExecutionResult,
@@ -58,7 +58,7 @@ from arbexec.model import (
     Side,
     now_utc,
 )
-from arbexec.risk.base import PAIR_INVERTED_TAG, REDUCE_ONLY_TAG, RISK_REDUCING_TAG
+from arbexec.risk.base import PAIR_INVERTED_TAG, REDUCE_ONLY_TAG, RISK_REDUCING_TAG, Claim
 
 log = logging.getLogger("arbexec.arbitrage")
 
@@ -153,6 +153,12 @@ class PairExecutor:
 
     # ------------------------------------------------------------------ the path
 
+    def policy(self) -> PairPolicyLike | None:
+        """The engine's policy as the executor uses it, or None when it does not offer
+        the pair protocol (such a policy runs single orders only: pairs are refused)."""
+        policy = self.engine.policy
+        return policy if isinstance(policy, PairPolicyLike) else None
+
     async def _execute(self, pair: PairRequest) -> PairResult:
         started = time.perf_counter()
         journal = self.engine.journal
@@ -188,10 +194,10 @@ class PairExecutor:
         own, else the policy's ``unwind_bound`` rule, else the executor's setting."""
         if pair.max_unwind_loss is not None:
             return pair.max_unwind_loss, "pair"
-        for rule in getattr(self.engine.policy, "rules", ()):
-            bound = getattr(rule, "max_unwind_loss", None)
-            if getattr(rule, "name", None) == "unwind_bound" and bound is not None:
-                return Decimal(bound), "policy"
+        policy = self.policy()
+        bound = None if policy is None else policy.unwind_bound()
+        if bound is not None:
+            return bound, "policy"
         if self.settings.max_unwind_loss is not None:
             return self.settings.max_unwind_loss, "settings"
         return None, "none"
@@ -334,6 +340,11 @@ class PairExecutor:
     async def _check(self, pair: PairRequest, *, reserve: bool = True
                      ) -> tuple[_Denial | None, str]:
         engine = self.engine
+        policy = self.policy()
+        if policy is None:
+            return _Denial(code="policy_without_pairs", message="the risk policy does not "
+                           "offer the pair checks (check_pair, unwind_bound, breaker_state of "
+                           "PairPolicyLike); nothing was sent"), "a"
         halt = engine.halt.current()
         if halt.halted:
             why = halt.reason or "no reason given"
@@ -348,8 +359,8 @@ class PairExecutor:
                 return _Denial(code="unknown_venue", message=f"leg {name}: venue "
                                f"{leg.venue!r} is not configured; configured venues: "
                                f"{', '.join(sorted(engine.venues)) or 'none'}"), "a"
-            breaker = _breaker_state(engine, leg.venue)
-            if breaker is not None:
+            breaker = policy.breaker_state(leg.venue)
+            if breaker != "closed":
                 return _Denial(code="venue_unhealthy", message=f"leg {name}: the circuit "
                                f"breaker of {leg.venue} is {breaker}"), "a"
         if self.unwind_bound(pair)[0] is None:
@@ -386,7 +397,7 @@ class PairExecutor:
                                                         "fees": str(fees),
                                                         "matched": str(matched),
                                                         "basis": "book"}), first
-        denial = await self._policy_check(pair, matched, reserve=reserve)
+        denial = await self._policy_check(policy, pair, reserve=reserve)
         return denial, first
 
     def _edge_at_limits(self, pair: PairRequest) -> _Denial | None:
@@ -417,16 +428,12 @@ class PairExecutor:
         return _Fresh(exchange=exchange, book=book, rules=rules,
                       sweep=sweep(book, leg.outcome, Side.BUY, pair.quantity, leg.limit_price))
 
-    async def _policy_check(self, pair: PairRequest, matched: Decimal, *,
+    async def _policy_check(self, policy: PairPolicyLike, pair: PairRequest, *,
                             reserve: bool = True) -> _Denial | None:
         """The policy's rules on both legs together: every rule's verdict on each leg (the
         engine runs them again per send), the pair edge rule, and the legs' exposure
         claims added up, so the pair is refused as a unit rather than half sent."""
         engine = self.engine
-        policy: Any = engine.policy
-        explain = getattr(policy, "explain", None)
-        if explain is None and not getattr(policy, "rules", ()):
-            return None
         requests = {name: OrderRequest(
             request_id=f"{pair.request_id}:{name}", idempotency_key=pair.leg_key(name),
             venue=pair.leg(name).venue, market=pair.leg(name).market,
@@ -444,32 +451,26 @@ class PairExecutor:
         except ExchangeError as exc:
             return _Denial(code="risk_data_unavailable", message="could not fetch what the "
                            f"risk policy needs: {exc}")
-        claims: dict[str, list[Any]] = {}
         leg_claims: dict[str, list[Any]] = {"a": [], "b": []}
-        if explain is not None:
-            for name, request in requests.items():
-                decision = explain(request, contexts[name])
-                if not decision.allowed and decision.verdict is not None:
-                    v = decision.verdict
-                    return _Denial(code=v.code or "risk", message=f"leg {name}: {v.message}",
-                                   figures=dict(v.figures))
-                leg_claims[name].extend(decision.claims)
-                for claim in decision.claims:
-                    claims.setdefault(claim.key, []).append(claim)
-        for rule in getattr(policy, "rules", ()):
-            check_pair = getattr(rule, "check_pair", None)
-            if check_pair is None:
-                continue
-            verdict = check_pair(requests["a"], requests["b"], contexts["a"], contexts["b"])
-            if not verdict.allowed:
-                return _Denial(code=verdict.code or "risk", message=verdict.message,
-                               figures=dict(verdict.figures))
-        if not reserve:
-            return None
-        # both legs' claims are reserved as one unit before either is sent
+        for name, request in requests.items():
+            decision = policy.explain(request, contexts[name])
+            if not decision.allowed:
+                v = decision.verdict
+                return _Denial(code=(v.code if v else None) or "risk",
+                               message=f"leg {name}: "
+                               f"{v.message if v else 'denied by the risk policy'}",
+                               figures=dict(v.figures) if v else {})
+            leg_claims[name].extend(decision.claims)
+        verdict = policy.check_pair(requests["a"], requests["b"], contexts["a"], contexts["b"])
+        if not verdict.allowed:
+            return _Denial(code=verdict.code or "risk", message=verdict.message,
+                           figures=dict(verdict.figures))
+        groups = {requests[name].idempotency_key: leg_claims[name] for name in ("a", "b")}
+        # both legs' claims are reserved as one unit before either is sent; explaining
+        # checks the same sum and reserves nothing
         try:
-            breached = await engine.ledger.try_earmark(
-                {requests[name].idempotency_key: leg_claims[name] for name in ("a", "b")})
+            breached = (await engine.ledger.try_earmark(groups) if reserve
+                        else _combined_breach(engine.ledger.exposure_now, groups))
         except LedgerUnavailable as exc:  # a shared ledger's store is away
             return _Denial(code="ledger_unavailable", message=f"{exc}; nothing was sent",
                            figures={})
@@ -663,6 +664,19 @@ def _money(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.0001"))
 
 
+def _combined_breach(exposure_now: Callable[[str], Decimal],
+                     groups: Mapping[str, Sequence[Claim]]) -> Claim | None:
+    """The first claim that both legs' claims together would take past its limit on top
+    of what the ledger holds now (the check of ``try_earmark``, without earmarking)."""
+    pending: dict[str, Decimal] = {}
+    for claims in groups.values():
+        for claim in merge_claims(claims).values():
+            pending[claim.key] = pending.get(claim.key, ZERO) + claim.amount
+            if claim.amount > 0 and exposure_now(claim.key) + pending[claim.key] > claim.limit:
+                return claim
+    return None
+
+
 def _refused(pair: PairRequest, primaries: Mapping[str, ExecutionResult | None],
              unwinds: list[ExecutionResult]) -> set[str]:
     """Legs ("a"/"b") whose instrument had an order refused (by the venue or locally)
@@ -676,17 +690,6 @@ def _refused(pair: PairRequest, primaries: Mapping[str, ExecutionResult | None],
             if name is not None:
                 out.add(name)
     return out
-
-
-def _breaker_state(engine: Engine, venue: str) -> str | None:
-    """The circuit breaker's state for a venue when it is not closed, else None."""
-    for rule in getattr(engine.policy, "rules", ()):
-        state = getattr(rule, "state", None)
-        if getattr(rule, "name", None) == "circuit_breaker" and callable(state):
-            value = str(getattr(state(venue), "value", state(venue)))
-            if value != "closed":
-                return value
-    return None
 
 
 __all__ = ["ArbitrageSettings", "PairExecutor"]

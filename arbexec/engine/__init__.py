@@ -16,7 +16,7 @@ One job per module (docs/architecture.md draws the map):
 from arbexec.engine.admission import Explanation
 from arbexec.engine.facade import Engine
 from arbexec.engine.live import LiveOrder
-from arbexec.engine.policy import OpenPolicy, PolicyDecisionLike, PolicyLike
+from arbexec.engine.policy import OpenPolicy, PairPolicyLike, PolicyDecisionLike, PolicyLike
 from arbexec.engine.settings import EngineSettings
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "Explanation",
     "LiveOrder",
     "OpenPolicy",
+    "PairPolicyLike",
     "PolicyDecisionLike",
     "PolicyLike",
 ]

@@ -148,11 +148,14 @@ class Accounting:
             if amount:
                 await self.ledger.adjust(self.keys(venue, market), amount)
 
-    async def restore(self, row: JournalRow, fills: Sequence[Fill]) -> None:
+    async def restore(self, row: JournalRow, fills: Sequence[Fill], *,
+                      opening: Decimal = ZERO) -> None:
         """A live order's reservation at start, as admission made it: a buy's exposure (the
         money its fills took plus its unfilled remainder at the limit price) and the cash
-        promised to that remainder; a sell's contracts still promised; the order's
-        open-order slots. Limits were checked when it was admitted: nothing is refused."""
+        promised to that remainder; a sell's contracts still promised and, for the
+        ``opening`` contracts it was admitted to sell beyond the position, the (1 - p) x
+        quantity of those not filled yet as exposure and cash; the order's open-order
+        slots. Limits were checked when it was admitted: nothing is refused."""
         filled = sum((fill.quantity for fill in fills), ZERO) if fills else row.filled_quantity
         remaining = max(row.quantity - filled, ZERO)
         claims: list[Claim] = [
@@ -167,8 +170,15 @@ class Accounting:
             claims.append(_restored(f"cash:{row.venue}", remaining * row.limit_price,
                                     ClaimKind.HOLD))
         else:
+            # fills close held contracts first: what is left to open is the lesser part
+            opens = min(remaining, opening)
             claims.append(_restored(f"position:{row.venue}:{row.market}:{row.outcome}",
-                                    remaining, ClaimKind.HOLD))
+                                    remaining - opens, ClaimKind.HOLD))
+            if opens > 0:
+                at_risk = opens * (Decimal(1) - row.limit_price)
+                claims += [_restored(key, at_risk, ClaimKind.EXPOSURE)
+                           for key in self.keys(row.venue, row.market)]
+                claims.append(_restored(f"cash:{row.venue}", at_risk, ClaimKind.HOLD))
         await self.ledger.try_reserve(row.idempotency_key, claims)
 
 

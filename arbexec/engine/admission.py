@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -31,7 +31,7 @@ from arbexec.halt import HaltFlag
 from arbexec.health import HealthBook
 from arbexec.journal import Journal, JournalRow
 from arbexec.ledger import ExposureLedger, LedgerUnavailable
-from arbexec.model import OrderRequest, OrderStatus
+from arbexec.model import OrderRequest, OrderStatus, Side
 from arbexec.risk.base import Claim, ClaimKind, Need, RiskContext, risk_reducing
 
 log = logging.getLogger("arbexec.engine")
@@ -55,6 +55,9 @@ class Denied:
 class Admitted:
     exchange: Exchange
     reserved: bool  # the ledger holds claims for it (to give back if it is not sent)
+    #: contracts of a sell beyond the position it was judged against (``allow_open``),
+    #: journaled with the send so a restart restores the (1 - p) part it holds
+    opening: Decimal = Decimal(0)
 
 
 @frozen
@@ -81,6 +84,16 @@ def breach_message(claim: Claim, current: Decimal) -> str:
         return (f"{claim.key} would count {after} in its {claim.window_seconds:g}s window "
                 f"against a limit of {limit}")
     return f"{claim.key} would hold {after} against a limit of {limit}"
+
+
+def opening_of(request: OrderRequest, claims: Sequence[Claim]) -> Decimal:
+    """The contracts a sell opens beyond the ones its position hold says it closes (zero
+    for buys, and for sells no money rule judged)."""
+    if request.side is not Side.SELL:
+        return Decimal(0)
+    key = f"position:{request.venue}:{request.market}:{request.outcome.value}"
+    closing = [claim.amount for claim in claims if claim.key == key]
+    return request.quantity - max(closing) if closing else Decimal(0)
 
 
 def capability_denial(request: OrderRequest, exchange: Exchange) -> Denied | None:
@@ -197,7 +210,7 @@ class Admission:
                     rule=breached.rule, figures={"limit": str(breached.limit),
                                                  "current": str(current),
                                                  "order": str(breached.amount)})
-        return Admitted(exchange, reserved)
+        return Admitted(exchange, reserved, opening_of(request, decision.claims))
 
     async def undo(self, request: OrderRequest) -> None:
         """An admitted request will not be sent: its reservation and whatever rules set

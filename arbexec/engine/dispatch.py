@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 
 from attrs import define, field, frozen
 
@@ -32,7 +33,7 @@ from arbexec.events import Event
 from arbexec.exchange import Exchange, PreparedOrder
 from arbexec.health import HealthBook
 from arbexec.journal import Intent, JournalRow
-from arbexec.model import OrderRequest, OrderState, now_utc
+from arbexec.model import ZERO, OrderRequest, OrderState, now_utc
 
 log = logging.getLogger("arbexec.engine")
 
@@ -91,7 +92,8 @@ class Dispatch:
                           f"the order ({type(exc).__name__}: {exc}); nothing was sent")
 
     async def write_ahead(self, request: OrderRequest, prepared: PreparedOrder, *,
-                          event: str | None = None) -> JournalRow | None:
+                          event: str | None = None, opening: Decimal = ZERO
+                          ) -> JournalRow | None:
         """Write-ahead the intent; concurrent requests share one commit (group commit).
         None when written; the existing row when the key was taken meanwhile.
 
@@ -103,6 +105,7 @@ class Dispatch:
             "outcome": request.outcome.value, "side": request.side.value,
             "quantity": str(request.quantity), "limit_price": str(request.limit_price),
             **({"event": event} if event is not None else {}),  # its exposure scope
+            **({"opening": str(opening)} if opening > 0 else {}),  # a sell's part beyond
         })
         intent = Intent(request=request, identity=prepared.identity,
                         venue_order_id=prepared.venue_order_id, events=(sent,))

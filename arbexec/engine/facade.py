@@ -203,7 +203,8 @@ class Engine:
         try:
             taken = await self._dispatch.write_ahead(
                 request, prepared,
-                event=self._accounting.event_of(request.venue, request.market))
+                event=self._accounting.event_of(request.venue, request.market),
+                opening=admitted.opening)
         except JournalUnusable as problem:  # nothing was written, so nothing is sent
             await self._admission.undo(request)
             return outcomes.unjournaled(request, problem.code, f"{problem}; nothing was sent",

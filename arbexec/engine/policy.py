@@ -1,12 +1,15 @@
 """What the engine asks of a risk policy, and the policy with no rules.
 
 ``arbexec.risk.policy.Policy`` is the real one; anything with these members can stand in
-(the engine calls nothing else on a policy, and never looks for optional methods).
+(the engine calls nothing else on a policy, and never looks for optional methods). The
+arbitrage executor asks a little more, ``PairPolicyLike``: the pair check, the unwind
+bound in force and a venue's breaker state.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from attrs import frozen
@@ -64,6 +67,31 @@ class PolicyLike(Protocol):
         ...
 
 
+@runtime_checkable
+class PairPolicyLike(PolicyLike, Protocol):
+    """A policy the arbitrage executor can run pairs under (the real ``Policy`` and
+    ``OpenPolicy`` are): everything the executor asks of a policy, and nothing else."""
+
+    def check_pair(self, first: OrderRequest, second: OrderRequest, first_ctx: RiskContext,
+                   second_ctx: RiskContext) -> Verdict:
+        """Both legs of a pair together (the ``min_edge`` rule: the edge their limits lock
+        in after fees); the first denial, or an allowing verdict."""
+        ...
+
+    def unwind_bound(self) -> Decimal | None:
+        """The ``max_unwind_loss`` for pairs that name none (an ``unwind_bound`` rule), or
+        None when the policy sets none."""
+        ...
+
+    def breaker_state(self, venue: str) -> str:
+        """``closed``, ``open`` or ``half_open``: a pair is refused unless both venues'
+        breakers are closed (``closed`` when the policy has no breaker)."""
+        ...
+
+
+PAIR_ALLOWED = Verdict(rule="pair", allowed=True)
+
+
 @frozen
 class Allow:
     allowed: bool = True
@@ -96,3 +124,13 @@ class OpenPolicy:
 
     def restore(self, read: Callable[[Sequence[str]], Sequence[Event]]) -> None:
         return None
+
+    def check_pair(self, first: OrderRequest, second: OrderRequest, first_ctx: RiskContext,
+                   second_ctx: RiskContext) -> Verdict:
+        return PAIR_ALLOWED
+
+    def unwind_bound(self) -> Decimal | None:
+        return None
+
+    def breaker_state(self, venue: str) -> str:
+        return "closed"

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from attrs import define
@@ -74,8 +75,18 @@ class Recovery:
                            "resolved by looking it up on the venue",
                     events=[event],
                 )
-            await self.accounting.restore(row, self.journal.fills(row.idempotency_key))
+            await self.accounting.restore(row, self.journal.fills(row.idempotency_key),
+                                          opening=self.opening_of(row))
         await self.accounting.restore_standing(self.journal, self.clock().date())
+
+    def opening_of(self, row: JournalRow) -> Decimal:
+        """The contracts a live sell opens beyond the position (``allow_open``), as its
+        ``order.sent`` record says admission judged it."""
+        if row.side != "SELL":
+            return Decimal(0)
+        for _, event in self.journal.events(kinds=("order.sent",), key=row.idempotency_key):
+            return Decimal(str(event.data.get("opening", "0")))
+        return Decimal(0)
 
     def live_from_row(self, row: JournalRow) -> LiveOrder:
         """Follow a journal order this engine was not following (after a restart): the

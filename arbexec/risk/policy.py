@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from arbexec.specs import RiskRuleSpec
 from arbexec.tomlfile import read_toml
 
 KILL_SWITCH = "kill_switch"
+PAIR_ALLOWED = Verdict(rule="pair", allowed=True)
 _POLICY_FILE_KEYS = frozenset({"rules", "description"})
 
 
@@ -68,8 +70,8 @@ class PolicyEntry:
 class Policy:
     """Ordered rules. ``needs`` tells the engine what to fetch before ``evaluate``."""
 
-    __slots__ = ("_checks", "_previews", "_releasers", "entries", "needs", "observers", "rules",
-                 "source")
+    __slots__ = ("_breakers", "_checks", "_pair_checks", "_previews", "_releasers", "_unwind",
+                 "entries", "needs", "observers", "rules", "source")
 
     def __init__(self, rules: Iterable[RiskRule | PolicyEntry], *, source: str | None = None):
         self.entries: tuple[PolicyEntry, ...] = tuple(
@@ -86,6 +88,14 @@ class Policy:
             (rule.name, getattr(rule, "preview", None) or rule.check) for rule in self.rules
         )
         self._releasers = tuple(getattr(rule, "release", None) for rule in self.rules)
+        # the pair extension points rules may offer (PairPolicyLike), found once
+        self._pair_checks = tuple(check for rule in self.rules
+                                  if callable(check := getattr(rule, "check_pair", None)))
+        self._breakers = tuple(state for rule in self.rules if rule.name == "circuit_breaker"
+                               and callable(state := getattr(rule, "state", None)))
+        self._unwind: Decimal | None = next(
+            (Decimal(bound) for rule in self.rules if rule.name == "unwind_bound"
+             and (bound := getattr(rule, "max_unwind_loss", None)) is not None), None)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -143,6 +153,29 @@ class Policy:
         for release in self._releasers[:upto]:
             if release is not None:
                 release(request)
+
+    def check_pair(self, first: OrderRequest, second: OrderRequest, first_ctx: RiskContext,
+                   second_ctx: RiskContext) -> Verdict:
+        """Both legs of an arbitrage pair, by every rule that judges pairs (``min_edge``):
+        the first denial, else an allowing verdict."""
+        for check in self._pair_checks:
+            verdict: Verdict = check(first, second, first_ctx, second_ctx)
+            if not verdict.allowed:
+                return verdict
+        return PAIR_ALLOWED
+
+    def unwind_bound(self) -> Decimal | None:
+        """The ``unwind_bound`` rule's ``max_unwind_loss``, or None without that rule."""
+        return self._unwind
+
+    def breaker_state(self, venue: str) -> str:
+        """The venue's circuit breaker (``closed``, ``open``, ``half_open``); ``closed``
+        when the policy has no breaker. The first breaker not closed speaks."""
+        for state in self._breakers:
+            value = str(getattr(state(venue), "value", state(venue)))
+            if value != "closed":
+                return value
+        return "closed"
 
     def restore(self, read: Callable[[Sequence[str]], Sequence[Event]]) -> None:
         """At start, each rule with a ``restore_state(read)`` rebuilds the memory that must

@@ -1,9 +1,25 @@
-"""A model-based test of the engine's limits under interleaved bursts, sells, cancels, venue
-failures, halts and restarts (hypothesis stateful testing on the paper venue).
+"""A model-based test of the engine's limits and of arbitrage pairs under interleaved
+bursts, sells, pairs, book moves, cancels, venue failures, halts and restarts (hypothesis
+stateful testing on two paper venues).
 
-After every step: no limit of the policy is exceeded (exposure, open orders, cash), the
-journal and the venue agree on every resting order, and no idempotency key produced two
-venue orders. ``ARBEXEC_MODEL_EXAMPLES`` sets the example budget (default small; see
+After every step the engine is held to a small reference model rebuilt from the journal and
+the venues (never from the ledger under test):
+
+- no limit of the policy is exceeded: exposure by every limited scope (total, per event),
+  open orders and cash promised per venue, all computed from fills and live orders;
+- the ledger holds at least what that reference says is at risk (a restart that forgets a
+  hold, or exposure of an event, shows here at once);
+- the journal and the venues agree on every order (status and fills), no idempotency key
+  produced two venue orders, no venue refused an order the engine promised cash for;
+- every pair is in a state its journal explains: DENIED sent nothing, HEDGED legs filled
+  alike with no unwind, UNWOUND closed, EXPOSED reported (alert) within its unwind bound;
+  no pair leg was refused by a limit after the pair was admitted (pairs reserve as a unit),
+  no unwind was refused by a halt, and every pair that sent a leg locks in ``min_edge`` at
+  its leg limits after both venues' fees;
+- an open circuit breaker stays open across a restart, and a failing venue never has more
+  sends in flight than the breaker's threshold.
+
+``ARBEXEC_MODEL_EXAMPLES`` / ``ARBEXEC_MODEL_STEPS`` set the budget (default small; see
 docs/testing.md for the long run).
 """
 
@@ -12,6 +28,8 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
+from collections import defaultdict
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,19 +38,68 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from arbexec.model import OrderStatus
-from tests.risk.test_bursts import order, policy
-from tests.risk.test_restart_restore import engine_on
+from arbexec.arbitrage import ArbitrageSettings, PairExecutor, PairState, pair_from_mapping
+from arbexec.arbitrage.accounting import tally
+from arbexec.engine import Engine, EngineSettings
+from arbexec.engine.admission import HALT_PASSED
+from arbexec.errors import OrderNotFound, VenueUnavailable
+from arbexec.exchange import ExchangeSettings
+from arbexec.halt import JournalHaltFlag
+from arbexec.journal import Journal, JournalRow
+from arbexec.model import Liquidity, OrderRequest, OrderStatus
+from arbexec.plugins import PluginHost
+from arbexec.risk.base import risk_reducing
+from arbexec.sinks.hub import SinkHub
+from tests.risk.test_bursts import policy
+from tests.risk.test_engine_policies import WEDNESDAY_NOON_NY
 
-EXAMPLES = int(os.environ.get("ARBEXEC_MODEL_EXAMPLES", "6"))
-STEPS = int(os.environ.get("ARBEXEC_MODEL_STEPS", "12"))
-MAX_TOTAL = Decimal(30)
-MAX_OPEN = 3
-CASH = "40"
-MARKETS = ("PAPER-ELECTION", "PAPER-FED-CUT")
-RULES = ({"rule": "max_exposure", "max_total": str(MAX_TOTAL)},
+EXAMPLES = int(os.environ.get("ARBEXEC_MODEL_EXAMPLES", "10"))
+STEPS = int(os.environ.get("ARBEXEC_MODEL_STEPS", "15"))
+MAX_TOTAL = Decimal(60)
+MAX_EVENT = Decimal(25)
+MAX_OPEN = 5
+FAILURES = 3  # the breaker's threshold
+CASH = {"paper": Decimal(60), "paper-b": Decimal(30)}
+VENUES = ("paper", "paper-b")
+SINGLE = (("paper", "PAPER-ELECTION"), ("paper", "PAPER-FED-CUT"), ("paper-b", "ARB"))
+RULES = ({"rule": "max_exposure", "max_total": str(MAX_TOTAL),
+          "max_per_event": str(MAX_EVENT)},
          {"rule": "max_open_orders", "total": MAX_OPEN},
-         {"rule": "available_balance", "include_fees": False})
+         {"rule": "available_balance"},
+         {"rule": "circuit_breaker", "consecutive_failures": FAILURES,
+          "cooldown_seconds": 60},
+         {"rule": "min_edge", "min_edge": "0"},
+         {"rule": "unwind_bound", "max_unwind_loss": "0.40"})
+#: Codes of limits a pair reserves for both legs before either is sent.
+LIMIT_CODES = frozenset({"exposure_total", "exposure_event", "exposure_venue",
+                         "exposure_market", "open_orders_total", "open_orders_market",
+                         "insufficient_balance"})
+#: The pair market on both venues: thin (5 and 10 contracts a level) and moving a tick a
+#: step, so edges appear and vanish and legs fill partially.
+ARB_A = {"mid": "0.40", "spread_ticks": 2, "depth": [5, 10], "volatility": 1.0}
+ARB_B = {"mid": "0.55", "spread_ticks": 2, "depth": [5, 10], "volatility": 1.0}
+TINY = Decimal("1e-12")
+
+
+def order(key: str, *, venue: str = "paper", market: str = "PAPER-ELECTION",
+          outcome: str = "YES", side: str = "BUY", quantity: str = "10",
+          price: str = "0.60", tif: str = "IOC", **extra: Any) -> OrderRequest:
+    return OrderRequest(request_id=key, idempotency_key=key, venue=venue, market=market,
+                        outcome=outcome, side=side, quantity=quantity, limit_price=price,
+                        time_in_force=tif, **extra)
+
+
+def venue(directory: Path, name: str, outage: bool) -> Any:
+    options: dict[str, Any] = {
+        "seed": 1, "cash": str(CASH[name]), "step_seconds": 0, "flush_interval": 0,
+        "replenish": "1", "outage": outage}
+    if name == "paper":
+        options.update(markets={"ARB": ARB_A}, include_default_markets=True, fees="kalshi")
+    else:
+        options.update(markets={"ARB": ARB_B}, fees="polymarket")
+    spec = PluginHost.create().require("exchange", "paper")
+    return spec.factory(ExchangeSettings(name=name, options=options,
+                                         state_dir=str(directory / name)))
 
 
 class EngineModel(RuleBasedStateMachine):
@@ -41,17 +108,50 @@ class EngineModel(RuleBasedStateMachine):
         self.dir = Path(tempfile.mkdtemp(prefix="arbexec-model-"))
         self.loop = asyncio.new_event_loop()
         self.serial = 0
-        self.outage = False
+        self.now = WEDNESDAY_NOON_NY
+        self.outage = {name: False for name in VENUES}
+        self.sends_fail = {name: False for name in VENUES}
         self.keys: list[str] = []
-        self.engine = self.run(self._open())
+        self.pair_ids: list[str] = []
+        self.events: dict[tuple[str, str], str] = {}
+        self.engine, self.executor = self.run(self._open())
 
     def run(self, coro: Any) -> Any:
         return self.loop.run_until_complete(coro)
 
-    async def _open(self) -> Any:
-        engine = engine_on(self.dir, policy(*RULES), cash=CASH, outage=self.outage)
+    async def _open(self) -> tuple[Engine, PairExecutor]:
+        journal = Journal.open(self.dir / "journal.sqlite3")
+        engine = Engine(journal=journal,
+                        venues={n: self.failing_sends(venue(self.dir, n, self.outage[n]))
+                                for n in VENUES},
+                        halt=JournalHaltFlag(journal), hub=SinkHub([]), policy=policy(*RULES),
+                        settings=EngineSettings(wait_budget=0.0, background_tracking=False,
+                                                in_flight_wait=1.0),
+                        clock=lambda: self.now)
         await engine.start()
-        return engine
+        for name, exchange in engine.venues.items():
+            for market in ("PAPER-ELECTION", "PAPER-FED-CUT", "ARB"):
+                try:
+                    rules = await exchange.market_rules(market)
+                except Exception:  # not a market of this venue
+                    continue
+                self.events[(name, market)] = rules.event or market
+        executor = PairExecutor(engine, ArbitrageSettings(leg_timeout=0.5))
+        await executor.resume_all()
+        return engine, executor
+
+    def failing_sends(self, exchange: Any) -> Any:
+        """The venue's order endpoint fails while ``sends_fail`` says so (nothing is
+        created: a clear failure, not an ambiguous one)."""
+        create = exchange.create_order
+
+        async def create_order(prepared: Any) -> Any:
+            if self.sends_fail[exchange.name]:
+                raise VenueUnavailable(f"model: {exchange.name} refuses connections",
+                                       venue=exchange.name)
+            return await create(prepared)
+        exchange.create_order = create_order
+        return exchange
 
     def key(self) -> str:
         self.serial += 1
@@ -59,33 +159,147 @@ class EngineModel(RuleBasedStateMachine):
         self.keys.append(key)
         return key
 
-    async def _burst(self, requests: list[Any]) -> list[Any]:
+    def venue_of(self, name: str) -> Any:
+        return self.engine.venues[name]
+
+    def halted(self) -> bool:
+        return self.engine.halt.current().halted
+
+    async def _burst(self, requests: list[OrderRequest]) -> list[Any]:
         return list(await asyncio.gather(*(self.engine.submit(r) for r in requests)))
+
+    def breakers(self) -> dict[str, str]:
+        rule = next(r for r in self.engine.policy.rules  # type: ignore[attr-defined]
+                    if r.name == "circuit_breaker")
+        return {name: rule.state(name).value for name in VENUES}
+
+    def near_ask(self, name: str, outcome: str, ticks: int) -> str:
+        """The best ask of ``outcome`` on the pair market now, ``ticks`` cents away."""
+        book = self.run(self.venue_of(name).fetch_order_book("ARB"))
+        side = book.asks if outcome == "YES" else book.bids
+        if not side:  # taken: the next step brings it back
+            return "0.41" if outcome == "YES" else "0.46"
+        best = side[0].price if outcome == "YES" else 1 - side[0].price
+        return str(min(max(best + Decimal(ticks) / 100, Decimal("0.01")), Decimal("0.99")))
 
     # ------------------------------------------------------------------ steps
 
-    @rule(count=st.integers(1, 8), market=st.sampled_from(MARKETS),
+    @rule(count=st.integers(1, 8), where=st.sampled_from(SINGLE),
           price=st.sampled_from(["0.05", "0.30", "0.65", "0.90"]),
           quantity=st.sampled_from(["1", "5", "20"]), tif=st.sampled_from(["GTC", "IOC"]))
-    def buys(self, count: int, market: str, price: str, quantity: str, tif: str) -> None:
-        self.run(self._burst([order(self.key(), market=market, price=price,
-                                    quantity=quantity, tif=tif) for _ in range(count)]))
+    def buys(self, count: int, where: tuple[str, str], price: str, quantity: str,
+             tif: str) -> None:
+        venue_name, market = where
+        halted = self.halted()
+        failing = self.outage[venue_name] or self.sends_fail[venue_name]
+        results = self.run(self._burst([
+            order(self.key(), venue=venue_name, market=market, price=price,
+                  quantity=quantity, tif=tif) for _ in range(count)]))
+        if halted:
+            assert {r.reason_code for r in results} == {"halted"}, results
+        if failing:  # unknown or failing health: at most the threshold in flight
+            sent = [r for r in results if r.status is not OrderStatus.DENIED]
+            assert len(sent) <= FAILURES, sent
 
-    @rule(count=st.integers(1, 4), market=st.sampled_from(MARKETS),
+    @rule(count=st.integers(1, 4), where=st.sampled_from(SINGLE),
+          outcome=st.sampled_from(["YES", "NO"]),
           quantity=st.sampled_from(["1", "5", "50"]), opening=st.booleans())
-    def sells(self, count: int, market: str, quantity: str, opening: bool) -> None:
+    def sells(self, count: int, where: tuple[str, str], outcome: str, quantity: str,
+              opening: bool) -> None:
         tags = {"allow_open": True} if opening else {}
-        self.run(self._burst([order(self.key(), market=market, side="SELL", price="0.10",
+        venue_name, market = where
+        self.run(self._burst([order(self.key(), venue=venue_name, market=market,
+                                    outcome=outcome, side="SELL", price="0.10",
                                     quantity=quantity, tags=tags) for _ in range(count)]))
+
+    @rule(count=st.integers(1, 4), quantity=st.integers(2, 14),
+          a_ticks=st.sampled_from([-1, 0, 1, 2, 5]), b_ticks=st.sampled_from([-1, 0, 1, 5]),
+          min_edge=st.sampled_from(["0", "0.02", "0.05"]),
+          bound=st.sampled_from([None, "0.05", "2.00"]),
+          sequencing=st.sampled_from(["concurrent", "thinner_first"]),
+          halt_on_exposed=st.booleans(), singles=st.integers(0, 4),
+          move_during=st.integers(0, 3), halt_during=st.sampled_from([False, False, True]))
+    def pairs(self, count: int, quantity: int, a_ticks: int, b_ticks: int, min_edge: str,
+              bound: str | None, sequencing: str, halt_on_exposed: bool, singles: int,
+              move_during: int, halt_during: bool) -> None:
+        """Concurrent pairs through the executor, with single buys in the same burst, the
+        books moving and (maybe) a halt arriving while the legs are out. Leg limits sit a
+        few ticks around the best asks now, so the edge at the limits may or may not be
+        there, and the books may have moved before the legs arrive."""
+        if self.halted():  # pairs under a halt are DENIED; the halt_during case is richer
+            self.engine.halt.resume(by="test")
+        if any(self.outage.values()):
+            a_price, b_price = "0.41", "0.46"
+        else:
+            a_price = self.near_ask("paper", "YES", a_ticks)
+            b_price = self.near_ask("paper-b", "NO", b_ticks)
+        requests = []
+        for _ in range(count):
+            self.serial += 1
+            pair_id = f"p{self.serial}"
+            self.pair_ids.append(pair_id)
+            requests.append(pair_from_mapping({
+                "pair_id": pair_id, "quantity": str(quantity), "min_edge": min_edge,
+                "max_unwind_loss": bound, "sequencing": sequencing,
+                "halt_on_exposed": halt_on_exposed,
+                "legs": [{"venue": "paper", "market": "ARB", "outcome": "YES",
+                          "limit_price": a_price},
+                         {"venue": "paper-b", "market": "ARB", "outcome": "NO",
+                          "limit_price": b_price}]}))
+        singles_requests = [order(self.key(), venue="paper", market="ARB", price="0.45",
+                                  quantity="3") for _ in range(singles)]
+
+        async def meanwhile() -> None:
+            for _ in range(move_during):  # let the legs go out, then move the books
+                await asyncio.sleep(0)
+                await self.venue_of("paper").advance(1, "ARB")
+                await self.venue_of("paper-b").advance(1, "ARB")
+            if halt_during:
+                await asyncio.sleep(0)
+                self.engine.halt.halt("model: halted while pairs run", by="test")
+
+        async def burst() -> None:
+            await asyncio.gather(*(self.executor.execute(p) for p in requests),
+                                 *(self.engine.submit(r) for r in singles_requests),
+                                 meanwhile())
+        self.run(burst())
+        self.catch_up()
+
+    @rule(steps_a=st.integers(0, 4), steps_b=st.integers(0, 4))
+    def move_books(self, steps_a: int, steps_b: int) -> None:
+        """The books move (a resting order may fill on the venue), then the engine looks
+        its live orders up, as its follow would."""
+        self.run(self.venue_of("paper").advance(steps_a, "ARB"))
+        self.run(self.venue_of("paper-b").advance(steps_b, "ARB"))
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        if not any(self.outage.values()):
+            self.run(self.engine.reconcile())
 
     @rule(again=st.integers(0, 3))
     def resubmit(self, again: int) -> None:
         """Keys already used, sent again (concurrently): never a second venue order."""
-        if self.keys:
-            key = self.keys[again % len(self.keys)]
-            self.run(self._burst([order(key, quantity="1", price="0.05", tif="GTC")] * 3))
+        if not self.keys:
+            return
+        key = self.keys[again % len(self.keys)]
+        before = self.engine.journal.get(key)
+        self.run(self._burst([order(key, quantity="1", price="0.05", tif="GTC")] * 3))
+        after = self.engine.journal.get(key)
+        if before is not None and before.status is not OrderStatus.DENIED:
+            assert after is not None and after.venue_order_id == before.venue_order_id
 
-    @precondition(lambda self: not self.outage)  # a cancel during an outage raises, by design
+    @rule(again=st.integers(0, 3))
+    def repeat_pair(self, again: int) -> None:
+        """A pair id already used, executed again: answered from the journal (or retried
+        when it was denied), never a second set of legs."""
+        if not self.pair_ids:
+            return
+        saved = self.engine.journal.get_pair(self.pair_ids[again % len(self.pair_ids)])
+        if saved is not None:
+            self.run(self.executor.execute(pair_from_mapping(saved["request"])))
+
+    @precondition(lambda self: not any(self.outage.values()))  # a cancel raises in an outage
     @rule()
     def cancel_one(self) -> None:
         for row in self.engine.journal.non_final():
@@ -93,10 +307,32 @@ class EngineModel(RuleBasedStateMachine):
                 self.run(self.engine.cancel(row.idempotency_key))
                 return
 
+    @rule(name=st.sampled_from(VENUES), sends_only=st.booleans())
+    def toggle_outage(self, name: str, sends_only: bool) -> None:
+        """The venue fails (wholly, or only its order endpoint while its books and balances
+        answer), and a strategy keeps sending to it: its breaker opens. Or it is back."""
+        if self.outage[name] or self.sends_fail[name]:
+            self.outage[name] = self.sends_fail[name] = False
+        elif sends_only:
+            self.sends_fail[name] = True
+        else:
+            self.outage[name] = True
+        self.venue_of(name).switches.outage = self.outage[name]
+        if (self.outage[name] or self.sends_fail[name]) and not self.halted():
+            market = "ARB" if name == "paper-b" else "PAPER-FED-CUT"
+            # one failure first: a venue that answered before is trusted until it fails
+            self.run(self.engine.submit(order(self.key(), venue=name, market=market,
+                                              price="0.30", quantity="1")))
+            results = self.run(self._burst([order(self.key(), venue=name, market=market,
+                                                   price="0.30", quantity="1")
+                                            for _ in range(FAILURES + 2)]))
+            sent = [r for r in results if r.status is not OrderStatus.DENIED]
+            assert len(sent) <= FAILURES, sent  # at most the threshold in flight
+
     @rule()
-    def toggle_outage(self) -> None:
-        self.outage = not self.outage
-        self.engine.venues["paper"].switches.outage = self.outage
+    def time_passes(self) -> None:
+        """Past the breaker's cool-down: an open breaker lets one probe through."""
+        self.now += timedelta(seconds=61)
 
     @rule(reducing=st.booleans())
     def halt_then_order(self, reducing: bool) -> None:
@@ -110,41 +346,179 @@ class EngineModel(RuleBasedStateMachine):
             assert result.reason_code != "halted"
         self.engine.halt.resume(by="test")
 
-    @precondition(lambda self: not self.outage)
+    @rule()
+    def resume(self) -> None:
+        if self.halted():
+            self.engine.halt.resume(by="test")
+
     @rule()
     def restart(self) -> None:
+        before = self.breakers()
         self.run(self.engine.aclose())
-        self.engine = self.run(self._open())
+        self.engine, self.executor = self.run(self._open())
+        after = self.breakers()
+        for name in VENUES:  # an open breaker is open again (a half-open one too)
+            if before[name] != "closed":
+                assert after[name] == "open", (name, before, after)
 
     def teardown(self) -> None:
         self.run(self.engine.aclose())
         self.loop.close()
 
+    # ------------------------------------------------------------------ the reference
+
+    def live_rows(self) -> list[JournalRow]:
+        return [row for row in self.engine.journal.non_final()
+                if row.status is not OrderStatus.DENIED]
+
+    def reference(self) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+        """Money at risk by scope, and cash promised per venue, from the journal's fills
+        (average cost, sells closing at it) and the unfilled part of every live buy."""
+        journal = self.engine.journal
+        fills = journal.fills_by_order()
+        basis: dict[tuple[str, str, str], list[Decimal]] = defaultdict(
+            lambda: [Decimal(0), Decimal(0)])
+        for row in journal.filled_orders():
+            held = basis[(row.venue, row.market, row.outcome)]
+            for fill in fills.get(row.idempotency_key, ()):
+                if row.side == "BUY":
+                    held[0] += fill.quantity
+                    held[1] += fill.quantity * fill.price
+                elif held[0] > 0:
+                    average = held[1] / held[0]
+                    held[1] -= min(fill.quantity, held[0]) * average
+                    held[0] -= min(fill.quantity, held[0])
+        at_risk: dict[str, Decimal] = defaultdict(Decimal)
+        cash: dict[str, Decimal] = defaultdict(Decimal)
+
+        def add(venue_name: str, market: str, amount: Decimal) -> None:
+            event = self.events.get((venue_name, market), market)
+            for key in ("total", f"event:{venue_name}:{event}"):
+                at_risk[key] += amount
+
+        for (venue_name, market, _), (_, cost) in basis.items():
+            add(venue_name, market, max(cost, Decimal(0)))
+        for row in self.live_rows():
+            remaining = row.quantity - row.filled_quantity
+            if row.side == "BUY":
+                add(row.venue, row.market, remaining * row.limit_price)
+                cash[row.venue] += remaining * row.limit_price
+        return at_risk, cash
+
     # ------------------------------------------------------------------ invariants
 
     @invariant()
-    def limits_hold(self) -> None:
-        ledger = self.engine.ledger
-        assert ledger.exposure_now("total") <= MAX_TOTAL
-        assert ledger.exposure_now("open_orders:total") <= MAX_OPEN
-        assert ledger.exposure_now("cash:paper") <= Decimal(CASH)
+    def limits_hold_and_the_ledger_covers_them(self) -> None:
+        ledger: Any = self.engine.ledger
+        at_risk, cash = self.reference()
+        for key, amount in at_risk.items():
+            limit = MAX_TOTAL if key == "total" else MAX_EVENT
+            assert amount <= limit, (key, amount)
+            assert ledger.exposure_now(key) >= amount - TINY, (key, ledger.exposure_now(key),
+                                                                amount)
+        live = self.live_rows()
+        assert len(live) <= MAX_OPEN, live
+        assert ledger.exposure_now("open_orders:total") >= len(live), (
+            ledger.exposure_now("open_orders:total"), live)
+        for name, amount in cash.items():
+            assert amount <= CASH[name], (name, amount)
+            assert ledger.exposure_now(f"cash:{name}") >= amount - TINY, (name, amount)
 
     @invariant()
-    def journal_and_venue_agree(self) -> None:
-        venue = self.engine.venues["paper"]
-        if self.outage:
-            return
-        resting = self.run(venue.fetch_open_orders())
-        assert len(resting) <= MAX_OPEN
-        ids = [state.venue_order_id for state in resting]
-        assert len(ids) == len(set(ids))
-        for state in resting:
-            row = self.engine.journal.find_by_venue_order_id("paper", state.venue_order_id)
-            assert row is not None, state
-            assert row.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED), row
-        journal_open = {row.venue_order_id for row in self.engine.journal.non_final()
-                        if row.status is not OrderStatus.UNKNOWN}
-        assert journal_open <= set(ids) | {None}, (journal_open, ids)
+    def journal_and_venues_agree(self) -> None:
+        rows = self.engine.journal.query()
+        ids = [(row.venue, row.venue_order_id) for row in rows if row.venue_order_id]
+        assert len(ids) == len(set(ids)), "one venue order id under two keys"
+        for row in rows:  # the engine never promised cash (or contracts) it did not have
+            assert "already has order" not in (row.reason or ""), row
+            if row.status is not OrderStatus.REJECTED:
+                continue
+            assert "is available on paper venue" not in (row.reason or ""), row
+            if "does not sell short" in (row.reason or ""):  # beyond the position held
+                assert (row.request.get("tags") or {}).get("allow_open"), row
+        for name in VENUES:
+            if self.outage[name]:
+                continue
+            exchange = self.venue_of(name)
+            resting = self.run(exchange.fetch_open_orders())
+            open_ids = [state.venue_order_id for state in resting]
+            assert len(open_ids) == len(set(open_ids))
+            for state in resting:
+                row = self.engine.journal.find_by_venue_order_id(name, state.venue_order_id)
+                assert row is not None, state
+                assert row.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED), row
+                assert row.filled_quantity == state.filled_quantity, (row, state)
+            for row in rows:
+                if row.venue != name or row.venue_order_id is None:
+                    continue
+                if row.status is OrderStatus.UNKNOWN:
+                    continue
+                try:
+                    state = self.run(exchange.fetch_order(row.venue_order_id))
+                except OrderNotFound:  # refused by the venue: it never held the order
+                    assert row.status is OrderStatus.REJECTED and not row.filled_quantity, row
+                    continue
+                assert state.status.is_final == row.status.is_final, (row, state)
+                assert state.filled_quantity == row.filled_quantity, (row, state)
+
+    @invariant()
+    def every_pair_is_explained_by_its_journal(self) -> None:
+        journal = self.engine.journal
+        alerts = {event.data.get("pair_id") for _, event in journal.events(kinds=("alert",))}
+        for saved in journal.pairs():
+            pair = pair_from_mapping(saved["request"])
+            state = PairState(saved["state"])
+            legs = {name: journal.get(pair.leg_key(name)) for name in ("a", "b")}
+            unwinds: list[JournalRow] = []
+            while (row := journal.get(pair.unwind_key(len(unwinds) + 1))) is not None:
+                unwinds.append(row)
+            rows = [r for r in (*legs.values(), *unwinds) if r is not None]
+            if state is PairState.DENIED:
+                assert not rows, (pair.pair_id, rows)
+                continue
+            self.assert_edge_locked_in(pair)
+            for name, row in legs.items():  # reserved as a unit: no limit refuses a leg
+                assert row is None or row.reason_code not in LIMIT_CODES, (name, row)
+            for row in unwinds:  # a halt stops new risk, never its reduction
+                assert row.reason_code != "halted", row
+            if not state.is_final:
+                assert any(not r.status.is_final for r in rows), (saved, rows)
+                continue
+            assert all(r.status.is_final for r in rows), (saved, rows)
+            book = tally(pair, {n: r.to_result() if r else None for n, r in legs.items()},
+                         [r.to_result() for r in unwinds])
+            filled = {n: r.filled_quantity if r else Decimal(0) for n, r in legs.items()}
+            if state is PairState.HEDGED:
+                assert filled["a"] == filled["b"] > 0 and not unwinds, (saved, rows)
+            elif state is PairState.MISSED:
+                assert filled["a"] == filled["b"] == 0 and not unwinds, (saved, rows)
+            elif state is PairState.UNWOUND:
+                assert unwinds and book.excess == 0, (saved, rows)
+            else:
+                assert state is PairState.EXPOSED
+                assert book.excess > 0 and pair.pair_id in alerts, (saved, rows)
+                bound = Decimal(saved["detail"]["max_unwind_loss"])
+                assert max(book.unwind_loss, Decimal(0)) <= bound, (saved, book.unwind_loss)
+
+    def assert_edge_locked_in(self, pair: Any) -> None:
+        """Both legs at their limits, after both venues' taker fees, clear ``min_edge``."""
+        fees = sum((self.venue_of(leg.venue).fee(leg.market, leg.limit_price, pair.quantity,
+                                                 Liquidity.TAKER) for leg in (pair.a, pair.b)),
+                   Decimal(0))
+        edge = pair.quantity * (1 - pair.a.limit_price - pair.b.limit_price) - fees
+        assert edge >= pair.min_edge * pair.quantity, (pair.pair_id, edge)
+
+    @invariant()
+    def halts_pass_risk_reduction_only(self) -> None:
+        """Every order journaled as passing a halt reduces risk; none that does is refused
+        for the halt."""
+        journal = self.engine.journal
+        for _, event in journal.events(kinds=(HALT_PASSED,)):
+            rows = journal.find_by_request_id(event.request_id or "")
+            assert rows and all(risk_reducing(row.to_request()) for row in rows), (event, rows)
+        for row in journal.query(status=["DENIED"]):
+            if row.reason_code == "halted":
+                assert risk_reducing(row.to_request()) is None, row
 
 
 EngineModel.TestCase.settings = settings(

@@ -4,14 +4,16 @@ the same journal and paper state holds the same limits as the one that stopped."
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from arbexec.engine import Engine, EngineSettings
 from arbexec.halt import JournalHaltFlag
 from arbexec.journal import Journal
-from arbexec.model import OrderStatus
+from arbexec.model import OrderRequest, OrderStatus, Position
 from arbexec.sinks.hub import SinkHub
+from arbexec.testing.scripted_venue import REST, ScriptedVenue
 from tests.risk.test_bursts import order, policy
 from tests.risk.test_engine_policies import WEDNESDAY_NOON_NY, paper
 
@@ -78,3 +80,46 @@ async def test_open_order_and_cash_holds_of_resting_orders_come_back_at_start(
     await second.aclose()
     assert held == (2, 1)
     assert third.status is OrderStatus.DENIED and third.reason_code == "open_orders_total"
+
+
+class HoldingVenue(ScriptedVenue):
+    """A scripted venue whose account holds 4 YES of M1 (bought before this journal)."""
+
+    async def fetch_positions(self) -> list[Position]:
+        return [Position(venue=self.name, market="M1", outcome="YES", quantity="4")]
+
+
+async def test_a_resting_opening_sell_holds_its_opening_part_after_a_restart(
+        tmp_path: Path) -> None:
+    # 4 held; a sell of 10 at 0.40 closes 4 and opens 6 NO at 0.60: 3.60 at risk and cash
+    rules = policy({"rule": "max_exposure", "max_total": "5"},
+                   {"rule": "available_balance", "include_fees": False})
+    venue = HoldingVenue(name="paper", default=REST, cash=Decimal(100))
+    sell = OrderRequest(request_id="s1", idempotency_key="s1", venue="paper", market="M1",
+                        outcome="YES", side="SELL", quantity="10", limit_price="0.40",
+                        time_in_force="GTC", tags={"allow_open": True})
+
+    async def started() -> Engine:
+        journal = Journal.open(tmp_path / "journal.sqlite3")
+        engine = Engine(journal=journal, venues={"paper": venue},
+                        halt=JournalHaltFlag(journal), hub=SinkHub([]), policy=rules,
+                        settings=EngineSettings(wait_budget=0.0, background_tracking=False),
+                        clock=lambda: WEDNESDAY_NOON_NY)
+        await engine.start()
+        return engine
+
+    first = await started()
+    assert (await first.submit(sell)).status is OrderStatus.OPEN
+    before = [first.ledger.exposure_now(k)  # type: ignore[attr-defined]
+              for k in ("total", "cash:paper", "position:paper:M1:YES")]
+    await first.aclose(close_venues=False)
+    second = await started()
+    after = [second.ledger.exposure_now(k)  # type: ignore[attr-defined]
+             for k in ("total", "cash:paper", "position:paper:M1:YES")]
+    buy = await second.submit(OrderRequest(
+        request_id="b1", idempotency_key="b1", venue="paper", market="M1", outcome="YES",
+        side="BUY", quantity="4", limit_price="0.40", time_in_force="IOC"))
+    await second.aclose()
+    assert before == [Decimal("3.60"), Decimal("3.60"), Decimal(4)]
+    assert after == before
+    assert buy.status is OrderStatus.DENIED and buy.reason_code == "exposure_total"  # 3.60 + 1.60
