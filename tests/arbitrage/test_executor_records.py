@@ -269,6 +269,7 @@ async def test_books_unreadable_at_the_unwind_leave_the_pair_exposed_and_logged(
             raise VenueUnavailable("books down", venue="paper-a")
         return await original(market)
     venue_a.fetch_order_book = fails_after_the_check  # type: ignore[method-assign]
+    venue_a.latest_book = lambda market: None  # type: ignore[method-assign]  # no stream
     with caplog.at_level("WARNING", logger="arbexec.arbitrage"):
         result = await executor.execute(make_pair(halt_on_exposed=False))
     assert result.state is PairState.EXPOSED
