@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import attrs
 from attrs import field, frozen
 
 from arbexec.engine import EngineSettings
@@ -328,7 +329,8 @@ def parse_deployment(
 
     return Deployment(
         ledger=shared, source=source, journal_path=journal_path, durability=durability,
-        engine=_engine_settings(_table(data, "engine", source), source),
+        engine=attrs.evolve(_engine_settings(_table(data, "engine", source), source),
+                            max_book_age=max_book_age),
         venues=tuple(venues), risk_rules=tuple(rules), policy_file=policy_file,
         sinks=tuple(sinks), request_source=request_source, market_events=dict(events),
         state_dir=state, pairs_path=pairs_path,

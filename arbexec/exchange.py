@@ -15,6 +15,7 @@ are core units (probability dollars, contracts); venue units stay inside the plu
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -103,6 +104,23 @@ class StreamedBook:
 
     book: OrderBook
     received_at: float
+
+
+async def current_book(exchange: Any, market: str, *, max_age: float,
+                       clock: Callable[[], float] | None = None) -> OrderBook:
+    """The venue's streamed book of ``market`` (the optional ``latest_book``) when it is at
+    most ``max_age`` seconds old; otherwise (stale, none streamed, a venue without streams,
+    or ``max_age == 0``) a fresh read. One rule for every reader of a book before a send:
+    the engine's risk context, a pair's edge check and the scanner."""
+    if max_age > 0:
+        latest = getattr(exchange, "latest_book", None)
+        streamed = latest(market) if callable(latest) else None
+        now = (clock or time.monotonic)()
+        if streamed is not None and now - streamed.received_at <= max_age:
+            book: OrderBook = streamed.book
+            return book
+    fetched: OrderBook = await exchange.fetch_order_book(market)
+    return fetched
 
 
 @frozen(kw_only=True)

@@ -1,9 +1,10 @@
 """Which book a pair is checked on, and what it says an order would do.
 
-``current_book`` picks the book: the venue's streamed one (the optional ``latest_book``
-capability) when it is no older than ``max_book_age`` seconds, else a read. A read costs a
-round trip to the venue before the legs can leave; a streamed book costs nothing, so a pair
-takes the time of its slower leg. ``max_book_age = 0`` always reads.
+``arbexec.exchange.current_book``, shared with the engine, picks the book: the venue's
+streamed one (the optional ``latest_book`` capability) when it is no older than
+``max_book_age`` seconds, else a read. A read costs a round trip to the venue before the
+legs can leave; a streamed book costs nothing, so a pair takes the time of its slower leg.
+``max_book_age = 0`` always reads.
 
 The rest is pure Decimal arithmetic over ``OrderBook.levels_to_take`` (fills level by
 level, depth at a limit, fees), so the risk check, the choice of the thinner leg and the
@@ -12,30 +13,14 @@ unwind plan all read a book the same way.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any
 
 from attrs import frozen
 
 from arbexec.model import ZERO, Liquidity, OrderBook, Outcome, PriceLevel, Side
 
 FeeFunction = Callable[[str, Decimal, Decimal, Liquidity], Decimal]
-
-
-async def current_book(exchange: Any, market: str, *, max_age: float,
-                       clock: Callable[[], float] = time.monotonic) -> OrderBook:
-    """The venue's streamed book of ``market`` when it is at most ``max_age`` seconds old;
-    otherwise (stale, none streamed, or a venue without streams) a fresh read."""
-    if max_age > 0:
-        latest = getattr(exchange, "latest_book", None)
-        streamed = latest(market) if callable(latest) else None
-        if streamed is not None and clock() - streamed.received_at <= max_age:
-            book: OrderBook = streamed.book
-            return book
-    fetched: OrderBook = await exchange.fetch_order_book(market)
-    return fetched
 
 
 @frozen(kw_only=True)

@@ -31,7 +31,7 @@ from attrs import define, evolve, field, frozen
 
 from arbexec.arbitrage import unwind
 from arbexec.arbitrage.accounting import PairBook, tally
-from arbexec.arbitrage.books import Sweep, current_book, sweep
+from arbexec.arbitrage.books import Sweep, sweep
 from arbexec.arbitrage.model import (
     LegReport,
     PairRequest,
@@ -46,7 +46,7 @@ from arbexec.config import DEFAULT_MAX_BOOK_AGE
 from arbexec.engine import Engine, PairPolicyLike
 from arbexec.errors import ArbexecError, ExchangeError
 from arbexec.events import Event
-from arbexec.exchange import Exchange, MarketRules
+from arbexec.exchange import Exchange, MarketRules, current_book
 from arbexec.ledger import LedgerUnavailable, merge_claims
 from arbexec.model import (
     ZERO,

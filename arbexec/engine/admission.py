@@ -26,7 +26,7 @@ from arbexec.engine.recorder import Recorder
 from arbexec.engine.settings import EngineSettings
 from arbexec.errors import ExchangeError
 from arbexec.events import Event
-from arbexec.exchange import Exchange, MarketRules
+from arbexec.exchange import Exchange, MarketRules, current_book
 from arbexec.halt import HaltFlag
 from arbexec.health import HealthBook
 from arbexec.journal import Journal, JournalRow
@@ -231,7 +231,8 @@ class Admission:
                 rules = await exchange.market_rules(request.market)  # cached by the plugin
             wanted: dict[str, Any] = {}
             if Need.BOOK in needs:
-                wanted["book"] = exchange.fetch_order_book(request.market)
+                wanted["book"] = current_book(exchange, request.market,
+                                              max_age=self.settings.max_book_age)
             if Need.BALANCE in needs:
                 wanted["balance"] = exchange.fetch_balance()
             if Need.POSITIONS in needs:

@@ -19,4 +19,7 @@ class EngineSettings:
     # failing (the circuit breaker's threshold) before it is denied ``breaker_in_flight``.
     in_flight_wait: float = 30.0
     breaker_window: float = 60.0  # seconds of outcomes kept for reject-rate checks
+    # Seconds a venue's streamed book may be old when a rule needs the book (price bands,
+    # a pair's legs); older or not streamed: read. The deployment's [arbitrage] max_book_age.
+    max_book_age: float = 0.0
     background_tracking: bool = True

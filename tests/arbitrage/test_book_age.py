@@ -13,11 +13,10 @@ import pytest
 from arbexec_paper.exchange import PaperExchange
 
 from arbexec.arbitrage import ArbitrageSettings, PairExecutor, PairState
-from arbexec.arbitrage.books import current_book
 from arbexec.config import DEFAULT_MAX_BOOK_AGE, load_deployment
 from arbexec.engine import Engine
 from arbexec.errors import ConfigError
-from arbexec.exchange import StreamedBook
+from arbexec.exchange import StreamedBook, current_book
 from arbexec.model import OrderBook
 
 
@@ -161,3 +160,45 @@ def test_an_unknown_arbitrage_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_deployment(path, environ={})
     assert "arbitrage.max_book_ag" in str(info.value) and "max_book_age" in str(info.value)
+
+
+def _default_policy() -> Any:
+    """The built-in deployment's rules, price_sanity (a rule that needs the book) among them."""
+    from arbexec.plugins import PluginHost
+    from arbexec.risk.policy import load_policy
+
+    deployment = load_deployment(None)
+    assert any(rule.get("rule") == "price_sanity" for rule in deployment.risk_rules)
+    return load_policy(list(deployment.risk_rules), available=PluginHost.create().risk_rules(),
+                       source="test")
+
+
+@pytest.mark.parametrize(("bound", "reads_expected"), [(DEFAULT_MAX_BOOK_AGE, 0), (0.0, 3)])
+async def test_under_the_default_policy_a_pair_reads_no_book_when_both_are_streamed(
+        journal: Any, venue_a: PaperExchange, venue_b: PaperExchange,
+        make_pair: Callable[..., Any], engine_factory: Callable[..., Engine],
+        bound: float, reads_expected: int) -> None:
+    """The engine's risk context (price bands need the book) follows the same staleness
+    rule as the pair's edge check: with fresh streamed books nothing is read before the
+    legs leave; with a bound of 0 every reader reads (the check, and each leg's rules)."""
+    engine = engine_factory(journal, venue_a, venue_b, policy=_default_policy(),
+                            max_book_age=bound)
+    await engine.start()
+    try:
+        await venue_a.fetch_order_book("M")
+        await venue_b.fetch_order_book("M")
+        reads_a, reads_b = count_reads(venue_a), count_reads(venue_b)
+        result = await run_pair(engine, make_pair, max_book_age=bound)
+        assert result.state is PairState.HEDGED, result.reason
+        assert len(reads_a) >= reads_expected and len(reads_b) >= reads_expected
+        if reads_expected == 0:
+            assert (reads_a, reads_b) == ([], [])
+    finally:
+        await engine.aclose()
+
+
+def test_the_deployment_bound_reaches_the_engine(tmp_path: Path) -> None:
+    path = tmp_path / "d.toml"
+    path.write_text("[arbitrage]\nmax_book_age = 0.25\n")
+    assert load_deployment(path).engine.max_book_age == 0.25
+    assert load_deployment(None).engine.max_book_age == DEFAULT_MAX_BOOK_AGE
