@@ -103,6 +103,7 @@ class PolymarketConfig:
             - {
                 "private_key",
                 "keystore",
+                "keystore_path",
                 "keystore_passphrase",
                 "funder",
                 "signature_type",

@@ -31,7 +31,8 @@ ENV_PROXY_URL = "POLYMARKET_PROXY_URL"
 #: option key in the venue table -> environment variable.
 OPTION_ENV: dict[str, str] = {
     "private_key": ENV_PRIVATE_KEY,
-    "keystore": ENV_KEYSTORE,
+    "keystore_path": ENV_KEYSTORE,
+    "keystore": ENV_KEYSTORE,  # the older spelling of keystore_path
     "keystore_passphrase": ENV_KEYSTORE_PASSPHRASE,
     "funder": ENV_FUNDER,
     "signature_type": ENV_SIGNATURE_TYPE,
@@ -91,7 +92,9 @@ class Credentials:
 
 def load_signer(options: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Signer | None:
     key = setting(options, "private_key", env)
-    keystore = setting(options, "keystore", env)
+    # keystore_path follows the path-option convention, so a relative path in a deployment
+    # is relative to the deployment file; `keystore` is the older spelling (taken as given)
+    keystore = setting(options, "keystore_path", env) or setting(options, "keystore", env)
     if key and keystore:
         raise ConfigError(
             f"both {ENV_PRIVATE_KEY} and {ENV_KEYSTORE} are set; keep only one", key="private_key"
@@ -108,7 +111,8 @@ def load_signer(options: Mapping[str, Any], env: Mapping[str, str] | None = None
                 )
             return Signer.from_keystore(keystore, passphrase)
     except InvalidKey as exc:
-        raise ConfigError(str(exc), key="keystore" if keystore else "private_key") from None
+        raise ConfigError(str(exc), key="keystore_path" if keystore else "private_key"
+                          ) from None
     return None
 
 
