@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 import click
 
+from arbexec.errors import ArbexecError, UserError
 from arbexec.exit_codes import ERROR, USAGE
 
 
@@ -51,6 +52,10 @@ def run_with_one_line_errors(main: Callable[[], Any]) -> NoReturn:
         fail(exc.format_message(), exc.exit_code)
     except click.Abort:
         fail("aborted", ERROR)
+    except UserError as exc:  # a plugin command's mistake, as the core's: one line
+        fail(str(exc), USAGE)
+    except ArbexecError as exc:  # a failure arbexec raised on purpose, with its message
+        fail(str(exc), ERROR)
     except OSError as exc:
         if exc.errno == errno.EPIPE:  # the reader went away (| head): nothing to say
             sys.stdout = None

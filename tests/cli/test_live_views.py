@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -15,6 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from arbexec.testing.terminal import in_terminal as run_in_terminal
 
 DEPLOY = """
 [journal]
@@ -39,32 +39,8 @@ def environment() -> dict[str, str]:
 def in_terminal(cwd: Path, *args: str, interrupt_after: float | None = None
                 ) -> tuple[int, str]:
     """Run arbexec on a pseudo-terminal; Ctrl-C it after ``interrupt_after`` seconds."""
-    main, side = pty.openpty()
-    process = subprocess.Popen([*ARBEXEC, *args], cwd=cwd, stdin=side, stdout=side,
-                               stderr=side, env=environment(), close_fds=True)
-    os.close(side)
-    chunks: list[bytes] = []
-    deadline = None if interrupt_after is None else time.monotonic() + interrupt_after
-    while True:
-        if deadline is not None and time.monotonic() >= deadline:
-            process.send_signal(signal.SIGINT)
-            deadline = None
-        ready, _, _ = select.select([main], [], [], 0.05)
-        if not ready:
-            if process.poll() is not None and deadline is None:
-                ready = [main]  # drain what is left
-            else:
-                continue
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(main)
-    code = process.wait(timeout=60)
-    return code, b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+    return run_in_terminal([*ARBEXEC, *args], cwd=cwd, env=environment(), timeout=60,
+                           interrupt_after=interrupt_after)
 
 
 def visible_lines(screen: str) -> list[str]:

@@ -15,6 +15,8 @@ from click.testing import CliRunner
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
+from arbexec.cli import cli
+
 
 @pytest.fixture
 def ed_env(ed_key: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
@@ -118,24 +120,24 @@ def test_sign_request_with_rsa_key_verifies(
 def test_user_mistakes_are_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     for name in ("KALSHI_API_KEY_ID", "KALSHI_PRIVATE_KEY", "KALSHI_PRIVATE_KEY_PATH"):
         monkeypatch.delenv(name, raising=False)
-    runner = CliRunner()
-    result = runner.invoke(kalshi, ["sign-request", "--path", "/portfolio/balance"])
+    runner = CliRunner()  # through `arbexec`, as a person runs it: the root prints errors
+    result = runner.invoke(cli, ["kalshi", "sign-request", "--path", "/portfolio/balance"])
     assert result.exit_code == 2
     assert result.output.strip().startswith("error: no Kalshi key")
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
-    result = runner.invoke(kalshi, ["sign-request", "--path", "/x", "--timestamp",
+    result = runner.invoke(cli, ["kalshi", "sign-request", "--path", "/x", "--timestamp",
                                     "1795348801111"])
     assert result.exit_code == 2 and "looks like milliseconds" in result.output
     bad = tmp_path / "bad.pem"
     bad.write_text("not a key")
     result = runner.invoke(
-        kalshi,
-        ["sign-request", "--path", "/x", "--key-id", "k", "--private-key-path", str(bad)],
+        cli,
+        ["kalshi", "sign-request", "--path", "/x", "--key-id", "k", "--private-key-path", str(bad)],
     )
     assert result.exit_code == 2 and "could not be read" in result.output
     result = runner.invoke(
-        kalshi,
-        ["sign-request", "--path", "/x", "--key-id", "k", "--private-key-path",
+        cli,
+        ["kalshi", "sign-request", "--path", "/x", "--key-id", "k", "--private-key-path",
          str(tmp_path / "n")],
     )
     assert result.exit_code == 2 and "no such file" in result.output

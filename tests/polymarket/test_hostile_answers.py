@@ -97,6 +97,8 @@ def _order() -> OrderRequest:
          content_type="application/json")
 @example(body=b'{"data": [{"id": ""}]}', status=200, read=READS[2],
          content_type="application/json")
+@example(body=b'[{"orderID": "0", "side": true}]', status=200, read=READS[2],
+         content_type="application/json")
 def test_hostile_read_answers_end_in_a_value_or_a_venue_error(
     body: bytes, status: int, read: Any, content_type: str
 ) -> None:

@@ -5,31 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable
 from decimal import Decimal
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from arbexec.api import UserError, cli_options, venue_tool_settings
 from arbexec_kalshi import environment as env
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def one_line_errors(func: F) -> F:
-    """User mistakes print one line on stderr and exit with status 2, never a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except UserError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group(name="kalshi")
@@ -65,7 +47,6 @@ def _options(venue: str | None, **given: Any) -> tuple[dict[str, Any], dict[str,
 )
 @_VENUE
 @cli_options.legacy_positionals("method", "path")
-@one_line_errors
 def sign_request(
     method: str,
     path: str | None,
@@ -114,7 +95,6 @@ def sign_request(
 @cli_options.doctor_options(environments=("production", "demo"),
                             default_environment="production")
 @_VENUE
-@one_line_errors
 def doctor(offline: bool, proxy: str | None, environment: str | None,
            venue: str | None) -> None:
     """Check the key loads, the key id is accepted, the environment matches the key, the

@@ -50,6 +50,16 @@ def order_id(raw: Mapping[str, Any]) -> str:
     return value
 
 
+def order_side(raw: Mapping[str, Any]) -> Side:
+    """BUY or SELL as the venue spells it; anything else is a malformed answer."""
+    value = raw.get("side")
+    if value is None:
+        return Side.BUY
+    if not isinstance(value, str) or value.upper() not in ("BUY", "SELL"):
+        raise MalformedAnswer(f"Polymarket sent an order side {str(value)[:20]!r}", venue=VENUE)
+    return Side(value.upper())
+
+
 def records(value: Any, what: str) -> list[Mapping[str, Any]]:
     """A JSON list of objects (or nothing), each checked like ``record``."""
     if value in (None, ""):
@@ -186,7 +196,7 @@ def order_state(
         venue_order_id=str(raw.get("id") or raw.get("orderID") or ""),
         market=market,
         outcome=outcome,
-        side=Side(str(raw.get("side") or "BUY").upper()),
+        side=order_side(raw),
         status=status,
         quantity=size if size > 0 else max(matched, Decimal("0.01")),
         limit_price=dec(raw.get("price")),

@@ -8,29 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Callable, Mapping
-from functools import wraps
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from typing import Any
 
 import click
 
-from arbexec.api import ConfigError, UserError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def one_line_errors(func: F) -> F:
-    """User mistakes print one line on stderr and exit with status 2, never a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (UserError, ConfigError) as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
+from arbexec.api import UserError
 
 
 def redis_tables(ctx: click.Context) -> dict[str, Mapping[str, Any]]:
@@ -68,7 +51,6 @@ def redis_group() -> None:
 @redis_group.command()
 @click.option("--url", help="redis:// or rediss:// URL (default: the deployment's).")
 @click.pass_context
-@one_line_errors
 def doctor(ctx: click.Context, url: str | None) -> None:
     """Check each Redis table of the deployment: reachable, authenticated, a server new
     enough for consumer-group claiming, the stream and group, pending and dead letters,
@@ -100,7 +82,6 @@ def doctor(ctx: click.Context, url: str | None) -> None:
 @click.option("--results", help="The results stream the engines write (default: the "
               "deployment's redis sink, else arbexec:results).")
 @click.pass_context
-@one_line_errors
 def publish(ctx: click.Context, file: Any, url: str | None, stream: str | None,
             wait_seconds: float, results: str | None) -> None:
     """Publish the requests of FILE (JSON lines, or - for stdin) to the request stream.
@@ -132,7 +113,6 @@ def _halt_flag(ctx: click.Context, url: str | None) -> Any:
 @click.option("--reason", default="manual halt", show_default=True)
 @click.option("--url", help="redis:// or rediss:// URL (default: the deployment's [ledger]).")
 @click.pass_context
-@one_line_errors
 def halt(ctx: click.Context, reason: str, url: str | None) -> None:
     """Stop new orders on every engine sharing the ledger (lifted only by `redis resume`)."""
     from arbexec_redis.errors import describe, unreachable_errors
@@ -151,7 +131,6 @@ def halt(ctx: click.Context, reason: str, url: str | None) -> None:
 @redis_group.command()
 @click.option("--url", help="redis:// or rediss:// URL (default: the deployment's [ledger]).")
 @click.pass_context
-@one_line_errors
 def resume(ctx: click.Context, url: str | None) -> None:
     """Lift the shared halt."""
     from arbexec_redis.errors import describe, unreachable_errors
