@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 import httpx
 from coincurve import PublicKey
 
+from arbexec.testing.matching import Book, BookSide, Taker, TimeInForce
 from arbexec.testing.standin import StandInVenue, offset_page
 from arbexec_polymarket.eip712 import (
     ExchangeKind,
@@ -37,6 +38,8 @@ NO_TOKEN = "52114319501245915516055106046884209969926127482827954674443846427813
 FEE_CONDITION_ID = CONDITION_ID
 PAGE_SIZE = 2
 _UNIT = Decimal(10) ** 6
+_TIME_IN_FORCE = {"GTC": TimeInForce.GTC, "GTD": TimeInForce.GTC, "FOK": TimeInForce.FOK,
+                  "FAK": TimeInForce.IOC}
 
 
 def _recover(digest: bytes, signature: bytes) -> str:
@@ -267,8 +270,22 @@ class FakeClob(StandInVenue):
             price = (maker / taker).quantize(Decimal(self.tick), rounding="ROUND_DOWN")
         price = price.quantize(Decimal(self.tick))
         best_ask = Decimal(self.asks[0][0])
-        crosses = side == "BUY" and price >= best_ask
-        if body["orderType"] in ("FOK", "FAK") and not crosses:
+        match = self._market_side().submit(Taker(
+            order_hash, BookSide.BUY if side == "BUY" else BookSide.SELL, price, shares,
+            _TIME_IN_FORCE[body["orderType"]], rest=False))
+        if match.refused == "fill or kill" and side == "BUY" and price >= best_ask:
+            return {
+                "success": False,
+                "errorMsg": "order couldn't be fully filled. FOK orders are fully filled "
+                "or killed.",
+                "orderID": order_hash,
+                "status": "",
+                "makingAmount": "0",
+                "takingAmount": "0",
+                "transactionsHashes": [],
+                "tradeIDs": [],
+            }
+        if body["orderType"] in ("FOK", "FAK") and not match.fills:
             return {
                 "success": False,
                 "errorMsg": "no orders found to match with FAK order. FAK "
@@ -280,7 +297,7 @@ class FakeClob(StandInVenue):
                 "transactionsHashes": [],
                 "tradeIDs": [],
             }
-        matched = min(shares, Decimal(self.asks[0][1])) if crosses else Decimal(0)
+        matched = match.filled
         trade_ids = []
         if matched > 0:
             trade_id = f"trade-{len(self.trades) + 1:04d}"
@@ -316,6 +333,15 @@ class FakeClob(StandInVenue):
             "transactionsHashes": [],
             "tradeIDs": trade_ids,
         }
+
+    def _market_side(self) -> Book:
+        """What a placement meets: the best ask of ``asks``, as deep as listed and the same
+        for every placement (the stand-in's book does not move, so ``GET /book`` and every
+        recorded answer stay what they were; a SELL meets no bid)."""
+        book = Book()
+        price, size = self.asks[0]
+        book.rest("best-ask", BookSide.SELL, Decimal(price), Decimal(size), "members")
+        return book
 
     def _trade(
         self, trade_id: str, order_hash: str, order: dict[str, Any], size: Decimal, price: Decimal

@@ -21,12 +21,18 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from attrs import define, field
 
+from arbexec.testing.matching import Book, BookSide, Taker, TimeInForce
 from arbexec.testing.standin import Route, StandInVenue, offset_page
 from arbexec_kalshi.environment import API_PREFIX
 from arbexec_kalshi.fees import CENTICENT, ceil_to
 
 ONE = Decimal(1)
 SKEW_MS = 10_000
+#: the book's owner tags: the test account's own orders never trade with each other
+ACCOUNT, MEMBERS = "account", "members"
+_TIME_IN_FORCE = {"good_till_canceled": TimeInForce.GTC,
+                  "immediate_or_cancel": TimeInForce.IOC,
+                  "fill_or_kill": TimeInForce.FOK}
 
 
 def _d4(value: Decimal) -> str:
@@ -126,8 +132,8 @@ class FakeKalshi(StandInVenue):
     markets: dict[str, dict[str, Any]] = field(factory=dict)
     events: dict[str, dict[str, Any]] = field(factory=dict)
     series: dict[str, dict[str, Any]] = field(factory=dict)
-    #: resting liquidity of other members: ticker -> {"yes": {price: size}, "no": {price: size}}
-    liquidity: dict[str, dict[str, dict[Decimal, Decimal]]] = field(factory=dict)
+    #: one YES book per market: other members' liquidity and the account's resting orders
+    books: dict[str, Book] = field(factory=dict)
     orders: dict[str, FakeOrder] = field(factory=dict)
     fills: list[dict[str, Any]] = field(factory=list)
     positions: dict[str, Decimal] = field(factory=dict)
@@ -252,10 +258,12 @@ class FakeKalshi(StandInVenue):
             "fee_multiplier": fee_multiplier,
             "additional_prohibitions": [],
         }
-        self.liquidity[ticker] = {
-            "yes": {Decimal(p): Decimal(s) for p, s in (yes_bids or {}).items()},
-            "no": {Decimal(p): Decimal(s) for p, s in (no_bids or {}).items()},
-        }
+        book = self.books[ticker] = Book()
+        for price, size in (yes_bids or {}).items():  # a YES bid buys YES
+            book.rest(f"yes@{price}", BookSide.BUY, Decimal(price), Decimal(size), MEMBERS)
+        for price, size in (no_bids or {}).items():  # a NO bid at q sells YES at 1 - q
+            book.rest(f"no@{price}", BookSide.SELL, ONE - Decimal(price), Decimal(size),
+                      MEMBERS)
 
     def fill_resting(self, order_id: str, count: Decimal) -> None:
         """The market trades through a resting order: ``count`` more contracts fill at its
@@ -271,6 +279,7 @@ class FakeKalshi(StandInVenue):
         order.filled += take
         order.cost += paid * take
         order.updated_ms = now
+        self.books[order.ticker].resize(order_id, order.remaining)
         self.fills.append({
             "fill_id": self._next_id(),
             "trade_id": f"t-{len(self.fills) + 1}",
@@ -476,18 +485,12 @@ class FakeKalshi(StandInVenue):
         return _error(404, "not_found", "not found")
 
     def _book(self, ticker: str) -> dict[str, Any]:
-        yes: dict[Decimal, Decimal] = dict(self.liquidity[ticker]["yes"])
-        no: dict[Decimal, Decimal] = dict(self.liquidity[ticker]["no"])
-        for order in self.orders.values():
-            if order.ticker == ticker and order.status == "resting":
-                if order.book_side == "bid":
-                    yes[order.yes_price] = yes.get(order.yes_price, Decimal(0)) + order.remaining
-                else:
-                    q = ONE - order.yes_price
-                    no[q] = no.get(q, Decimal(0)) + order.remaining
+        book = self.books[ticker]
+        yes = sorted(book.levels(BookSide.BUY))
+        no = sorted((ONE - p, size) for p, size in book.levels(BookSide.SELL))
         return {
-            "yes_dollars": [[_d4(p), _fp(s)] for p, s in sorted(yes.items()) if s > 0],
-            "no_dollars": [[_d4(p), _fp(s)] for p, s in sorted(no.items()) if s > 0],
+            "yes_dollars": [[_d4(p), _fp(s)] for p, s in yes],
+            "no_dollars": [[_d4(p), _fp(s)] for p, s in no],
         }
 
     # ------------------------------------------------------------------ writes
@@ -581,32 +584,18 @@ class FakeKalshi(StandInVenue):
             held = self.positions.get(ticker, Decimal(0))
             closable = max(Decimal(0), -held if side == "bid" else held)
             order.initial = min(count, closable)
-        # the opposite ladder: a bid takes NO bids (YES asks at 1 - q), an ask takes YES bids
-        ladder = self.liquidity[ticker]["no" if side == "bid" else "yes"]
-        crossing = sorted(
-            (q for q in ladder if (ONE - q <= price if side == "bid" else q >= price)),
-            reverse=True,
-        )
-        if body.get("post_only") and crossing:
+        taker = Taker(order.order_id, BookSide.BUY if side == "bid" else BookSide.SELL,
+                      price, order.initial, _TIME_IN_FORCE[body["time_in_force"]],
+                      post_only=bool(body.get("post_only")), owner=ACCOUNT)
+        match = self.books[ticker].submit(taker, fee=_taker_fee) if order.initial > 0 else None
+        if match is not None and match.refused == "post only cross":
             return _error(400, "invalid_order", "invalid order", "post only cross")
-        available = sum((ladder[q] for q in crossing), Decimal(0))
-        if body["time_in_force"] == "fill_or_kill" and available < count:
-            crossing = []
-        fills_value = Decimal(0)
-        fee_total = Decimal(0)
-        for q in crossing:
-            take = min(ladder[q], order.initial - order.filled)
-            if take <= 0:
-                break
-            ladder[q] -= take
-            yes_price = ONE - q if side == "bid" else q
+        for fill in match.fills if match is not None else ():
+            take, yes_price, fee = fill.quantity, fill.price, fill.fee
             paid = yes_price if side == "bid" else ONE - yes_price
-            fee = ceil_to(Decimal("0.07") * take * yes_price * (ONE - yes_price), CENTICENT)
             order.filled += take
             order.cost += paid * take
             order.fees += fee
-            fills_value += yes_price * take
-            fee_total += fee
             self.fills.append(
                 {
                     "fill_id": self._next_id(),
@@ -640,9 +629,9 @@ class FakeKalshi(StandInVenue):
             "remaining_count": _fp(order.remaining),
             "ts_ms": now,
         }
-        if order.filled > 0:
-            answer["average_fill_price"] = _d4(fills_value / order.filled)
-            answer["average_fee_paid"] = _d4(fee_total / order.filled)
+        if match is not None and order.filled > 0:
+            answer["average_fill_price"] = _d4(match.notional / order.filled)
+            answer["average_fee_paid"] = _d4(match.fees / order.filled)
         return answer
 
     def _batch_create(self, body: Any) -> httpx.Response:
@@ -671,6 +660,7 @@ class FakeKalshi(StandInVenue):
             return _error(404, "not_found", "order not found")  # asked on the wrong shard
         reduced = order.remaining
         order.cancelled = True
+        self.books[order.ticker].cancel(order_id)
         order.updated_ms = self.clock_ms()
         return httpx.Response(
             200,
@@ -712,6 +702,11 @@ class FakeKalshi(StandInVenue):
         order.yes_price = Decimal(body["price"])
         order.initial = max(order.initial, total)
         order.reduced = order.initial - total
+        book = self.books[order.ticker]
+        book.cancel(order_id)  # a new price or size loses the order's place in the queue
+        if order.remaining > 0:
+            book.rest(order_id, BookSide.BUY if order.book_side == "bid" else BookSide.SELL,
+                      order.yes_price, order.remaining, ACCOUNT)
         if "expiration_time" in body:
             order.expiration = body["expiration_time"] or None
         order.updated_ms = self.clock_ms()
@@ -740,6 +735,7 @@ class FakeKalshi(StandInVenue):
             order.reduced += order.remaining - min(Decimal(body["reduce_to"]), order.remaining)
         if order.remaining == 0:
             order.cancelled = True
+        self.books[order.ticker].resize(order_id, order.remaining)
         order.updated_ms = self.clock_ms()
         return httpx.Response(
             200,
@@ -750,6 +746,11 @@ class FakeKalshi(StandInVenue):
                 "ts_ms": order.updated_ms,
             },
         )
+
+
+def _taker_fee(yes_price: Decimal, count: Decimal) -> Decimal:
+    """The quadratic taker fee, rounded up to the centicent as Kalshi charges it."""
+    return ceil_to(Decimal("0.07") * count * yes_price * (ONE - yes_price), CENTICENT)
 
 
 def _matches(market: dict[str, Any], query: dict[str, str]) -> bool:
