@@ -1,9 +1,9 @@
 """A loopback stand-in for Polymarket's CLOB, Gamma and Data APIs, used only to record
 cassettes. It serves the response shapes of the protocol reference and checks what it
 receives the way the venue does: L2 HMAC headers over the exact body bytes, and order
-signatures recovered to the maker's signing address.
-
-Scenario switches (``fail_next``) make it answer one call with a scripted refusal.
+signatures recovered to the maker's signing address. Refusals and lost answers are
+injected outside it, in ``transport(*faults)`` (``arbexec.testing.faults``), so they also
+act on replay.
 """
 
 from __future__ import annotations
@@ -62,8 +62,6 @@ class FakeClob(StandInVenue):
         self.trades: dict[str, dict[str, Any]] = {}
         self.asks = [("0.52", "150"), ("0.55", "200")]
         self.bids = [("0.48", "100"), ("0.45", "300")]
-        self.fail_next: dict[str, tuple[int, Any, dict[str, str]]] = {}
-        self.seen: list[str] = []
         self.heartbeat = "hb-1"
         self.tick = "0.01"
         self.clock = 1_763_000_000
@@ -94,11 +92,7 @@ class FakeClob(StandInVenue):
 
     async def handle(self, request: httpx.Request) -> httpx.Response:
         route = f"{request.method} {request.url.path}"
-        self.seen.append(route)
         self.log(request)
-        if route in self.fail_next:
-            status, payload, headers = self.fail_next.pop(route)
-            return _json(status, payload, headers)
         added = self.dispatch(request)
         if added is not None:
             return added

@@ -84,7 +84,7 @@ class FakeOrder:
             return "executed"
         return "canceled" if self.cancelled else "resting"
 
-    def as_json(self, status: str | None = None) -> dict[str, Any]:
+    def as_json(self) -> dict[str, Any]:
         outcome = "yes" if self.book_side == "bid" else "no"
         return {
             "order_id": self.order_id,
@@ -96,14 +96,12 @@ class FakeOrder:
             "side": outcome,
             "action": "buy",
             "type": "limit",
-            "status": status or self.status,
+            "status": self.status,
             "yes_price_dollars": _d4(self.yes_price),
             "no_price_dollars": _d4(ONE - self.yes_price),
             "initial_count_fp": _fp(self.initial),
             "fill_count_fp": _fp(self.filled),
-            "remaining_count_fp": _fp(
-                self.remaining if status is None else self.live_total - self.filled
-            ),
+            "remaining_count_fp": _fp(self.remaining),
             "taker_fill_cost_dollars": _d4(self.cost),
             "maker_fill_cost_dollars": "0.0000",
             "taker_fees_dollars": f"{self.fees:.6f}",
@@ -138,10 +136,6 @@ class FakeKalshi(StandInVenue):
     fills: list[dict[str, Any]] = field(factory=list)
     positions: dict[str, Decimal] = field(factory=dict)
     settlements: list[dict[str, Any]] = field(factory=list)
-    #: scripted faults: path -> list of (status, body) served before normal handling
-    faults: dict[str, list[tuple[int, Any]]] = field(factory=dict)
-    #: order ids whose next N reads still show "resting" after a cancel (read lag)
-    stale_reads: dict[str, int] = field(factory=dict)
     page_size: int = 100
     #: ``GET /exchange/status`` answers ``trading_active`` with this
     trading_active: bool = True
@@ -301,9 +295,6 @@ class FakeKalshi(StandInVenue):
             take if side == "bid" else -take)
         self.balance_cents -= int(paid * take * 100)
 
-    def fail_next(self, path: str, status: int, body: Any) -> None:
-        self.faults.setdefault(path, []).append((status, body))
-
     # ------------------------------------------------------------------ transport
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -312,9 +303,6 @@ class FakeKalshi(StandInVenue):
         if not path.startswith(API_PREFIX):
             return httpx.Response(404, json={"msg": "not found"})
         route = path[len(API_PREFIX) :]
-        if self.faults.get(route):
-            status, body = self.faults[route].pop(0)
-            return httpx.Response(status, json=body)
         query = {k: v[-1] for k, v in parse_qs(urlsplit(str(request.url)).query).items()}
         body = json.loads(request.content) if request.content else None
         if route.startswith("/portfolio"):
@@ -449,9 +437,6 @@ class FakeKalshi(StandInVenue):
                 order = self.orders.get(order_id)
                 if order is None:
                     return _error(404, "not_found", "order not found")
-                if self.stale_reads.get(order_id, 0) > 0:
-                    self.stale_reads[order_id] -= 1
-                    return httpx.Response(200, json={"order": order.as_json(status="resting")})
                 return httpx.Response(200, json={"order": order.as_json()})
             case ["portfolio", "fills"]:
                 items = [
