@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from arbexec_kalshi import catalog as kalshi_catalog
-from arbexec_kalshi.testing.catalogue import CatalogueServer, market_record, series_record
 from arbexec_kalshi.config import KalshiConfig
 from arbexec_kalshi.exchange import KalshiExchange
+from arbexec_kalshi.testing.catalogue import CatalogueServer, market_record, series_record
 from report import Report, sized
 
 from arbexec.catalog.matcher import propose

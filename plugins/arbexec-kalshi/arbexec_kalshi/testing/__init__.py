@@ -147,6 +147,7 @@ class FakeKalshi(StandInVenue):
     _verify: Any = field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        self._own_routes()
         if self.public_key_pem:
             from cryptography.hazmat.primitives import hashes, serialization
             from cryptography.hazmat.primitives.asymmetric import ed25519, padding
@@ -303,19 +304,19 @@ class FakeKalshi(StandInVenue):
         if not path.startswith(API_PREFIX):
             return httpx.Response(404, json={"msg": "not found"})
         route = path[len(API_PREFIX) :]
-        query = {k: v[-1] for k, v in parse_qs(urlsplit(str(request.url)).query).items()}
-        body = json.loads(request.content) if request.content else None
         if route.startswith("/portfolio"):
             denied = self._authenticate(request)
             if denied is not None:
                 return denied
-        added = self.dispatch(request)
-        if added is not None:
-            return added
         try:
-            return self._route(request.method, route, query, body)
+            answer = self.dispatch(request)
         except KeyError as exc:
             return _error(400, "missing_parameters", f"missing {exc}")
+        if answer is not None:
+            return answer
+        if request.method == "GET":
+            return _error(404, "not_found", "not found")
+        return httpx.Response(404, json={"msg": f"no route {request.method} {route}"})
 
     def _authenticate(self, request: httpx.Request) -> httpx.Response | None:
         headers = request.headers
@@ -340,34 +341,6 @@ class FakeKalshi(StandInVenue):
                 )
         return None
 
-    def _route(self, method: str, route: str, query: dict[str, str], body: Any) -> httpx.Response:
-        parts = [p for p in route.split("/") if p]
-        if method == "GET":
-            return self._get(parts, query)
-        if route == "/portfolio/orders" and method == "POST":
-            return _error(
-                410,
-                "deprecated_v1_order_endpoint",
-                "This endpoint has been deprecated. Please use /portfolio/events/orders.",
-            )
-        if parts[:3] == ["portfolio", "events", "orders"]:
-            rest = parts[3:]
-            if method == "POST" and not rest:
-                return self._create(body)
-            if method == "POST" and rest == ["batched"]:
-                return self._batch_create(body)
-            if method == "DELETE" and rest == ["batched"]:
-                return self._batch_cancel(body)
-            if method == "DELETE" and len(rest) == 1:
-                return self._cancel(
-                    rest[0], query.get("exchange_index"), query.get("market_ticker")
-                )
-            if method == "POST" and len(rest) == 2 and rest[1] == "amend":
-                return self._amend(rest[0], body)
-            if method == "POST" and len(rest) == 2 and rest[1] == "decrease":
-                return self._decrease(rest[0], body)
-        return httpx.Response(404, json={"msg": f"no route {method} {route}"})
-
     # ------------------------------------------------------------------ reads
 
     def _page(self, items: list[Any], key: str, query: dict[str, str]) -> httpx.Response:
@@ -379,95 +352,103 @@ class FakeKalshi(StandInVenue):
         cursor = "" if following is None else str(following)
         return httpx.Response(200, json={key: chunk, "cursor": cursor})
 
-    def _get(self, parts: list[str], query: dict[str, str]) -> httpx.Response:
-        match parts:
-            case ["exchange", "status"]:
-                shards = sorted({int(m.get("exchange_index", 0)) for m in self.markets.values()})
-                statuses = [
-                    {"exchange_index": i, "description": f"shard {i}", "exchange_active": True,
-                     "trading_active": self.trading_active and i not in self.paused_shards,
-                     "intra_exchange_transfers_active": True}
-                    for i in shards
-                ]
-                return httpx.Response(200, json={
-                    "exchange_active": True,
-                    "trading_active": self.trading_active and 0 not in self.paused_shards,
-                    "exchange_index_statuses": statuses,
-                })
-            case ["markets"]:
-                items = [m for m in self.markets.values() if _matches(m, query)]
-                return self._page(items, "markets", query)
-            case ["markets", ticker]:
-                if ticker not in self.markets:
-                    return _error(404, "not_found", "market not found")
-                return httpx.Response(200, json={"market": self.markets[ticker]})
-            case ["markets", ticker, "orderbook"]:
-                if ticker not in self.markets:
-                    return _error(404, "not_found", "market not found")
-                return httpx.Response(200, json={"orderbook_fp": self._book(ticker)})
-            case ["events"]:
-                return self._page(list(self.events.values()), "events", query)
-            case ["events", event]:
-                if event not in self.events:
-                    return _error(404, "not_found", "event not found")
-                markets = [m for m in self.markets.values() if m["event_ticker"] == event]
-                payload: dict[str, Any] = {"event": self.events[event], "markets": markets}
-                if query.get("with_nested_markets") == "true":
-                    payload = {"event": {**self.events[event], "markets": markets}, "markets": []}
-                return httpx.Response(200, json=payload)
-            case ["series", ticker]:
-                if ticker not in self.series:
-                    return _error(404, "not_found", "series not found")
-                return httpx.Response(200, json={"series": self.series[ticker]})
-            case ["portfolio", "balance"]:
-                return httpx.Response(
-                    200,
-                    json={
-                        "balance": self.balance_cents,
-                        "balance_dollars": _d4(Decimal(self.balance_cents) / 100),
-                        "portfolio_value": 0,
-                        "updated_ts": self.clock_ms() // 1000,
-                    },
-                )
-            case ["portfolio", "orders"]:
-                orders = [o for o in self.orders.values() if _order_matches(o, query)]
-                orders.sort(key=lambda o: o.created_ms, reverse=True)
-                return self._page([o.as_json() for o in orders], "orders", query)
-            case ["portfolio", "orders", order_id]:
-                order = self.orders.get(order_id)
-                if order is None:
-                    return _error(404, "not_found", "order not found")
-                return httpx.Response(200, json={"order": order.as_json()})
-            case ["portfolio", "fills"]:
-                items = [
-                    f
-                    for f in self.fills
-                    if ("order_id" not in query or f["order_id"] == query["order_id"])
-                    and ("ticker" not in query or f["ticker"] == query["ticker"])
-                ]
-                return self._page(items, "fills", query)
-            case ["portfolio", "positions"]:
-                items = [
-                    {
-                        "ticker": t,
-                        "exchange_index": self._shard_of(t),
-                        "position_fp": _fp(q),
-                        "market_exposure_dollars": "0.0000",
-                        "total_traded_dollars": "0.0000",
-                        "realized_pnl_dollars": "0.0000",
-                        "fees_paid_dollars": "0.0000",
-                        "last_updated_ts": _iso(self.clock_ms()),
-                    }
-                    for t, q in self.positions.items()
-                    if "ticker" not in query or query["ticker"] == t
-                ]
-                page = self._page(items, "market_positions", query)
-                data = json.loads(page.content)
-                data["event_positions"] = []
-                return httpx.Response(200, json=data)
-            case ["portfolio", "settlements"]:
-                return self._page(self.settlements, "settlements", query)
-        return _error(404, "not_found", "not found")
+    def _own_routes(self) -> None:
+        """Kalshi's answers as base routes (a test's routes, added later, answer first);
+        a handler gets the query, the JSON body and the path's captured names."""
+        def add(method: str, path: str, answer: Callable[..., httpx.Response]) -> None:
+            self.route(method, API_PREFIX + path)(
+                lambda request, **names: answer(_query(request), _body(request), **names))
+
+        def found(table: dict[str, Any], key: str, what: str, wrap: str) -> httpx.Response:
+            if key not in table:
+                return _error(404, "not_found", f"{what} not found")
+            return httpx.Response(200, json={wrap: table[key]})
+
+        add("GET", "/exchange/status", lambda _q, _b: self._exchange_status())
+        add("GET", "/markets", lambda q, _b: self._page(
+            [m for m in self.markets.values() if _matches(m, q)], "markets", q))
+        add("GET", "/markets/{ticker}",
+            lambda _q, _b, ticker: found(self.markets, ticker, "market", "market"))
+        add("GET", "/markets/{ticker}/orderbook", lambda _q, _b, ticker: (
+            httpx.Response(200, json={"orderbook_fp": self._book(ticker)})
+            if ticker in self.markets else _error(404, "not_found", "market not found")))
+        add("GET", "/events", lambda q, _b: self._page(list(self.events.values()), "events", q))
+        add("GET", "/events/{event}", lambda q, _b, event: self._event(event, q))
+        add("GET", "/series/{ticker}",
+            lambda _q, _b, ticker: found(self.series, ticker, "series", "series"))
+        add("GET", "/portfolio/balance", lambda _q, _b: httpx.Response(200, json={
+            "balance": self.balance_cents,
+            "balance_dollars": _d4(Decimal(self.balance_cents) / 100),
+            "portfolio_value": 0,
+            "updated_ts": self.clock_ms() // 1000,
+        }))
+        add("GET", "/portfolio/orders", lambda q, _b: self._page([o.as_json() for o in sorted(
+            (o for o in self.orders.values() if _order_matches(o, q)),
+            key=lambda o: o.created_ms, reverse=True)], "orders", q))
+        add("GET", "/portfolio/orders/{order_id}", lambda _q, _b, order_id: (
+            httpx.Response(200, json={"order": self.orders[order_id].as_json()})
+            if order_id in self.orders else _error(404, "not_found", "order not found")))
+        add("GET", "/portfolio/fills", lambda q, _b: self._page([
+            f for f in self.fills
+            if ("order_id" not in q or f["order_id"] == q["order_id"])
+            and ("ticker" not in q or f["ticker"] == q["ticker"])], "fills", q))
+        add("GET", "/portfolio/positions", lambda q, _b: self._positions(q))
+        add("GET", "/portfolio/settlements",
+            lambda q, _b: self._page(self.settlements, "settlements", q))
+        add("POST", "/portfolio/orders", lambda _q, _b: _error(
+            410, "deprecated_v1_order_endpoint",
+            "This endpoint has been deprecated. Please use /portfolio/events/orders."))
+        orders = "/portfolio/events/orders"
+        add("POST", orders, lambda _q, body: self._create(body))
+        add("DELETE", orders + "/{order_id}", lambda q, _b, order_id: self._cancel(
+            order_id, q.get("exchange_index"), q.get("market_ticker")))
+        add("POST", orders + "/batched", lambda _q, body: self._batch_create(body))
+        add("DELETE", orders + "/batched", lambda _q, body: self._batch_cancel(body))
+        add("POST", orders + "/{order_id}/amend",
+            lambda _q, body, order_id: self._amend(order_id, body))
+        add("POST", orders + "/{order_id}/decrease",
+            lambda _q, body, order_id: self._decrease(order_id, body))
+
+    def _exchange_status(self) -> httpx.Response:
+        shards = sorted({int(m.get("exchange_index", 0)) for m in self.markets.values()})
+        statuses = [
+            {"exchange_index": i, "description": f"shard {i}", "exchange_active": True,
+             "trading_active": self.trading_active and i not in self.paused_shards,
+             "intra_exchange_transfers_active": True}
+            for i in shards
+        ]
+        return httpx.Response(200, json={
+            "exchange_active": True,
+            "trading_active": self.trading_active and 0 not in self.paused_shards,
+            "exchange_index_statuses": statuses,
+        })
+
+    def _event(self, event: str, query: dict[str, str]) -> httpx.Response:
+        if event not in self.events:
+            return _error(404, "not_found", "event not found")
+        markets = [m for m in self.markets.values() if m["event_ticker"] == event]
+        payload: dict[str, Any] = {"event": self.events[event], "markets": markets}
+        if query.get("with_nested_markets") == "true":
+            payload = {"event": {**self.events[event], "markets": markets}, "markets": []}
+        return httpx.Response(200, json=payload)
+
+    def _positions(self, query: dict[str, str]) -> httpx.Response:
+        items = [
+            {
+                "ticker": t,
+                "exchange_index": self._shard_of(t),
+                "position_fp": _fp(q),
+                "market_exposure_dollars": "0.0000",
+                "total_traded_dollars": "0.0000",
+                "realized_pnl_dollars": "0.0000",
+                "fees_paid_dollars": "0.0000",
+                "last_updated_ts": _iso(self.clock_ms()),
+            }
+            for t, q in self.positions.items()
+            if "ticker" not in query or query["ticker"] == t
+        ]
+        data = json.loads(self._page(items, "market_positions", query).content)
+        return httpx.Response(200, json={**data, "event_positions": []})
 
     def _book(self, ticker: str) -> dict[str, Any]:
         book = self.books[ticker]
@@ -731,6 +712,14 @@ class FakeKalshi(StandInVenue):
                 "ts_ms": order.updated_ms,
             },
         )
+
+
+def _query(request: httpx.Request) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(urlsplit(str(request.url)).query).items()}
+
+
+def _body(request: httpx.Request) -> Any:
+    return json.loads(request.content) if request.content else None
 
 
 def _taker_fee(yes_price: Decimal, count: Decimal) -> Decimal:
