@@ -181,7 +181,7 @@ def polymarket_plugin(port: int, client: httpx.AsyncClient | None
     from arbexec_polymarket.auth import ApiCredentials, L2Signer
     from arbexec_polymarket.config import PolymarketConfig
     from arbexec_polymarket.eip712 import ExchangeKind
-    from arbexec_polymarket.fake import YES_TOKEN
+    from arbexec_polymarket.testing import YES_TOKEN
     from arbexec_polymarket.http import ClobHttp
     from arbexec_polymarket.orders import OrderFields, OrderSigner, OrderType, post_body
     from arbexec_polymarket.signer import Signer
@@ -207,7 +207,7 @@ def polymarket_plugin(port: int, client: httpx.AsyncClient | None
 
 
 def polymarket_official(port: int) -> Callable[[int], None]:
-    from arbexec_polymarket.fake import YES_TOKEN
+    from arbexec_polymarket.testing import YES_TOKEN
     from py_clob_client_v2.client import ClobClient
     from py_clob_client_v2.clob_types import ApiCreds, OrderArgsV2, PartialCreateOrderOptions
 

@@ -4,7 +4,7 @@ The server answers with an httpx handler (a plugin's stand-in venue, or a canned
 so the figures measured in the benchmark's process are the client's alone: the server's
 parsing, matching and signature checks run in another process.
 
-    with serve("arbexec_kalshi.fake:bench_handler") as port: ...
+    with serve("arbexec_kalshi.testing:bench_handler") as port: ...
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The stand-in venues bench_venue_requests.py serves on loopback, and their accounts.
 
-The Kalshi stand-in verifies RSA-PSS signatures and matches orders (arbexec_kalshi.fake);
+The Kalshi stand-in verifies RSA-PSS signatures and matches orders (arbexec_kalshi.testing);
 the Polymarket stand-in checks L2 HMAC headers and recovers order signers
-(arbexec_polymarket.fake). Both run in the server process (bench/loopback.py), so their
+(arbexec_polymarket.testing). Both run in the server process (bench/loopback.py), so their
 work is not counted as client CPU.
 """
 
@@ -40,7 +40,7 @@ def canned() -> Any:
 
 
 def kalshi() -> Any:
-    from arbexec_kalshi.fake import FakeKalshi
+    from arbexec_kalshi.testing import FakeKalshi
 
     key = kalshi_key()
     venue = FakeKalshi(public_key_pem=key["public_key_pem"], key_id=key["key_id"],
@@ -50,7 +50,7 @@ def kalshi() -> Any:
 
 
 def polymarket() -> Any:
-    from arbexec_polymarket.fake import FakeClob
+    from arbexec_polymarket.testing import FakeClob
     from arbexec_polymarket.signer import Signer
 
     return FakeClob(address=Signer.from_hex(POLY_KEY).address, **POLY_API).handle
