@@ -181,10 +181,10 @@ def polymarket_plugin(port: int, client: httpx.AsyncClient | None
     from arbexec_polymarket.auth import ApiCredentials, L2Signer
     from arbexec_polymarket.config import PolymarketConfig
     from arbexec_polymarket.eip712 import ExchangeKind
-    from arbexec_polymarket.testing import YES_TOKEN
     from arbexec_polymarket.http import ClobHttp
     from arbexec_polymarket.orders import OrderFields, OrderSigner, OrderType, post_body
     from arbexec_polymarket.signer import Signer
+    from arbexec_polymarket.testing import YES_TOKEN
 
     signer = Signer.from_hex(POLY_KEY)
     api = ApiCredentials(**POLY_API)

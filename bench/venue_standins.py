@@ -50,7 +50,7 @@ def kalshi() -> Any:
 
 
 def polymarket() -> Any:
-    from arbexec_polymarket.testing import FakeClob
     from arbexec_polymarket.signer import Signer
+    from arbexec_polymarket.testing import FakeClob
 
     return FakeClob(address=Signer.from_hex(POLY_KEY).address, **POLY_API).handle

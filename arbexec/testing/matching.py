@@ -12,8 +12,9 @@ Rules, as the venues publish them:
 - **price-time priority**: the best price first, and at one price the order that rested
   first;
 - **partial fills**: a taker trades until it is filled or nothing it may cross is left;
-- **time in force**: ``GTC`` rests the remainder, ``IOC`` cancels it, ``FOK`` trades only
-  if the whole quantity can trade now, else nothing happens;
+- **time in force**: ``GTC`` and ``GTD`` rest the remainder (expiry is the stand-in's
+  business), ``IOC`` cancels it, ``FOK`` trades only if the whole quantity can trade now,
+  else nothing happens;
 - **post-only**: an order that would trade on arrival is refused and nothing happens;
 - **no self-trade**: resting orders of the taker's own ``owner`` are passed over (a venue
   would cancel one side; a stand-in simply never trades an account with itself);
@@ -22,30 +23,16 @@ Rules, as the venues publish them:
 
 from __future__ import annotations
 
-import enum
 import itertools
 from collections.abc import Callable
 from decimal import Decimal
 
 from attrs import define, field, frozen
 
+from arbexec.model import Side, TimeInForce
+
 ZERO = Decimal(0)
 FeeRule = Callable[[Decimal, Decimal], Decimal]
-
-
-class BookSide(enum.Enum):
-    BUY = "buy"
-    SELL = "sell"
-
-    @property
-    def opposite(self) -> BookSide:
-        return BookSide.SELL if self is BookSide.BUY else BookSide.BUY
-
-
-class TimeInForce(enum.Enum):
-    GTC = "GTC"
-    IOC = "IOC"
-    FOK = "FOK"
 
 
 def no_fee(_price: Decimal, _quantity: Decimal) -> Decimal:
@@ -57,7 +44,7 @@ class Resting:
     """One resting order: ``quantity`` is what is left of it."""
 
     order_id: str
-    side: BookSide
+    side: Side
     price: Decimal
     quantity: Decimal
     owner: str
@@ -75,7 +62,7 @@ class Fill:
 @frozen
 class Taker:
     order_id: str
-    side: BookSide
+    side: Side
     price: Decimal
     quantity: Decimal
     time_in_force: TimeInForce = TimeInForce.GTC
@@ -108,8 +95,8 @@ class Match:
         return sum((f.price * f.quantity for f in self.fills), ZERO)
 
 
-def _crosses(taker: BookSide, limit: Decimal, maker_price: Decimal) -> bool:
-    return maker_price <= limit if taker is BookSide.BUY else maker_price >= limit
+def _crosses(taker: Side, limit: Decimal, maker_price: Decimal) -> bool:
+    return maker_price <= limit if taker is Side.BUY else maker_price >= limit
 
 
 @define
@@ -119,7 +106,7 @@ class Book:
     _orders: dict[str, Resting] = field(factory=dict)
     _sequence: itertools.count[int] = field(factory=itertools.count)
 
-    def rest(self, order_id: str, side: BookSide, price: Decimal, quantity: Decimal,
+    def rest(self, order_id: str, side: Side, price: Decimal, quantity: Decimal,
              owner: str = "") -> None:
         """Put an order on the book behind everything already resting at its price."""
         if order_id in self._orders:
@@ -145,13 +132,13 @@ class Book:
     def resting(self, order_id: str) -> Resting | None:
         return self._orders.get(order_id)
 
-    def queue(self, side: BookSide) -> list[Resting]:
+    def queue(self, side: Side) -> list[Resting]:
         """One side in priority order: best price first, then first rested."""
-        best_first = -1 if side is BookSide.BUY else 1
+        best_first = -1 if side is Side.BUY else 1
         return sorted((o for o in self._orders.values() if o.side is side),
                       key=lambda o: (best_first * o.price, o.sequence))
 
-    def levels(self, side: BookSide) -> list[tuple[Decimal, Decimal]]:
+    def levels(self, side: Side) -> list[tuple[Decimal, Decimal]]:
         """``(price, total quantity)`` per price of one side, best first."""
         totals: dict[Decimal, Decimal] = {}
         for order in self.queue(side):
@@ -162,7 +149,7 @@ class Book:
         """Match ``taker`` against the opposite side and apply its time in force."""
         if taker.quantity <= 0:
             raise ValueError(f"an order needs a positive quantity, not {taker.quantity}")
-        makers = [o for o in self.queue(taker.side.opposite)
+        makers = [o for o in self.queue(taker.side.other)
                   if o.owner != taker.owner or not taker.owner]
         crossing = [o for o in makers if _crosses(taker.side, taker.price, o.price)]
         if taker.post_only and crossing:
@@ -179,7 +166,7 @@ class Book:
             fills.append(Fill(maker.order_id, maker.price, take, fee(maker.price, take)))
             left -= take
             self.resize(maker.order_id, maker.quantity - take)
-        rests = left > 0 and taker.time_in_force is TimeInForce.GTC
+        rests = left > 0 and taker.time_in_force in (TimeInForce.GTC, TimeInForce.GTD)
         if rests and taker.rest:
             self.rest(taker.order_id, taker.side, taker.price, left, taker.owner)
         return Match(tuple(fills), left, rested=rests)

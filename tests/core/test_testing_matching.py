@@ -6,10 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from arbexec.testing.matching import Book, BookSide, Fill, Taker, TimeInForce
+from arbexec.model import Side, TimeInForce
+from arbexec.testing.matching import Book, Fill, Taker
 
 D = Decimal
-BUY, SELL = BookSide.BUY, BookSide.SELL
+BUY, SELL = Side.BUY, Side.SELL
 
 
 def ladder() -> Book:
@@ -53,6 +54,8 @@ def test_ioc_cancels_the_remainder_and_a_non_resting_gtc_stays_off_the_book() ->
     assert book.resting("t") is None
     kept_apart = book.submit(Taker("u", BUY, D("0.40"), D(3), rest=False))
     assert kept_apart.rested and book.resting("u") is None
+    dated = book.submit(Taker("g", BUY, D("0.40"), D(2), TimeInForce.GTD))
+    assert dated.rested and book.levels(BUY)[-1] == (D("0.40"), D(2))
 
 
 def test_fill_or_kill_trades_all_or_nothing() -> None:

@@ -20,7 +20,8 @@ from urllib.parse import parse_qs
 import httpx
 from coincurve import PublicKey
 
-from arbexec.testing.matching import Book, BookSide, Taker, TimeInForce
+from arbexec.api import Side, TimeInForce
+from arbexec.testing.matching import Book, Taker
 from arbexec.testing.standin import StandInVenue, offset_page
 from arbexec_polymarket.eip712 import (
     ExchangeKind,
@@ -39,7 +40,7 @@ NO_TOKEN = "52114319501245915516055106046884209969926127482827954674443846427813
 FEE_CONDITION_ID = CONDITION_ID
 PAGE_SIZE = 2
 _UNIT = Decimal(10) ** 6
-_TIME_IN_FORCE = {"GTC": TimeInForce.GTC, "GTD": TimeInForce.GTC, "FOK": TimeInForce.FOK,
+_TIME_IN_FORCE = {"GTC": TimeInForce.GTC, "GTD": TimeInForce.GTD, "FOK": TimeInForce.FOK,
                   "FAK": TimeInForce.IOC}
 
 
@@ -249,7 +250,7 @@ class FakeClob(StandInVenue):
         price = price.quantize(Decimal(self.tick))
         best_ask = Decimal(self.asks[0][0])
         match = self._market_side().submit(Taker(
-            order_hash, BookSide.BUY if side == "BUY" else BookSide.SELL, price, shares,
+            order_hash, Side.BUY if side == "BUY" else Side.SELL, price, shares,
             _TIME_IN_FORCE[body["orderType"]], rest=False))
         if match.refused == "fill or kill" and side == "BUY" and price >= best_ask:
             return {
@@ -318,7 +319,7 @@ class FakeClob(StandInVenue):
         recorded answer stay what they were; a SELL meets no bid)."""
         book = Book()
         price, size = self.asks[0]
-        book.rest("best-ask", BookSide.SELL, Decimal(price), Decimal(size), "members")
+        book.rest("best-ask", Side.SELL, Decimal(price), Decimal(size), "members")
         return book
 
     def _trade(

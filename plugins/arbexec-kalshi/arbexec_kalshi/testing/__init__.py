@@ -21,7 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from attrs import define, field
 
-from arbexec.testing.matching import Book, BookSide, Taker, TimeInForce
+from arbexec.api import Side, TimeInForce
+from arbexec.testing.matching import Book, Taker
 from arbexec.testing.standin import Route, StandInVenue, offset_page
 from arbexec_kalshi.environment import API_PREFIX
 from arbexec_kalshi.fees import CENTICENT, ceil_to
@@ -255,9 +256,9 @@ class FakeKalshi(StandInVenue):
         }
         book = self.books[ticker] = Book()
         for price, size in (yes_bids or {}).items():  # a YES bid buys YES
-            book.rest(f"yes@{price}", BookSide.BUY, Decimal(price), Decimal(size), MEMBERS)
+            book.rest(f"yes@{price}", Side.BUY, Decimal(price), Decimal(size), MEMBERS)
         for price, size in (no_bids or {}).items():  # a NO bid at q sells YES at 1 - q
-            book.rest(f"no@{price}", BookSide.SELL, ONE - Decimal(price), Decimal(size),
+            book.rest(f"no@{price}", Side.SELL, ONE - Decimal(price), Decimal(size),
                       MEMBERS)
 
     def fill_resting(self, order_id: str, count: Decimal) -> None:
@@ -268,13 +269,18 @@ class FakeKalshi(StandInVenue):
         if take <= 0:
             return
         now = self.clock_ms()
+        order.updated_ms = now
+        self._trade(order, take, order.yes_price, Decimal(0), now, is_taker=False)
+        self.books[order.ticker].resize(order_id, order.remaining)
+
+    def _trade(self, order: FakeOrder, take: Decimal, yes_price: Decimal, fee: Decimal,
+               now: int, *, is_taker: bool) -> None:
+        """Book one fill of ``order``: its totals, a fill row, the position and the cash."""
         side = order.book_side
-        yes_price = order.yes_price
         paid = yes_price if side == "bid" else ONE - yes_price
         order.filled += take
         order.cost += paid * take
-        order.updated_ms = now
-        self.books[order.ticker].resize(order_id, order.remaining)
+        order.fees += fee
         self.fills.append({
             "fill_id": self._next_id(),
             "trade_id": f"t-{len(self.fills) + 1}",
@@ -287,14 +293,14 @@ class FakeKalshi(StandInVenue):
             "count_fp": _fp(take),
             "yes_price_dollars": _d4(yes_price),
             "no_price_dollars": _d4(ONE - yes_price),
-            "is_taker": False,
-            "fee_cost": "0.000000",
+            "is_taker": is_taker,
+            "fee_cost": f"{fee:.6f}",
             "created_time": _iso(now),
             "ts": now // 1000,
         })
         self.positions[order.ticker] = self.positions.get(order.ticker, Decimal(0)) + (
             take if side == "bid" else -take)
-        self.balance_cents -= int(paid * take * 100)
+        self.balance_cents -= int((paid * take + fee) * 100)
 
     # ------------------------------------------------------------------ transport
 
@@ -452,8 +458,8 @@ class FakeKalshi(StandInVenue):
 
     def _book(self, ticker: str) -> dict[str, Any]:
         book = self.books[ticker]
-        yes = sorted(book.levels(BookSide.BUY))
-        no = sorted((ONE - p, size) for p, size in book.levels(BookSide.SELL))
+        yes = sorted(book.levels(Side.BUY))
+        no = sorted((ONE - p, size) for p, size in book.levels(Side.SELL))
         return {
             "yes_dollars": [[_d4(p), _fp(s)] for p, s in yes],
             "no_dollars": [[_d4(p), _fp(s)] for p, s in no],
@@ -550,41 +556,14 @@ class FakeKalshi(StandInVenue):
             held = self.positions.get(ticker, Decimal(0))
             closable = max(Decimal(0), -held if side == "bid" else held)
             order.initial = min(count, closable)
-        taker = Taker(order.order_id, BookSide.BUY if side == "bid" else BookSide.SELL,
+        taker = Taker(order.order_id, Side.BUY if side == "bid" else Side.SELL,
                       price, order.initial, _TIME_IN_FORCE[body["time_in_force"]],
                       post_only=bool(body.get("post_only")), owner=ACCOUNT)
         match = self.books[ticker].submit(taker, fee=_taker_fee) if order.initial > 0 else None
         if match is not None and match.refused == "post only cross":
             return _error(400, "invalid_order", "invalid order", "post only cross")
         for fill in match.fills if match is not None else ():
-            take, yes_price, fee = fill.quantity, fill.price, fill.fee
-            paid = yes_price if side == "bid" else ONE - yes_price
-            order.filled += take
-            order.cost += paid * take
-            order.fees += fee
-            self.fills.append(
-                {
-                    "fill_id": self._next_id(),
-                    "trade_id": f"t-{len(self.fills) + 1}",
-                    "order_id": order.order_id,
-                    "ticker": ticker,
-                    "market_ticker": ticker,
-                    "exchange_index": order.exchange_index,
-                    "outcome_side": "yes" if side == "bid" else "no",
-                    "book_side": side,
-                    "count_fp": _fp(take),
-                    "yes_price_dollars": _d4(yes_price),
-                    "no_price_dollars": _d4(ONE - yes_price),
-                    "is_taker": True,
-                    "fee_cost": f"{fee:.6f}",
-                    "created_time": _iso(now),
-                    "ts": now // 1000,
-                }
-            )
-            self.positions[ticker] = self.positions.get(ticker, Decimal(0)) + (
-                take if side == "bid" else -take
-            )
-            self.balance_cents -= int((paid * take + fee) * 100)
+            self._trade(order, fill.quantity, fill.price, fill.fee, now, is_taker=True)
         if body["time_in_force"] in ("immediate_or_cancel", "fill_or_kill"):
             order.cancelled = order.remaining > 0 or order.filled == 0
         self.orders[order.order_id] = order
@@ -671,7 +650,7 @@ class FakeKalshi(StandInVenue):
         book = self.books[order.ticker]
         book.cancel(order_id)  # a new price or size loses the order's place in the queue
         if order.remaining > 0:
-            book.rest(order_id, BookSide.BUY if order.book_side == "bid" else BookSide.SELL,
+            book.rest(order_id, Side.BUY if order.book_side == "bid" else Side.SELL,
                       order.yes_price, order.remaining, ACCOUNT)
         if "expiration_time" in body:
             order.expiration = body["expiration_time"] or None
