@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/bench_markets_sync.py [--markets N] [--rounds N]
 
-The stand-in (``arbexec_kalshi.catalogue_fake``) runs in a child process so the figures
+The stand-in (``arbexec_kalshi.testing.catalogue``) runs in a child process so the figures
 are the syncing side's alone. Figures: the in-process sync (``sync_venue``: fetch, parse,
 store, page by page) against fetching and parsing alone, at the premier tier's read budget
 (so the code's cost shows), and once at the basic tier's (what the rate limit adds); the
@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from arbexec_kalshi import catalog as kalshi_catalog
-from arbexec_kalshi.catalogue_fake import CatalogueServer, market_record, series_record
 from arbexec_kalshi.config import KalshiConfig
 from arbexec_kalshi.exchange import KalshiExchange
+from arbexec_kalshi.testing.catalogue import CatalogueServer, market_record, series_record
 from report import Report, sized
 
 from arbexec.catalog.matcher import propose

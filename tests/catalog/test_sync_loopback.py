@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from arbexec_kalshi.catalogue_fake import CatalogueServer
+from arbexec_kalshi.testing.catalogue import CatalogueServer
 from click.testing import CliRunner
 from terminal import Terminal
 

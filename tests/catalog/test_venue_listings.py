@@ -12,9 +12,9 @@ from urllib.parse import parse_qs
 import httpx
 import kalshi_sdk_models as sdk
 import pytest
-from arbexec_kalshi.catalogue_fake import CatalogueServer, market_record, series_record
 from arbexec_kalshi.config import KalshiConfig
 from arbexec_kalshi.exchange import KalshiExchange
+from arbexec_kalshi.testing.catalogue import CatalogueServer, market_record, series_record
 from arbexec_paper.exchange import PaperExchange
 from arbexec_polymarket.config import PolymarketConfig
 from arbexec_polymarket.credentials import load_credentials

@@ -3,6 +3,7 @@ cases cover transport failures and timing that recordings cannot hold)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,11 +15,28 @@ from arbexec_kalshi.exchange import KalshiExchange
 from arbexec import errors as ax
 from arbexec.exchange import Exchange, ExchangeSettings
 from arbexec.model import OrderRequest, OrderStatus, Outcome, Side
+from arbexec.testing.faults import Fault, mangle, respond
 from arbexec.testing.requests import order_request
 
 D = Decimal
 TICKER = "KXHIGHNY-26NOV22-B57.5"
 SUBPENNY = "KXSUB-26DEC31-T5"
+
+
+ORDERS = "/trade-api/v2/portfolio/events/orders"
+ORDER = "/trade-api/v2/portfolio/orders"
+BALANCE = "/trade-api/v2/portfolio/balance"
+
+
+def still_resting(path: str, *, times: int | None) -> Fault:
+    """Reads of an order lag its cancel: the venue answers it as it was, still resting."""
+    def resting(content: bytes) -> bytes:
+        order = json.loads(content)["order"]
+        left = Decimal(order["initial_count_fp"]) - Decimal(order["fill_count_fp"])
+        return json.dumps({"order": {**order, "status": "resting",
+                                     "remaining_count_fp": f"{left:.2f}"}}).encode()
+
+    return mangle("GET", path, transform=resting, times=times)
 
 
 def request(**kw: Any) -> OrderRequest:
@@ -132,37 +150,42 @@ async def test_connect_failure_on_post_is_not_ambiguous(fake: Any, make_exchange
 
 
 async def test_5xx_on_order_post_is_ambiguous(fake: Any, make_exchange: Any) -> None:
-    fake.fail_next("/portfolio/events/orders", 503, {"error": {"code": "service_unavailable"}})
-    exchange = make_exchange(httpx.MockTransport(fake))
+    transport = fake.transport(mangle("POST", ORDERS, status=503,
+                                      json={"error": {"code": "service_unavailable"}}))
+    exchange = make_exchange(transport)
     with pytest.raises(ax.AmbiguousSubmission) as info:
         await exchange.create_order(await exchange.prepare_order(request()))
     assert info.value.http_status == 503
+    transport.assert_all_fired()
 
 
 async def test_reads_retry_429_with_backoff_writes_do_not(fake: Any, make_exchange: Any) -> None:
-    exchange = make_exchange(httpx.MockTransport(fake))
-    for _ in range(2):
-        fake.fail_next("/portfolio/balance", 429, {"error": "too many requests"})
+    transport = fake.transport(respond("GET", BALANCE, 429, json={"error": "too many requests"},
+                                       times=2))
+    exchange = make_exchange(transport)
     balance = await exchange.fetch_balance()
     assert balance.available == D("1000.00")
     assert len(exchange.sleeps) == 2 and exchange.sleeps[0] > 0
     signatures = [
         r.headers["KALSHI-ACCESS-SIGNATURE"]
-        for r in fake.requests
+        for r in transport.requests
         if r.url.path.endswith("balance")
     ]
     assert len(set(signatures)) == 3  # each attempt signed afresh
-    fake.fail_next("/portfolio/events/orders", 429, {"error": "too many requests"})
+    transport.add(respond("POST", ORDERS, 429, json={"error": "too many requests"}))
     with pytest.raises(ax.RateLimited):
         await exchange.create_order(await exchange.prepare_order(request()))
-    assert not fake.orders
+    assert not fake.orders and transport.calls[f"POST {ORDERS}"] == 1
+    transport.assert_all_fired()
 
 
 async def test_expired_timestamp_is_resigned_once(fake: Any, make_exchange: Any) -> None:
-    fake.fail_next("/portfolio/events/orders", 401, {"error": {"code": "header_timestamp_expired"}})
-    exchange = make_exchange(httpx.MockTransport(fake))
+    transport = fake.transport(respond("POST", ORDERS, 401,
+                                       json={"error": {"code": "header_timestamp_expired"}}))
+    exchange = make_exchange(transport)
     state = await exchange.create_order(await exchange.prepare_order(request()))
     assert state.status is OrderStatus.OPEN and len(fake.orders) == 1
+    transport.assert_all_fired()
     skewed = make_exchange(httpx.MockTransport(fake), clock=lambda: 1_000_000_000_000)
     with pytest.raises(ax.AuthenticationError, match="clock") as info:
         await skewed.fetch_balance()
@@ -170,18 +193,18 @@ async def test_expired_timestamp_is_resigned_once(fake: Any, make_exchange: Any)
 
 
 async def test_error_shapes_map_onto_arbexec_errors(fake: Any, make_exchange: Any) -> None:
-    exchange = make_exchange(httpx.MockTransport(fake))
-    fake.fail_next("/portfolio/balance", 400, {"msg": "Parameter validation failed"})
+    transport = fake.transport(
+        respond("GET", BALANCE, 400, json={"msg": "Parameter validation failed"}),
+        respond("POST", ORDERS, 400, json={
+            "code": "bad_request", "message": "bad request", "details": "json: cannot unmarshal"}),
+    )
+    exchange = make_exchange(transport)
     with pytest.raises(ax.ExchangeError, match="Parameter validation failed"):
         await exchange.fetch_balance()
-    fake.fail_next(
-        "/portfolio/events/orders",
-        400,
-        {"code": "bad_request", "message": "bad request", "details": "json: cannot unmarshal"},
-    )
     with pytest.raises(ax.InvalidOrder) as info:
         await exchange.create_order(await exchange.prepare_order(request()))
     assert info.value.venue_code == "bad_request"
+    transport.assert_all_fired()
     with pytest.raises(ax.OrderNotFound):
         await exchange.fetch_order("no-such-order")
     with pytest.raises(ax.OrderNotFound):
@@ -233,13 +256,16 @@ async def test_ioc_without_liquidity_is_cancelled_at_entry(fake: Any, make_excha
 
 
 async def test_cancel_confirms_through_a_lagging_read(fake: Any, make_exchange: Any) -> None:
-    exchange = make_exchange(httpx.MockTransport(fake))
+    transport = fake.transport()
+    exchange = make_exchange(transport)
     state = await exchange.create_order(await exchange.prepare_order(request()))
-    fake.stale_reads[state.venue_order_id] = 2
+    read = f"{ORDER}/{state.venue_order_id}"
+    transport.add(still_resting(read, times=2))
     cancelled = await exchange.cancel_order(state.venue_order_id)
     assert cancelled.status is OrderStatus.CANCELLED
     assert len(exchange.sleeps) == 2
-    fake.stale_reads[state.venue_order_id] = 99
+    transport.assert_all_fired()
+    transport.add(still_resting(read, times=None))
     again = await exchange.cancel_order(state.venue_order_id)  # 404 -> reads it
     # every read still shows it resting: the venue's own record wins over the 404
     assert again.status is OrderStatus.OPEN and "not confirmed" in (again.reason or "")

@@ -17,7 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from arbexec_kalshi.config import KalshiConfig
 from arbexec_kalshi.exchange import KalshiExchange
@@ -27,6 +26,7 @@ from arbexec_kalshi.testing import FakeKalshi
 from arbexec.engine import Engine
 from arbexec.journal import Journal
 from arbexec.model import OrderRequest, OrderStatus
+from arbexec.testing.faults import FaultTransport, respond
 
 D = Decimal
 PLUGIN_DATA = Path(__file__).resolve().parent.parent / "kalshi" / "data"
@@ -80,14 +80,20 @@ def fake() -> FakeKalshi:
 
 
 @pytest.fixture
+def faults(fake: FakeKalshi) -> FaultTransport:
+    """The stand-in behind the fault wrapper: a test injects refusals here."""
+    return fake.transport()
+
+
+@pytest.fixture
 def kalshi_engine(
-    fake: FakeKalshi, make_engine: Callable[[Any], Awaitable[Engine]],
+    faults: FaultTransport, make_engine: Callable[[Any], Awaitable[Engine]],
     sleep: Callable[[float], Awaitable[None]],
 ) -> Callable[[Any], Awaitable[Engine]]:
     async def build(connect: Any) -> Engine:
         exchange = KalshiExchange(
             config=KalshiConfig(), signer=Signer.from_pem(KEY["key_id"], KEY["private_key_pem"]),
-            transport=httpx.MockTransport(fake), sleep=sleep, ws_connect=connect,
+            transport=faults, sleep=sleep, ws_connect=connect,
         )
         return await make_engine(exchange)
 
@@ -194,7 +200,7 @@ async def test_the_engine_follows_recorded_frames_through_a_gap_and_a_reconnect(
 
 async def test_a_fill_lost_with_the_frames_is_caught_up_once_by_the_stream(
     kalshi_engine: Callable[[Any], Awaitable[Engine]], fake: FakeKalshi, journal: Journal,
-    connector: Any, until: Callable[..., Awaitable[None]],
+    connector: Any, until: Callable[..., Awaitable[None]], faults: FaultTransport,
 ) -> None:
     """A rests; its ``user_orders`` frame arrives, then the next frame jumps the sequence.
     Meanwhile A filled. The plugin's refetch after the gap is refused (503 on every try),
@@ -210,8 +216,9 @@ async def test_a_fill_lost_with_the_frames_is_caught_up_once_by_the_stream(
     assert (await engine.submit(request("ws-a", 5, "0.30"))).status is OrderStatus.OPEN
     await until(lambda: len(connect.sent) == 1, "the subscription")
     missed = maker_fill(fake, ORDER_A, "5")
-    for _ in range(4):  # every read attempt of the open-orders list
-        fake.fail_next("/portfolio/orders", 503, {"error": {"code": "service_unavailable"}})
+    faults.add(respond(  # every read attempt of the open-orders list
+        "GET", "/trade-api/v2/portfolio/orders", 503,
+        json={"error": {"code": "service_unavailable"}}, times=4))
     gap.set()
 
     await until(lambda: status_of(journal, "ws-a") is OrderStatus.FILLED,
@@ -225,4 +232,4 @@ async def test_a_fill_lost_with_the_frames_is_caught_up_once_by_the_stream(
     ]
     assert list(journal.events(kinds=["stream.ended"])) == []
     assert len(connect.urls) == 2  # the first socket, then the stream's own reconnect
-    assert not fake.faults["/portfolio/orders"]  # the plugin did try to refetch
+    faults.assert_all_fired()  # the plugin did try to refetch

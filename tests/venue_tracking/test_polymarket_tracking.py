@@ -30,6 +30,7 @@ from arbexec.engine import Engine
 from arbexec.journal import Journal
 from arbexec.model import Fill, OrderRequest, OrderStatus, Outcome, Side
 from arbexec.testing import recording
+from arbexec.testing.faults import FaultTransport, respond
 
 PLUGIN_TESTS = Path(__file__).resolve().parent.parent / "polymarket"
 FRAMES: list[Any] = json.loads((PLUGIN_TESTS / "data" / "user_ws_frames.json").read_text())[
@@ -103,15 +104,21 @@ def make_venue(
 
 
 @pytest.fixture
+def faults(fake_clob: Any) -> FaultTransport:
+    """The CLOB stand-in behind the fault wrapper: a test injects refusals here."""
+    return fake_clob.transport()
+
+
+@pytest.fixture
 def engine_on_fake(
-    make_venue: Callable[..., PolymarketExchange], fake_clob: Any,
+    make_venue: Callable[..., PolymarketExchange], faults: FaultTransport,
     make_engine: Callable[[Any], Awaitable[Engine]],
 ) -> Callable[..., Awaitable[Engine]]:
     """An engine over the exchange with the CLOB stand-in as its transport."""
 
     async def build(connect: Any, **options: Any) -> Engine:
         return await make_engine(
-            make_venue(httpx.MockTransport(fake_clob.handle), connect, **options))
+            make_venue(faults, connect, **options))
 
     return build
 
@@ -220,7 +227,7 @@ async def test_a_trade_confirmed_after_the_cancel_makes_the_journaled_fill_final
 
 async def test_fills_missed_while_the_stream_was_down_are_journaled_once(
     engine_on_fake: Callable[..., Awaitable[Engine]], fake_clob: Any, journal: Journal,
-    connector: Any, until: Callable[..., Awaitable[None]],
+    connector: Any, until: Callable[..., Awaitable[None]], faults: FaultTransport,
 ) -> None:
     """The socket drops after a MATCHED trade; while it is down the trade is confirmed and
     the rest of the order fills. The plugin reconnects but its REST refetch is refused
@@ -239,7 +246,7 @@ async def test_fills_missed_while_the_stream_was_down_are_journaled_once(
     fake.fill_resting_as_maker(fake_clob, order_id, "4", confirmed=True)
     fake.fill_resting_as_maker(fake_clob, order_id, "6", confirmed=True)
     fake_clob.orders[order_id].update(size_matched="10", status="MATCHED")
-    fake_clob.fail_next[f"GET /data/order/{order_id}"] = (503, {"error": "try again"}, {})
+    faults.add(respond("GET", f"/data/order/{order_id}", 503, json={"error": "try again"}))
     down.set()
 
     await until(lambda: status_of(journal, "pm-gap") is OrderStatus.FILLED,
@@ -258,7 +265,8 @@ async def test_fills_missed_while_the_stream_was_down_are_journaled_once(
     assert list(journal.events(kinds=["stream.ended"])) == []  # the engine never reopened it
     # the first socket, the reconnect whose refetch failed, the one whose refetch worked
     assert len(connect.urls) == 3
-    assert fake_clob.seen.count(f"GET /data/order/{order_id}") == 2  # refused, then caught up
+    faults.assert_all_fired()
+    assert faults.calls[f"GET /data/order/{order_id}"] == 2  # refused, then caught up
 
 
 async def test_an_order_filled_at_once_keeps_listening_until_its_trade_is_confirmed(

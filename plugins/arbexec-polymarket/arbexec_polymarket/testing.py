@@ -1,9 +1,9 @@
 """A loopback stand-in for Polymarket's CLOB, Gamma and Data APIs, used only to record
 cassettes. It serves the response shapes of the protocol reference and checks what it
 receives the way the venue does: L2 HMAC headers over the exact body bytes, and order
-signatures recovered to the maker's signing address.
-
-Scenario switches (``fail_next``) make it answer one call with a scripted refusal.
+signatures recovered to the maker's signing address. Refusals and lost answers are
+injected outside it, in ``transport(*faults)`` (``arbexec.testing.faults``), so they also
+act on replay.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
@@ -19,6 +20,8 @@ from urllib.parse import parse_qs
 import httpx
 from coincurve import PublicKey
 
+from arbexec.api import Side, TimeInForce
+from arbexec.testing.matching import Book, Taker
 from arbexec.testing.standin import StandInVenue, offset_page
 from arbexec_polymarket.eip712 import (
     ExchangeKind,
@@ -37,6 +40,8 @@ NO_TOKEN = "52114319501245915516055106046884209969926127482827954674443846427813
 FEE_CONDITION_ID = CONDITION_ID
 PAGE_SIZE = 2
 _UNIT = Decimal(10) ** 6
+_TIME_IN_FORCE = {"GTC": TimeInForce.GTC, "GTD": TimeInForce.GTD, "FOK": TimeInForce.FOK,
+                  "FAK": TimeInForce.IOC}
 
 
 def _recover(digest: bytes, signature: bytes) -> str:
@@ -59,11 +64,10 @@ class FakeClob(StandInVenue):
         self.trades: dict[str, dict[str, Any]] = {}
         self.asks = [("0.52", "150"), ("0.55", "200")]
         self.bids = [("0.48", "100"), ("0.45", "300")]
-        self.fail_next: dict[str, tuple[int, Any, dict[str, str]]] = {}
-        self.seen: list[str] = []
         self.heartbeat = "hb-1"
         self.tick = "0.01"
         self.clock = 1_763_000_000
+        self._own_routes()
 
     # ------------------------------------------------------------------ checks
 
@@ -89,123 +93,101 @@ class FakeClob(StandInVenue):
 
     # ------------------------------------------------------------------ routing
 
+    def _own_routes(self) -> None:
+        """The venue's answers as base routes (a test's routes, added later, answer first).
+        Everything but the public reads and the key derivation needs valid L2 headers."""
+        def public(method: str, path: str, answer: Callable[..., Any], *,
+                   host: str | None = None) -> None:
+            self.route(method, path, host=host)(
+                lambda request, **names: _json(200, answer(_query(request), **names)))
+
+        def private(method: str, path: str, answer: Callable[..., Any]) -> None:
+            def checked(request: httpx.Request, **names: str) -> httpx.Response:
+                denied = self._check_l2(request)
+                if denied is not None:
+                    return denied
+                body: Any = json.loads(request.content) if request.content else {}
+                return answer(body, _query(request), **names)
+
+            self.route(method, path)(checked)
+
+        public("GET", "/markets", self._gamma, host="gamma-api.polymarket.com")
+        public("GET", "/positions", lambda _q: [self._position()], host="data-api.polymarket.com")
+        public("GET", "/tick-size", lambda _q: {"minimum_tick_size": float(self.tick)})
+        public("GET", "/neg-risk", lambda _q: {"neg_risk": False})
+        public("GET", "/book", lambda q: self._book(q["token_id"]))
+        public("GET", "/midpoint", lambda _q: {"mid": "0.5"})
+        public("GET", f"/clob-markets/{CONDITION_ID}", self._clob_market)
+        for method, path in (("GET", "/auth/derive-api-key"), ("POST", "/auth/api-key")):
+            public(method, path, lambda _q: {"apiKey": self.api_key, "secret": self.secret,
+                                             "passphrase": self.passphrase})
+        private("POST", "/order", lambda body, _q: _json(200, self._place(body)))
+        private("POST", "/orders",
+                lambda body, _q: _json(200, [self._place(item) for item in body]))
+        private("GET", "/data/order/{order_id}",
+                lambda _b, _q, order_id: _json(200, self.orders.get(order_id)))
+        private("GET", "/data/orders", lambda _b, q: _json(200, _page(
+            [o for o in self.orders.values() if o["status"] == "LIVE"],
+            q.get("next_cursor", "MA=="))))
+        private("GET", "/data/trades", lambda _b, q: _json(200, _page(
+            [t for t in self.trades.values() if "id" not in q or t["id"] == q["id"]],
+            q.get("next_cursor", "MA=="))))
+        private("DELETE", "/order", lambda body, _q: _json(200, self._cancel([body["orderID"]])))
+        private("DELETE", "/orders", lambda body, _q: _json(200, self._cancel(body)))
+        private("DELETE", "/cancel-all", lambda _b, _q: _json(200, self._cancel(
+            [k for k, o in self.orders.items() if o["status"] == "LIVE"])))
+        private("DELETE", "/cancel-market-orders", lambda body, _q: _json(200, self._cancel(
+            [k for k, o in self.orders.items()
+             if o["status"] == "LIVE" and o["market"] == body.get("market")])))
+        private("GET", "/balance-allowance", lambda _b, _q: _json(200, {
+            "balance": "250000000",
+            "allowances": {"0xE111180000d2663C0091e4f400237545B87B996B":
+                           "115792089237316195423570985"}}))
+        private("GET", "/balance-allowance/update", lambda _b, _q: _json(200, ""))
+        private("POST", "/v1/heartbeats", lambda body, _q: self._heartbeat(body))
+
     async def handle(self, request: httpx.Request) -> httpx.Response:
-        route = f"{request.method} {request.url.path}"
-        self.seen.append(route)
         self.log(request)
-        if route in self.fail_next:
-            status, payload, headers = self.fail_next.pop(route)
-            return _json(status, payload, headers)
-        added = self.dispatch(request)
-        if added is not None:
-            return added
-        host = request.url.host
-        query = {k: v[0] for k, v in parse_qs(request.url.query.decode()).items()}
-        if host == "gamma-api.polymarket.com":
-            return self._gamma(query)
-        if host == "data-api.polymarket.com":
-            return _json(200, [self._position()])
-        public = {
-            "GET /tick-size": lambda: _json(200, {"minimum_tick_size": float(self.tick)}),
-            "GET /neg-risk": lambda: _json(200, {"neg_risk": False}),
-            "GET /book": lambda: _json(200, self._book(query["token_id"])),
-            "GET /midpoint": lambda: _json(200, {"mid": "0.5"}),
-            f"GET /clob-markets/{CONDITION_ID}": lambda: _json(200, self._clob_market()),
-        }
-        if route in public:
-            return public[route]()
-        if route in ("GET /auth/derive-api-key", "POST /auth/api-key"):
-            return _json(
-                200, {"apiKey": self.api_key, "secret": self.secret, "passphrase": self.passphrase}
-            )
+        answer = self.dispatch(request)
+        if answer is not None:
+            return answer
         denied = self._check_l2(request)
         if denied is not None:
             return denied
-        body: Any = json.loads(request.content) if request.content else {}
-        if route == "POST /order":
-            return _json(200, self._place(body))
-        if route == "POST /orders":
-            return _json(200, [self._place(item) for item in body])
-        if request.method == "GET" and request.url.path.startswith("/data/order/"):
-            order = self.orders.get(request.url.path.rsplit("/", 1)[1])
-            return _json(200, order) if order else _json(200, None)
-        if route == "GET /data/orders":
-            live = [o for o in self.orders.values() if o["status"] == "LIVE"]
-            return _json(200, _page(live, query.get("next_cursor", "MA==")))
-        if route == "GET /data/trades":
-            trades = list(self.trades.values())
-            if "id" in query:
-                trades = [t for t in trades if t["id"] == query["id"]]
-            return _json(200, _page(trades, query.get("next_cursor", "MA==")))
-        if route == "DELETE /order":
-            return _json(200, self._cancel([body["orderID"]]))
-        if route == "DELETE /orders":
-            return _json(200, self._cancel(body))
-        if route == "DELETE /cancel-all":
-            return _json(
-                200, self._cancel([k for k, o in self.orders.items() if o["status"] == "LIVE"])
-            )
-        if route == "DELETE /cancel-market-orders":
-            return _json(
-                200,
-                self._cancel(
-                    [
-                        k
-                        for k, o in self.orders.items()
-                        if o["status"] == "LIVE" and o["market"] == body.get("market")
-                    ]
-                ),
-            )
-        if route == "GET /balance-allowance":
-            return _json(
-                200,
-                {
-                    "balance": "250000000",
-                    "allowances": {
-                        "0xE111180000d2663C0091e4f400237545B87B996B": "115792089237316195423570985"
-                    },
-                },
-            )
-        if route == "GET /balance-allowance/update":
-            return _json(200, "")
-        if route == "POST /v1/heartbeats":
-            if body.get("heartbeat_id") not in ("", self.heartbeat):
-                return _json(
-                    400, {"error_msg": "Invalid Heartbeat ID", "heartbeat_id": self.heartbeat}
-                )
-            self.heartbeat = f"hb-{int(self.heartbeat[3:]) + 1}"
-            return _json(200, {"heartbeat_id": self.heartbeat})
-        return _json(404, {"error": f"no route {route}"})
+        return _json(404, {"error": f"no route {request.method} {request.url.path}"})
+
+    def _heartbeat(self, body: dict[str, Any]) -> httpx.Response:
+        if body.get("heartbeat_id") not in ("", self.heartbeat):
+            return _json(400, {"error_msg": "Invalid Heartbeat ID", "heartbeat_id": self.heartbeat})
+        self.heartbeat = f"hb-{int(self.heartbeat[3:]) + 1}"
+        return _json(200, {"heartbeat_id": self.heartbeat})
 
     # ------------------------------------------------------------------ venue behaviour
 
-    def _gamma(self, query: dict[str, str]) -> httpx.Response:
+    def _gamma(self, query: dict[str, str]) -> list[dict[str, Any]]:
         wanted = query.get("condition_ids") or query.get("clob_token_ids")
         if wanted not in (CONDITION_ID, YES_TOKEN, NO_TOKEN):
-            return _json(200, [])
-        return _json(
-            200,
-            [
-                {
-                    "id": "512340",
-                    "question": "Will the test market resolve YES?",
-                    "conditionId": CONDITION_ID,
-                    "slug": "test-market",
-                    "outcomes": json.dumps(["Yes", "No"]),
-                    "clobTokenIds": json.dumps([YES_TOKEN, NO_TOKEN]),
-                    "negRisk": False,
-                    "orderMinSize": 5,
-                    "orderPriceMinTickSize": float(self.tick),
-                    "active": True,
-                    "closed": False,
-                    "acceptingOrders": True,
-                    "endDate": "2027-01-01T00:00:00Z",
-                    "version": "v1",
-                }
-            ],
-        )
+            return []
+        return [
+            {
+                "id": "512340",
+                "question": "Will the test market resolve YES?",
+                "conditionId": CONDITION_ID,
+                "slug": "test-market",
+                "outcomes": json.dumps(["Yes", "No"]),
+                "clobTokenIds": json.dumps([YES_TOKEN, NO_TOKEN]),
+                "negRisk": False,
+                "orderMinSize": 5,
+                "orderPriceMinTickSize": float(self.tick),
+                "active": True,
+                "closed": False,
+                "acceptingOrders": True,
+                "endDate": "2027-01-01T00:00:00Z",
+                "version": "v1",
+            }
+        ]
 
-    def _clob_market(self) -> dict[str, Any]:
+    def _clob_market(self, _query: dict[str, str]) -> dict[str, Any]:
         return {
             "c": CONDITION_ID,
             "t": [{"t": YES_TOKEN, "o": "Yes"}, {"t": NO_TOKEN, "o": "No"}],
@@ -267,8 +249,22 @@ class FakeClob(StandInVenue):
             price = (maker / taker).quantize(Decimal(self.tick), rounding="ROUND_DOWN")
         price = price.quantize(Decimal(self.tick))
         best_ask = Decimal(self.asks[0][0])
-        crosses = side == "BUY" and price >= best_ask
-        if body["orderType"] in ("FOK", "FAK") and not crosses:
+        match = self._market_side().submit(Taker(
+            order_hash, Side.BUY if side == "BUY" else Side.SELL, price, shares,
+            _TIME_IN_FORCE[body["orderType"]], rest=False))
+        if match.refused == "fill or kill" and side == "BUY" and price >= best_ask:
+            return {
+                "success": False,
+                "errorMsg": "order couldn't be fully filled. FOK orders are fully filled "
+                "or killed.",
+                "orderID": order_hash,
+                "status": "",
+                "makingAmount": "0",
+                "takingAmount": "0",
+                "transactionsHashes": [],
+                "tradeIDs": [],
+            }
+        if body["orderType"] in ("FOK", "FAK") and not match.fills:
             return {
                 "success": False,
                 "errorMsg": "no orders found to match with FAK order. FAK "
@@ -280,7 +276,7 @@ class FakeClob(StandInVenue):
                 "transactionsHashes": [],
                 "tradeIDs": [],
             }
-        matched = min(shares, Decimal(self.asks[0][1])) if crosses else Decimal(0)
+        matched = match.filled
         trade_ids = []
         if matched > 0:
             trade_id = f"trade-{len(self.trades) + 1:04d}"
@@ -316,6 +312,15 @@ class FakeClob(StandInVenue):
             "transactionsHashes": [],
             "tradeIDs": trade_ids,
         }
+
+    def _market_side(self) -> Book:
+        """What a placement meets: the best ask of ``asks``, as deep as listed and the same
+        for every placement (the stand-in's book does not move, so ``GET /book`` and every
+        recorded answer stay what they were; a SELL meets no bid)."""
+        book = Book()
+        price, size = self.asks[0]
+        book.rest("best-ask", Side.SELL, Decimal(price), Decimal(size), "members")
+        return book
 
     def _trade(
         self, trade_id: str, order_hash: str, order: dict[str, Any], size: Decimal, price: Decimal
@@ -380,6 +385,10 @@ def _page(items: list[dict[str, Any]], cursor: str) -> dict[str, Any]:
         chunk, end = offset_page(items, int(base64.b64decode(cursor).decode()), PAGE_SIZE)
     next_cursor = "LTE=" if end is None else base64.b64encode(str(end).encode()).decode()
     return {"data": chunk, "next_cursor": next_cursor, "limit": PAGE_SIZE, "count": len(chunk)}
+
+
+def _query(request: httpx.Request) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(request.url.query.decode()).items()}
 
 
 def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> httpx.Response:

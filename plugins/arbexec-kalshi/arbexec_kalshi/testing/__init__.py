@@ -21,12 +21,19 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from attrs import define, field
 
+from arbexec.api import Side, TimeInForce
+from arbexec.testing.matching import Book, Taker
 from arbexec.testing.standin import Route, StandInVenue, offset_page
 from arbexec_kalshi.environment import API_PREFIX
 from arbexec_kalshi.fees import CENTICENT, ceil_to
 
 ONE = Decimal(1)
 SKEW_MS = 10_000
+#: the book's owner tags: the test account's own orders never trade with each other
+ACCOUNT, MEMBERS = "account", "members"
+_TIME_IN_FORCE = {"good_till_canceled": TimeInForce.GTC,
+                  "immediate_or_cancel": TimeInForce.IOC,
+                  "fill_or_kill": TimeInForce.FOK}
 
 
 def _d4(value: Decimal) -> str:
@@ -78,7 +85,7 @@ class FakeOrder:
             return "executed"
         return "canceled" if self.cancelled else "resting"
 
-    def as_json(self, status: str | None = None) -> dict[str, Any]:
+    def as_json(self) -> dict[str, Any]:
         outcome = "yes" if self.book_side == "bid" else "no"
         return {
             "order_id": self.order_id,
@@ -90,14 +97,12 @@ class FakeOrder:
             "side": outcome,
             "action": "buy",
             "type": "limit",
-            "status": status or self.status,
+            "status": self.status,
             "yes_price_dollars": _d4(self.yes_price),
             "no_price_dollars": _d4(ONE - self.yes_price),
             "initial_count_fp": _fp(self.initial),
             "fill_count_fp": _fp(self.filled),
-            "remaining_count_fp": _fp(
-                self.remaining if status is None else self.live_total - self.filled
-            ),
+            "remaining_count_fp": _fp(self.remaining),
             "taker_fill_cost_dollars": _d4(self.cost),
             "maker_fill_cost_dollars": "0.0000",
             "taker_fees_dollars": f"{self.fees:.6f}",
@@ -126,16 +131,12 @@ class FakeKalshi(StandInVenue):
     markets: dict[str, dict[str, Any]] = field(factory=dict)
     events: dict[str, dict[str, Any]] = field(factory=dict)
     series: dict[str, dict[str, Any]] = field(factory=dict)
-    #: resting liquidity of other members: ticker -> {"yes": {price: size}, "no": {price: size}}
-    liquidity: dict[str, dict[str, dict[Decimal, Decimal]]] = field(factory=dict)
+    #: one YES book per market: other members' liquidity and the account's resting orders
+    books: dict[str, Book] = field(factory=dict)
     orders: dict[str, FakeOrder] = field(factory=dict)
     fills: list[dict[str, Any]] = field(factory=list)
     positions: dict[str, Decimal] = field(factory=dict)
     settlements: list[dict[str, Any]] = field(factory=list)
-    #: scripted faults: path -> list of (status, body) served before normal handling
-    faults: dict[str, list[tuple[int, Any]]] = field(factory=dict)
-    #: order ids whose next N reads still show "resting" after a cancel (read lag)
-    stale_reads: dict[str, int] = field(factory=dict)
     page_size: int = 100
     #: ``GET /exchange/status`` answers ``trading_active`` with this
     trading_active: bool = True
@@ -147,6 +148,7 @@ class FakeKalshi(StandInVenue):
     _verify: Any = field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
+        self._own_routes()
         if self.public_key_pem:
             from cryptography.hazmat.primitives import hashes, serialization
             from cryptography.hazmat.primitives.asymmetric import ed25519, padding
@@ -252,10 +254,12 @@ class FakeKalshi(StandInVenue):
             "fee_multiplier": fee_multiplier,
             "additional_prohibitions": [],
         }
-        self.liquidity[ticker] = {
-            "yes": {Decimal(p): Decimal(s) for p, s in (yes_bids or {}).items()},
-            "no": {Decimal(p): Decimal(s) for p, s in (no_bids or {}).items()},
-        }
+        book = self.books[ticker] = Book()
+        for price, size in (yes_bids or {}).items():  # a YES bid buys YES
+            book.rest(f"yes@{price}", Side.BUY, Decimal(price), Decimal(size), MEMBERS)
+        for price, size in (no_bids or {}).items():  # a NO bid at q sells YES at 1 - q
+            book.rest(f"no@{price}", Side.SELL, ONE - Decimal(price), Decimal(size),
+                      MEMBERS)
 
     def fill_resting(self, order_id: str, count: Decimal) -> None:
         """The market trades through a resting order: ``count`` more contracts fill at its
@@ -265,12 +269,18 @@ class FakeKalshi(StandInVenue):
         if take <= 0:
             return
         now = self.clock_ms()
+        order.updated_ms = now
+        self._trade(order, take, order.yes_price, Decimal(0), now, is_taker=False)
+        self.books[order.ticker].resize(order_id, order.remaining)
+
+    def _trade(self, order: FakeOrder, take: Decimal, yes_price: Decimal, fee: Decimal,
+               now: int, *, is_taker: bool) -> None:
+        """Book one fill of ``order``: its totals, a fill row, the position and the cash."""
         side = order.book_side
-        yes_price = order.yes_price
         paid = yes_price if side == "bid" else ONE - yes_price
         order.filled += take
         order.cost += paid * take
-        order.updated_ms = now
+        order.fees += fee
         self.fills.append({
             "fill_id": self._next_id(),
             "trade_id": f"t-{len(self.fills) + 1}",
@@ -283,17 +293,14 @@ class FakeKalshi(StandInVenue):
             "count_fp": _fp(take),
             "yes_price_dollars": _d4(yes_price),
             "no_price_dollars": _d4(ONE - yes_price),
-            "is_taker": False,
-            "fee_cost": "0.000000",
+            "is_taker": is_taker,
+            "fee_cost": f"{fee:.6f}",
             "created_time": _iso(now),
             "ts": now // 1000,
         })
         self.positions[order.ticker] = self.positions.get(order.ticker, Decimal(0)) + (
             take if side == "bid" else -take)
-        self.balance_cents -= int(paid * take * 100)
-
-    def fail_next(self, path: str, status: int, body: Any) -> None:
-        self.faults.setdefault(path, []).append((status, body))
+        self.balance_cents -= int((paid * take + fee) * 100)
 
     # ------------------------------------------------------------------ transport
 
@@ -303,22 +310,19 @@ class FakeKalshi(StandInVenue):
         if not path.startswith(API_PREFIX):
             return httpx.Response(404, json={"msg": "not found"})
         route = path[len(API_PREFIX) :]
-        if self.faults.get(route):
-            status, body = self.faults[route].pop(0)
-            return httpx.Response(status, json=body)
-        query = {k: v[-1] for k, v in parse_qs(urlsplit(str(request.url)).query).items()}
-        body = json.loads(request.content) if request.content else None
         if route.startswith("/portfolio"):
             denied = self._authenticate(request)
             if denied is not None:
                 return denied
-        added = self.dispatch(request)
-        if added is not None:
-            return added
         try:
-            return self._route(request.method, route, query, body)
+            answer = self.dispatch(request)
         except KeyError as exc:
             return _error(400, "missing_parameters", f"missing {exc}")
+        if answer is not None:
+            return answer
+        if request.method == "GET":
+            return _error(404, "not_found", "not found")
+        return httpx.Response(404, json={"msg": f"no route {request.method} {route}"})
 
     def _authenticate(self, request: httpx.Request) -> httpx.Response | None:
         headers = request.headers
@@ -343,34 +347,6 @@ class FakeKalshi(StandInVenue):
                 )
         return None
 
-    def _route(self, method: str, route: str, query: dict[str, str], body: Any) -> httpx.Response:
-        parts = [p for p in route.split("/") if p]
-        if method == "GET":
-            return self._get(parts, query)
-        if route == "/portfolio/orders" and method == "POST":
-            return _error(
-                410,
-                "deprecated_v1_order_endpoint",
-                "This endpoint has been deprecated. Please use /portfolio/events/orders.",
-            )
-        if parts[:3] == ["portfolio", "events", "orders"]:
-            rest = parts[3:]
-            if method == "POST" and not rest:
-                return self._create(body)
-            if method == "POST" and rest == ["batched"]:
-                return self._batch_create(body)
-            if method == "DELETE" and rest == ["batched"]:
-                return self._batch_cancel(body)
-            if method == "DELETE" and len(rest) == 1:
-                return self._cancel(
-                    rest[0], query.get("exchange_index"), query.get("market_ticker")
-                )
-            if method == "POST" and len(rest) == 2 and rest[1] == "amend":
-                return self._amend(rest[0], body)
-            if method == "POST" and len(rest) == 2 and rest[1] == "decrease":
-                return self._decrease(rest[0], body)
-        return httpx.Response(404, json={"msg": f"no route {method} {route}"})
-
     # ------------------------------------------------------------------ reads
 
     def _page(self, items: list[Any], key: str, query: dict[str, str]) -> httpx.Response:
@@ -382,112 +358,111 @@ class FakeKalshi(StandInVenue):
         cursor = "" if following is None else str(following)
         return httpx.Response(200, json={key: chunk, "cursor": cursor})
 
-    def _get(self, parts: list[str], query: dict[str, str]) -> httpx.Response:
-        match parts:
-            case ["exchange", "status"]:
-                shards = sorted({int(m.get("exchange_index", 0)) for m in self.markets.values()})
-                statuses = [
-                    {"exchange_index": i, "description": f"shard {i}", "exchange_active": True,
-                     "trading_active": self.trading_active and i not in self.paused_shards,
-                     "intra_exchange_transfers_active": True}
-                    for i in shards
-                ]
-                return httpx.Response(200, json={
-                    "exchange_active": True,
-                    "trading_active": self.trading_active and 0 not in self.paused_shards,
-                    "exchange_index_statuses": statuses,
-                })
-            case ["markets"]:
-                items = [m for m in self.markets.values() if _matches(m, query)]
-                return self._page(items, "markets", query)
-            case ["markets", ticker]:
-                if ticker not in self.markets:
-                    return _error(404, "not_found", "market not found")
-                return httpx.Response(200, json={"market": self.markets[ticker]})
-            case ["markets", ticker, "orderbook"]:
-                if ticker not in self.markets:
-                    return _error(404, "not_found", "market not found")
-                return httpx.Response(200, json={"orderbook_fp": self._book(ticker)})
-            case ["events"]:
-                return self._page(list(self.events.values()), "events", query)
-            case ["events", event]:
-                if event not in self.events:
-                    return _error(404, "not_found", "event not found")
-                markets = [m for m in self.markets.values() if m["event_ticker"] == event]
-                payload: dict[str, Any] = {"event": self.events[event], "markets": markets}
-                if query.get("with_nested_markets") == "true":
-                    payload = {"event": {**self.events[event], "markets": markets}, "markets": []}
-                return httpx.Response(200, json=payload)
-            case ["series", ticker]:
-                if ticker not in self.series:
-                    return _error(404, "not_found", "series not found")
-                return httpx.Response(200, json={"series": self.series[ticker]})
-            case ["portfolio", "balance"]:
-                return httpx.Response(
-                    200,
-                    json={
-                        "balance": self.balance_cents,
-                        "balance_dollars": _d4(Decimal(self.balance_cents) / 100),
-                        "portfolio_value": 0,
-                        "updated_ts": self.clock_ms() // 1000,
-                    },
-                )
-            case ["portfolio", "orders"]:
-                orders = [o for o in self.orders.values() if _order_matches(o, query)]
-                orders.sort(key=lambda o: o.created_ms, reverse=True)
-                return self._page([o.as_json() for o in orders], "orders", query)
-            case ["portfolio", "orders", order_id]:
-                order = self.orders.get(order_id)
-                if order is None:
-                    return _error(404, "not_found", "order not found")
-                if self.stale_reads.get(order_id, 0) > 0:
-                    self.stale_reads[order_id] -= 1
-                    return httpx.Response(200, json={"order": order.as_json(status="resting")})
-                return httpx.Response(200, json={"order": order.as_json()})
-            case ["portfolio", "fills"]:
-                items = [
-                    f
-                    for f in self.fills
-                    if ("order_id" not in query or f["order_id"] == query["order_id"])
-                    and ("ticker" not in query or f["ticker"] == query["ticker"])
-                ]
-                return self._page(items, "fills", query)
-            case ["portfolio", "positions"]:
-                items = [
-                    {
-                        "ticker": t,
-                        "exchange_index": self._shard_of(t),
-                        "position_fp": _fp(q),
-                        "market_exposure_dollars": "0.0000",
-                        "total_traded_dollars": "0.0000",
-                        "realized_pnl_dollars": "0.0000",
-                        "fees_paid_dollars": "0.0000",
-                        "last_updated_ts": _iso(self.clock_ms()),
-                    }
-                    for t, q in self.positions.items()
-                    if "ticker" not in query or query["ticker"] == t
-                ]
-                page = self._page(items, "market_positions", query)
-                data = json.loads(page.content)
-                data["event_positions"] = []
-                return httpx.Response(200, json=data)
-            case ["portfolio", "settlements"]:
-                return self._page(self.settlements, "settlements", query)
-        return _error(404, "not_found", "not found")
+    def _own_routes(self) -> None:
+        """Kalshi's answers as base routes (a test's routes, added later, answer first);
+        a handler gets the query, the JSON body and the path's captured names."""
+        def add(method: str, path: str, answer: Callable[..., httpx.Response]) -> None:
+            self.route(method, API_PREFIX + path)(
+                lambda request, **names: answer(_query(request), _body(request), **names))
+
+        def found(table: dict[str, Any], key: str, what: str, wrap: str) -> httpx.Response:
+            if key not in table:
+                return _error(404, "not_found", f"{what} not found")
+            return httpx.Response(200, json={wrap: table[key]})
+
+        add("GET", "/exchange/status", lambda _q, _b: self._exchange_status())
+        add("GET", "/markets", lambda q, _b: self._page(
+            [m for m in self.markets.values() if _matches(m, q)], "markets", q))
+        add("GET", "/markets/{ticker}",
+            lambda _q, _b, ticker: found(self.markets, ticker, "market", "market"))
+        add("GET", "/markets/{ticker}/orderbook", lambda _q, _b, ticker: (
+            httpx.Response(200, json={"orderbook_fp": self._book(ticker)})
+            if ticker in self.markets else _error(404, "not_found", "market not found")))
+        add("GET", "/events", lambda q, _b: self._page(list(self.events.values()), "events", q))
+        add("GET", "/events/{event}", lambda q, _b, event: self._event(event, q))
+        add("GET", "/series/{ticker}",
+            lambda _q, _b, ticker: found(self.series, ticker, "series", "series"))
+        add("GET", "/portfolio/balance", lambda _q, _b: httpx.Response(200, json={
+            "balance": self.balance_cents,
+            "balance_dollars": _d4(Decimal(self.balance_cents) / 100),
+            "portfolio_value": 0,
+            "updated_ts": self.clock_ms() // 1000,
+        }))
+        add("GET", "/portfolio/orders", lambda q, _b: self._page([o.as_json() for o in sorted(
+            (o for o in self.orders.values() if _order_matches(o, q)),
+            key=lambda o: o.created_ms, reverse=True)], "orders", q))
+        add("GET", "/portfolio/orders/{order_id}", lambda _q, _b, order_id: (
+            httpx.Response(200, json={"order": self.orders[order_id].as_json()})
+            if order_id in self.orders else _error(404, "not_found", "order not found")))
+        add("GET", "/portfolio/fills", lambda q, _b: self._page([
+            f for f in self.fills
+            if ("order_id" not in q or f["order_id"] == q["order_id"])
+            and ("ticker" not in q or f["ticker"] == q["ticker"])], "fills", q))
+        add("GET", "/portfolio/positions", lambda q, _b: self._positions(q))
+        add("GET", "/portfolio/settlements",
+            lambda q, _b: self._page(self.settlements, "settlements", q))
+        add("POST", "/portfolio/orders", lambda _q, _b: _error(
+            410, "deprecated_v1_order_endpoint",
+            "This endpoint has been deprecated. Please use /portfolio/events/orders."))
+        orders = "/portfolio/events/orders"
+        add("POST", orders, lambda _q, body: self._create(body))
+        add("DELETE", orders + "/{order_id}", lambda q, _b, order_id: self._cancel(
+            order_id, q.get("exchange_index"), q.get("market_ticker")))
+        add("POST", orders + "/batched", lambda _q, body: self._batch_create(body))
+        add("DELETE", orders + "/batched", lambda _q, body: self._batch_cancel(body))
+        add("POST", orders + "/{order_id}/amend",
+            lambda _q, body, order_id: self._amend(order_id, body))
+        add("POST", orders + "/{order_id}/decrease",
+            lambda _q, body, order_id: self._decrease(order_id, body))
+
+    def _exchange_status(self) -> httpx.Response:
+        shards = sorted({int(m.get("exchange_index", 0)) for m in self.markets.values()})
+        statuses = [
+            {"exchange_index": i, "description": f"shard {i}", "exchange_active": True,
+             "trading_active": self.trading_active and i not in self.paused_shards,
+             "intra_exchange_transfers_active": True}
+            for i in shards
+        ]
+        return httpx.Response(200, json={
+            "exchange_active": True,
+            "trading_active": self.trading_active and 0 not in self.paused_shards,
+            "exchange_index_statuses": statuses,
+        })
+
+    def _event(self, event: str, query: dict[str, str]) -> httpx.Response:
+        if event not in self.events:
+            return _error(404, "not_found", "event not found")
+        markets = [m for m in self.markets.values() if m["event_ticker"] == event]
+        payload: dict[str, Any] = {"event": self.events[event], "markets": markets}
+        if query.get("with_nested_markets") == "true":
+            payload = {"event": {**self.events[event], "markets": markets}, "markets": []}
+        return httpx.Response(200, json=payload)
+
+    def _positions(self, query: dict[str, str]) -> httpx.Response:
+        items = [
+            {
+                "ticker": t,
+                "exchange_index": self._shard_of(t),
+                "position_fp": _fp(q),
+                "market_exposure_dollars": "0.0000",
+                "total_traded_dollars": "0.0000",
+                "realized_pnl_dollars": "0.0000",
+                "fees_paid_dollars": "0.0000",
+                "last_updated_ts": _iso(self.clock_ms()),
+            }
+            for t, q in self.positions.items()
+            if "ticker" not in query or query["ticker"] == t
+        ]
+        data = json.loads(self._page(items, "market_positions", query).content)
+        return httpx.Response(200, json={**data, "event_positions": []})
 
     def _book(self, ticker: str) -> dict[str, Any]:
-        yes: dict[Decimal, Decimal] = dict(self.liquidity[ticker]["yes"])
-        no: dict[Decimal, Decimal] = dict(self.liquidity[ticker]["no"])
-        for order in self.orders.values():
-            if order.ticker == ticker and order.status == "resting":
-                if order.book_side == "bid":
-                    yes[order.yes_price] = yes.get(order.yes_price, Decimal(0)) + order.remaining
-                else:
-                    q = ONE - order.yes_price
-                    no[q] = no.get(q, Decimal(0)) + order.remaining
+        book = self.books[ticker]
+        yes = sorted(book.levels(Side.BUY))
+        no = sorted((ONE - p, size) for p, size in book.levels(Side.SELL))
         return {
-            "yes_dollars": [[_d4(p), _fp(s)] for p, s in sorted(yes.items()) if s > 0],
-            "no_dollars": [[_d4(p), _fp(s)] for p, s in sorted(no.items()) if s > 0],
+            "yes_dollars": [[_d4(p), _fp(s)] for p, s in yes],
+            "no_dollars": [[_d4(p), _fp(s)] for p, s in no],
         }
 
     # ------------------------------------------------------------------ writes
@@ -581,55 +556,14 @@ class FakeKalshi(StandInVenue):
             held = self.positions.get(ticker, Decimal(0))
             closable = max(Decimal(0), -held if side == "bid" else held)
             order.initial = min(count, closable)
-        # the opposite ladder: a bid takes NO bids (YES asks at 1 - q), an ask takes YES bids
-        ladder = self.liquidity[ticker]["no" if side == "bid" else "yes"]
-        crossing = sorted(
-            (q for q in ladder if (ONE - q <= price if side == "bid" else q >= price)),
-            reverse=True,
-        )
-        if body.get("post_only") and crossing:
+        taker = Taker(order.order_id, Side.BUY if side == "bid" else Side.SELL,
+                      price, order.initial, _TIME_IN_FORCE[body["time_in_force"]],
+                      post_only=bool(body.get("post_only")), owner=ACCOUNT)
+        match = self.books[ticker].submit(taker, fee=_taker_fee) if order.initial > 0 else None
+        if match is not None and match.refused == "post only cross":
             return _error(400, "invalid_order", "invalid order", "post only cross")
-        available = sum((ladder[q] for q in crossing), Decimal(0))
-        if body["time_in_force"] == "fill_or_kill" and available < count:
-            crossing = []
-        fills_value = Decimal(0)
-        fee_total = Decimal(0)
-        for q in crossing:
-            take = min(ladder[q], order.initial - order.filled)
-            if take <= 0:
-                break
-            ladder[q] -= take
-            yes_price = ONE - q if side == "bid" else q
-            paid = yes_price if side == "bid" else ONE - yes_price
-            fee = ceil_to(Decimal("0.07") * take * yes_price * (ONE - yes_price), CENTICENT)
-            order.filled += take
-            order.cost += paid * take
-            order.fees += fee
-            fills_value += yes_price * take
-            fee_total += fee
-            self.fills.append(
-                {
-                    "fill_id": self._next_id(),
-                    "trade_id": f"t-{len(self.fills) + 1}",
-                    "order_id": order.order_id,
-                    "ticker": ticker,
-                    "market_ticker": ticker,
-                    "exchange_index": order.exchange_index,
-                    "outcome_side": "yes" if side == "bid" else "no",
-                    "book_side": side,
-                    "count_fp": _fp(take),
-                    "yes_price_dollars": _d4(yes_price),
-                    "no_price_dollars": _d4(ONE - yes_price),
-                    "is_taker": True,
-                    "fee_cost": f"{fee:.6f}",
-                    "created_time": _iso(now),
-                    "ts": now // 1000,
-                }
-            )
-            self.positions[ticker] = self.positions.get(ticker, Decimal(0)) + (
-                take if side == "bid" else -take
-            )
-            self.balance_cents -= int((paid * take + fee) * 100)
+        for fill in match.fills if match is not None else ():
+            self._trade(order, fill.quantity, fill.price, fill.fee, now, is_taker=True)
         if body["time_in_force"] in ("immediate_or_cancel", "fill_or_kill"):
             order.cancelled = order.remaining > 0 or order.filled == 0
         self.orders[order.order_id] = order
@@ -640,9 +574,9 @@ class FakeKalshi(StandInVenue):
             "remaining_count": _fp(order.remaining),
             "ts_ms": now,
         }
-        if order.filled > 0:
-            answer["average_fill_price"] = _d4(fills_value / order.filled)
-            answer["average_fee_paid"] = _d4(fee_total / order.filled)
+        if match is not None and order.filled > 0:
+            answer["average_fill_price"] = _d4(match.notional / order.filled)
+            answer["average_fee_paid"] = _d4(match.fees / order.filled)
         return answer
 
     def _batch_create(self, body: Any) -> httpx.Response:
@@ -671,6 +605,7 @@ class FakeKalshi(StandInVenue):
             return _error(404, "not_found", "order not found")  # asked on the wrong shard
         reduced = order.remaining
         order.cancelled = True
+        self.books[order.ticker].cancel(order_id)
         order.updated_ms = self.clock_ms()
         return httpx.Response(
             200,
@@ -712,6 +647,11 @@ class FakeKalshi(StandInVenue):
         order.yes_price = Decimal(body["price"])
         order.initial = max(order.initial, total)
         order.reduced = order.initial - total
+        book = self.books[order.ticker]
+        book.cancel(order_id)  # a new price or size loses the order's place in the queue
+        if order.remaining > 0:
+            book.rest(order_id, Side.BUY if order.book_side == "bid" else Side.SELL,
+                      order.yes_price, order.remaining, ACCOUNT)
         if "expiration_time" in body:
             order.expiration = body["expiration_time"] or None
         order.updated_ms = self.clock_ms()
@@ -740,6 +680,7 @@ class FakeKalshi(StandInVenue):
             order.reduced += order.remaining - min(Decimal(body["reduce_to"]), order.remaining)
         if order.remaining == 0:
             order.cancelled = True
+        self.books[order.ticker].resize(order_id, order.remaining)
         order.updated_ms = self.clock_ms()
         return httpx.Response(
             200,
@@ -750,6 +691,19 @@ class FakeKalshi(StandInVenue):
                 "ts_ms": order.updated_ms,
             },
         )
+
+
+def _query(request: httpx.Request) -> dict[str, str]:
+    return {k: v[-1] for k, v in parse_qs(urlsplit(str(request.url)).query).items()}
+
+
+def _body(request: httpx.Request) -> Any:
+    return json.loads(request.content) if request.content else None
+
+
+def _taker_fee(yes_price: Decimal, count: Decimal) -> Decimal:
+    """The quadratic taker fee, rounded up to the centicent as Kalshi charges it."""
+    return ceil_to(Decimal("0.07") * count * yes_price * (ONE - yes_price), CENTICENT)
 
 
 def _matches(market: dict[str, Any], query: dict[str, str]) -> bool:
