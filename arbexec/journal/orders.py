@@ -46,9 +46,12 @@ _INSERT_DENIAL = """INSERT INTO orders(idempotency_key, request_id, venue, marke
         requested_at, executed_at, updated_at)
     VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
     ON CONFLICT(idempotency_key) DO UPDATE SET
+        request_id=excluded.request_id, venue=excluded.venue,
+        market=excluded.market, outcome=excluded.outcome, side=excluded.side,
+        quantity=excluded.quantity, limit_price=excluded.limit_price,
         reason_code=excluded.reason_code, reason=excluded.reason,
-        request=excluded.request, executed_at=excluded.executed_at,
-        updated_at=excluded.updated_at
+        request=excluded.request, requested_at=excluded.requested_at,
+        executed_at=excluded.executed_at, updated_at=excluded.updated_at
     WHERE orders.status='DENIED'"""
 
 #: A final state is never undone by a later non-final report (the engine keeps a final
