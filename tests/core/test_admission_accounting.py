@@ -128,11 +128,12 @@ async def test_an_event_learnt_after_the_keys_were_cached_replaces_them() -> Non
 
 
 def test_the_ledger_s_refusal_says_what_the_claim_would_reach() -> None:
-    exposure = Claim(key="total", amount=Decimal(3), limit=Decimal(10), rule="max_exposure", code="exposure_total")
-    window = Claim(key="rate:v", amount=Decimal(1), limit=Decimal(5), rule="order_rate", code="rate",
-                   kind=ClaimKind.WINDOW, window_seconds=1.0)
-    hold = Claim(key="cash:v", amount=Decimal(2), limit=Decimal(4), rule="available_balance", code="balance",
-                 kind=ClaimKind.HOLD)
+    exposure = Claim(key="total", amount=Decimal(3), limit=Decimal(10), rule="max_exposure",
+                     code="exposure_total")
+    window = Claim(key="rate:v", amount=Decimal(1), limit=Decimal(5), rule="order_rate",
+                   code="rate", kind=ClaimKind.WINDOW, window_seconds=1.0)
+    hold = Claim(key="cash:v", amount=Decimal(2), limit=Decimal(4), rule="available_balance",
+                 code="balance", kind=ClaimKind.HOLD)
     assert breach_message(exposure, Decimal(8)) == (
         "total exposure would be 11 against a limit of 10")
     assert breach_message(window, Decimal(5)) == (
@@ -279,3 +280,22 @@ async def test_the_configured_event_of_a_market_joins_its_exposure(tmp_path: Pat
     journal.close()
     assert first.status is OrderStatus.FILLED
     assert second.reason_code == "exposure_event", second.reason
+
+
+async def test_a_restored_sell_opening_one_contract_holds_its_risk() -> None:
+    books, ledger = accounting({"v:M": "E"})
+    await books.restore(row("SELL", limit="0.70"), [], opening=Decimal(1))
+    assert restored("total", "0.30", ClaimKind.EXPOSURE) in ledger.reserved["k"]
+    assert restored("cash:v", "0.30", ClaimKind.HOLD) in ledger.reserved["k"]
+
+
+async def test_fills_booked_from_the_journal_are_not_booked_again() -> None:
+    books, _ = accounting()
+    request = OrderRequest(request_id="r", idempotency_key="k", venue="v", market="M",
+                           outcome="YES", side="BUY", quantity="10", limit_price="0.40")
+    live = LiveOrder(key="k", request=request, identity="i", venue_order_id="o",
+                     status=OrderStatus.OPEN, started=0.0)
+    fills = [Fill(trade_id="t1", quantity="4", price="0.40")]
+    books.booked(live, fills)  # already in positions (restored from the journal)
+    await books.book(live, fills)  # the venue reports the same trade again
+    assert books.positions.held("v", "M", "YES") == 0
