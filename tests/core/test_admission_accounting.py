@@ -299,3 +299,57 @@ async def test_fills_booked_from_the_journal_are_not_booked_again() -> None:
     books.booked(live, fills)  # already in positions (restored from the journal)
     await books.book(live, fills)  # the venue reports the same trade again
     assert books.positions.held("v", "M", "YES") == 0
+
+
+def live_order(side: str) -> LiveOrder:
+    request = OrderRequest(request_id="r", idempotency_key="k", venue="v", market="M",
+                           outcome="YES", side=side, quantity="10", limit_price="0.40")
+    return LiveOrder(key="k", request=request, identity="i", venue_order_id="o",
+                     status=OrderStatus.FILLED, started=0.0)
+
+
+async def test_a_buy_s_trades_reported_after_it_settled_reach_the_ledger_at_once() -> None:
+    books, ledger = accounting()
+    await books.book(live_order("BUY"), [Fill(trade_id="t1", quantity="4", price="0.40")],
+                     after_final=True)
+    assert await ledger.exposure("market:v:M") == Decimal("1.60")
+    assert books.positions.held("v", "M", "YES") == 4
+
+
+async def test_a_sell_s_trades_after_it_settled_add_what_they_opened_and_their_p_and_l(
+        ) -> None:
+    books, ledger = accounting()
+    await books.book(live_order("BUY"), [Fill(trade_id="b1", quantity="2", price="0.40")],
+                     after_final=True)
+    sell = live_order("SELL")
+    # 2 held: the first trade closes them at a profit of 0.60, the next two open 3 and 1
+    await books.book(sell, [Fill(trade_id="s1", quantity="2", price="0.70")],
+                     after_final=True)
+    await books.book(sell, [Fill(trade_id="s2", quantity="3", price="0.70")],
+                     after_final=True)
+    assert await ledger.exposure("total") == Decimal("0.90")  # 0.80 closed, 0.90 opened
+    await books.book(sell, [Fill(trade_id="s3", quantity="1", price="0.80")],
+                     after_final=True)
+    assert sell.opened == Decimal("1.10")  # 3 x (1 - 0.70) + 1 x (1 - 0.80)
+    assert sell.booking.realised == Decimal("0.60")
+    assert books.today_pnl() == Decimal("0.60")
+
+
+class FailingBalance(ScriptedVenue):
+    async def fetch_balance(self) -> Any:
+        raise RuntimeError("plugin bug")
+
+
+async def test_a_plugin_bug_in_a_read_for_the_policy_denies_and_is_logged(
+        tmp_path: Path, caplog: Any) -> None:
+    journal = Journal.open(tmp_path / "j.sqlite3")
+    engine = engine_over(journal, FailingBalance(default=FILL),
+                         rules({"rule": "available_balance"}))
+    await engine.start()
+    with caplog.at_level("ERROR", logger="arbexec.engine"):
+        result = await engine.submit(order("a"))
+    await engine.aclose()
+    journal.close()
+    assert result.status is OrderStatus.DENIED
+    assert result.reason_code == "risk_data_unavailable"
+    assert "venue scripted failed a read for the risk policy" in caplog.messages
