@@ -351,5 +351,7 @@ async def test_a_plugin_bug_in_a_read_for_the_policy_denies_and_is_logged(
     await engine.aclose()
     journal.close()
     assert result.status is OrderStatus.DENIED
-    assert result.reason_code == "risk_data_unavailable"
+    assert (result.reason_code, result.reason) == (
+        "risk_data_unavailable",
+        "could not fetch what the risk policy needs from scripted: plugin bug")
     assert "venue scripted failed a read for the risk policy" in caplog.messages
