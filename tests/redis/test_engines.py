@@ -36,7 +36,12 @@ def check_exactly_once(url: str, configs: list[Path], count: int) -> list[dict[s
     by_id = Counter(r["request_id"] for r in results)
     assert len(by_id) == count and max(by_id.values()) == 1, "results missing or doubled"
     status = {r["request_id"]: r["status"] for r in rows}
-    assert all(status[r["request_id"]] == r["status"] for r in results)
+    # A result is the journal's status when it was published. The one that may move on is
+    # UNKNOWN (the venue had not answered when a killed engine's recovery answered for it):
+    # the order is followed on, and its later state reaches the journal.
+    differ = [(r["request_id"], r["status"], status[r["request_id"]]) for r in results
+              if status[r["request_id"]] != r["status"]]
+    assert all(published == "UNKNOWN" for _, published, _ in differ), differ[:5]
     assert E.pending(url) == 0
     return rows
 
