@@ -654,17 +654,7 @@ class FakeKalshi(StandInVenue):
                       order.yes_price, order.remaining, ACCOUNT)
         if "expiration_time" in body:
             order.expiration = body["expiration_time"] or None
-        order.updated_ms = self.clock_ms()
-        return httpx.Response(
-            200,
-            json={
-                "order_id": order_id,
-                "client_order_id": order.client_order_id,
-                "remaining_count": _fp(order.remaining),
-                "fill_count": _fp(order.filled),
-                "ts_ms": order.updated_ms,
-            },
-        )
+        return self._changed(order_id, order, with_fills=True)
 
     def _decrease(self, order_id: str, body: Any) -> httpx.Response:
         order = self.orders.get(order_id)
@@ -681,16 +671,17 @@ class FakeKalshi(StandInVenue):
         if order.remaining == 0:
             order.cancelled = True
         self.books[order.ticker].resize(order_id, order.remaining)
+        return self._changed(order_id, order, with_fills=False)
+
+    def _changed(self, order_id: str, order: FakeOrder, *, with_fills: bool) -> httpx.Response:
+        """The answer to an amend (which reports fills) or a decrease (which does not)."""
         order.updated_ms = self.clock_ms()
-        return httpx.Response(
-            200,
-            json={
-                "order_id": order_id,
-                "client_order_id": order.client_order_id,
-                "remaining_count": _fp(order.remaining),
-                "ts_ms": order.updated_ms,
-            },
-        )
+        answer: dict[str, Any] = {"order_id": order_id, "client_order_id": order.client_order_id,
+                                  "remaining_count": _fp(order.remaining)}
+        if with_fills:
+            answer["fill_count"] = _fp(order.filled)
+        answer["ts_ms"] = order.updated_ms
+        return httpx.Response(200, json=answer)
 
 
 def _query(request: httpx.Request) -> dict[str, str]:
