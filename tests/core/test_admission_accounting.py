@@ -6,26 +6,27 @@ cached, the ledger's refusal in words, an admitted order not sent giving its hol
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from arbexec.engine import Engine, EngineSettings
 from arbexec.engine.accounting import Accounting
-from arbexec.engine.admission import breach_message
+from arbexec.engine.admission import breach_message, opening_of
 from arbexec.engine.live import LiveOrder
 from arbexec.errors import UserError
 from arbexec.exchange import Capabilities, PreparedOrder
 from arbexec.halt import JournalHaltFlag
 from arbexec.journal import Journal, JournalRow
 from arbexec.ledger import InMemoryLedger
-from arbexec.model import Fill, OrderRequest, OrderStatus, now_utc
+from arbexec.model import Balance, Fill, OrderRequest, OrderStatus, Side, now_utc
 from arbexec.positions import PositionBook
 from arbexec.risk.base import Claim, ClaimKind
 from arbexec.risk.policy import load_policy
 from arbexec.risk.rules import builtin_specs
 from arbexec.sinks.hub import SinkHub
-from arbexec.testing.scripted_venue import FILL, REST, ScriptedVenue
+from arbexec.testing.scripted_venue import FILL, REJECT, REST, ScriptedVenue
 
 INF = Decimal("Infinity")
 
@@ -355,3 +356,119 @@ async def test_a_plugin_bug_in_a_read_for_the_policy_denies_and_is_logged(
         "risk_data_unavailable",
         "could not fetch what the risk policy needs from scripted: plugin bug")
     assert "venue scripted failed a read for the risk policy" in caplog.messages
+
+
+def clocked(journal: Journal, venue: Any, policy: Any, now: list[datetime]) -> Engine:
+    """An engine whose rules read ``now[0]`` (a test moves it past a cool-down)."""
+    engine = Engine(journal=journal, venues={venue.name: venue},
+                    halt=JournalHaltFlag(journal), hub=SinkHub([]), policy=policy,
+                    settings=EngineSettings(wait_budget=0.0, background_tracking=False,
+                                            poll_interval=0.01, unknown_grace=60.0),
+                    clock=lambda: now[0])
+    return engine
+
+
+async def test_a_probe_its_venue_cannot_prepare_gives_the_probe_slot_back(
+        tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "j.sqlite3")
+    venue = RefusesToPrepare(default=FILL)
+    venue.script("M", REJECT)
+    now = [now_utc()]
+    engine = clocked(journal, venue, rules({
+        "rule": "circuit_breaker", "max_reject_rate": "0.5", "min_orders": 1,
+        "cooldown_seconds": 30}), now)
+    await engine.start()
+    rejected = await engine.submit(order("a"))  # 1 of 1 rejected: the breaker opens
+    now[0] += timedelta(seconds=31)
+    unprepared = await engine.submit(order("bad"))  # takes the half-open probe slot ...
+    probe = await engine.submit(order("good"))  # ... and gives it back: this one probes
+    await engine.aclose()
+    journal.close()
+    assert rejected.status is OrderStatus.REJECTED
+    assert unprepared.status is OrderStatus.DENIED
+    assert unprepared.reason_code != "breaker_open", unprepared.reason
+    assert probe.status is OrderStatus.FILLED, probe.reason
+
+
+def test_a_sell_no_money_rule_judged_opens_nothing_it_must_hold() -> None:
+    sell = order("s", side="SELL")
+    assert opening_of(sell, ()) == 0
+    other = Claim(key="cash:scripted", amount=Decimal(5), limit=INF, rule="x", code="x")
+    assert opening_of(sell, (other,)) == 0
+    held = Claim(key="position:scripted:M:YES", amount=Decimal(4), limit=Decimal(4),
+                 rule="x", code="x", kind=ClaimKind.HOLD)
+    assert opening_of(sell, (other, held)) == 6
+
+
+async def test_a_resting_sell_no_money_rule_judged_holds_no_risk_after_a_restart(
+        tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    slots = rules({"rule": "max_open_orders", "total": 10})
+    journal = Journal.open(path)
+    engine = engine_over(journal, ScriptedVenue(default=REST), slots)
+    await engine.start()
+    resting = await engine.submit(order("s", side="SELL", limit_price="0.70"))
+    await engine.aclose()
+    journal.close()
+    journal = Journal.open(path)
+    again = engine_over(journal, ScriptedVenue(default=REST), slots)
+    await again.start()  # the sell is live again: its open-order slots, no money
+    total, cash = await again.ledger.exposure("total"), await again.ledger.exposure(
+        "cash:scripted")
+    slots_held = await again.ledger.exposure("open_orders:total")
+    await again.aclose()
+    journal.close()
+    assert resting.status is OrderStatus.OPEN
+    assert slots_held == 1
+    assert (total, cash) == (0, 0)  # not (1 - 0.70) for a contract it was never judged to open
+
+
+class DeductsRestingBuys(ScriptedVenue):
+    """A venue whose available cash already leaves out what its resting buys hold."""
+
+    async def fetch_balance(self) -> Balance:
+        resting = sum((s.remaining * s.limit_price for s in self.orders.values()
+                       if s.status.is_live and s.side is Side.BUY), Decimal(0))
+        return Balance(venue=self.name, total=self.cash, available=self.cash - resting)
+
+
+async def test_the_rules_see_the_cash_this_engine_s_resting_buys_hold(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "j.sqlite3")
+    venue = DeductsRestingBuys(default=REST, cash=Decimal(8))
+    engine = engine_over(journal, venue, rules({"rule": "available_balance"}))
+    await engine.start()
+    resting = await engine.submit(order("a"))  # 10 x 0.50: 5 of the 8 held, 3 available
+    fits = await engine.submit(order("b", quantity="4"))  # 2.00 of the 3 left
+    too_much = await engine.submit(order("c", quantity="4"))  # 2.00 more: 1 left
+    await engine.aclose()
+    journal.close()
+    assert (resting.status, fits.status) == (OrderStatus.OPEN, OrderStatus.OPEN), fits.reason
+    assert too_much.reason_code == "insufficient_balance"
+    assert too_much.reason == (
+        "the order needs 2.00 but 1.00 is free on scripted after 7.00 held by resting orders")
+
+
+async def test_a_restart_on_a_day_with_losses_keeps_the_daily_loss_limit(
+        tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    journal = Journal.open(path)
+    engine = engine_over(journal, ScriptedVenue(default=FILL),
+                         rules({"rule": "max_open_orders", "total": 10}))
+    await engine.start()
+    bought = await engine.submit(order("b", limit_price="0.60"))
+    sold = await engine.submit(order("s", side="SELL", limit_price="0.40"))  # 2.00 lost
+    await engine.aclose()
+    journal.close()
+    journal = Journal.open(path)
+    # a new process: the rule has observed nothing; only the engine's figure knows the loss
+    again = engine_over(journal, ScriptedVenue(default=FILL),
+                        rules({"rule": "daily_loss", "max_loss": "2"}))
+    await again.start()
+    after = await again.submit(order("c", quantity="1"))
+    await again.aclose()
+    journal.close()
+    assert (bought.status, sold.status) == (OrderStatus.FILLED, OrderStatus.FILLED)
+    assert after.status is OrderStatus.DENIED
+    assert (after.reason_code, after.reason) == (
+        "daily_loss_limit", "realised loss today is 2.00 (fees included), at or above the "
+        "daily limit of 2; no new risk until midnight UTC")
