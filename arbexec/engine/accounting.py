@@ -26,17 +26,6 @@ def fills_notional(fills: Sequence[Fill]) -> Decimal:
     return sum((fill.quantity * fill.price for fill in fills), ZERO)
 
 
-def opened_notional(held: Decimal, fills: Sequence[Fill]) -> Decimal:
-    """Money a sell's fills put at risk beyond the ``held`` contracts they close: each
-    contract sold short at p is the opposite outcome bought at 1 - p."""
-    opened = ZERO
-    for fill in fills:
-        closing = min(fill.quantity, held)
-        held -= closing
-        opened += (fill.quantity - closing) * (Decimal(1) - fill.price)
-    return opened
-
-
 @define
 class Signal:
     """Wakes every waiter when something is given back (a reservation settled or released,
@@ -86,9 +75,11 @@ class Accounting:
     async def book(self, live: LiveOrder, fills: Sequence[Fill], *,
                    after_final: bool = False) -> None:
         """Book fills not booked yet (by trade id; a provisional fill that turns final is
-        the same trade): positions and realised P&L (for the daily loss limit); a sell's
-        closed cost basis comes off the ledger at once. A buy's money reaches the ledger
-        when it settles, or at once for trades first reported after that (``after_final``).
+        the same trade): positions and realised P&L (for the daily loss limit). The money at
+        risk a trade closes (a long's cost basis, a short's 1 - average per contract) comes
+        off the ledger at once; the money it opens (p per contract bought, 1 - p per one
+        sold beyond the position) stands when the order settles, or at once for trades
+        first reported after that (``after_final``).
         """
         booking = live.booking
         for fill in fills:
@@ -98,39 +89,36 @@ class Accounting:
             return
         booking.trades.update(f.trade_id for f in fresh)
         request = live.request
-        opened = ZERO
-        if request.side is Side.SELL:
-            opened = opened_notional(self.positions.held(
-                request.venue, request.market, request.outcome.value), fresh)
-            live.opened += opened
-        realised, closed = self.positions.book(request.venue, request.market,
-                                               request.outcome.value, request.side, fresh,
-                                               today=True)
+        realised, closed, opened = self.positions.book(
+            request.venue, request.market, request.outcome.value, request.side, fresh,
+            today=True)
         booking.realised += realised
+        live.opened += opened
         keys = self.keys(request.venue, request.market)
         if closed:
             await self.ledger.adjust(keys, -closed)
         if after_final:
-            await self.ledger.adjust(
-                keys, fills_notional(fresh) if request.side is Side.BUY else opened)
+            await self.ledger.adjust(keys, opened)
 
     async def settle(self, live: LiveOrder) -> None:
-        """The order is final: a buy's reservation becomes the money its fills took; an
-        opening sell's, the (1 - p) x quantity its fills opened beyond the position."""
+        """The order is final: its reservation becomes the money its fills opened (a buy's
+        notional beyond the short it closed; a sell's 1 - p per contract beyond the
+        position)."""
         request = live.request
         amount = live.opened
-        if request.side is Side.BUY:
-            amount = sum(live.booking.notional.values(), ZERO)
-            if not live.booking.notional and live.filled and live.average_price is not None:
-                amount = live.filled * live.average_price  # a venue that lists no trades
+        if (request.side is Side.BUY and not live.booking.notional and live.filled
+                and live.average_price is not None):
+            amount = live.filled * live.average_price  # a venue that lists no trades
         await self.ledger.settle(live.key, amount, self.keys(request.venue, request.market))
         self.freed.fire()
 
-    def booked(self, live: LiveOrder, fills: Sequence[Fill]) -> None:
-        """Fills already booked from the journal at start (an order followed again)."""
+    def booked(self, live: LiveOrder, fills: Sequence[Fill], *, opened: Decimal = ZERO) -> None:
+        """Fills already booked from the journal at start (an order followed again), and
+        the money they opened (``Journal.opened_by``), which stands when it settles."""
         for fill in fills:
             live.booking.trades.add(fill.trade_id)
             live.booking.notional[fill.trade_id] = fill.quantity * fill.price
+        live.opened = opened
 
     async def release(self, key: str) -> None:
         await self.ledger.release(key)

@@ -58,7 +58,7 @@ class LiveOrder:
     updates: asyncio.Queue[OrderState] = field(factory=asyncio.Queue)
     seen_trades: set[str] = field(factory=set)
     booking: Booking = field(factory=Booking)
-    opened: Decimal = ZERO  # a sell's fills beyond the position: (1 - price) x quantity
+    opened: Decimal = ZERO  # money its fills opened (``positions.book_trade``), to stand
     acknowledged_at: datetime | None = None
     latency_ack_ms: float | None = None
     filled: Decimal = ZERO

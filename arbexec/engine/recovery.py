@@ -100,7 +100,7 @@ class Recovery:
                          fees=row.fees)
         fills = self.journal.fills(row.idempotency_key)
         self.live.seen(live, fills)
-        self.accounting.booked(live, fills)
+        self.accounting.booked(live, fills, opened=self.journal.opened_by(row.idempotency_key))
         return live
 
     async def reconcile(self) -> list[dict[str, Any]]:

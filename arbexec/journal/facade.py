@@ -296,6 +296,14 @@ class Journal:
         return {(r[0], r[1]): Decimal(r[2]) for r in self._db.execute(
             "SELECT venue, market, amount FROM market_exposure")}
 
+    def opened_by(self, key: str) -> Decimal:
+        """The money a live order's fills journaled so far opened (``order_booking``; it
+        stands when the order is final), zero when none is booked."""
+        self.flush()
+        found = self._db.execute("SELECT opened FROM order_booking WHERE idempotency_key=?",
+                                 (key,)).fetchone()
+        return ZERO if found is None else Decimal(found[0])
+
     def daily_pnl(self, day: date | None = None
                   ) -> dict[tuple[str, str, str], tuple[Decimal, Decimal]]:
         """(UTC day, venue, market) -> (realised net of fees, fees); one day or all."""

@@ -22,7 +22,8 @@ from arbexec.errors import JournalError
 
 #: The schema this release writes. 2: ``meta.written_by`` names the release. 3: running
 #: summaries (positions, exposure, daily P&L, learned events; ``arbexec.journal.summaries``).
-SCHEMA_VERSION = 3
+#: 4: the same summaries rebuilt, positions that cross zero or are short booked as such.
+SCHEMA_VERSION = 4
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -103,7 +104,8 @@ def _to_2(db: sqlite3.Connection, release: str) -> None:
 
 
 def _to_3(db: sqlite3.Connection, release: str) -> None:
-    """Running summaries, built from the rows already there. An existing fill's P&L day is
+    """Running summaries, built from the rows already there (by ``_to_4``, which rebuilds
+    them by the booking rule of this release). An existing fill's P&L day is
     its order's execution (or last update) day, the day ``arbexec pnl`` showed before; an
     order final with fills its venue never listed gets the one fill the rebuild assumed."""
     from arbexec.journal import summaries
@@ -126,7 +128,7 @@ def _to_3(db: sqlite3.Connection, release: str) -> None:
             AND CAST(filled_quantity AS REAL) > 0
             AND NOT EXISTS (SELECT 1 FROM fills f WHERE f.idempotency_key = o.idempotency_key)
         ORDER BY requested_at""")
-    summaries.write_figures(db, summaries.rebuild(db))
+    # the figures themselves are written by ``_to_4``, which always follows
     db.execute("""INSERT OR IGNORE INTO market_events(venue, market, event)
         SELECT json_extract(data, '$.venue'), json_extract(data, '$.market'),
             json_extract(data, '$.event')
@@ -136,8 +138,19 @@ def _to_3(db: sqlite3.Connection, release: str) -> None:
         ORDER BY seq""")
 
 
+def _to_4(db: sqlite3.Connection, release: str) -> None:
+    """Schema 3 booked a short position's further sells, and the buys that close it, as if
+    they traded against a long one (a sell's price came off the exposure as closed cost,
+    a buy back realised nothing): its summaries are rebuilt by the corrected rule
+    (``arbexec.positions.book_trade``). Journals that never went short get the same
+    figures again."""
+    from arbexec.journal import summaries
+
+    summaries.write_figures(db, summaries.rebuild(db))
+
+
 #: ``MIGRATIONS[n]`` brings schema ``n`` to ``n + 1``.
-MIGRATIONS: dict[int, Migration] = {1: _to_2, 2: _to_3}
+MIGRATIONS: dict[int, Migration] = {1: _to_2, 2: _to_3, 3: _to_4}
 
 
 def _release() -> str:

@@ -7,9 +7,11 @@ the unit of work, run against the database as it stands at that point, so deferr
 and rollbacks need no special care), and an order's final state adds the money it leaves
 standing in the same transaction. A crash therefore never leaves a fill without its booking.
 
-The booking rules are the engine's (``arbexec.engine.accounting``): positions at average
-cost; a sell closes cost basis at once and, beyond the contracts held, opens (1 - p) per
-contract; a final buy leaves the money its fills took. Sums are kept exactly (no rounding
+The booking rules are the engine's (``arbexec.positions.book_trade``): signed positions at
+average cost; a trade that reduces a position closes the money it held at risk at once (a
+long's cost basis, a short's 1 - average per contract), and a final order leaves standing
+what its fills opened (p per contract bought, 1 - p per contract sold, beyond the position
+they closed). Sums are kept exactly (no rounding
 in additions), so the figures do not depend on the order in which orders became final, and
 ``rebuild`` (a replay of every fill in the order the journal first wrote them) gives the
 same figures: ``verify`` compares the two and says what differs.
@@ -27,10 +29,10 @@ from typing import Any
 from attrs import define, field
 
 from arbexec.model import ZERO, Fill, OrderStatus
+from arbexec.positions import book_trade
 
 #: Exact additions: summed figures must not depend on the order they were added in.
 _EXACT = decimal.Context(prec=200)
-ONE = Decimal(1)
 
 #: Event kinds read at start or by the desk; a partial index finds them without a scan.
 RARE_EVENT_KINDS = ("risk.breaker", "pair.result")
@@ -88,22 +90,11 @@ Position = tuple[Decimal, Decimal]  # contracts, cost basis
 
 def booked(position: Position, side: str, q: Decimal, p: Decimal, fee: Decimal
            ) -> tuple[Position, Decimal, Decimal, Decimal]:
-    """One fill booked at average cost (the engine's ``PositionBook.book`` and
-    ``opened_notional``): (new position, realised net of fee, cost basis closed, money
-    opened beyond the contracts held)."""
-    quantity, cost = position
-    if side == "BUY":
-        return (quantity + q, cost + q * p), -fee, ZERO, ZERO
-    closing = min(q, max(quantity, ZERO))
-    opened = (q - closing) * (ONE - p)
-    average = cost / quantity if quantity > 0 else p
-    return ((quantity - q, cost - q * average), q * (p - average) - fee, q * average,
-            opened)
-
-
-def standing(side: str, notional: Decimal, opened: Decimal) -> Decimal:
-    """Money a final order leaves standing: a buy's fills' notional; a sell's opened part."""
-    return notional if side == "BUY" else opened
+    """One fill booked at average cost by the engine's own rule
+    (``arbexec.positions.book_trade``): (new position, realised net of fee, money at risk
+    closed, money at risk opened)."""
+    trade = book_trade(position[0], position[1], side, q, p, fee)
+    return (trade.quantity, trade.cost), trade.realised, trade.closed, trade.opened
 
 
 @define
@@ -289,14 +280,14 @@ class Summaries:
             self._add_pnl(db, (day, venue, market), realised, fill.fee)
             change = _add(change, -closed)
             if was_final:  # a fill reported after the order's final state stands at once
-                change = _add(change, standing(side, q * p, opened))
+                change = _add(change, opened)
             else:
                 notional, opened_before = booking or (ZERO, ZERO)
                 booking = (_add(notional, q * p), _add(opened_before, opened))
         if is_final:
             self._orders.pop(key, None)
             if not was_final and booking is not None:
-                change = _add(change, standing(side, *booking))
+                change = _add(change, booking[1])  # what its fills opened
                 if stored:
                     db.execute("DELETE FROM order_booking WHERE idempotency_key=?", (key,))
         else:
@@ -351,10 +342,10 @@ def rebuild(db: sqlite3.Connection) -> Figures:
         exposure[(venue, market)] = _add(exposure.get((venue, market), ZERO), -closed)
         notional, opened_before = totals.get(key, (ZERO, ZERO))
         totals[key] = (_add(notional, q * p), _add(opened_before, opened))
-    for key, (venue, market, _, side, final) in orders.items():
+    for key, (venue, market, _, _, final) in orders.items():
         if final:
             exposure[(venue, market)] = _add(exposure.get((venue, market), ZERO),
-                                             standing(side, *totals[key]))
+                                             totals[key][1])
         else:
             figures.bookings[key] = totals[key]
     figures.exposure = {k: v for k, v in exposure.items() if v}

@@ -1,7 +1,8 @@
 """The engine's admission and accounting figure by figure: the restart reservation claim by
 claim, a settle for a venue that lists no trades, an event learnt after its keys were
-cached, the ledger's refusal in words, an admitted order not sent giving its hold back, and
-``risk explain`` answering every verdict and claim."""
+cached, the ledger's refusal in words, an admitted order not sent giving its hold back (and
+a breaker's probe slot), ``risk explain`` answering every verdict and claim, and what the
+rules are given: the cash resting buys hold, today's P&L after a restart."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from arbexec.cli import cli
 from arbexec.desk import pnl_report, rebuild_accounting
-from arbexec.journal import Journal, summaries
+from arbexec.journal import SCHEMA_VERSION, Journal, summaries
 from arbexec.journal.schema import TABLES
 from arbexec.model import Fill, OrderRequest, OrderStatus
 
@@ -203,7 +204,8 @@ def test_the_schema_3_migration_builds_the_summaries_from_a_v2_journal(tmp_path:
     assert journal.verify() == []
     journal.close()
     db = sqlite3.connect(path)
-    assert db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0] == "3"
+    assert db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()[0] == str(
+        SCHEMA_VERSION)
     db.close()
 
 
@@ -328,8 +330,57 @@ def test_random_fills_cancels_and_restarts_keep_the_summaries_equal_to_a_rebuild
         if not journal.non_final():
             for (venue, market), amount in summary.exposure.items():
                 assert ledger.exposure_now(f"market:{venue}:{market}") == max(amount, D(0))
+        for row in journal.non_final():  # every order final: all its money stands
+            journal.record_state(row.idempotency_key, status=OrderStatus.CANCELLED)
+        assert_average_cost(journal)
     finally:
         journal.close()
+
+
+def close_to(a: Decimal, b: Fraction) -> bool:
+    return abs(Fraction(a) - b) < Fraction(1, 10**18)
+
+
+def assert_average_cost(journal: Journal) -> None:
+    """The summaries against a textbook average-cost book kept in exact fractions, fed the
+    journal's fills in the order it wrote them: signed positions (a sell from flat or while
+    short goes short), a trade crossing zero closing the old side and opening the new one,
+    and per market the money at risk: a long's cost, a short's contracts less its proceeds.
+    """
+    book: dict[tuple[str, str, str], tuple[Fraction, Fraction]] = {}
+    realised = Fraction(0)
+    for q, p, fee, venue, market, outcome, side in journal._db.execute(
+            "SELECT f.quantity, f.price, f.fee, o.venue, o.market, "
+            "o.outcome, o.side FROM fills f JOIN orders o USING (idempotency_key) "
+            "ORDER BY f.rowid"):
+        quantity, cost = book.get((venue, market, outcome), (Fraction(0), Fraction(0)))
+        signed = Fraction(D(q)) * (1 if side == "BUY" else -1)
+        price = Fraction(D(p))
+        realised -= Fraction(D(fee))
+        if quantity and (quantity > 0) != (signed > 0):  # reduces the position
+            closing = min(abs(signed), abs(quantity))
+            average = cost / quantity
+            realised += closing * (price - average) * (1 if quantity > 0 else -1)
+            direction = 1 if quantity > 0 else -1
+            quantity -= direction * closing
+            cost -= direction * closing * average
+            signed += direction * closing
+        quantity += signed
+        cost += signed * price
+        book[(venue, market, outcome)] = (quantity, cost)
+    positions = journal.positions()
+    assert set(positions) == set(book)
+    for where, (quantity, cost) in book.items():
+        assert positions[where][0] == quantity, where
+        assert close_to(positions[where][1], cost), (where, positions[where], cost)
+    assert close_to(sum((r for r, _ in journal.daily_pnl().values()), D(0)), realised)
+    at_risk: dict[tuple[str, str], Fraction] = {}
+    for (venue, market, _), (quantity, cost) in book.items():
+        at_risk[(venue, market)] = at_risk.get((venue, market), Fraction(0)) + (
+            cost if quantity > 0 else cost - quantity if quantity < 0 else Fraction(0))
+    exposure = journal.market_exposure()
+    for where, amount in at_risk.items():
+        assert close_to(exposure.get(where, D(0)), amount), (where, exposure, amount)
 
 
 def test_the_engine_restores_positions_and_today_pnl_from_the_summaries(

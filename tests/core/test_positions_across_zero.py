@@ -1,0 +1,257 @@
+"""Short positions and trades that cross zero, booked at average cost by the engine, by the
+journal's running summaries and by their rebuild alike: a trade that adds to a position
+(long or short) adds its price to the cost basis; one that reduces it realises P&L
+against the average and releases the money it held at risk (a long's cost, a short's
+1 - average per contract); one that crosses zero closes the old position and opens the
+new one at the trade's price."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arbexec.engine import Engine, EngineSettings
+from arbexec.engine.accounting import Accounting
+from arbexec.engine.live import LiveOrder
+from arbexec.halt import JournalHaltFlag
+from arbexec.journal import Journal
+from arbexec.ledger import InMemoryLedger
+from arbexec.model import Fill, OrderRequest, OrderStatus
+from arbexec.positions import Booked, PositionBook, book_trade
+from arbexec.risk.base import Claim
+from arbexec.risk.policy import load_policy
+from arbexec.risk.rules import builtin_specs
+from arbexec.sinks.hub import SinkHub
+from arbexec.testing.scripted_venue import FILL, ScriptedVenue
+
+D = Decimal
+INF = D("Infinity")
+
+# (trades before, the trade, what it books): side, quantity, price
+CASES = {
+    "a sell while short adds to the short": (
+        [("SELL", "3", "0.70")], ("SELL", "1", "0.80"),
+        Booked(D(-4), D("-2.90"), D(0), D(0), D("0.20"))),
+    "a buy that closes a short realises against its average": (
+        [("SELL", "3", "0.70"), ("SELL", "1", "0.80")], ("BUY", "4", "0.60"),
+        Booked(D(0), D(0), D("0.50"), D("1.10"), D(0))),
+    "a buy that closes part of a short": (
+        [("SELL", "3", "0.70"), ("SELL", "1", "0.80")], ("BUY", "1", "0.60"),
+        Booked(D(-3), D("-2.175"), D("0.125"), D("0.275"), D(0))),
+    "a sell that crosses a long to short": (
+        [("BUY", "2", "0.40")], ("SELL", "5", "0.70"),
+        Booked(D(-3), D("-2.10"), D("0.60"), D("0.80"), D("0.90"))),
+    "a buy that crosses a short to long": (
+        [("SELL", "3", "0.70")], ("BUY", "5", "0.50"),
+        Booked(D(2), D("1.00"), D("0.60"), D("0.90"), D("1.00"))),
+    "a buy while long adds to the long": (
+        [("BUY", "2", "0.40")], ("BUY", "1", "0.70"),
+        Booked(D(3), D("1.50"), D(0), D(0), D("0.70"))),
+    "a sell that closes part of a long": (
+        [("BUY", "3", "0.40")], ("SELL", "1", "0.70"),
+        Booked(D(2), D("0.80"), D("0.30"), D("0.40"), D(0))),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_one_trade_books_at_average_cost(case: str) -> None:
+    before, (side, q, p), expected = CASES[case]
+    quantity = cost = D(0)
+    for s, bq, bp in before:
+        booked = book_trade(quantity, cost, s, D(bq), D(bp), D(0))
+        quantity, cost = booked.quantity, booked.cost
+    assert book_trade(quantity, cost, side, D(q), D(p), D(0)) == expected
+
+
+def test_a_fee_comes_off_the_realised_p_and_l_of_a_closing_trade_too() -> None:
+    short = book_trade(D(0), D(0), "SELL", D(2), D("0.70"), D("0.01"))
+    assert (short.realised, short.opened) == (D("-0.01"), D("0.60"))
+    back = book_trade(short.quantity, short.cost, "BUY", D(2), D("0.50"), D("0.02"))
+    assert back == Booked(D(0), D(0), D("0.38"), D("0.60"), D(0))
+
+
+# ---------------------------------------------------------------------------- the engine's
+
+
+def live_order(side: str, key: str) -> LiveOrder:
+    request = OrderRequest(request_id=key, idempotency_key=key, venue="v", market="M",
+                           outcome="YES", side=side, quantity="10", limit_price="0.90",
+                           tags={"allow_open": True})
+    return LiveOrder(key=key, request=request, identity=key, venue_order_id=key,
+                     status=OrderStatus.FILLED, started=0.0)
+
+
+async def traded(books: Accounting, ledger: InMemoryLedger, side: str, key: str,
+                 *fills: tuple[str, str]) -> None:
+    """One order: its reservation at admission, its fills booked, then its final state."""
+    live = live_order(side, key)
+    await ledger.try_reserve(key, [Claim(key=k, amount=D(9), limit=INF, rule="x", code="x")
+                                   for k in books.keys("v", "M")])
+    await books.book(live, [Fill(trade_id=f"{key}-{i}", quantity=q, price=p)
+                            for i, (q, p) in enumerate(fills)])
+    await books.settle(live)
+
+
+async def test_the_engine_books_a_short_and_its_buy_back() -> None:
+    ledger = InMemoryLedger()
+    books = Accounting(ledger=ledger, positions=PositionBook(), market_events={})
+    await traded(books, ledger, "SELL", "s1", ("3", "0.70"))
+    await traded(books, ledger, "SELL", "s2", ("1", "0.80"))
+    # short 4 for 2.90: 4 - 2.90 at risk (the old rule took the 0.80 off: 0.30)
+    assert ledger.exposure_now("total") == D("1.10")
+    await traded(books, ledger, "BUY", "b1", ("1", "0.60"), ("3", "0.60"))
+    assert ledger.exposure_now("total") == 0  # the old rule left 2.40 standing
+    assert {k: (b.quantity, b.cost) for k, b in books.positions.holdings().items()} == {
+        ("v", "M", "YES"): (D(0), D(0))}
+    assert books.today_pnl() == D("0.50")  # sold for 2.90, bought back for 2.40
+
+
+async def test_the_engine_books_trades_that_cross_zero() -> None:
+    ledger = InMemoryLedger()
+    books = Accounting(ledger=ledger, positions=PositionBook(), market_events={})
+    await traded(books, ledger, "BUY", "b1", ("2", "0.40"))
+    await traded(books, ledger, "SELL", "s1", ("5", "0.70"))  # closes 2, opens 3 short
+    assert ledger.exposure_now("total") == D("0.90")
+    assert books.today_pnl() == D("0.60")  # 2 x (0.70 - 0.40), not 5 x it
+    await traded(books, ledger, "BUY", "b2", ("5", "0.50"))  # closes 3, opens 2 long
+    assert ledger.exposure_now("market:v:M") == D("1.00")
+    assert books.today_pnl() == D("1.20")
+    assert books.positions.holdings()[("v", "M", "YES")].cost == D("1.00")
+
+
+async def test_trades_reported_after_the_final_state_book_across_zero_too() -> None:
+    ledger = InMemoryLedger()
+    books = Accounting(ledger=ledger, positions=PositionBook(), market_events={})
+    sell = live_order("SELL", "s")
+    await books.book(sell, [Fill(trade_id="t1", quantity="3", price="0.70")], after_final=True)
+    await books.book(sell, [Fill(trade_id="t2", quantity="1", price="0.80")], after_final=True)
+    assert ledger.exposure_now("total") == D("1.10")
+    buy = live_order("BUY", "b")
+    await books.book(buy, [Fill(trade_id="t3", quantity="5", price="0.60")], after_final=True)
+    assert ledger.exposure_now("total") == D("0.60")  # the short closed, 1 bought
+
+
+# ---------------------------------------------------------------------------- the journal's
+
+
+def journaled(journal: Journal, key: str, side: str, *fills: tuple[str, str]) -> None:
+    journal.record_intent(OrderRequest(request_id=key, idempotency_key=key, venue="v",
+                                       market="M", outcome="YES", side=side, quantity="10",
+                                       limit_price="0.90", tags={"allow_open": True}),
+                          identity=key, venue_order_id=key)
+    journal.record_state(key, status=OrderStatus.FILLED,
+                         fills=[Fill(trade_id=f"{key}-{i}", quantity=q, price=p)
+                                for i, (q, p) in enumerate(fills)])
+
+
+def test_the_journal_s_summaries_book_a_short_and_a_crossing_buy(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "j.sqlite3")
+    journaled(journal, "s1", "SELL", ("3", "0.70"))
+    journaled(journal, "s2", "SELL", ("1", "0.80"))
+    assert journal.positions() == {("v", "M", "YES"): (D(-4), D("-2.90"))}
+    assert journal.market_exposure() == {("v", "M"): D("1.10")}  # the old rule: 0.30
+    journaled(journal, "b1", "BUY", ("5", "0.60"))  # closes the 4, opens 1 long
+    assert journal.positions() == {("v", "M", "YES"): (D(1), D("0.60"))}
+    assert journal.market_exposure() == {("v", "M"): D("0.60")}
+    assert sum(realised for realised, _ in journal.daily_pnl().values()) == D("0.50")
+    assert journal.verify() == []
+    journal.close()
+
+
+def test_the_schema_4_migration_rebuilds_a_short_booked_by_the_old_rule(
+        tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "j.sqlite3"
+    journal = Journal.open(path)
+    journaled(journal, "s1", "SELL", ("3", "0.70"))
+    journaled(journal, "s2", "SELL", ("1", "0.80"))
+    journal.close()
+    db = sqlite3.connect(path)  # the figures schema 3 wrote for it
+    db.execute("UPDATE positions SET cost='-2.90'")
+    db.execute("UPDATE market_exposure SET amount='0.30'")
+    db.execute("UPDATE meta SET value='3' WHERE key='schema'")
+    db.commit()
+    db.close()
+    journal = Journal.open(path)
+    assert journal.market_exposure() == {("v", "M"): D("1.10")}
+    assert journal.verify() == []
+    journal.close()
+
+
+# ---------------------------------------------------------------------------- end to end
+
+
+def engine_on(journal: Journal, policy: Any = None) -> Engine:
+    venue = ScriptedVenue(default=FILL)
+    engine = Engine(journal=journal, venues={venue.name: venue},
+                    halt=JournalHaltFlag(journal), hub=SinkHub([]),
+                    settings=EngineSettings(wait_budget=0.0, background_tracking=False))
+    if policy is not None:
+        engine.policy = policy
+    return engine
+
+
+def order(key: str, side: str, quantity: str, price: str) -> OrderRequest:
+    return OrderRequest(request_id=key, idempotency_key=key, venue="scripted", market="M",
+                        outcome="YES", side=side, quantity=quantity, limit_price=price,
+                        tags={"allow_open": True})
+
+
+async def test_a_short_grown_by_sells_stays_under_its_exposure_limit(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "j.sqlite3")
+    engine = engine_on(journal, load_policy([{"rule": "max_exposure", "max_total": "5"}],
+                                            available=builtin_specs(), source="test"))
+    await engine.start()
+    # each sell of 5 at 0.70 beyond the position opens 1.50 of risk: three fit under 5
+    results = [await engine.submit(order(f"s{i}", "SELL", "5", "0.70")) for i in range(5)]
+    standing = await engine.ledger.exposure("total")
+    await engine.aclose()
+    assert [r.status for r in results] == [OrderStatus.FILLED] * 3 + [OrderStatus.DENIED] * 2
+    assert results[3].reason_code == "exposure_total"
+    assert standing == D("4.50") == journal.market_exposure()[("scripted", "M")]
+    journal.close()
+
+
+async def test_the_engine_and_a_restart_agree_on_a_short_bought_back_past_zero(
+        tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    journal = Journal.open(path)
+    engine = engine_on(journal)
+    await engine.start()
+    for key, side, quantity, price in (("s1", "SELL", "3", "0.70"), ("s2", "SELL", "1", "0.80"),
+                                       ("b1", "BUY", "5", "0.60")):
+        assert (await engine.submit(order(key, side, quantity, price))).status is \
+            OrderStatus.FILLED
+    running = (await engine.ledger.exposure("market:scripted:M"),
+               engine._accounting.today_pnl(),
+               {k: (b.quantity, b.cost) for k, b in engine.positions.holdings().items()})
+    await engine.aclose()
+    journal.close()
+    journal = Journal.open(path)
+    again = engine_on(journal)
+    await again.start()
+    restored = (await again.ledger.exposure("market:scripted:M"),
+                again._accounting.today_pnl(),
+                {k: (b.quantity, b.cost) for k, b in again.positions.holdings().items()})
+    await again.aclose()
+    assert journal.verify() == []
+    journal.close()
+    assert running == restored == (D("0.60"), D("0.50"),
+                                   {("scripted", "M", "YES"): (D(1), D("0.60"))})
+
+
+
+def test_pnl_lists_a_short_position_below_zero(tmp_path: Path) -> None:
+    from arbexec.desk import pnl_report
+
+    journal = Journal.open(tmp_path / "j.sqlite3")
+    journaled(journal, "s1", "SELL", ("4", "0.70"))
+    report = pnl_report(journal)
+    journal.close()
+    assert report["open_positions"] == [{
+        "venue": "v", "market": "M", "outcome": "YES", "quantity": "-4",
+        "cost_basis": "-2.8", "average_price": "0.7"}]
