@@ -16,6 +16,7 @@ from attrs import define, field
 
 from arbexec.engine.live import LiveOrder
 from arbexec.journal import Journal, JournalRow
+from arbexec.journal.summaries import JOURNAL_TRADE
 from arbexec.ledger import ExposureLedger, scope_keys
 from arbexec.model import ZERO, Fill, Side
 from arbexec.positions import PositionBook
@@ -82,8 +83,6 @@ class Accounting:
         first reported after that (``after_final``).
         """
         booking = live.booking
-        for fill in fills:
-            booking.notional[fill.trade_id] = fill.quantity * fill.price
         fresh = [f for f in fills if f.trade_id not in booking.trades]
         if not fresh:
             return
@@ -103,21 +102,25 @@ class Accounting:
     async def settle(self, live: LiveOrder) -> None:
         """The order is final: its reservation becomes the money its fills opened (a buy's
         notional beyond the short it closed; a sell's 1 - p per contract beyond the
-        position)."""
+        position). An order final with fills its venue never listed is booked as one fill
+        at its average price, as the journal writes it (``summaries.JOURNAL_TRADE``)."""
         request = live.request
-        amount = live.opened
-        if (request.side is Side.BUY and not live.booking.notional and live.filled
-                and live.average_price is not None):
-            amount = live.filled * live.average_price  # a venue that lists no trades
-        await self.ledger.settle(live.key, amount, self.keys(request.venue, request.market))
+        if not live.booking.trades and live.filled > 0 and live.average_price is not None:
+            try:
+                unlisted = Fill(trade_id=JOURNAL_TRADE, quantity=live.filled,
+                                price=live.average_price, fee=live.fees)
+            except (TypeError, ValueError, ArithmeticError):
+                pass  # not a fill the model accepts: the journal leaves it out too
+            else:
+                await self.book(live, [unlisted])
+        await self.ledger.settle(live.key, live.opened,
+                                 self.keys(request.venue, request.market))
         self.freed.fire()
 
     def booked(self, live: LiveOrder, fills: Sequence[Fill], *, opened: Decimal = ZERO) -> None:
         """Fills already booked from the journal at start (an order followed again), and
         the money they opened (``Journal.opened_by``), which stands when it settles."""
-        for fill in fills:
-            live.booking.trades.add(fill.trade_id)
-            live.booking.notional[fill.trade_id] = fill.quantity * fill.price
+        live.booking.trades.update(fill.trade_id for fill in fills)
         live.opened = opened
 
     async def release(self, key: str) -> None:

@@ -35,11 +35,10 @@ FILL_TOLERANCE = Decimal("0.000001")
 @define
 class Booking:
     """What accounting has booked of one order (owned by ``accounting.py``, carried here so
-    it travels with the order): trade ids in positions and P&L, each trade's notional, and
-    the realised P&L of those fills net of fees."""
+    it travels with the order): trade ids in positions and P&L, and the realised P&L of
+    those fills net of fees."""
 
     trades: set[str] = field(factory=set)
-    notional: dict[str, Decimal] = field(factory=dict)  # trade id -> quantity x price
     realised: Decimal = ZERO
 
 

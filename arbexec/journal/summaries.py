@@ -11,10 +11,10 @@ The booking rules are the engine's (``arbexec.positions.book_trade``): signed po
 average cost; a trade that reduces a position closes the money it held at risk at once (a
 long's cost basis, a short's 1 - average per contract), and a final order leaves standing
 what its fills opened (p per contract bought, 1 - p per contract sold, beyond the position
-they closed). Sums are kept exactly (no rounding
-in additions), so the figures do not depend on the order in which orders became final, and
-``rebuild`` (a replay of every fill in the order the journal first wrote them) gives the
-same figures: ``verify`` compares the two and says what differs.
+they closed). Sums are kept exactly (no rounding in additions), so the figures do not
+depend on the order in which orders became final, and ``rebuild`` (a replay of every fill
+in the order the journal first wrote them) gives the same figures: ``verify`` compares the
+two and says what differs.
 """
 
 from __future__ import annotations

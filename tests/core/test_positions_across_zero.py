@@ -73,6 +73,12 @@ def test_a_fee_comes_off_the_realised_p_and_l_of_a_closing_trade_too() -> None:
     assert back == Booked(D(0), D(0), D("0.38"), D("0.60"), D(0))
 
 
+def test_a_fee_comes_off_the_realised_p_and_l_of_a_closing_sell() -> None:
+    long = book_trade(D(0), D(0), "BUY", D(3), D("0.40"), D(0))
+    sold = book_trade(long.quantity, long.cost, "SELL", D(2), D("0.50"), D("0.03"))
+    assert sold == Booked(D(1), D("0.40"), D("0.17"), D("0.80"), D(0))
+
+
 # ---------------------------------------------------------------------------- the engine's
 
 
@@ -255,3 +261,36 @@ def test_pnl_lists_a_short_position_below_zero(tmp_path: Path) -> None:
     assert report["open_positions"] == [{
         "venue": "v", "market": "M", "outcome": "YES", "quantity": "-4",
         "cost_basis": "-2.8", "average_price": "0.7"}]
+
+
+class ListsNoTrades(ScriptedVenue):
+    """A venue that reports a fill's quantity and average price but lists no trades."""
+
+    def _state(self, order: Any, action: str) -> Any:
+        from attrs import evolve
+
+        return evolve(super()._state(order, action), fills=())
+
+
+async def test_an_order_whose_venue_lists_no_trades_is_booked_as_the_journal_books_it(
+        tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "j.sqlite3")
+    venue = ListsNoTrades(default=FILL)
+    engine = Engine(journal=journal, venues={venue.name: venue},
+                    halt=JournalHaltFlag(journal), hub=SinkHub([]),
+                    settings=EngineSettings(wait_budget=0.0, background_tracking=False))
+    await engine.start()
+    for key, side, quantity, price in (("b", "BUY", "10", "0.40"), ("s", "SELL", "4", "0.50"),
+                                       ("o", "SELL", "8", "0.70")):
+        assert (await engine.submit(order(key, side, quantity, price))).status is \
+            OrderStatus.FILLED
+    running = (await engine.ledger.exposure("market:scripted:M"),
+               engine._accounting.today_pnl(),
+               {k: (b.quantity, b.cost) for k, b in engine.positions.holdings().items()})
+    await engine.aclose()
+    # 6 of the 10 left at 2.40 are closed by the last sell, which opens 2 short at 0.70
+    assert running == (D("0.60"), D("2.20"), {("scripted", "M", "YES"): (D(-2), D("-1.40"))})
+    assert journal.market_exposure() == {("scripted", "M"): running[0]}
+    assert journal.positions() == running[2]
+    assert journal.verify() == []
+    journal.close()
