@@ -294,3 +294,15 @@ async def test_an_order_whose_venue_lists_no_trades_is_booked_as_the_journal_boo
     assert journal.positions() == running[2]
     assert journal.verify() == []
     journal.close()
+
+
+async def test_one_contract_sold_on_a_venue_that_lists_no_trades_books_its_fee() -> None:
+    ledger = InMemoryLedger()
+    books = Accounting(ledger=ledger, positions=PositionBook(), market_events={})
+    await traded(books, ledger, "BUY", "b", ("2", "0.40"))
+    sell = live_order("SELL", "s")
+    sell.filled, sell.average_price, sell.fees = D(1), D("0.50"), D("0.02")
+    await books.settle(sell)
+    assert sell.booking.trades == {"journal"}  # the trade id the journal gives it
+    assert books.today_pnl() == D("0.08")  # 0.50 - 0.40, less the fee
+    assert ledger.exposure_now("total") == D("0.40")
