@@ -191,8 +191,8 @@ def test_the_schema_4_migration_rebuilds_a_short_booked_by_the_old_rule(
 # ---------------------------------------------------------------------------- end to end
 
 
-def engine_on(journal: Journal, policy: Any = None) -> Engine:
-    venue = ScriptedVenue(default=FILL)
+def engine_on(journal: Journal, policy: Any = None, venue: Any = None) -> Engine:
+    venue = venue or ScriptedVenue(default=FILL)
     engine = Engine(journal=journal, venues={venue.name: venue},
                     halt=JournalHaltFlag(journal), hub=SinkHub([]),
                     settings=EngineSettings(wait_budget=0.0, background_tracking=False))
@@ -205,6 +205,18 @@ def order(key: str, side: str, quantity: str, price: str) -> OrderRequest:
     return OrderRequest(request_id=key, idempotency_key=key, venue="scripted", market="M",
                         outcome="YES", side=side, quantity=quantity, limit_price=price,
                         tags={"allow_open": True})
+
+
+async def filled_in_turn(engine: Engine, *orders: tuple[str, str, str, str]) -> None:
+    for key, side, quantity, price in orders:
+        result = await engine.submit(order(key, side, quantity, price))
+        assert result.status is OrderStatus.FILLED, result.reason
+
+
+async def figures(engine: Engine) -> tuple[Decimal, Decimal, dict[Any, Any]]:
+    """The engine's own: market M's exposure, today's P&L and every position."""
+    return (await engine.ledger.exposure("market:scripted:M"), engine._accounting.today_pnl(),
+            {k: (b.quantity, b.cost) for k, b in engine.positions.holdings().items()})
 
 
 async def test_a_short_grown_by_sells_stays_under_its_exposure_limit(tmp_path: Path) -> None:
@@ -228,27 +240,20 @@ async def test_the_engine_and_a_restart_agree_on_a_short_bought_back_past_zero(
     journal = Journal.open(path)
     engine = engine_on(journal)
     await engine.start()
-    for key, side, quantity, price in (("s1", "SELL", "3", "0.70"), ("s2", "SELL", "1", "0.80"),
-                                       ("b1", "BUY", "5", "0.60")):
-        assert (await engine.submit(order(key, side, quantity, price))).status is \
-            OrderStatus.FILLED
-    running = (await engine.ledger.exposure("market:scripted:M"),
-               engine._accounting.today_pnl(),
-               {k: (b.quantity, b.cost) for k, b in engine.positions.holdings().items()})
+    await filled_in_turn(engine, ("s1", "SELL", "3", "0.70"), ("s2", "SELL", "1", "0.80"),
+                         ("b1", "BUY", "5", "0.60"))
+    running = await figures(engine)
     await engine.aclose()
     journal.close()
     journal = Journal.open(path)
     again = engine_on(journal)
     await again.start()
-    restored = (await again.ledger.exposure("market:scripted:M"),
-                again._accounting.today_pnl(),
-                {k: (b.quantity, b.cost) for k, b in again.positions.holdings().items()})
+    restored = await figures(again)
     await again.aclose()
     assert journal.verify() == []
     journal.close()
     assert running == restored == (D("0.60"), D("0.50"),
                                    {("scripted", "M", "YES"): (D(1), D("0.60"))})
-
 
 
 def test_pnl_lists_a_short_position_below_zero(tmp_path: Path) -> None:
@@ -275,18 +280,11 @@ class ListsNoTrades(ScriptedVenue):
 async def test_an_order_whose_venue_lists_no_trades_is_booked_as_the_journal_books_it(
         tmp_path: Path) -> None:
     journal = Journal.open(tmp_path / "j.sqlite3")
-    venue = ListsNoTrades(default=FILL)
-    engine = Engine(journal=journal, venues={venue.name: venue},
-                    halt=JournalHaltFlag(journal), hub=SinkHub([]),
-                    settings=EngineSettings(wait_budget=0.0, background_tracking=False))
+    engine = engine_on(journal, venue=ListsNoTrades(default=FILL))
     await engine.start()
-    for key, side, quantity, price in (("b", "BUY", "10", "0.40"), ("s", "SELL", "4", "0.50"),
-                                       ("o", "SELL", "8", "0.70")):
-        assert (await engine.submit(order(key, side, quantity, price))).status is \
-            OrderStatus.FILLED
-    running = (await engine.ledger.exposure("market:scripted:M"),
-               engine._accounting.today_pnl(),
-               {k: (b.quantity, b.cost) for k, b in engine.positions.holdings().items()})
+    await filled_in_turn(engine, ("b", "BUY", "10", "0.40"), ("s", "SELL", "4", "0.50"),
+                         ("o", "SELL", "8", "0.70"))
+    running = await figures(engine)
     await engine.aclose()
     # 6 of the 10 left at 2.40 are closed by the last sell, which opens 2 short at 0.70
     assert running == (D("0.60"), D("2.20"), {("scripted", "M", "YES"): (D(-2), D("-1.40"))})
