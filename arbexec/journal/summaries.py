@@ -257,7 +257,7 @@ class Summaries:
                 new.append(fill)
             else:
                 db.execute(refresh, (int(fill.final), key, fill.trade_id))
-        if not was_final and not looked and (new or is_final):
+        if not was_final and not looked:  # read before it is cached (or used) below
             r = db.execute("SELECT notional, opened FROM order_booking WHERE "
                            "idempotency_key=?", (key,)).fetchone()
             if r is not None:

@@ -332,6 +332,7 @@ def test_random_fills_cancels_and_restarts_keep_the_summaries_equal_to_a_rebuild
                 assert ledger.exposure_now(f"market:{venue}:{market}") == max(amount, D(0))
         for row in journal.non_final():  # every order final: all its money stands
             journal.record_state(row.idempotency_key, status=OrderStatus.CANCELLED)
+        assert journal.summary_figures().differences(journal.rebuilt_figures()) == []
         assert_average_cost(journal)
     finally:
         journal.close()
@@ -409,4 +410,21 @@ def test_the_engine_restores_positions_and_today_pnl_from_the_summaries(
     assert accounting.positions.held("v", "M", "YES") == D("6")
     assert accounting.today_pnl() == D("0.4")
     assert accounting.ledger.exposure_now("market:v:M") == D("2.4")
+    journal.close()
+
+
+def test_a_fill_reported_again_after_a_restart_keeps_the_order_s_booking(
+        tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    journal = Journal.open(path)
+    intent(journal, "b")
+    journal.record_state("b", status=OrderStatus.PARTIALLY_FILLED, fills=[fill("t1", "1", "0.01")])
+    journal.close()
+    journal = Journal.open(path)  # the running summaries' cache starts empty
+    journal.record_state("b", status=OrderStatus.PARTIALLY_FILLED, fills=[fill("t1", "1", "0.01")])
+    journal.record_state("b", status=OrderStatus.CANCELLED)
+    # the buy's 0.01 stands, and its booking is gone with its final state
+    assert journal.market_exposure() == {("v", "M"): D("0.01")}
+    assert journal.summary_figures().bookings == {}
+    assert journal.verify() == []
     journal.close()
