@@ -7,7 +7,8 @@ nor resets the day.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 
 from attrs import define, field
@@ -24,11 +25,13 @@ class CostBasis:
 @define
 class PositionBook:
     """Average-cost positions per (venue, market, outcome), and today's realised P&L
-    (UTC day) net of fees."""
+    (UTC day) net of fees. A sell beyond the contracts held books its excess as the other
+    outcome bought at 1 - p, as the venue holds it (Kalshi's single YES book)."""
 
     _basis: dict[tuple[str, str, str], CostBasis] = field(factory=dict)
     _day: str = ""
     _today: Decimal = ZERO
+    clock: Callable[[], datetime] = now_utc  # whose day "today" is (the engine's clock)
 
     def book(self, venue: str, market: str, outcome: str, side: Side, fills: Sequence[Fill],
              *, today: bool) -> tuple[Decimal, Decimal]:
@@ -39,12 +42,19 @@ class PositionBook:
             if side is Side.BUY:
                 basis.quantity += fill.quantity
                 basis.cost += fill.quantity * fill.price
-            else:
-                average = basis.cost / basis.quantity if basis.quantity > 0 else fill.price
-                realised += fill.quantity * (fill.price - average)
-                closed += fill.quantity * average
-                basis.quantity -= fill.quantity
-                basis.cost -= fill.quantity * average
+            else:  # closes the contracts held; the rest buys the other outcome at 1 - p
+                closing = min(fill.quantity, max(basis.quantity, ZERO))
+                if closing:
+                    average = basis.cost / basis.quantity
+                    realised += closing * (fill.price - average)
+                    closed += closing * average
+                    basis.quantity -= closing
+                    basis.cost -= closing * average
+                if fill.quantity > closing:
+                    other = self._basis.setdefault(
+                        (venue, market, "NO" if outcome == "YES" else "YES"), CostBasis())
+                    other.quantity += fill.quantity - closing
+                    other.cost += (fill.quantity - closing) * (1 - fill.price)
             realised -= fill.fee
         if today:
             self._today = self.today_pnl() + realised
@@ -56,7 +66,7 @@ class PositionBook:
         return max(basis.quantity, ZERO) if basis is not None else ZERO
 
     def today_pnl(self) -> Decimal:
-        day = now_utc().date().isoformat()
+        day = self.clock().date().isoformat()
         if day != self._day:
             self._day = day
             self._today = ZERO

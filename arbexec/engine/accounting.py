@@ -133,7 +133,15 @@ class Accounting:
             live.booking.notional[fill.trade_id] = fill.quantity * fill.price
 
     async def release(self, key: str) -> None:
+        """Never sent: everything the order claimed is given back, its rate slots too."""
         await self.ledger.release(key)
+        self.freed.fire()
+
+    async def sent_and_refused(self, key: str) -> None:
+        """Sent, and ended with nothing filled (the venue refused it, or never received
+        it): its holds are given back, but its rate-window slots stay counted for their
+        window, since the send itself went to the venue."""
+        await self.ledger.settle(key, ZERO, ())
         self.freed.fire()
 
     # ------------------------------------------------------------------ at start

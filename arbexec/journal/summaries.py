@@ -84,21 +84,36 @@ FINAL_WITH_FILLS = tuple(sorted(_FINAL - {OrderStatus.DENIED.value}))
 JOURNAL_TRADE = "journal"
 
 Position = tuple[Decimal, Decimal]  # contracts, cost basis
+Where = tuple[str, str, str]  # venue, market, outcome
 
 
 def booked(position: Position, side: str, q: Decimal, p: Decimal, fee: Decimal
            ) -> tuple[Position, Decimal, Decimal, Decimal]:
     """One fill booked at average cost (the engine's ``PositionBook.book`` and
     ``opened_notional``): (new position, realised net of fee, cost basis closed, money
-    opened beyond the contracts held)."""
+    opened beyond the contracts held). A sell closes the contracts held; the rest of it
+    is a buy of the other outcome at 1 - p (``book_fill``), realising nothing."""
     quantity, cost = position
     if side == "BUY":
         return (quantity + q, cost + q * p), -fee, ZERO, ZERO
     closing = min(q, max(quantity, ZERO))
-    opened = (q - closing) * (ONE - p)
-    average = cost / quantity if quantity > 0 else p
-    return ((quantity - q, cost - q * average), q * (p - average) - fee, q * average,
-            opened)
+    average = cost / quantity if closing else ZERO
+    return ((quantity - closing, cost - closing * average),
+            closing * (p - average) - fee, closing * average, (q - closing) * (ONE - p))
+
+
+def book_fill(position_of: Callable[[Where], Position], where: Where, side: str,
+              q: Decimal, p: Decimal, fee: Decimal
+              ) -> tuple[dict[Where, Position], Decimal, Decimal, Decimal]:
+    """``booked`` on the positions it changes: a sell's part beyond the contracts held
+    opens the other outcome (bought at 1 - p, as the venue holds it)."""
+    position, realised, closed, opened = booked(position_of(where), side, q, p, fee)
+    changed = {where: position}
+    if opened:
+        other = (*where[:2], "NO" if where[2] == "YES" else "YES")
+        quantity, cost = position_of(other)
+        changed[other] = (quantity + opened / (ONE - p), cost + opened)
+    return changed, realised, closed, opened
 
 
 def standing(side: str, notional: Decimal, opened: Decimal) -> Decimal:
@@ -282,10 +297,10 @@ class Summaries:
         where = (venue, market, outcome)
         for fill in new:
             q, p = fill.quantity, fill.price
-            position, realised, closed, opened = booked(self._position(db, where), side, q,
-                                                        p, fill.fee)
-            self._positions[where] = position
-            self._dirty.add(("positions", where))
+            changed, realised, closed, opened = book_fill(
+                lambda at: self._position(db, at), where, side, q, p, fill.fee)
+            self._positions.update(changed)
+            self._dirty.update(("positions", at) for at in changed)
             self._add_pnl(db, (day, venue, market), realised, fill.fee)
             change = _add(change, -closed)
             if was_final:  # a fill reported after the order's final state stands at once
@@ -342,9 +357,9 @@ def rebuild(db: sqlite3.Connection) -> Figures:
         orders.setdefault(key, (venue, market, outcome, side, r[9] in _FINAL))
         q, p, fee = Decimal(r[1]), Decimal(r[2]), Decimal(r[3])
         where = (venue, market, outcome)
-        position, realised, closed, opened = booked(
-            figures.positions.get(where, (ZERO, ZERO)), side, q, p, fee)
-        figures.positions[where] = position
+        changed, realised, closed, opened = book_fill(
+            lambda at: figures.positions.get(at, (ZERO, ZERO)), where, side, q, p, fee)
+        figures.positions.update(changed)
         day = (r[4] or "", venue, market)
         was = figures.pnl.get(day, (ZERO, ZERO))
         figures.pnl[day] = (_add(was[0], realised), _add(was[1], fee))

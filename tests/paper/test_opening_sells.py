@@ -34,7 +34,8 @@ async def test_a_sell_closes_what_is_held_then_opens_the_other_outcome(make_venu
                                                                       request_for, submit):
     venue = make_venue(fees="kalshi", **OPENS)
     bought = await submit(venue, request_for(quantity=10, price="0.51"))
-    sold = await submit(venue, request_for(side="SELL", quantity=30, price="0.49", time_in_force="IOC"))
+    sold = await submit(venue, request_for(side="SELL", quantity=30, price="0.49",
+                                           time_in_force="IOC"))
     assert sold.status is OrderStatus.FILLED and sold.average_price == D("0.49")
     positions = await venue.fetch_positions()
     assert held(positions, Outcome.YES) == (0, None)

@@ -488,6 +488,15 @@ class PaperExchange:
             self._store.close()
             self._store = None
 
+    def opening_remainder(self, venue_order_id: str) -> Decimal:
+        """Contracts of a live sell's unfilled remainder that will buy the other outcome
+        when they fill (``sells_beyond_position = "open_opposite"``); zero for the rest.
+        For drills and tests that check what an engine holds against what the venue does."""
+        order = self._orders.get(venue_order_id)
+        if order is None or not order.is_live or order.side is _BUY:
+            return ZERO
+        return order.remaining - order.closing
+
     def open_orders(self) -> list[OrderState]:
         """Live orders as the venue holds them now, without simulating further."""
         return [o.to_state(self.name) for o in self._orders.values() if o.is_live]
@@ -569,7 +578,7 @@ class PaperExchange:
         held = ledger.sellable(request.market, request.outcome)
         if quantity <= held:
             return quantity
-        reduce_only = (request.tags or {}).get("reduce_only") is True
+        reduce_only = (request.tags or {}).get("reduce_only") in (True, "true", "1", "yes")
         if self.config.sells_beyond_position == "refuse" or reduce_only:
             why = ("the paper venue does not sell short"
                    if self.config.sells_beyond_position == "refuse"
