@@ -157,7 +157,7 @@ def pnl_report(journal: Journal) -> dict[str, Any]:
         {"venue": v, "market": m, "outcome": o, "quantity": plain(quantity),
          "cost_basis": plain(cost), "average_price": plain(cost / quantity)}
         for (v, m, o), (quantity, cost) in sorted(journal.positions().items())
-        if quantity != 0]  # a short (sold beyond the position) shows below zero
+        if quantity > 0]
     return {"realised": days,
             "total_realised": plain(sum((r for r, _ in realised.values()), ZERO)),
             "open_positions": open_positions}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections import deque
+from collections.abc import Callable
 
 from attrs import define, field
 
@@ -50,8 +52,11 @@ class HealthTracker:
 
 @define
 class HealthBook:
-    """One ``HealthTracker`` per venue, made on first use."""
+    """One ``HealthTracker`` per venue, made on first use. ``clock`` (monotonic seconds)
+    times sends and outcomes; tests drive it with the ledger's, so rate windows move
+    together."""
 
+    clock: Callable[[], float] = time.monotonic
     _venues: dict[str, HealthTracker] = field(factory=dict)
 
     def of(self, venue: str) -> HealthTracker:

@@ -1,18 +1,20 @@
 """Positions at average cost, and today's realised P&L, as the engine books fills.
 
-The daily loss limit reads today's figure; a trade that reduces a position releases the
-money at risk it closes from the exposure ledger. Rebuilt from the journal at start, so a
-restart neither forgets positions nor resets the day.
+The daily loss limit reads today's figure; a sell releases the cost basis it closes from
+the exposure ledger. Rebuilt from the journal at start, so a restart neither forgets
+positions nor resets the day.
 
-A position is signed: a sell beyond the contracts held (``allow_open``, or a venue that
-reports a short) leaves it below zero, and its cost basis is then the (negative) proceeds
-of the contracts sold short. ``book_trade`` is the one booking rule, which the journal's
-running summaries use as well, so the two can never disagree.
+A sell closes the contracts held; its part beyond them is the other outcome bought at
+1 - p, as the venue holds it (Kalshi's single YES book reports it as a NO position), so a
+later sell of that outcome closes it like any other holding and no position goes below
+zero. ``book_trade`` is the one booking rule, which the journal's running summaries use as
+well, so the two can never disagree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 
 from attrs import define, field, frozen
@@ -26,42 +28,37 @@ ONE = Decimal(1)
 class Booked:
     """One trade booked against a position at average cost."""
 
-    quantity: Decimal  # the position after the trade (below zero: short)
-    cost: Decimal  # its cost basis (a short's is the negative of its proceeds)
+    quantity: Decimal  # the position after the trade
+    cost: Decimal  # its cost basis
     realised: Decimal  # P&L of the contracts the trade closed, net of the trade's fee
-    closed: Decimal  # money at risk the trade closed: a long's cost, a short's 1 - average
+    closed: Decimal  # cost basis the trade closed (money at risk it took off)
     opened: Decimal  # money at risk it opened: p per contract bought, 1 - p per one sold
+    other: Decimal  # contracts of the other outcome it opened (a sell beyond the position)
+
+
+def other_outcome(outcome: str) -> str:
+    return "NO" if outcome == "YES" else "YES"
 
 
 def book_trade(quantity: Decimal, cost: Decimal, side: str, q: Decimal, p: Decimal,
                fee: Decimal) -> Booked:
-    """A trade of ``q`` at ``p`` against the position (``quantity``, ``cost``): one that
-    reduces the position closes contracts at their average cost (realising P&L and
-    releasing the money they held at risk); what is left of it, or all of a trade that adds
-    to the position, opens contracts at ``p``. A trade that crosses zero does both."""
-    buying = side == Side.BUY.value
-    against = max(-quantity if buying else quantity, ZERO)  # the contracts it can close
-    closing = min(q, against)
+    """A trade of ``q`` at ``p`` against the position (``quantity``, ``cost``): a buy adds
+    contracts at ``p``; a sell closes the contracts held at their average cost (realising
+    P&L and releasing their cost basis), and what is left of it opens the other outcome at
+    1 - p, realising nothing."""
+    if side == Side.BUY.value:
+        return Booked(quantity + q, cost + q * p, -fee, ZERO, q * p, ZERO)
+    closing = min(q, max(quantity, ZERO))
     realised, closed = -fee, ZERO
     if closing:
-        if closing == against:  # the whole position: exactly its cost, no residue
-            basis = abs(cost)
-            quantity, cost = ZERO, ZERO
+        if closing == quantity:  # the whole position: exactly its cost, no residue
+            closed, quantity, cost = cost, ZERO, ZERO
         else:
-            basis = closing * (cost / quantity)
-            quantity, cost = ((quantity + closing, cost + basis) if buying
-                              else (quantity - closing, cost - basis))
-        if buying:  # a short closed: its proceeds less what buying it back costs
-            realised += basis - closing * p
-            closed = closing - basis
-        else:
-            realised += closing * p - basis
-            closed = basis
+            closed = closing * (cost / quantity)
+            quantity, cost = quantity - closing, cost - closed
+        realised += closing * p - closed
     opening = q - closing
-    if buying:
-        return Booked(quantity + opening, cost + opening * p, realised, closed, opening * p)
-    return Booked(quantity - opening, cost - opening * p, realised, closed,
-                  opening * (ONE - p))
+    return Booked(quantity, cost, realised, closed, opening * (ONE - p), opening)
 
 
 @define
@@ -78,17 +75,23 @@ class PositionBook:
     _basis: dict[tuple[str, str, str], CostBasis] = field(factory=dict)
     _day: str = ""
     _today: Decimal = ZERO
+    clock: Callable[[], datetime] = now_utc  # whose day "today" is (the engine's clock)
 
     def book(self, venue: str, market: str, outcome: str, side: Side, fills: Sequence[Fill],
              *, today: bool) -> tuple[Decimal, Decimal, Decimal]:
-        """Book fills (``book_trade``). Returns (realised P&L net of fees, money at risk
-        they closed, money at risk they opened)."""
+        """Book fills (``book_trade``). Returns (realised P&L net of fees, cost basis they
+        closed, money at risk they opened)."""
         realised = closed = opened = ZERO
         basis = self._basis.setdefault((venue, market, outcome), CostBasis())
         for fill in fills:
             booked = book_trade(basis.quantity, basis.cost, side.value, fill.quantity,
                                 fill.price, fill.fee)
             basis.quantity, basis.cost = booked.quantity, booked.cost
+            if booked.other:
+                other = self._basis.setdefault((venue, market, other_outcome(outcome)),
+                                               CostBasis())
+                other.quantity += booked.other
+                other.cost += booked.opened
             realised += booked.realised
             closed += booked.closed
             opened += booked.opened
@@ -97,12 +100,12 @@ class PositionBook:
         return realised, closed, opened
 
     def held(self, venue: str, market: str, outcome: str) -> Decimal:
-        """Contracts held long in one outcome (never below zero)."""
+        """Contracts held in one outcome."""
         basis = self._basis.get((venue, market, outcome))
         return max(basis.quantity, ZERO) if basis is not None else ZERO
 
     def today_pnl(self) -> Decimal:
-        day = now_utc().date().isoformat()
+        day = self.clock().date().isoformat()
         if day != self._day:
             self._day = day
             self._today = ZERO

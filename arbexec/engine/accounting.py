@@ -77,7 +77,7 @@ class Accounting:
                    after_final: bool = False) -> None:
         """Book fills not booked yet (by trade id; a provisional fill that turns final is
         the same trade): positions and realised P&L (for the daily loss limit). The money at
-        risk a trade closes (a long's cost basis, a short's 1 - average per contract) comes
+        risk a sell closes (the cost basis of the contracts it sells) comes
         off the ledger at once; the money it opens (p per contract bought, 1 - p per one
         sold beyond the position) stands when the order settles, or at once for trades
         first reported after that (``after_final``).
@@ -101,7 +101,7 @@ class Accounting:
 
     async def settle(self, live: LiveOrder) -> None:
         """The order is final: its reservation becomes the money its fills opened (a buy's
-        notional beyond the short it closed; a sell's 1 - p per contract beyond the
+        notional; a sell's 1 - p per contract beyond the
         position). An order final with fills its venue never listed is booked as one fill
         at its average price, as the journal writes it (``summaries.JOURNAL_TRADE``)."""
         request = live.request
@@ -124,7 +124,15 @@ class Accounting:
         live.opened = opened
 
     async def release(self, key: str) -> None:
+        """Never sent: everything the order claimed is given back, its rate slots too."""
         await self.ledger.release(key)
+        self.freed.fire()
+
+    async def sent_and_refused(self, key: str) -> None:
+        """Sent, and ended with nothing filled (the venue refused it, or never received
+        it): its holds are given back, but its rate-window slots stay counted for their
+        window, since the send itself went to the venue."""
+        await self.ledger.settle(key, ZERO, ())
         self.freed.fire()
 
     # ------------------------------------------------------------------ at start

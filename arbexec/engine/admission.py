@@ -260,7 +260,7 @@ class Admission:
             open_orders_market=self.live.open_in_market(request.venue, request.market),
             open_orders_total=len(self.live),
             health=self.health.of(request.venue).snapshot(
-                time.monotonic(), self.settings.breaker_window),
+                self.health.clock(), self.settings.breaker_window),
             daily_realised_pnl=self.accounting.today_pnl(),
             halted=halted,
             fee=exchange.fee,

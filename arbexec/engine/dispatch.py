@@ -77,6 +77,7 @@ class Dispatch:
     health: HealthBook
     settings: EngineSettings
     in_flight: Callable[[], int]
+    clock: Callable[[], datetime] = now_utc  # the engine's: when an intent was sent
     _gates: dict[str, asyncio.Semaphore] = field(factory=dict)
     _intents: list[tuple[Intent, asyncio.Future[JournalRow | None]]] = field(factory=list)
 
@@ -106,7 +107,7 @@ class Dispatch:
             "quantity": str(request.quantity), "limit_price": str(request.limit_price),
             **({"event": event} if event is not None else {}),  # its exposure scope
             **({"opening": str(opening)} if opening > 0 else {}),  # a sell's part beyond
-        })
+        }, at=self.clock())
         intent = Intent(request=request, identity=prepared.identity,
                         venue_order_id=prepared.venue_order_id, events=(sent,))
         if self.in_flight() <= 1 and not self._intents:
@@ -162,7 +163,7 @@ class Dispatch:
         up mid-send (the order may have left); the cancellation then goes on."""
         request = prepared.request
         health = self.health.of(request.venue)
-        health.record_send(time.monotonic())
+        health.record_send(self.health.clock())
         async with self._gate(request.venue):
             try:
                 state = await exchange.create_order(prepared)

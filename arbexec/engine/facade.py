@@ -20,10 +20,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from attrs import define, field
+from attrs import Factory, define, field
 
 from arbexec.engine.accounting import Accounting
 from arbexec.engine.admission import Admission, Denied, Duplicate, Explanation
@@ -69,7 +69,12 @@ class Engine:
     settings: EngineSettings = field(factory=EngineSettings)
     market_events: Mapping[str, str] = field(factory=dict)  # "venue:market" -> event (config)
     clock: Callable[[], datetime] = now_utc  # wall clock for rules and the grace period
-    positions: PositionBook = field(factory=PositionBook)
+    #: today's P&L is of the engine clock's day (the daily loss rule's)
+    positions: PositionBook = field(
+        default=Factory(lambda self: PositionBook(clock=self.clock), takes_self=True))
+    #: monotonic seconds timing sends for the venue health (the rate and breaker rules);
+    #: pass the ledger's clock so rate windows and send counts move together
+    monotonic: Callable[[], float] = time.monotonic
     live: LiveOrders = field(factory=LiveOrders, init=False)
     _inflight: dict[str, asyncio.Future[ExecutionResult]] = field(factory=dict, init=False)
     _started: bool = field(default=False, init=False)
@@ -82,7 +87,7 @@ class Engine:
     _recovery: Recovery = field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        health = HealthBook()
+        health = HealthBook(clock=self.monotonic)
         policy = self._current_policy
         self._recorder = recorder = Recorder(self.journal, self.hub,
                                              scrub=venue_secrets(self.venues.values()))
@@ -93,7 +98,7 @@ class Engine:
             ledger=self.ledger, live=self.live, accounting=accounting, health=health,
             recorder=recorder, settings=self.settings, clock=self._now)
         self._dispatch = Dispatch(recorder, health, self.settings,
-                                  in_flight=self._inflight.__len__)
+                                  in_flight=self._inflight.__len__, clock=self._now)
         self._outcomes = outcomes = Outcomes(
             journal=self.journal, recorder=recorder, live=self.live, accounting=accounting,
             health=health, policy=policy, clock=self._now, venues=self.venues,
@@ -112,6 +117,20 @@ class Engine:
     def _now(self) -> datetime:
         return self.clock()
 
+    def _read_events(self, kinds: Sequence[str], *, within: float | None = None
+                     ) -> list[Event]:
+        """The journal's events of ``kinds`` for a rule's ``restore_state``: all of them, or
+        those of the last ``within`` seconds of the engine clock (read newest first in
+        growing pages, so a long journal is not scanned for a minute of sends)."""
+        if within is None:
+            return [event for _, event in self.journal.events(kinds=kinds)]
+        since, page = self._now() - timedelta(seconds=within), 256
+        while True:
+            found = [event for _, event in self.journal.events(kinds=kinds, latest=page)]
+            if len(found) < page or found[0].at < since:
+                return [event for event in found if event.at >= since]
+            page *= 4
+
     def _listen(self, venue: str, exchange: Exchange) -> None:
         self._follow.listen(venue, exchange)
 
@@ -123,8 +142,7 @@ class Engine:
         self._started = True
         self.hub.start()
         # rules whose memory outlives a process (an open breaker) rebuild it first
-        self.policy.restore(
-            lambda kinds: [event for _, event in self.journal.events(kinds=kinds)])
+        self.policy.restore(self._read_events)
         await self._recovery.recover()
 
     async def aclose(self, *, close_venues: bool = True) -> None:
@@ -218,7 +236,7 @@ class Engine:
             return self._recorder.result(taken.to_result(duplicate=True))
         live = LiveOrder(key=request.idempotency_key, request=request,
                          identity=prepared.identity, venue_order_id=prepared.venue_order_id,
-                         status=OrderStatus.PENDING, started=started, sent_at=now_utc())
+                         status=OrderStatus.PENDING, started=started, sent_at=self._now())
         answer = await self._dispatch.send(
             exchange, prepared, started,
             interrupted=lambda why: self._follow.spawn(self._unknown(live, exchange, why)))

@@ -102,7 +102,7 @@ class Outcomes:
                 realised_pnl=live.booking.realised,
             ))
         else:  # the venue health counters only (no rule listens)
-            self.health.of(request.venue).record_outcome(time.monotonic(), False)
+            self.health.of(request.venue).record_outcome(self.health.clock(), False)
         if live.acknowledged_at is None:  # resolved later (UNKNOWN, reconciliation)
             row = self.journal.get(live.key)
             assert row is not None
@@ -135,9 +135,9 @@ class Outcomes:
     async def refused(self, request: OrderRequest, exc: ExchangeError, started: float, *,
                       failure: bool) -> ExecutionResult:
         health = self.health.of(request.venue)
-        health.record_outcome(time.monotonic(), True)
+        health.record_outcome(self.health.clock(), True)
         health.consecutive_failures = health.consecutive_failures + 1 if failure else 0
-        await self.accounting.release(request.idempotency_key)
+        await self.accounting.sent_and_refused(request.idempotency_key)
         reason = exc.venue_message or str(exc)
         event = Event(kind="order.state", request_id=request.request_id, data={
             "venue": request.venue, "status": OrderStatus.REJECTED.value,
@@ -190,7 +190,7 @@ class Outcomes:
                             reason="the venue never received the order (looked up by "
                                    f"identity {row.identity})",
                             executed_at=now_utc(), events=[event])
-        await self.accounting.release(key)
+        await self.accounting.sent_and_refused(key)
 
     def mismatch(self, live: LiveOrder, note: str) -> None:
         """The venue acknowledged this order, yet its lookup cannot find it: reported
@@ -265,7 +265,7 @@ class Outcomes:
         self.accounting.freed.fire()  # waiters resume after the observers below have run
         health = self.health.of(outcome.venue)
         if outcome.status is not OrderStatus.REJECTED and not outcome.failure:
-            health.record_outcome(time.monotonic(), False)
+            health.record_outcome(self.health.clock(), False)
         observers = self.policy().observers
         if not observers:
             return

@@ -61,9 +61,10 @@ class PolicyLike(Protocol):
         """Transitions rules made while checking, to be journaled and emitted."""
         ...
 
-    def restore(self, read: Callable[[Sequence[str]], Sequence[Event]]) -> None:
-        """At start: rules with memory that must outlive the process (an open breaker)
-        rebuild it from the journal's events of the kinds they ask ``read`` for."""
+    def restore(self, read: Callable[..., Sequence[Event]]) -> None:
+        """At start: rules with memory that must outlive the process (an open breaker, the
+        last minute's sends) rebuild it from the journal's events of the kinds they ask
+        ``read(kinds, within=None)`` for (``within``: only the last so many seconds)."""
         ...
 
 
@@ -122,7 +123,7 @@ class OpenPolicy:
     def drain_events(self) -> Sequence[Event]:
         return ()
 
-    def restore(self, read: Callable[[Sequence[str]], Sequence[Event]]) -> None:
+    def restore(self, read: Callable[..., Sequence[Event]]) -> None:
         return None
 
     def check_pair(self, first: OrderRequest, second: OrderRequest, first_ctx: RiskContext,

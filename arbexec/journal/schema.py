@@ -22,7 +22,7 @@ from arbexec.errors import JournalError
 
 #: The schema this release writes. 2: ``meta.written_by`` names the release. 3: running
 #: summaries (positions, exposure, daily P&L, learned events; ``arbexec.journal.summaries``).
-#: 4: the same summaries rebuilt, positions that cross zero or are short booked as such.
+#: 4: the same summaries rebuilt, a sell beyond the contracts held booked as the other outcome.
 SCHEMA_VERSION = 4
 
 TABLES = """
@@ -139,11 +139,11 @@ def _to_3(db: sqlite3.Connection, release: str) -> None:
 
 
 def _to_4(db: sqlite3.Connection, release: str) -> None:
-    """Schema 3 booked a short position's further sells, and the buys that close it, as if
-    they traded against a long one (a sell's price came off the exposure as closed cost,
-    a buy back realised nothing): its summaries are rebuilt by the corrected rule
-    (``arbexec.positions.book_trade``). Journals that never went short get the same
-    figures again."""
+    """Schema 3 booked a sell beyond the contracts held against the average cost of
+    contracts never held (its price came off the exposure as closed cost, a negative
+    position was left): its summaries are rebuilt by the corrected rule
+    (``arbexec.positions.book_trade``: the excess is the other outcome bought at 1 - p).
+    Journals that never sold beyond a position get the same figures again."""
     from arbexec.journal import summaries
 
     summaries.write_figures(db, summaries.rebuild(db))

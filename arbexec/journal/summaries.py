@@ -7,11 +7,10 @@ the unit of work, run against the database as it stands at that point, so deferr
 and rollbacks need no special care), and an order's final state adds the money it leaves
 standing in the same transaction. A crash therefore never leaves a fill without its booking.
 
-The booking rules are the engine's (``arbexec.positions.book_trade``): signed positions at
-average cost; a trade that reduces a position closes the money it held at risk at once (a
-long's cost basis, a short's 1 - average per contract), and a final order leaves standing
-what its fills opened (p per contract bought, 1 - p per contract sold, beyond the position
-they closed). Sums are kept exactly (no rounding in additions), so the figures do not
+The booking rules are the engine's (``arbexec.positions.book_trade``): positions at
+average cost; a sell closes cost basis at once and, beyond the contracts held, opens the
+other outcome at 1 - p per contract; a final order leaves standing what its fills opened
+(p per contract bought, 1 - p per contract sold beyond the position). Sums are kept exactly (no rounding in additions), so the figures do not
 depend on the order in which orders became final, and ``rebuild`` (a replay of every fill
 in the order the journal first wrote them) gives the same figures: ``verify`` compares the
 two and says what differs.
@@ -29,7 +28,7 @@ from typing import Any
 from attrs import define, field
 
 from arbexec.model import ZERO, Fill, OrderStatus
-from arbexec.positions import book_trade
+from arbexec.positions import book_trade, other_outcome
 
 #: Exact additions: summed figures must not depend on the order they were added in.
 _EXACT = decimal.Context(prec=200)
@@ -86,15 +85,24 @@ FINAL_WITH_FILLS = tuple(sorted(_FINAL - {OrderStatus.DENIED.value}))
 JOURNAL_TRADE = "journal"
 
 Position = tuple[Decimal, Decimal]  # contracts, cost basis
+Where = tuple[str, str, str]  # venue, market, outcome
 
 
-def booked(position: Position, side: str, q: Decimal, p: Decimal, fee: Decimal
-           ) -> tuple[Position, Decimal, Decimal, Decimal]:
-    """One fill booked at average cost by the engine's own rule
-    (``arbexec.positions.book_trade``): (new position, realised net of fee, money at risk
-    closed, money at risk opened)."""
-    trade = book_trade(position[0], position[1], side, q, p, fee)
-    return (trade.quantity, trade.cost), trade.realised, trade.closed, trade.opened
+def book_fill(position_of: Callable[[Where], Position], where: Where, side: str,
+              q: Decimal, p: Decimal, fee: Decimal
+              ) -> tuple[dict[Where, Position], Decimal, Decimal, Decimal]:
+    """One fill booked by the engine's own rule (``arbexec.positions.book_trade``), on the
+    positions it changes: (new positions, realised net of fee, cost basis closed, money at
+    risk opened). A sell's part beyond the contracts held opens the other outcome, bought
+    at 1 - p, as the venue holds it."""
+    quantity, cost = position_of(where)
+    trade = book_trade(quantity, cost, side, q, p, fee)
+    changed = {where: (trade.quantity, trade.cost)}
+    if trade.other:
+        other = (where[0], where[1], other_outcome(where[2]))
+        held, basis = position_of(other)
+        changed[other] = (_add(held, trade.other), _add(basis, trade.opened))
+    return changed, trade.realised, trade.closed, trade.opened
 
 
 @define
@@ -273,10 +281,10 @@ class Summaries:
         where = (venue, market, outcome)
         for fill in new:
             q, p = fill.quantity, fill.price
-            position, realised, closed, opened = booked(self._position(db, where), side, q,
-                                                        p, fill.fee)
-            self._positions[where] = position
-            self._dirty.add(("positions", where))
+            changed, realised, closed, opened = book_fill(
+                lambda at: self._position(db, at), where, side, q, p, fill.fee)
+            self._positions.update(changed)
+            self._dirty.update(("positions", at) for at in changed)
             self._add_pnl(db, (day, venue, market), realised, fill.fee)
             change = _add(change, -closed)
             if was_final:  # a fill reported after the order's final state stands at once
@@ -333,9 +341,9 @@ def rebuild(db: sqlite3.Connection) -> Figures:
         orders.setdefault(key, (venue, market, outcome, side, r[9] in _FINAL))
         q, p, fee = Decimal(r[1]), Decimal(r[2]), Decimal(r[3])
         where = (venue, market, outcome)
-        position, realised, closed, opened = booked(
-            figures.positions.get(where, (ZERO, ZERO)), side, q, p, fee)
-        figures.positions[where] = position
+        changed, realised, closed, opened = book_fill(
+            lambda at: figures.positions.get(at, (ZERO, ZERO)), where, side, q, p, fee)
+        figures.positions.update(changed)
         day = (r[4] or "", venue, market)
         was = figures.pnl.get(day, (ZERO, ZERO))
         figures.pnl[day] = (_add(was[0], realised), _add(was[1], fee))

@@ -177,10 +177,12 @@ class Policy:
                 return value
         return "closed"
 
-    def restore(self, read: Callable[[Sequence[str]], Sequence[Event]]) -> None:
+    def restore(self, read: Callable[..., Sequence[Event]]) -> None:
         """At start, each rule with a ``restore_state(read)`` rebuilds the memory that must
-        outlive a process (the circuit breaker: an open breaker stays open)."""
-        for rule in self.observers:
+        outlive a process (the circuit breaker: an open breaker stays open; the order rate:
+        the last minute's sends). ``read(kinds, within=None)`` gives the journal's events of
+        those kinds, or of the last ``within`` seconds only."""
+        for rule in self.rules:
             restore = getattr(rule, "restore_state", None)
             if restore is not None:
                 restore(read)

@@ -74,6 +74,9 @@ def test_fee_models_from_config():
         ({"shadow": {"venue": "kalshi"}, "markets": {"X": {"mid": "0.4"}}}, "venues.p.shadow",
          "remove"),
         ({"outage": "yes"}, "venues.p.outage", "true or false"),
+        ({"sells_beyond_position": "short"}, "venues.p.sells_beyond_position",
+         '"refuse"'),
+        ({"sells_beyond_position": True}, "venues.p.sells_beyond_position", '"open_opposite"'),
     ],
 )
 def test_bad_options_name_the_key(options, key, message):

@@ -72,6 +72,13 @@ class PaperConfig:
     max_catchup_steps: int = 1000
     flush_interval: float = 0.0  # save before acknowledging: a crash never loses a fill
     realism: Realism = field(factory=Realism)
+    #: a sell beyond the contracts held: refused (Polymarket), or its excess bought as the
+    #: other outcome at 1 - p (Kalshi's single YES book)
+    sells_beyond_position: str = "refuse"
+
+
+#: What a sell beyond the contracts held does (``sells_beyond_position``).
+SELLS_BEYOND_POSITION = ("refuse", "open_opposite")
 
 
 DEFAULT_MARKETS: tuple[WalkMarket, ...] = (
@@ -149,6 +156,7 @@ _TOP_KEYS = frozenset(
         "reject_rate",
         "ambiguous_rate",
         "outage",
+        "sells_beyond_position",
     }
 )
 _MARKET_KEYS = frozenset(
@@ -269,7 +277,18 @@ def parse_config(options: Mapping[str, Any], *, source: str | None = None,
             ambiguous_rate=top.number("ambiguous_rate", 0.0, high=1.0),
             outage=top.boolean("outage", False),
         ),
+        sells_beyond_position=_sells_beyond_position(top),
     )
+
+
+def _sells_beyond_position(top: _Reader) -> str:
+    raw = top.table.get("sells_beyond_position", "refuse")
+    if raw not in SELLS_BEYOND_POSITION:
+        raise top.fail("sells_beyond_position",
+                       f"{_shown(raw)} is not a choice; use \"refuse\" (a sell beyond the "
+                       "contracts held is refused, as on Polymarket) or \"open_opposite\" "
+                       "(its excess buys the other outcome at 1 - p, as on Kalshi)")
+    return str(raw)
 
 
 def _seed_int(seed: int | str) -> int:

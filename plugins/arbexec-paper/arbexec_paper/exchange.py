@@ -3,7 +3,9 @@
 Marketable orders walk the simulated YES book level by level; the remainder follows its
 time in force (GTC/GTD rest and fill as maker when the market trades through them, IOC is
 cancelled, FOK fills entirely or not at all). Money moves on every fill: cost and fee on
-buys, proceeds less fee on sells. Everything is keyed by the venue's deployment name, so
+buys, proceeds less fee on sells. A sell beyond the contracts held is refused, or (with
+``sells_beyond_position = "open_opposite"``, Kalshi's single YES book) its excess buys the
+other outcome at 1 - p. Everything is keyed by the venue's deployment name, so
 several paper venues in one deployment never share markets or accounts.
 """
 
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from arbexec.api import (
+    ONE,
     ZERO,
     AmbiguousSubmission,
     Balance,
@@ -283,7 +286,7 @@ class PaperExchange:
                 f"{request.limit_price} would cross the book on {request.market}",
                 venue=self.name,
             )
-        self._check_funds(request)
+        paper.closing = self._check_funds(request)
         quantity = request.quantity
         if tif is TimeInForce.FOK:
             available = market.fillable(paper.yes_buy, paper.yes_price, quantity)
@@ -485,6 +488,15 @@ class PaperExchange:
             self._store.close()
             self._store = None
 
+    def opening_remainder(self, venue_order_id: str) -> Decimal:
+        """Contracts of a live sell's unfilled remainder that will buy the other outcome
+        when they fill (``sells_beyond_position = "open_opposite"``); zero for the rest.
+        For drills and tests that check what an engine holds against what the venue does."""
+        order = self._orders.get(venue_order_id)
+        if order is None or not order.is_live or order.side is _BUY:
+            return ZERO
+        return order.remaining - order.closing
+
     def open_orders(self) -> list[OrderState]:
         """Live orders as the venue holds them now, without simulating further."""
         return [o.to_state(self.name) for o in self._orders.values() if o.is_live]
@@ -554,28 +566,47 @@ class PaperExchange:
             self._cross(sim, now)
         self._dirty_markets.add(sim.market)
 
-    def _check_funds(self, request: OrderRequest) -> None:
+    def _check_funds(self, request: OrderRequest) -> Decimal:
+        """Refuse what the account cannot pay for or deliver; for a sell, return how many
+        of its contracts close the holding (the rest, where the venue opens the other
+        outcome, is a buy of it at 1 - p and needs its cash)."""
         ledger = self.ledger
         quantity = request.quantity
         if request.side is _BUY:
-            price = request.limit_price
-            need = quantity * price + worst_case_fee(self._fees, price, quantity, _TAKER)
-            if need > ledger.available:
-                raise InsufficientFunds(
-                    f"buying {quantity} {request.outcome.value} at {price} needs ${need} "
-                    f"(fees included) but ${ledger.available} is available on paper venue "
-                    f"{self.name!r}",
-                    venue=self.name,
-                )
-        else:
-            held = ledger.sellable(request.market, request.outcome)
-            if quantity > held:
-                raise InsufficientFunds(
-                    f"selling {quantity} {request.outcome.value} of {request.market} but only "
-                    f"{held} are held and not already offered; the paper venue does not sell "
-                    f"short (buy {request.outcome.other.value} instead)",
-                    venue=self.name,
-                )
+            self._check_cash(request, quantity, request.limit_price, "buying")
+            return ZERO
+        held = ledger.sellable(request.market, request.outcome)
+        if quantity <= held:
+            return quantity
+        reduce_only = (request.tags or {}).get("reduce_only") in (True, "true", "1", "yes")
+        if self.config.sells_beyond_position == "refuse" or reduce_only:
+            why = ("the paper venue does not sell short"
+                   if self.config.sells_beyond_position == "refuse"
+                   else "a reduce_only sell never opens the other outcome")
+            raise InsufficientFunds(
+                f"selling {quantity} {request.outcome.value} of {request.market} but only "
+                f"{held} are held and not already offered; {why} "
+                f"(buy {request.outcome.other.value} instead)",
+                venue=self.name,
+            )
+        held = max(held, ZERO)
+        self._check_cash(request, quantity - held, ONE - request.limit_price,
+                         f"selling {quantity} {request.outcome.value} with {held} held opens "
+                         f"{request.outcome.other.value}: buying")
+        return held
+
+    def _check_cash(self, request: OrderRequest, quantity: Decimal, price: Decimal,
+                    doing: str) -> None:
+        need = quantity * price + worst_case_fee(self._fees, price, quantity, _TAKER)
+        available = self.ledger.available
+        if need > available:
+            outcome = request.outcome if request.side is _BUY else request.outcome.other
+            raise InsufficientFunds(
+                f"{doing} {quantity} {outcome.value} at {price} needs ${need} "
+                f"(fees included) but ${available} is available on paper venue "
+                f"{self.name!r}",
+                venue=self.name,
+            )
 
     def _fill(self, order: PaperOrder, quantity: Decimal, price: Decimal,
               liquidity: Liquidity, at: float) -> None:
@@ -583,24 +614,32 @@ class PaperExchange:
         if order.side is _BUY:
             self.ledger.buy(order.market, order.outcome, quantity, price, fee)
         else:
-            self.ledger.sell(order.market, order.outcome, quantity, price, fee)
+            # contracts held close first; the rest buys the other outcome at 1 - p (one
+            # fee for the fill, charged once)
+            closing = min(quantity, order.closing)
+            order.closing -= closing
+            if closing:
+                self.ledger.sell(order.market, order.outcome, closing, price, fee)
+            if quantity > closing:
+                self.ledger.buy(order.market, order.outcome.other, quantity - closing,
+                                ONE - price, ZERO if closing else fee)
         order.add_fill(quantity, price, fee, liquidity, at)
 
     def _reserve(self, order: PaperOrder) -> None:
         """Set aside what the order's live remainder may still spend (cash or contracts)."""
         live = order.is_live
         if order.side is _BUY:
-            remaining = order.remaining
-            cash = (remaining * order.limit_price
-                    + worst_case_fee(self._fees, order.limit_price, remaining, _MAKER)
-                    if live else ZERO)
-            self.ledger.reserved += cash - order.reserved_cash
-            order.reserved_cash = cash
-        else:
-            contracts = order.remaining if live else ZERO
+            buying, price = order.remaining, order.limit_price
+        else:  # the part beyond the contracts it closes buys the other outcome at 1 - p
+            contracts = order.closing if live else ZERO
             holding = self.ledger.holding(order.market, order.outcome)
             holding.reserved += contracts - order.reserved_contracts
             order.reserved_contracts = contracts
+            buying, price = order.remaining - order.closing, ONE - order.limit_price
+        cash = (buying * price + worst_case_fee(self._fees, price, buying, _MAKER)
+                if live and buying > 0 else ZERO)
+        self.ledger.reserved += cash - order.reserved_cash
+        order.reserved_cash = cash
 
     def _close(self, order: PaperOrder, status: OrderStatus, reason: str, at: float) -> None:
         order.close(status, reason, at)
@@ -630,10 +669,9 @@ class PaperExchange:
 
     def _reserve_release_for_fill(self, order: PaperOrder, quantity: Decimal) -> None:
         """Free the part of a resting order's reservation that a fill is about to use."""
-        if order.side is _BUY:
-            self.ledger.reserved -= order.reserved_cash
-            order.reserved_cash = ZERO
-        else:
+        self.ledger.reserved -= order.reserved_cash
+        order.reserved_cash = ZERO
+        if order.side is not _BUY:
             holding = self.ledger.holding(order.market, order.outcome)
             holding.reserved -= order.reserved_contracts
             order.reserved_contracts = ZERO

@@ -1,8 +1,9 @@
 """The paper account: cash, cash set aside for resting buys, and positions per outcome.
 
 Buys pay price x quantity plus the fee; sells receive price x quantity minus the fee and
-realise P&L against the average cost. The account never goes short: selling contracts one
-does not hold is refused (buy the other outcome instead), as on Polymarket.
+realise P&L against the average cost. The account never goes short: the venue refuses a
+sell of contracts one does not hold (as on Polymarket) or books its excess as a buy of the
+other outcome at 1 - p (as Kalshi's single YES book does).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from arbexec_paper.clock import to_datetime
 
 class PaperOrder:
     __slots__ = (
+        "closing",
         "cost",
         "created_at",
         "expires_at",
@@ -86,6 +87,10 @@ class PaperOrder:
         self.reason: str | None = None
         self.reserved_cash = ZERO
         self.reserved_contracts = ZERO
+        #: a sell's contracts still to close from the holding; the rest of its remainder
+        #: buys the other outcome (``sells_beyond_position = "open_opposite"``). Fills
+        #: close first. Live, it equals ``reserved_contracts``, which is how it is restored.
+        self.closing = quantity if side is Side.SELL else ZERO
         yes = outcome is Outcome.YES
         # Where the order sits on the YES book: buying NO at q is selling YES at 1 - q.
         self.yes_buy = (side is Side.BUY) is yes
@@ -190,4 +195,6 @@ class PaperOrder:
         order.updated_at = float(updated_at)
         order.reserved_cash = Decimal(reserved_cash)
         order.reserved_contracts = Decimal(reserved_contracts)
+        if order.side is Side.SELL:
+            order.closing = order.reserved_contracts if order.is_live else ZERO
         return order
