@@ -266,7 +266,8 @@ class Summaries:
                 new.append(fill)
             else:
                 db.execute(refresh, (int(fill.final), key, fill.trade_id))
-        if not was_final and not looked and (new or is_final):
+        if not was_final and not looked:  # read once, even when nothing is new: the
+            # order is cached below and a later final state must find what it booked
             r = db.execute("SELECT notional, opened FROM order_booking WHERE "
                            "idempotency_key=?", (key,)).fetchone()
             if r is not None:

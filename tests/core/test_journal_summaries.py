@@ -359,3 +359,27 @@ def test_the_engine_restores_positions_and_today_pnl_from_the_summaries(
     assert accounting.today_pnl() == D("0.4")
     assert accounting.ledger.exposure_now("market:v:M") == D("2.4")
     journal.close()
+
+
+def test_a_fill_reported_again_after_a_restart_then_final_stands_its_booking(
+        tmp_path: Path) -> None:
+    # the first update of the order in the new process books nothing new (the trade is
+    # known), but the order is cached: its final state must still find the booking
+    # written before the restart, make it standing exposure and drop it
+    path = tmp_path / "j.sqlite3"
+    journal = Journal.open(path, clock=Clock())
+    intent(journal, "a")
+    journal.record_state("a", status=OrderStatus.PARTIALLY_FILLED,
+                         fills=[fill("t1", "1", "0.01")])
+    journal.close()
+    journal = Journal.open(path, clock=Clock())
+    journal.record_state("a", status=OrderStatus.PARTIALLY_FILLED,
+                         fills=[fill("t1", "1", "0.01")])
+    journal.record_state("a", status=OrderStatus.FILLED)
+    try:
+        summary = journal.summary_figures()
+        assert summary.differences(journal.rebuilt_figures()) == []
+        assert summary.exposure == {("v", "M"): D("0.01")}
+        assert summary.bookings == {}
+    finally:
+        journal.close()
