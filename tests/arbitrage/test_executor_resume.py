@@ -4,6 +4,7 @@ driven under the bound its journal says it was accepted under."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -184,3 +185,18 @@ async def test_a_resumed_pair_never_sends_a_leg_the_engine_denied(
     assert [leg.result.status for leg in result.legs] == [OrderStatus.DENIED] * 2
     assert venue_a.open_orders() == [] and await venue_a.fetch_positions() == []
     assert await venue_b.fetch_positions() == []
+
+
+async def test_a_journaled_pair_that_cannot_be_read_back_is_logged_and_the_rest_resume(
+        journal: Journal, make_pair: MakePair, engine: Engine,
+        caplog: pytest.LogCaptureFixture) -> None:
+    journal.save_pair("bad", request={"pair_id": "bad", "quantity": "10", "legs": []},
+                      state="EXECUTING", step="legs", detail={})
+    journal.save_pair("arb-1", request=pair_to_dict(make_pair()), state="EXECUTING",
+                      step="legs", detail={"first": "a", "max_unwind_loss": "0.50"})
+    with caplog.at_level(logging.ERROR, logger="arbexec.arbitrage"):
+        resumed = await PairExecutor(engine).resume_all()
+    assert [(r.pair_id, r.state) for r in resumed] == [("arb-1", PairState.HEDGED)]
+    [record] = [r for r in caplog.records if r.name == "arbexec.arbitrage"]
+    assert record.getMessage().startswith("pair bad cannot be read back: ")
+    assert len(record.getMessage()) > len("pair bad cannot be read back: ")
