@@ -55,6 +55,7 @@ from arbexec.model import (
     OrderBook,
     OrderRequest,
     OrderStatus,
+    RequestError,
     Side,
     now_utc,
 )
@@ -145,7 +146,7 @@ class PairExecutor:
         for saved in self.engine.journal.pairs(unfinished_only=True):
             try:
                 pair = pair_from_mapping(saved["request"])
-            except ArbexecError as exc:  # pragma: no cover - journal written by us
+            except (ArbexecError, RequestError) as exc:  # an older journal, stricter checks
                 log.error("pair %s cannot be read back: %s", saved["pair_id"], exc)
                 continue
             results.append(await self.execute(pair))

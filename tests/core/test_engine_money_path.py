@@ -18,6 +18,7 @@ import pytest
 from attrs import evolve
 
 from arbexec.engine import Engine, EngineSettings, PolicyLike
+from arbexec.engine.admission import HALT_PASSED
 from arbexec.errors import DuplicateOrder, UserError
 from arbexec.exchange import Capabilities, PreparedOrder
 from arbexec.halt import JournalHaltFlag
@@ -33,6 +34,7 @@ from arbexec.model import (
     now_utc,
 )
 from arbexec.reconcile_report import full_report
+from arbexec.risk.base import RISK_REDUCING_TAG
 from arbexec.risk.policy import load_policy
 from arbexec.risk.rules import builtin_specs
 from arbexec.sinks.builtin import JsonlSink
@@ -540,3 +542,101 @@ async def test_an_odd_cancel_answer_is_a_clear_error_and_changes_nothing(
         await engine.cancel("c")
     await engine.aclose()
     assert journal.get("c").status is OrderStatus.OPEN  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------- admission's answers in words
+
+
+async def test_an_unknown_venue_is_denied_naming_the_venues_configured(
+        path: Path, journals: list[Journal]) -> None:
+    journal = reopen(path, journals)
+    engine = Engine(journal=journal, venues={v.name: v for v in (
+                        ScriptedVenue(), ScriptedVenue(name="other"))},
+                    halt=JournalHaltFlag(journal), hub=SinkHub([]),
+                    policy=exposure_limit("100"),
+                    settings=EngineSettings(wait_budget=0.0, background_tracking=False))
+    bare = Engine(journal=journal, venues={}, halt=JournalHaltFlag(journal), hub=SinkHub([]),
+                  settings=EngineSettings(wait_budget=0.0, background_tracking=False))
+    await engine.start()
+    one = await engine.submit(request("u1", venue="nowhere"))
+    await engine.aclose()
+    await bare.start()
+    none = await bare.submit(request("u2", venue="nowhere"))
+    await bare.aclose()
+    assert one.status is OrderStatus.DENIED and one.reason_code == "unknown_venue"
+    assert one.reason == ("venue 'nowhere' is not configured; configured venues: other, "
+                          "scripted")
+    assert none.reason_code == "unknown_venue"
+    assert none.reason == "venue 'nowhere' is not configured; configured venues: none"
+
+
+@pytest.mark.parametrize(("why", "shown"), [("maintenance", "maintenance"),
+                                            ("", "no reason given")])
+async def test_a_halt_denies_new_risk_in_words_and_journals_what_it_let_pass(
+        path: Path, journals: list[Journal], why: str, shown: str) -> None:
+    journal = reopen(path, journals)
+    venue = ScriptedVenue()
+    engine = make_engine(journal, venue, policy=exposure_limit("100"))
+    await engine.start()
+    engine.halt.halt(why, by="test")
+    plain = await engine.submit(request("h1"))
+    reducing = await engine.submit(request("h2", tags={RISK_REDUCING_TAG: "unwind"}))
+    await engine.aclose()
+    assert plain.status is OrderStatus.DENIED and plain.reason_code == "halted"
+    assert plain.reason == f"trading is halted ({shown}); lift it with `arbexec resume`"
+    assert reducing.status is OrderStatus.FILLED
+    [(_, passed)] = list(journal.events(kinds=[HALT_PASSED]))
+    assert passed.request_id == "r-h2" and passed.data == {"reason": "unwind", "halt": why}
+
+
+@pytest.mark.parametrize(("offered", "shown"), [
+    (frozenset({TimeInForce.IOC, TimeInForce.FOK}), "FOK, IOC"), (frozenset(), "none")])
+async def test_a_time_in_force_the_venue_lacks_is_denied_naming_what_it_offers(
+        path: Path, journals: list[Journal], offered: frozenset[TimeInForce],
+        shown: str) -> None:
+    journal = reopen(path, journals)
+    venue = ScriptedVenue(capabilities=Capabilities(time_in_force=offered))
+    engine = make_engine(journal, venue)
+    await engine.start()
+    result = await engine.submit(request("t", time_in_force="GTC"))
+    await engine.aclose()
+    assert result.reason_code == "unsupported_time_in_force" and venue.sent == []
+    assert result.reason == (f"venue 'scripted' does not support time in force GTC "
+                             f"(it offers: {shown})")
+    [(_, denied)] = list(journal.events(kinds=["order.denied"]))
+    assert denied.data["rule"] == "venue" and denied.data["code"] == result.reason_code
+
+
+def breaker_of_one() -> Any:
+    return load_policy([{"rule": "circuit_breaker", "consecutive_failures": 1}],
+                       available=builtin_specs(), source="test")
+
+
+async def test_an_order_waits_for_the_in_flight_slot_of_a_venue_of_unknown_health(
+        path: Path, journals: list[Journal]) -> None:
+    # nothing is known of the venue yet: one send at a time may be in flight to it; the
+    # second order waits (up to in_flight_wait) for the first's outcome, a success, and
+    # then goes out rather than being refused
+    venue = ScriptedVenue(delay=0.2)
+    engine = make_engine(reopen(path, journals), venue, policy=breaker_of_one(),
+                         in_flight_wait=0.9)
+    await engine.start()
+    first, second = await asyncio.gather(engine.submit(request("w1")),
+                                         engine.submit(request("w2")))
+    await engine.aclose()
+    assert (first.status, second.status) == (OrderStatus.FILLED, OrderStatus.FILLED), second
+    assert len(venue.sent) == 2
+
+
+async def test_an_order_still_without_a_slot_after_in_flight_wait_is_denied(
+        path: Path, journals: list[Journal]) -> None:
+    venue = ScriptedVenue(delay=1.0)
+    engine = make_engine(reopen(path, journals), venue, policy=breaker_of_one(),
+                         in_flight_wait=0.1)
+    await engine.start()
+    first, second = await asyncio.gather(engine.submit(request("w1")),
+                                         engine.submit(request("w2")))
+    await engine.aclose()
+    assert first.status is OrderStatus.FILLED
+    assert second.status is OrderStatus.DENIED and second.reason_code == "breaker_in_flight"
+    assert len(venue.sent) == 1
