@@ -118,7 +118,7 @@ def test_a_fill_is_never_written_without_its_summary(tmp_path: Path,
     def crash(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the process dies while booking")
 
-    monkeypatch.setattr(summaries, "booked", crash)
+    monkeypatch.setattr(summaries, "book_fill", crash)
     with pytest.raises(RuntimeError):
         journal.record_state("b", status=OrderStatus.FILLED, fills=[fill("t1", "10", "0.4")])
     journal.close()
@@ -344,9 +344,9 @@ def close_to(a: Decimal, b: Fraction) -> bool:
 
 def assert_average_cost(journal: Journal) -> None:
     """The summaries against a textbook average-cost book kept in exact fractions, fed the
-    journal's fills in the order it wrote them: signed positions (a sell from flat or while
-    short goes short), a trade crossing zero closing the old side and opening the new one,
-    and per market the money at risk: a long's cost, a short's contracts less its proceeds.
+    journal's fills in the order it wrote them: a buy adds at its price; a sell closes the
+    contracts held at their average and opens its excess as the other outcome bought at
+    1 - p (as the venue holds it); per market the money at risk is the cost of what is held.
     """
     book: dict[tuple[str, str, str], tuple[Fraction, Fraction]] = {}
     realised = Fraction(0)
@@ -355,20 +355,21 @@ def assert_average_cost(journal: Journal) -> None:
             "o.outcome, o.side FROM fills f JOIN orders o USING (idempotency_key) "
             "ORDER BY f.rowid"):
         quantity, cost = book.get((venue, market, outcome), (Fraction(0), Fraction(0)))
-        signed = Fraction(D(q)) * (1 if side == "BUY" else -1)
-        price = Fraction(D(p))
+        traded, price = Fraction(D(q)), Fraction(D(p))
         realised -= Fraction(D(fee))
-        if quantity and (quantity > 0) != (signed > 0):  # reduces the position
-            closing = min(abs(signed), abs(quantity))
+        if side == "BUY":
+            book[(venue, market, outcome)] = (quantity + traded, cost + traded * price)
+            continue
+        closing = min(traded, quantity)
+        if closing:
             average = cost / quantity
-            realised += closing * (price - average) * (1 if quantity > 0 else -1)
-            direction = 1 if quantity > 0 else -1
-            quantity -= direction * closing
-            cost -= direction * closing * average
-            signed += direction * closing
-        quantity += signed
-        cost += signed * price
+            realised += closing * (price - average)
+            quantity, cost = quantity - closing, cost - closing * average
         book[(venue, market, outcome)] = (quantity, cost)
+        if traded > closing:
+            other = (venue, market, "NO" if outcome == "YES" else "YES")
+            held, basis = book.get(other, (Fraction(0), Fraction(0)))
+            book[other] = (held + traded - closing, basis + (traded - closing) * (1 - price))
     positions = journal.positions()
     assert set(positions) == set(book)
     for where, (quantity, cost) in book.items():
@@ -377,8 +378,8 @@ def assert_average_cost(journal: Journal) -> None:
     assert close_to(sum((r for r, _ in journal.daily_pnl().values()), D(0)), realised)
     at_risk: dict[tuple[str, str], Fraction] = {}
     for (venue, market, _), (quantity, cost) in book.items():
-        at_risk[(venue, market)] = at_risk.get((venue, market), Fraction(0)) + (
-            cost if quantity > 0 else cost - quantity if quantity < 0 else Fraction(0))
+        assert quantity >= 0, (venue, market, quantity)  # never below zero
+        at_risk[(venue, market)] = at_risk.get((venue, market), Fraction(0)) + cost
     exposure = journal.market_exposure()
     for where, amount in at_risk.items():
         assert close_to(exposure.get(where, D(0)), amount), (where, exposure, amount)

@@ -1,9 +1,9 @@
-"""Short positions and trades that cross zero, booked at average cost by the engine, by the
-journal's running summaries and by their rebuild alike: a trade that adds to a position
-(long or short) adds its price to the cost basis; one that reduces it realises P&L
-against the average and releases the money it held at risk (a long's cost, a short's
-1 - average per contract); one that crosses zero closes the old position and opens the
-new one at the trade's price."""
+"""Sells beyond the contracts held, and trades that cross them, booked at average cost by
+the engine, by the journal's running summaries and by their rebuild alike: a buy adds its
+price to the cost basis; a sell closes the contracts held (realising P&L against their
+average and releasing their cost basis) and opens its excess as the other outcome bought
+at 1 - p, as the venue holds it, so no position goes below zero and a later sell of the
+opened outcome closes it."""
 
 from __future__ import annotations
 
@@ -32,27 +32,24 @@ INF = D("Infinity")
 
 # (trades before, the trade, what it books): side, quantity, price
 CASES = {
-    "a sell while short adds to the short": (
+    "a sell with nothing held opens the other outcome at 1 - p": (
+        [], ("SELL", "3", "0.70"),
+        Booked(D(0), D(0), D(0), D(0), D("0.90"), D(3))),
+    "a sell beyond an earlier opening sell opens more of the other outcome": (
         [("SELL", "3", "0.70")], ("SELL", "1", "0.80"),
-        Booked(D(-4), D("-2.90"), D(0), D(0), D("0.20"))),
-    "a buy that closes a short realises against its average": (
-        [("SELL", "3", "0.70"), ("SELL", "1", "0.80")], ("BUY", "4", "0.60"),
-        Booked(D(0), D(0), D("0.50"), D("1.10"), D(0))),
-    "a buy that closes part of a short": (
-        [("SELL", "3", "0.70"), ("SELL", "1", "0.80")], ("BUY", "1", "0.60"),
-        Booked(D(-3), D("-2.175"), D("0.125"), D("0.275"), D(0))),
-    "a sell that crosses a long to short": (
+        Booked(D(0), D(0), D(0), D(0), D("0.20"), D(1))),
+    "a sell that crosses a long closes it and opens the rest": (
         [("BUY", "2", "0.40")], ("SELL", "5", "0.70"),
-        Booked(D(-3), D("-2.10"), D("0.60"), D("0.80"), D("0.90"))),
-    "a buy that crosses a short to long": (
-        [("SELL", "3", "0.70")], ("BUY", "5", "0.50"),
-        Booked(D(2), D("1.00"), D("0.60"), D("0.90"), D("1.00"))),
+        Booked(D(0), D(0), D("0.60"), D("0.80"), D("0.90"), D(3))),
     "a buy while long adds to the long": (
         [("BUY", "2", "0.40")], ("BUY", "1", "0.70"),
-        Booked(D(3), D("1.50"), D(0), D(0), D("0.70"))),
+        Booked(D(3), D("1.50"), D(0), D(0), D("0.70"), D(0))),
     "a sell that closes part of a long": (
         [("BUY", "3", "0.40")], ("SELL", "1", "0.70"),
-        Booked(D(2), D("0.80"), D("0.30"), D("0.40"), D(0))),
+        Booked(D(2), D("0.80"), D("0.30"), D("0.40"), D(0), D(0))),
+    "a sell that closes a whole long of an uneven average takes exactly its cost": (
+        [("BUY", "1", "0.40"), ("BUY", "2", "0.41")], ("SELL", "3", "0.50"),
+        Booked(D(0), D(0), D("0.28"), D("1.22"), D(0), D(0))),
 }
 
 
@@ -66,34 +63,32 @@ def test_one_trade_books_at_average_cost(case: str) -> None:
     assert book_trade(quantity, cost, side, D(q), D(p), D(0)) == expected
 
 
-def test_a_fee_comes_off_the_realised_p_and_l_of_a_closing_trade_too() -> None:
-    short = book_trade(D(0), D(0), "SELL", D(2), D("0.70"), D("0.01"))
-    assert (short.realised, short.opened) == (D("-0.01"), D("0.60"))
-    back = book_trade(short.quantity, short.cost, "BUY", D(2), D("0.50"), D("0.02"))
-    assert back == Booked(D(0), D(0), D("0.38"), D("0.60"), D(0))
+def test_a_fee_comes_off_the_realised_p_and_l_of_an_opening_sell() -> None:
+    opened = book_trade(D(0), D(0), "SELL", D(2), D("0.70"), D("0.01"))
+    assert (opened.realised, opened.opened, opened.other) == (D("-0.01"), D("0.60"), D(2))
 
 
 def test_a_fee_comes_off_the_realised_p_and_l_of_a_closing_sell() -> None:
     long = book_trade(D(0), D(0), "BUY", D(3), D("0.40"), D(0))
     sold = book_trade(long.quantity, long.cost, "SELL", D(2), D("0.50"), D("0.03"))
-    assert sold == Booked(D(1), D("0.40"), D("0.17"), D("0.80"), D(0))
+    assert sold == Booked(D(1), D("0.40"), D("0.17"), D("0.80"), D(0), D(0))
 
 
 # ---------------------------------------------------------------------------- the engine's
 
 
-def live_order(side: str, key: str) -> LiveOrder:
+def live_order(side: str, key: str, outcome: str = "YES") -> LiveOrder:
     request = OrderRequest(request_id=key, idempotency_key=key, venue="v", market="M",
-                           outcome="YES", side=side, quantity="10", limit_price="0.90",
+                           outcome=outcome, side=side, quantity="10", limit_price="0.90",
                            tags={"allow_open": True})
     return LiveOrder(key=key, request=request, identity=key, venue_order_id=key,
                      status=OrderStatus.FILLED, started=0.0)
 
 
 async def traded(books: Accounting, ledger: InMemoryLedger, side: str, key: str,
-                 *fills: tuple[str, str]) -> None:
+                 *fills: tuple[str, str], outcome: str = "YES") -> None:
     """One order: its reservation at admission, its fills booked, then its final state."""
-    live = live_order(side, key)
+    live = live_order(side, key, outcome)
     await ledger.try_reserve(key, [Claim(key=k, amount=D(9), limit=INF, rule="x", code="x")
                                    for k in books.keys("v", "M")])
     await books.book(live, [Fill(trade_id=f"{key}-{i}", quantity=q, price=p)
@@ -101,51 +96,54 @@ async def traded(books: Accounting, ledger: InMemoryLedger, side: str, key: str,
     await books.settle(live)
 
 
-async def test_the_engine_books_a_short_and_its_buy_back() -> None:
+def held(books: Accounting) -> dict[Any, Any]:
+    return {k: (b.quantity, b.cost) for k, b in books.positions.holdings().items() if b.quantity}
+
+
+async def test_the_engine_books_opening_sells_as_the_other_outcome_and_closes_it() -> None:
     ledger = InMemoryLedger()
     books = Accounting(ledger=ledger, positions=PositionBook(), market_events={})
     await traded(books, ledger, "SELL", "s1", ("3", "0.70"))
     await traded(books, ledger, "SELL", "s2", ("1", "0.80"))
-    # short 4 for 2.90: 4 - 2.90 at risk (the old rule took the 0.80 off: 0.30)
+    # 4 NO for 0.90 + 0.20 at risk (the old rule took each sale's price off: 0.30)
     assert ledger.exposure_now("total") == D("1.10")
-    await traded(books, ledger, "BUY", "b1", ("1", "0.60"), ("3", "0.60"))
-    assert ledger.exposure_now("total") == 0  # the old rule left 2.40 standing
-    assert {k: (b.quantity, b.cost) for k, b in books.positions.holdings().items()} == {
-        ("v", "M", "YES"): (D(0), D(0))}
-    assert books.today_pnl() == D("0.50")  # sold for 2.90, bought back for 2.40
+    assert held(books) == {("v", "M", "NO"): (D(4), D("1.10"))}
+    await traded(books, ledger, "SELL", "n1", ("1", "0.40"), ("3", "0.40"), outcome="NO")
+    assert ledger.exposure_now("total") == 0  # the NO sold closes what the sells opened
+    assert held(books) == {}
+    assert books.today_pnl() == D("0.50")  # NO bought for 1.10, sold for 1.60
 
 
-async def test_the_engine_books_trades_that_cross_zero() -> None:
+async def test_the_engine_books_a_sell_that_crosses_a_long() -> None:
     ledger = InMemoryLedger()
     books = Accounting(ledger=ledger, positions=PositionBook(), market_events={})
     await traded(books, ledger, "BUY", "b1", ("2", "0.40"))
-    await traded(books, ledger, "SELL", "s1", ("5", "0.70"))  # closes 2, opens 3 short
+    await traded(books, ledger, "SELL", "s1", ("5", "0.70"))  # closes 2, opens 3 NO
     assert ledger.exposure_now("total") == D("0.90")
     assert books.today_pnl() == D("0.60")  # 2 x (0.70 - 0.40), not 5 x it
-    await traded(books, ledger, "BUY", "b2", ("5", "0.50"))  # closes 3, opens 2 long
-    assert ledger.exposure_now("market:v:M") == D("1.00")
-    assert books.today_pnl() == D("1.20")
-    assert books.positions.holdings()[("v", "M", "YES")].cost == D("1.00")
+    assert held(books) == {("v", "M", "NO"): (D(3), D("0.90"))}
 
 
-async def test_trades_reported_after_the_final_state_book_across_zero_too() -> None:
+async def test_trades_reported_after_the_final_state_book_the_opened_outcome_too() -> None:
     ledger = InMemoryLedger()
     books = Accounting(ledger=ledger, positions=PositionBook(), market_events={})
     sell = live_order("SELL", "s")
     await books.book(sell, [Fill(trade_id="t1", quantity="3", price="0.70")], after_final=True)
     await books.book(sell, [Fill(trade_id="t2", quantity="1", price="0.80")], after_final=True)
     assert ledger.exposure_now("total") == D("1.10")
-    buy = live_order("BUY", "b")
-    await books.book(buy, [Fill(trade_id="t3", quantity="5", price="0.60")], after_final=True)
-    assert ledger.exposure_now("total") == D("0.60")  # the short closed, 1 bought
+    closing = live_order("SELL", "n", "NO")
+    await books.book(closing, [Fill(trade_id="t3", quantity="3", price="0.60")],
+                     after_final=True)
+    assert ledger.exposure_now("total") == D("0.275")  # 3 of the 4 NO closed at average
 
 
 # ---------------------------------------------------------------------------- the journal's
 
 
-def journaled(journal: Journal, key: str, side: str, *fills: tuple[str, str]) -> None:
+def journaled(journal: Journal, key: str, side: str, *fills: tuple[str, str],
+              outcome: str = "YES") -> None:
     journal.record_intent(OrderRequest(request_id=key, idempotency_key=key, venue="v",
-                                       market="M", outcome="YES", side=side, quantity="10",
+                                       market="M", outcome=outcome, side=side, quantity="10",
                                        limit_price="0.90", tags={"allow_open": True}),
                           identity=key, venue_order_id=key)
     journal.record_state(key, status=OrderStatus.FILLED,
@@ -153,21 +151,25 @@ def journaled(journal: Journal, key: str, side: str, *fills: tuple[str, str]) ->
                                 for i, (q, p) in enumerate(fills)])
 
 
-def test_the_journal_s_summaries_book_a_short_and_a_crossing_buy(tmp_path: Path) -> None:
+def open_positions(journal: Journal) -> dict[Any, Any]:
+    return {k: v for k, v in journal.positions().items() if v[0]}
+
+
+def test_the_journal_s_summaries_book_opening_sells_and_their_close(tmp_path: Path) -> None:
     journal = Journal.open(tmp_path / "j.sqlite3")
     journaled(journal, "s1", "SELL", ("3", "0.70"))
     journaled(journal, "s2", "SELL", ("1", "0.80"))
-    assert journal.positions() == {("v", "M", "YES"): (D(-4), D("-2.90"))}
+    assert open_positions(journal) == {("v", "M", "NO"): (D(4), D("1.10"))}
     assert journal.market_exposure() == {("v", "M"): D("1.10")}  # the old rule: 0.30
-    journaled(journal, "b1", "BUY", ("5", "0.60"))  # closes the 4, opens 1 long
-    assert journal.positions() == {("v", "M", "YES"): (D(1), D("0.60"))}
+    journaled(journal, "n1", "SELL", ("5", "0.40"), outcome="NO")  # closes 4, opens 1 YES
+    assert open_positions(journal) == {("v", "M", "YES"): (D(1), D("0.60"))}
     assert journal.market_exposure() == {("v", "M"): D("0.60")}
     assert sum(realised for realised, _ in journal.daily_pnl().values()) == D("0.50")
     assert journal.verify() == []
     journal.close()
 
 
-def test_the_schema_4_migration_rebuilds_a_short_booked_by_the_old_rule(
+def test_the_schema_4_migration_rebuilds_a_sell_booked_by_the_old_rule(
         tmp_path: Path) -> None:
     import sqlite3
 
@@ -177,13 +179,16 @@ def test_the_schema_4_migration_rebuilds_a_short_booked_by_the_old_rule(
     journaled(journal, "s2", "SELL", ("1", "0.80"))
     journal.close()
     db = sqlite3.connect(path)  # the figures schema 3 wrote for it
-    db.execute("UPDATE positions SET cost='-2.90'")
+    db.execute("DELETE FROM positions")
+    db.execute("INSERT INTO positions(venue, market, outcome, quantity, cost) "
+               "VALUES ('v', 'M', 'YES', '-4', '-2.90')")
     db.execute("UPDATE market_exposure SET amount='0.30'")
     db.execute("UPDATE meta SET value='3' WHERE key='schema'")
     db.commit()
     db.close()
     journal = Journal.open(path)
     assert journal.market_exposure() == {("v", "M"): D("1.10")}
+    assert open_positions(journal) == {("v", "M", "NO"): (D(4), D("1.10"))}
     assert journal.verify() == []
     journal.close()
 
@@ -201,25 +206,27 @@ def engine_on(journal: Journal, policy: Any = None, venue: Any = None) -> Engine
     return engine
 
 
-def order(key: str, side: str, quantity: str, price: str) -> OrderRequest:
+def order(key: str, side: str, quantity: str, price: str, outcome: str = "YES"
+          ) -> OrderRequest:
     return OrderRequest(request_id=key, idempotency_key=key, venue="scripted", market="M",
-                        outcome="YES", side=side, quantity=quantity, limit_price=price,
+                        outcome=outcome, side=side, quantity=quantity, limit_price=price,
                         tags={"allow_open": True})
 
 
-async def filled_in_turn(engine: Engine, *orders: tuple[str, str, str, str]) -> None:
-    for key, side, quantity, price in orders:
-        result = await engine.submit(order(key, side, quantity, price))
+async def filled_in_turn(engine: Engine, *orders: tuple[str, ...]) -> None:
+    for key, side, quantity, price, *outcome in orders:
+        result = await engine.submit(order(key, side, quantity, price, *outcome))
         assert result.status is OrderStatus.FILLED, result.reason
 
 
 async def figures(engine: Engine) -> tuple[Decimal, Decimal, dict[Any, Any]]:
     """The engine's own: market M's exposure, today's P&L and every position."""
     return (await engine.ledger.exposure("market:scripted:M"), engine._accounting.today_pnl(),
-            {k: (b.quantity, b.cost) for k, b in engine.positions.holdings().items()})
+            {k: (b.quantity, b.cost) for k, b in engine.positions.holdings().items()
+             if b.quantity})
 
 
-async def test_a_short_grown_by_sells_stays_under_its_exposure_limit(tmp_path: Path) -> None:
+async def test_opening_sells_stay_under_its_exposure_limit(tmp_path: Path) -> None:
     journal = Journal.open(tmp_path / "j.sqlite3")
     engine = engine_on(journal, load_policy([{"rule": "max_exposure", "max_total": "5"}],
                                             available=builtin_specs(), source="test"))
@@ -234,14 +241,14 @@ async def test_a_short_grown_by_sells_stays_under_its_exposure_limit(tmp_path: P
     journal.close()
 
 
-async def test_the_engine_and_a_restart_agree_on_a_short_bought_back_past_zero(
+async def test_the_engine_and_a_restart_agree_on_an_opened_outcome_sold_past_zero(
         tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite3"
     journal = Journal.open(path)
     engine = engine_on(journal)
     await engine.start()
     await filled_in_turn(engine, ("s1", "SELL", "3", "0.70"), ("s2", "SELL", "1", "0.80"),
-                         ("b1", "BUY", "5", "0.60"))
+                         ("n1", "SELL", "5", "0.40", "NO"))
     running = await figures(engine)
     await engine.aclose()
     journal.close()
@@ -252,11 +259,12 @@ async def test_the_engine_and_a_restart_agree_on_a_short_bought_back_past_zero(
     await again.aclose()
     assert journal.verify() == []
     journal.close()
+    # 4 NO opened for 1.10 and sold for 1.60; the fifth NO sold opens 1 YES at 0.60
     assert running == restored == (D("0.60"), D("0.50"),
                                    {("scripted", "M", "YES"): (D(1), D("0.60"))})
 
 
-def test_pnl_lists_a_short_position_below_zero(tmp_path: Path) -> None:
+def test_pnl_lists_the_outcome_a_sell_opened(tmp_path: Path) -> None:
     from arbexec.desk import pnl_report
 
     journal = Journal.open(tmp_path / "j.sqlite3")
@@ -264,8 +272,8 @@ def test_pnl_lists_a_short_position_below_zero(tmp_path: Path) -> None:
     report = pnl_report(journal)
     journal.close()
     assert report["open_positions"] == [{
-        "venue": "v", "market": "M", "outcome": "YES", "quantity": "-4",
-        "cost_basis": "-2.8", "average_price": "0.7"}]
+        "venue": "v", "market": "M", "outcome": "NO", "quantity": "4",
+        "cost_basis": "1.2", "average_price": "0.3"}]
 
 
 class ListsNoTrades(ScriptedVenue):
@@ -286,10 +294,10 @@ async def test_an_order_whose_venue_lists_no_trades_is_booked_as_the_journal_boo
                          ("o", "SELL", "8", "0.70"))
     running = await figures(engine)
     await engine.aclose()
-    # 6 of the 10 left at 2.40 are closed by the last sell, which opens 2 short at 0.70
-    assert running == (D("0.60"), D("2.20"), {("scripted", "M", "YES"): (D(-2), D("-1.40"))})
+    # 6 of the 10 left at 2.40 are closed by the last sell, which opens 2 NO at 0.30
+    assert running == (D("0.60"), D("2.20"), {("scripted", "M", "NO"): (D(2), D("0.60"))})
     assert journal.market_exposure() == {("scripted", "M"): running[0]}
-    assert journal.positions() == running[2]
+    assert {k: v for k, v in journal.positions().items() if v[0]} == running[2]
     assert journal.verify() == []
     journal.close()
 
