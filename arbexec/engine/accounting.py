@@ -148,13 +148,15 @@ class Accounting:
                 await self.ledger.adjust(self.keys(venue, market), amount)
 
     async def restore(self, row: JournalRow, fills: Sequence[Fill], *,
-                      opening: Decimal = ZERO) -> None:
+                      opening: Decimal = ZERO, opened: Decimal = ZERO) -> None:
         """A live order's reservation at start, as admission made it: a buy's exposure (the
         money its fills took plus its unfilled remainder at the limit price) and the cash
         promised to that remainder; a sell's contracts still promised and, for the
         ``opening`` contracts it was admitted to sell beyond the position, the (1 - p) x
-        quantity of those not filled yet as exposure and cash; the order's open-order
-        slots. Limits were checked when it was admitted: nothing is refused."""
+        quantity of those not filled yet as exposure and cash, with the money its fills
+        already ``opened`` (``Journal.opened_by``; it stands only when the order is final)
+        as exposure too; the order's open-order slots. Limits were checked when it was
+        admitted: nothing is refused."""
         filled = sum((fill.quantity for fill in fills), ZERO) if fills else row.filled_quantity
         remaining = max(row.quantity - filled, ZERO)
         claims: list[Claim] = [
@@ -173,10 +175,11 @@ class Accounting:
             opens = min(remaining, opening)
             claims.append(_restored(f"position:{row.venue}:{row.market}:{row.outcome}",
                                     remaining - opens, ClaimKind.HOLD))
-            if opens > 0:
-                at_risk = opens * (Decimal(1) - row.limit_price)
-                claims += [_restored(key, at_risk, ClaimKind.EXPOSURE)
+            at_risk = opens * (Decimal(1) - row.limit_price)
+            if at_risk + opened > 0:
+                claims += [_restored(key, at_risk + opened, ClaimKind.EXPOSURE)
                            for key in self.keys(row.venue, row.market)]
+            if opens > 0:
                 claims.append(_restored(f"cash:{row.venue}", at_risk, ClaimKind.HOLD))
         await self.ledger.try_reserve(row.idempotency_key, claims)
 

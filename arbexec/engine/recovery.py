@@ -76,7 +76,8 @@ class Recovery:
                     events=[event],
                 )
             await self.accounting.restore(row, self.journal.fills(row.idempotency_key),
-                                          opening=self.opening_of(row))
+                                          opening=self.opening_of(row),
+                                          opened=self.journal.opened_by(row.idempotency_key))
         await self.accounting.restore_standing(self.journal, self.clock().date())
 
     def opening_of(self, row: JournalRow) -> Decimal:

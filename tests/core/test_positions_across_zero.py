@@ -25,7 +25,7 @@ from arbexec.risk.base import Claim
 from arbexec.risk.policy import load_policy
 from arbexec.risk.rules import builtin_specs
 from arbexec.sinks.hub import SinkHub
-from arbexec.testing.scripted_venue import FILL, ScriptedVenue
+from arbexec.testing.scripted_venue import FILL, PARTIAL, ScriptedVenue
 
 D = Decimal
 INF = D("Infinity")
@@ -312,3 +312,30 @@ async def test_one_contract_sold_on_a_venue_that_lists_no_trades_books_its_fee()
     assert sell.booking.trades == {"journal"}  # the trade id the journal gives it
     assert books.today_pnl() == D("0.08")  # 0.50 - 0.40, less the fee
     assert ledger.exposure_now("total") == D("0.40")
+
+
+async def test_a_short_sell_partly_filled_before_a_restart_holds_all_it_opened(
+        tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    venue = ScriptedVenue(default=FILL)
+    venue.script("M", PARTIAL)  # 5 of the 10 fill, the rest rests
+    limit = load_policy([{"rule": "max_exposure", "max_total": "100"}],
+                        available=builtin_specs(), source="test")
+    journal = Journal.open(path)
+    engine = engine_on(journal, limit, venue)
+    await engine.start()
+    resting = await engine.submit(order("s", "SELL", "10", "0.70"))
+    await engine.aclose()
+    journal.close()
+    journal = Journal.open(path)
+    again = engine_on(journal, limit, venue)
+    await again.start()
+    held = await again.ledger.exposure("total")  # 5 sold short and 5 still to sell
+    venue.complete(venue.sent[0])
+    await again.reconcile()
+    standing = await again.ledger.exposure("total")
+    await again.aclose()
+    assert resting.status is OrderStatus.PARTIALLY_FILLED
+    assert held == standing == D("3.00")  # 10 x (1 - 0.70)
+    assert journal.market_exposure() == {("scripted", "M"): standing}
+    journal.close()
