@@ -314,7 +314,7 @@ async def test_one_contract_sold_on_a_venue_that_lists_no_trades_books_its_fee()
     assert ledger.exposure_now("total") == D("0.40")
 
 
-async def test_a_short_sell_partly_filled_before_a_restart_holds_all_it_opened(
+async def test_an_opening_sell_partly_filled_before_a_restart_holds_all_it_opened(
         tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite3"
     venue = ScriptedVenue(default=FILL)
@@ -330,7 +330,7 @@ async def test_a_short_sell_partly_filled_before_a_restart_holds_all_it_opened(
     journal = Journal.open(path)
     again = engine_on(journal, limit, venue)
     await again.start()
-    held = await again.ledger.exposure("total")  # 5 sold short and 5 still to sell
+    held = await again.ledger.exposure("total")  # 5 opened as NO and 5 still to sell
     venue.complete(venue.sent[0])
     await again.reconcile()
     standing = await again.ledger.exposure("total")
