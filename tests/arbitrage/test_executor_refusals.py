@@ -21,7 +21,7 @@ from arbexec.journal import Journal
 from arbexec.ledger import InMemoryLedger, LedgerUnavailable
 from arbexec.model import OrderRequest, OrderStatus
 from arbexec.sinks.hub import SinkHub
-from tests.arbitrage.test_pair_policy_protocol import RULES, real
+from tests.arbitrage.test_pair_policy_protocol import RULES, PairOnlyPolicy, real
 from tests.core.test_engine_money_path import ProtocolOnlyPolicy
 
 MakePair = Callable[..., PairRequest]
@@ -145,3 +145,44 @@ async def test_explain_under_a_policy_without_pairs_names_no_bound(
         make_pair(max_unwind_loss=None))
     assert explained["verdicts"][0]["code"] == "policy_without_pairs"
     assert (explained["max_unwind_loss"], explained["max_unwind_loss_from"]) == (None, "none")
+
+
+async def test_edges_and_breakers_refuse_with_leg_a_named_first(
+        journal: Journal, venue_a: PaperExchange, venue_b: PaperExchange,
+        engine_factory: Callable[..., Engine], make_pair: MakePair) -> None:
+    class BreakerOpenOnB(PairOnlyPolicy):
+        __slots__ = ()
+
+        def breaker_state(self, venue: str) -> str:
+            return "open" if venue == "paper-b" else "closed"
+
+    plain = PairExecutor(engine_factory(journal, venue_a, venue_b))
+    code, _, first = await refused(plain, make_pair(min_edge="0.5"))
+    assert (code, first) == ("edge_below_min", "a")
+    broken = PairExecutor(engine_factory(journal, venue_a, venue_b,
+                                         policy=BreakerOpenOnB(real(*RULES))))
+    assert await refused(broken, make_pair(pair_id="arb-2")) == (
+        "venue_unhealthy", "leg b: the circuit breaker of paper-b is open", "a")
+
+
+async def test_the_book_check_refuses_what_fee_rounding_on_fewer_contracts_takes(
+        journal: Journal, make_pair: MakePair, paper_factory: Callable[..., PaperExchange],
+        engine_factory: Callable[..., Engine]) -> None:
+    # Kalshi fees on a, none on b, b offering only 2 NO. At the limits, 10 contracts pay
+    # 0.1694 (0.07 x 10 x 0.41 x 0.59 = 0.16933, up to the next 0.0001): 0.11306 each.
+    # The books match only 2, whose fee rounds up to 0.0339: 0.11305 each, below a
+    # min_edge of 0.11306 that the limits meet: the fresher test refuses the pair
+    venue_a = paper_factory("paper-a", {"mid": "0.40", "spread_ticks": 2,
+                                        "depth": [100, 200, 300], "volatility": 0.0},
+                            fees="kalshi")
+    thin_b = paper_factory("paper-b", {"mid": "0.55", "spread_ticks": 2, "depth": [2],
+                                       "volatility": 0.0})
+    executor = PairExecutor(engine_factory(journal, venue_a, thin_b))
+    assert await refused(executor, make_pair(min_edge="0.11306")) == (
+        "edge_below_min", "edge after 0.0339 fees is 0.1130 per contract on the fresh "
+        "books, below the minimum of 0.11306", "b")
+    saved = journal.get_pair("arb-1")
+    assert saved is not None and saved["detail"]["figures"] == {
+        "edge": "0.113050", "fees": "0.0339", "matched": "2", "basis": "book"}
+    assert (await executor.execute(make_pair(pair_id="arb-2", min_edge="0.11305"))
+            ).state is not PairState.DENIED
