@@ -83,6 +83,9 @@ async def test_a_leg_with_nothing_offered_at_its_limit_is_named(
         "no_liquidity", "leg b: nothing offered at 0.45 or better on paper-b M", "b")
     assert await refused(executor, make_pair(pair_id="arb-2", a_price="0.40")) == (
         "no_liquidity", "leg a: nothing offered at 0.40 or better on paper-a M", "a")
+    # one contract offered on a is not nothing: b is the empty leg
+    assert await refused(executor, make_pair(pair_id="arb-3", quantity=1, b_price="0.45")) == (
+        "no_liquidity", "leg b: nothing offered at 0.45 or better on paper-b M", "b")
 
 
 @pytest.mark.parametrize(("key", "tags", "leg"), [
@@ -186,3 +189,22 @@ async def test_the_book_check_refuses_what_fee_rounding_on_fewer_contracts_takes
         "edge": "0.113050", "fees": "0.0339", "matched": "2", "basis": "book"}
     assert (await executor.execute(make_pair(pair_id="arb-2", min_edge="0.11305"))
             ).state is not PairState.DENIED
+
+
+async def test_the_book_check_counts_leg_b_s_fees_too(
+        journal: Journal, make_pair: MakePair, paper_factory: Callable[..., PaperExchange],
+        engine_factory: Callable[..., Engine]) -> None:
+    # the same on the other side: a offers only 2 YES and charges nothing; b's Kalshi fee
+    # is 0.1739 for 10 NO at 0.46 (0.11261 each) but 0.0348 for 2 (0.1126 each)
+    thin_a = paper_factory("paper-a", {"mid": "0.40", "spread_ticks": 2, "depth": [2],
+                                       "volatility": 0.0})
+    venue_b = paper_factory("paper-b", {"mid": "0.55", "spread_ticks": 2,
+                                        "depth": [100, 200, 300], "volatility": 0.0},
+                            fees="kalshi")
+    executor = PairExecutor(engine_factory(journal, thin_a, venue_b))
+    assert await refused(executor, make_pair(min_edge="0.11261")) == (
+        "edge_below_min", "edge after 0.0348 fees is 0.1126 per contract on the fresh "
+        "books, below the minimum of 0.11261", "a")
+    saved = journal.get_pair("arb-1")
+    assert saved is not None and saved["detail"]["figures"] == {
+        "edge": "0.112600", "fees": "0.0348", "matched": "2", "basis": "book"}
