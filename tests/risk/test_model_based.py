@@ -146,6 +146,8 @@ class EngineModel(RuleBasedStateMachine):
         #: every call of a venue's order endpoint, at the model's monotonic time: the
         #: venue's request log the order rate is checked against
         self.sends: dict[str, list[float]] = {name: [] for name in VENUES}
+        #: contracts each sell accepted by the Kalshi-like venue opens beyond those held
+        self.venue_opens: dict[str, Decimal] = {}
         #: fills the journal held when the model's day began: the rest are today's
         self.before_today: set[tuple[str, str]] = set()
         self.tripped = False  # today's realised loss reached MAX_LOSS (the reference's)
@@ -192,7 +194,15 @@ class EngineModel(RuleBasedStateMachine):
             if self.sends_fail[exchange.name]:
                 raise VenueUnavailable(f"model: {exchange.name} refuses connections",
                                        venue=exchange.name)
-            return await create(prepared)
+            request = prepared.request
+            # what the venue will open of a sell: beyond the contracts it holds and has
+            # not offered yet (it decides before its first await)
+            held = exchange.ledger.sellable(request.market, request.outcome)
+            state = await create(prepared)
+            if request.side.value == "SELL" and exchange.name == "paper":
+                self.venue_opens[request.idempotency_key] = max(request.quantity - held,
+                                                                Decimal(0))
+            return state
         exchange.create_order = create_order
         return exchange
 
@@ -348,8 +358,9 @@ class EngineModel(RuleBasedStateMachine):
         self.catch_up()
 
     def catch_up(self) -> None:
-        if not any(self.outage.values()):
-            self.run(self.engine.reconcile())
+        """The engine looks its live orders up (a venue in an outage answers nothing: its
+        orders stay as they are), as its follow would."""
+        self.run(self.engine.reconcile())
 
     @rule(again=st.integers(0, 3))
     def resubmit(self, again: int) -> None:
@@ -471,8 +482,9 @@ class EngineModel(RuleBasedStateMachine):
 
     def booked(self) -> Booked:
         """The journal's fills booked in the order they traded (the venues' fill times),
-        at average cost, as the venue books them: a sell closes the contracts held and
-        the rest of it (where the venue opens) buys the other outcome at 1 - p."""
+        at average cost, as the venue books them: a sell closes the contracts it found held
+        and not offered when it arrived, and the rest of it (where the venue opens) buys
+        the other outcome at 1 - p."""
         journal = self.engine.journal
         fills = journal.fills_by_order()
         trades = []
@@ -480,6 +492,8 @@ class EngineModel(RuleBasedStateMachine):
             for number, fill in enumerate(fills.get(row.idempotency_key, ())):
                 trades.append((fill.timestamp, index, number, row, fill))
         booked = Booked()
+        closes = {key: row.quantity - opens for key, opens in self.venue_opens.items()
+                  if (row := journal.get(key)) is not None}
         for *_, row, fill in sorted(trades, key=lambda t: t[:3]):
             where = (row.venue, row.market, row.outcome)
             today = (row.idempotency_key, fill.trade_id) not in self.before_today
@@ -488,7 +502,10 @@ class EngineModel(RuleBasedStateMachine):
                 booked.buy(where, fill.quantity, fill.price)
             else:
                 quantity, cost = booked.basis[where]
-                closing = min(fill.quantity, max(quantity, Decimal(0)))
+                # as the venue split it: the contracts it held and had not offered close
+                left = closes.setdefault(row.idempotency_key, row.quantity)
+                closing = min(fill.quantity, left, max(quantity, Decimal(0)))
+                closes[row.idempotency_key] = left - closing
                 if closing:
                     average = cost / quantity
                     booked.basis[where] = [quantity - closing, cost - closing * average]
