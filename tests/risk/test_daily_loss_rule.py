@@ -101,3 +101,48 @@ def test_max_loss_is_required_and_timezones_are_checked():
     with pytest.raises(ParameterError) as caught:
         rule(timezone="Mars/Olympus")
     assert caught.value.parameter == "timezone"
+
+
+def journal_of(*events):
+    """A journal read as the engine offers it to ``restore_state``: kinds and a window."""
+    def read(kinds, within=None):
+        assert within is not None  # bounded: the rule never scans the whole journal
+        return [e for e in events if e.kind in kinds]
+    return read
+
+
+def test_a_day_tripped_before_a_restart_stays_tripped_though_the_loss_was_won_back(
+        req, ctx, now):
+    before = rule()
+    (halted,) = before.observe(outcome("-150"), now)
+    before.observe(outcome("+120"), now + timedelta(hours=1))
+    after = rule()  # a new process: the engine's day figure (-30) is under the limit
+    after.restore_state(journal_of(halted))
+    verdict = after.check(req(), ctx(now=now + timedelta(hours=2),
+                                     daily_realised_pnl=Decimal("-30")))
+    assert verdict.code == "daily_loss_limit"
+    assert verdict.figures["actual"] == "150"
+
+
+def test_a_trip_of_an_earlier_day_or_one_lifted_since_restores_nothing(req, ctx, now):
+    earlier = rule()
+    (halted,) = earlier.observe(outcome("-150"), now - timedelta(days=1))
+    restored = rule()
+    restored.restore_state(journal_of(halted))
+    assert restored.check(req(), ctx(now=now)).allowed  # a new day began since
+    lifted = rule()
+    (active,) = earlier.observe(outcome("0"), now)  # the new day lifts it
+    lifted.restore_state(journal_of(halted, active))
+    assert lifted.check(req(), ctx(now=now)).allowed
+
+
+def test_events_of_another_timezone_or_unreadable_ones_restore_nothing(req, ctx, now):
+    tripped = rule(timezone="America/New_York")
+    (halted,) = tripped.observe(outcome("-150"), now)
+    other = rule()  # UTC: the event's day is not this rule's day
+    other.restore_state(journal_of(halted))
+    assert other.check(req(), ctx(now=now)).allowed
+    from attrs import evolve
+    broken = rule()
+    broken.restore_state(journal_of(evolve(halted, data={**halted.data, "day": "someday"})))
+    assert broken.check(req(), ctx(now=now)).allowed

@@ -5,7 +5,8 @@ reports in ``observe`` (each outcome's ``realised_pnl``, an increment already ne
 fees; ``OrderOutcome.fees`` is not subtracted again) and also
 reads the engine's own figure, ``ctx.daily_realised_pnl`` (which survives restarts); the
 worse of the two counts. Once the limit is reached the rule stays tripped for the rest of
-the day even if later fills recover the loss. While tripped, a sell that only closes
+the day even if later fills recover the loss, across a restart too (it replays its own
+``risk.daily_loss`` events from the journal). While tripped, a sell that only closes
 contracts held still passes (it reduces risk); a sell beyond the position opens the
 opposite outcome and is new risk, refused like a buy. A sell beyond the position is
 refused at any time (``sell_exceeds_position``) unless tagged ``allow_open``.
@@ -15,8 +16,9 @@ refused at any time (``sell_exceeds_position``) unless tagged ``allow_open``.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-from decimal import Decimal
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from attrs import frozen
@@ -37,6 +39,9 @@ from arbexec.risk.rules.params import ParameterError, money, zone
 
 EVENT_KIND = "risk.daily_loss"
 ACTIVE, HALTED = "active", "halted"
+#: How far back a restart looks for this rule's events: a trading day in any timezone
+#: (at most 25 hours, on a daylight-saving change) started within the last two days.
+RESTORE_WINDOW = 2 * 24 * 3600.0
 
 
 @frozen(kw_only=True)
@@ -94,6 +99,26 @@ class DailyLossLimit(EventQueue, ParamRule[DailyLossParams]):
         self._halted = False
         if was_halted:
             events.append(self._event(ACTIVE, "a new trading day began", now))
+
+    def restore_state(self, read: Callable[..., Sequence[Event]]) -> None:
+        """A day tripped before a restart stays tripped in this process, even when later
+        fills won the loss back (the engine's daily figure alone would let orders through):
+        the newest of this rule's transitions decides, for the day it names."""
+        events = sorted(read((EVENT_KIND,), within=RESTORE_WINDOW), key=lambda e: e.at)
+        if not events:
+            return
+        last = events[-1].data
+        try:
+            day = date.fromisoformat(str(last.get("day")))
+            loss = Decimal(str(last.get("loss")))
+        except (ValueError, InvalidOperation):
+            return  # an event this rule did not write: nothing to restore from it
+        if last.get("to") != HALTED or last.get("timezone") != self._zone.key:
+            return
+        self._day_start, self._day_end = self.day_bounds(
+            datetime.combine(day, time(12), tzinfo=self._zone))
+        self._pnl = min(self._pnl, -loss)
+        self._halted = True
 
     def _event(self, to: str, reason: str, now: datetime) -> Event:
         return Event(
