@@ -10,10 +10,11 @@ standing in the same transaction. A crash therefore never leaves a fill without 
 The booking rules are the engine's (``arbexec.positions.book_trade``): positions at
 average cost; a sell closes cost basis at once and, beyond the contracts held, opens the
 other outcome at 1 - p per contract; a final order leaves standing what its fills opened
-(p per contract bought, 1 - p per contract sold beyond the position). Sums are kept exactly (no rounding in additions), so the figures do not
-depend on the order in which orders became final, and ``rebuild`` (a replay of every fill
-in the order the journal first wrote them) gives the same figures: ``verify`` compares the
-two and says what differs.
+(p per contract bought, 1 - p per contract sold beyond the position). Sums are kept
+exactly (no rounding in additions), so the figures do not depend on the order in which
+orders became final, and ``rebuild`` (a replay of every fill in the order the journal
+first wrote them) gives the same figures: ``verify`` compares the two and says what
+differs.
 """
 
 from __future__ import annotations
