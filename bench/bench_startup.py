@@ -292,8 +292,8 @@ def main() -> None:
                                     "import Journal; Journal.open(sys.argv[1]).close()",
                                     str(new_dir / "journal.sqlite3")], cwd=new_dir,
                                    pythonpath=None)
-            report.add(f"{size}: migrate to schema 3 (once)", "s", [wall])
-            report.add(f"{size}: migrate to schema 3 (once), peak RSS", "MB", [rss])
+            report.add(f"{size}: migrate to the current schema (once)", "s", [wall])
+            report.add(f"{size}: migrate to the current schema (once), peak RSS", "MB", [rss])
             if old_path:
                 deployment(old_dir, old_dir / "journal.sqlite3")
                 shutil.copy(v2, old_dir / "journal.sqlite3")
