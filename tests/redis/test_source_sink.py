@@ -174,3 +174,32 @@ def test_the_shared_halt_flag_stops_every_engine_and_says_why(redis_server: Any)
     time.sleep(0.6)
     state = other.current()
     assert state.halted and "could not be read" in (state.reason or "")
+
+
+async def test_messages_a_lost_read_answer_gave_this_consumer_are_taken_back(
+        redis_server: Any) -> None:
+    """An outage can lose the answer to a read Redis carried out: the messages are then in
+    this consumer's pending list, where no other engine claims them while it is alive. The
+    source takes them back once it is idle with messages pending that it does not hold."""
+    E.publish(redis_server.url, [E.request_line(n) for n in range(3)])
+    stream = source(redis_server.url, exit_when_idle=0.3)
+    items = stream.items()
+    first = [await asyncio.wait_for(items.__anext__(), 5) for _ in range(3)]
+    for item in first:
+        await stream.ack(item)
+    await stream.flush_acks()
+    E.publish(redis_server.url, [E.request_line(n) for n in range(3, 6)])
+    client = sync_redis.Redis.from_url(redis_server.url, decode_responses=True)
+    # the read whose answer never arrived: delivered to c1 on the server, unseen by it
+    lost = client.xreadgroup("arbexec", "c1", {E.STREAM: ">"}, count=3)
+    assert len(lost[0][1]) == 3
+    again = [await asyncio.wait_for(items.__anext__(), 10) for _ in range(3)]
+    assert sorted(i.request.request_id for i in again if i.request) == [
+        "r00003", "r00004", "r00005"]
+    for item in again:
+        await stream.ack(item)
+    await stream.flush_acks()
+    assert client.xpending(E.STREAM, "arbexec")["pending"] == 0
+    with pytest.raises(StopAsyncIteration):  # nothing left: idle, and it stops
+        await asyncio.wait_for(items.__anext__(), 10)
+    await stream.aclose()

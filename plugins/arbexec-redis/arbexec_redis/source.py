@@ -101,6 +101,9 @@ class StreamSource:
     _tasks: set[asyncio.Task[Any]] = field(factory=set)
     _ack_dead: Any = None
     _to_ack: list[str] = field(factory=list)
+    # an outage may have lost the answer to a read Redis carried out: the messages it gave
+    # this consumer are in its pending list but not held here; look there once it is back
+    _look_at_own: bool = False
     _ack_wake: asyncio.Event = field(factory=asyncio.Event)
     _acker: asyncio.Task[None] | None = None
     acked: int = 0
@@ -175,6 +178,9 @@ class StreamSource:
             if not self.drain and now - last_claim >= min(self.claim_idle / 2, 1.0):
                 last_claim = now
                 taken += await self._with_backoff(lambda room=room: self._claim(room))
+            if not taken and self._look_at_own:
+                self._look_at_own = False
+                taken = await self._with_backoff(lambda room=room: self._own_unheld(room))
             if not taken:
                 taken = await self._with_backoff(lambda room=room: self._read(">", room))
             for message_id, fields in taken:
@@ -186,6 +192,7 @@ class StreamSource:
                     lambda: client.xpending(self.stream, self.group))
                 if not summary["pending"]:
                     return
+                self._look_at_own = True  # pending, none held here: maybe given to us
                 quiet_since = time.monotonic() - self.exit_when_idle / 2
 
     async def _read(self, start: str, room: int | None = None) -> list[tuple[str, Any]]:
@@ -197,6 +204,24 @@ class StreamSource:
             return []
         [(_stream, messages)] = answer
         return [(mid, fields) for mid, fields in messages if fields is not None]
+
+    async def _own_unheld(self, room: int) -> list[tuple[str, Any]]:
+        """Messages Redis gave this consumer that it does not hold: a read whose answer
+        was lost to an outage still moved them to this consumer's pending list, where no
+        other engine claims them while this one is alive."""
+        answered = set(self._to_ack)  # acknowledged here, not yet in Redis
+        found: list[tuple[str, Any]] = []
+        start = "0"
+        while len(found) < room:
+            page = await self._read(start)
+            if not page:
+                break
+            found += [(m, f) for m, f in page if m not in self._held and m not in answered]
+            start = page[-1][0]
+        if found:
+            log.warning("took back %d message(s) Redis gave this consumer in a read whose "
+                        "answer was lost", len(found))
+        return found[:room]
 
     async def _claim(self, room: int) -> list[tuple[str, Any]]:
         """Messages idle past ``claim_idle`` whose consumer is gone. A gone consumer whose
@@ -301,6 +326,7 @@ class StreamSource:
             except unreachable_errors() as exc:
                 if self._closing:  # stopping: the caller's timeout decides, not a retry
                     raise
+                self._look_at_own = True  # the failed call may have been carried out
                 if down_since is None:
                     down_since = time.monotonic()
                     log.warning("Redis at %s unreachable (%s): reading %s paused, retrying",
