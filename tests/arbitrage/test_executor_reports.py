@@ -18,26 +18,13 @@ from arbexec.arbitrage import ArbitrageSettings, PairExecutor, PairRequest, Pair
 from arbexec.arbitrage.executor import _leg_tags, _tidy
 from arbexec.arbitrage.model import pair_result_to_dict
 from arbexec.engine import Engine, EngineSettings
-from arbexec.events import Event
 from arbexec.halt import JournalHaltFlag
 from arbexec.journal import Journal
 from arbexec.risk.base import PAIR_INVERTED_TAG
 from arbexec.sinks.hub import SinkHub
+from tests.arbitrage.test_executor_outcomes import RecordingSink
 
 MakePair = Callable[..., PairRequest]
-
-
-class RecordingSink:
-    name = "recording"
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    async def emit(self, event: Event) -> None:
-        self.events.append(event)
-
-    async def aclose(self) -> None:
-        return None
 
 
 async def test_a_pair_s_result_is_journaled_once_and_every_answer_reaches_the_sinks(
