@@ -147,6 +147,10 @@ def _to_4(db: sqlite3.Connection, release: str) -> None:
     from arbexec.journal import summaries
 
     summaries.write_figures(db, summaries.rebuild(db))
+    # the daily loss rule's transitions joined the rare kinds start-up reads
+    db.execute("DROP INDEX IF EXISTS events_rare")
+    for statement in summaries.SUMMARY_DDL:
+        db.execute(statement)
 
 
 #: ``MIGRATIONS[n]`` brings schema ``n`` to ``n + 1``.

@@ -35,7 +35,7 @@ from arbexec.positions import book_trade, other_outcome
 _EXACT = decimal.Context(prec=200)
 
 #: Event kinds read at start or by the desk; a partial index finds them without a scan.
-RARE_EVENT_KINDS = ("risk.breaker", "pair.result")
+RARE_EVENT_KINDS = ("risk.breaker", "pair.result", "risk.daily_loss")
 
 #: The statements schema 3 adds (``arbexec.journal.schema``); a new journal runs them too.
 SUMMARY_DDL = (
@@ -56,7 +56,8 @@ SUMMARY_DDL = (
     """CREATE TABLE IF NOT EXISTS market_events (
         venue TEXT NOT NULL, market TEXT NOT NULL, event TEXT NOT NULL,
         PRIMARY KEY (venue, market)) WITHOUT ROWID""",
-    "CREATE INDEX IF NOT EXISTS events_rare ON events(kind, seq) WHERE kind IN "
+    # named by its schema: a new list of kinds is a new index (schema 4 drops the old one)
+    "CREATE INDEX IF NOT EXISTS events_rare_4 ON events(kind, seq) WHERE kind IN "
     f"({', '.join(repr(k) for k in RARE_EVENT_KINDS)})",
     # The event an order was admitted under (its per-event exposure scope), first one wins,
     # as the engine learned it from every ``order.sent`` event before.

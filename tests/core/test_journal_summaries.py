@@ -251,12 +251,17 @@ def test_the_latest_orders_are_read_backwards_without_a_sort(tmp_path: Path) -> 
     journal.close()
 
 
-def test_start_up_reads_the_breaker_events_through_the_partial_index(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["risk.breaker", "pair.result", "risk.daily_loss"])
+def test_start_up_reads_the_rules_events_through_the_partial_index(tmp_path: Path,
+                                                                   kind: str) -> None:
     journal = Journal.open(tmp_path / "j.sqlite3")
-    plan = " ".join(str(r[3]) for r in journal._db.execute(
-        "EXPLAIN QUERY PLAN SELECT * FROM events WHERE seq>0 AND kind IN "
-        "('risk.breaker', 'pair.result') AND kind IN (?) ORDER BY seq", ("risk.breaker",)))
-    assert "events_rare" in plan
+    statements: list[str] = []
+    journal._db.set_trace_callback(statements.append)  # the SQL as run, values inlined
+    list(journal.events(kinds=(kind,), latest=256))
+    journal._db.set_trace_callback(None)
+    (read,) = [s for s in statements if s.startswith("SELECT * FROM events")]
+    plan = " ".join(str(r[3]) for r in journal._db.execute(f"EXPLAIN QUERY PLAN {read}"))
+    assert "events_rare" in plan, plan
     journal.close()
 
 

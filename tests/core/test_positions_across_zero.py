@@ -184,6 +184,9 @@ def test_the_schema_4_migration_rebuilds_a_sell_booked_by_the_old_rule(
                "VALUES ('v', 'M', 'YES', '-4', '-2.90')")
     db.execute("UPDATE market_exposure SET amount='0.30'")
     db.execute("UPDATE meta SET value='3' WHERE key='schema'")
+    db.execute("DROP INDEX events_rare_4")  # schema 3's index of rare event kinds
+    db.execute("CREATE INDEX events_rare ON events(kind, seq) "
+               "WHERE kind IN ('risk.breaker', 'pair.result')")
     db.commit()
     db.close()
     journal = Journal.open(path)
@@ -191,6 +194,10 @@ def test_the_schema_4_migration_rebuilds_a_sell_booked_by_the_old_rule(
     assert open_positions(journal) == {("v", "M", "NO"): (D(4), D("1.10"))}
     assert journal.verify() == []
     journal.close()
+    db = sqlite3.connect(path)
+    indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    db.close()
+    assert "events_rare_4" in indexes and "events_rare" not in indexes
 
 
 # ---------------------------------------------------------------------------- end to end
